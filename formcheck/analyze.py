@@ -1,0 +1,213 @@
+"""The offline pipeline: video -> poses -> track -> reps -> rules -> report (and overlays).
+
+`analyze_video` runs the model; `analyze_sequence` starts from saved landmarks and never
+loads it. Progress goes to an optional callback; the CLI turns it into a progress bar.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.config import Config
+from formcheck.errors import NoPersonError
+from formcheck.pose.bundle import check_bundle
+from formcheck.pose.sequence import PoseSequence
+from formcheck.render import Overlay, annotate
+from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
+from formcheck.reps import Phase, Rep, segment_reps
+from formcheck.rules import RepContext, check_rep, score
+from formcheck.track import PoseTrack, build_track
+from formcheck.video import FileSource, VideoInfo, VideoSink
+from formcheck.video.prefetch import prefetch
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (frames done, frames expected; 0 when unknown)
+# More than one person in this share of frames earns a warning.
+CROWD_WARNING_SHARE = 0.1
+# A pose missing for longer than this (s) is reported as the person leaving the frame.
+ABSENCE_WARNING_S = 1.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one analysis produced: the report, and the data behind it."""
+
+    report: SetReport
+    sequence: PoseSequence
+    track: PoseTrack
+    reps: tuple[Rep, ...]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def estimate_poses(
+    source: FileSource, cfg: Config, progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> PoseSequence:
+    """Run the pose model over every (strided) frame; frames with no pose are kept as missing."""
+    from formcheck.pose.landmarker import PoseEstimator  # loads mediapipe only when needed
+
+    p = cfg.pose
+    frames = []
+    total = source.info.frame_count // source.stride if source.info.frame_count else 0
+    pose_s = 0.0
+    with PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
+                       p.min_presence_confidence, p.min_tracking_confidence,
+                       p.count_people_every_s) as est:
+        for frame in prefetch(source):
+            t0 = time.perf_counter()
+            frames.append(est.detect(frame))
+            pose_s += time.perf_counter() - t0
+            if progress:
+                progress(len(frames), total)
+        bundle = est.bundle
+    if timings is not None:
+        timings["pose"] = pose_s
+    info = source.info
+    meta = {
+        "source": {"path": info.path, "fps": info.fps, "frame_count": info.frame_count,
+                   "duration_s": info.duration_s, "width": info.width, "height": info.height},
+        "model": {"name": bundle.name, "sha256": bundle.sha256},
+        "decode_errors": source.decode_errors,
+    }
+    return PoseSequence.from_frames(frames, (info.width, info.height), meta)
+
+
+def _warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[str]:
+    out: list[str] = []
+    if seq.meta.get("decode_errors"):
+        last = float(seq.t_s[-1]) if len(seq) else 0.0
+        out.append(f"the video is damaged or truncated: analysed the first {last:.1f} s")
+    counted = seq.people[seq.people >= 0]
+    crowd = float(np.mean(counted > 1)) if len(counted) else 0.0
+    if crowd > CROWD_WARNING_SHARE:
+        out.append(
+            f"more than one person in view ({crowd:.0%} of the counts): followed the main one;"
+            " film one lifter at a time for reliable results"
+        )
+    found = seq.found
+    t = seq.t_s
+    start = None
+    for i in range(len(found) + 1):
+        if i < len(found) and not found[i]:
+            start = i if start is None else start
+        elif start is not None:
+            end_t = t[i - 1] if i - 1 < len(t) else t[-1]
+            if end_t - t[start] >= ABSENCE_WARNING_S:
+                out.append(f"no person in view from {t[start]:.1f} s to {end_t:.1f} s")
+            start = None
+    if not track.view.ok:
+        out.append(track.view.message)
+    if not reps:
+        out.append("no complete hip-thrust rep found")
+    return out
+
+
+def analyze_sequence(
+    seq: PoseSequence, cfg: Config, timings: dict[str, float] | None = None,
+) -> Analysis:
+    """Track, reps, rules and report from landmarks alone (no model, no video).
+
+    Raises:
+        NoPersonError: a pose was found in too few frames to analyse the set.
+    """
+    timings = {} if timings is None else timings
+    found_share = float(seq.found.mean()) if len(seq) else 0.0
+    if found_share < cfg.track.min_tracked_fraction:
+        raise NoPersonError(
+            f"no person found in {1 - found_share:.0%} of the frames: film from the side,"
+            " whole body in frame"
+        )
+    t0 = time.perf_counter()
+    track = build_track(seq, cfg.track)
+    t1 = time.perf_counter()
+    reps = segment_reps(track, cfg.reps)
+    t2 = time.perf_counter()
+    rep_reports = []
+    for rep in reps:
+        # The band detector is its own stage (issue 4); until then placement is "unknown".
+        ctx = RepContext(rep=rep)
+        findings = tuple(check_rep(ctx, cfg.rules))
+        rep_reports.append(RepReport(rep, ctx.band, findings, score(findings)))
+    t3 = time.perf_counter()
+    timings.update(track=t1 - t0, reps=t2 - t1, rules=t3 - t2)
+    src = seq.meta.get("source", {})
+    model = seq.meta.get("model", {})
+    report = SetReport(
+        source=SourceInfo(
+            path=str(src.get("path", "")), fps=float(src.get("fps", 0.0)),
+            frame_count=int(src.get("frame_count", len(seq))),
+            duration_s=float(src.get("duration_s", 0.0)),
+            width=seq.resolution_wh[0], height=seq.resolution_wh[1],
+        ),
+        model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
+        view=ViewInfo(track.view.side, track.view.ok, track.view.message),
+        reps=tuple(rep_reports),
+        warnings=tuple(_warnings(seq, track, reps)),
+    )
+    return Analysis(report, seq, track, tuple(reps), timings)
+
+
+def analyze_video(
+    path: str | Path, cfg: Config, progress: Progress | None = None,
+) -> Analysis:
+    """The whole offline pipeline on one video file.
+
+    Raises:
+        VideoOpenError / EmptyVideoError: the file cannot be read as a video.
+        ModelError: the pose model bundle is missing or invalid.
+        NoPersonError: no person in (enough of) the video.
+    """
+    check_bundle(cfg.pose.model)  # fail fast, before decoding anything
+    source = FileSource(path, stride=cfg.pose.stride)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    seq = estimate_poses(source, cfg, progress, timings)
+    timings["decode_and_pose"] = time.perf_counter() - t0
+    return analyze_sequence(seq, cfg, timings)
+
+
+def _overlays(analysis: Analysis, t_s: float) -> Overlay:
+    """The overlay for the frame at `t_s`: nearest tracked sample, reps done, phase, cue."""
+    track = analysis.track
+    i = int(np.clip(np.searchsorted(track.t_s, t_s), 0, len(track.t_s) - 1))
+    done = [rr for rr in analysis.report.reps if rr.rep.end_s <= t_s]
+    phase = Phase.BOTTOM.value
+    for rr in analysis.report.reps:
+        current = rr.rep.phase_at(t_s)
+        if current is not None:
+            phase = current.value
+    verdict, fault = "", False
+    if done and t_s - done[-1].rep.end_s < 2.0:  # the last verdict stays up for two seconds
+        last = done[-1]
+        fault = bool(last.faults)
+        verdict = f"Rep {last.rep.index}: " + (last.cue if fault else "good rep")
+    cue = done[-1].cue if done else ""
+    return Overlay(track.joints_xy_px[i], float(track.hip_angle_deg[i]), len(done), phase,
+                   cue, verdict, fault)
+
+
+def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[
+        tuple[np.ndarray, float]]:
+    """Decode the clip again and yield (annotated image, t_s) for each frame."""
+    for frame in prefetch(FileSource(path, stride=stride)):
+        yield annotate(frame.image_bgr, _overlays(analysis, frame.t_s)), frame.t_s
+
+
+def write_annotated_video(
+    path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
+) -> None:
+    """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
+    info: VideoInfo = FileSource(path).info
+    total = info.frame_count
+    with VideoSink(out, info.fps, (info.width, info.height)) as sink:
+        for n, (image, t_s) in enumerate(iter_annotated(path, analysis), start=1):
+            sink.write(image, t_s)
+            if progress:
+                progress(n, total)

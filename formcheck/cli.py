@@ -1,0 +1,184 @@
+"""The `formcheck` command line: thin Typer commands over the library.
+
+Domain errors become one line on stderr and a documented exit code (see `errors.EXIT_CODES`);
+progress bars live here, the library only takes callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from formcheck import __version__
+from formcheck.config import Config, config_to_toml, load_config
+from formcheck.errors import EXIT_CODES, FormcheckError, NoRepsError
+
+app = typer.Typer(
+    name="formcheck",
+    help="Form checker for the resistance band hip thrust: film a set from the side, get "
+    "per-rep feedback.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML configuration file (see `formcheck config`).",
+                 dir_okay=False),
+]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", help="Another PoseLandmarker .task bundle (e.g. the official "
+                 "lite or heavy one). Default: the bundled full model.", dir_okay=False),
+]
+
+
+def _exit_codes_help() -> str:
+    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar fed by the library's (done, total) callback."""
+    if quiet or not err.is_terminal:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=max(total, done) if total else None)
+
+        yield update
+
+
+def _fail(exc: FormcheckError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _settings(config: Path | None, overrides: dict[str, Any]) -> Config:
+    return load_config(config).with_overrides(overrides)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"formcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                           help="Print the version and exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    """Form checker for the resistance band hip thrust."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command(epilog=_exit_codes_help())
+def analyze(
+    video: Annotated[
+        Path | None, typer.Argument(help="Video of the set, filmed from the side.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report (JSON contract) here.")
+    ] = None,
+    video_out: Annotated[
+        Path | None, typer.Option("--video", help="Write an annotated H.264 MP4 here.")
+    ] = None,
+    landmarks_out: Annotated[
+        Path | None, typer.Option("--landmarks", help="Save the pose track (.npz) here.")
+    ] = None,
+    from_landmarks: Annotated[
+        Path | None, typer.Option("--from-landmarks",
+                                     help="Re-run the rules on a saved pose track, no model.")
+    ] = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    stride: Annotated[
+        int | None, typer.Option(min=1, max=10, help="Analyse every n-th frame.")
+    ] = None,
+    no_band: Annotated[
+        bool, typer.Option("--no-band", help="A bodyweight set: no band is expected.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no bar.")] = False,
+) -> None:
+    """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
+    from formcheck.analyze import analyze_sequence, analyze_video, write_annotated_video
+    from formcheck.pose.sequence import PoseSequence
+    from formcheck.report import validate_report, write_json
+    from formcheck.report.terminal import print_report
+
+    try:
+        cfg = _settings(config, {
+            "pose.model": str(model) if model else None,
+            "pose.stride": stride,
+            "rules.band.expected": False if no_band else None,
+        })
+        if from_landmarks is not None:
+            analysis = analyze_sequence(PoseSequence.load(from_landmarks), cfg)
+        elif video is not None:
+            with _progress("Analysing", quiet) as progress:
+                analysis = analyze_video(video, cfg, progress)
+        else:
+            err.print("error: give a VIDEO, or --from-landmarks PATH", soft_wrap=True)
+            raise typer.Exit(2)
+        if landmarks_out is not None:
+            analysis.sequence.save(landmarks_out)
+        data = analysis.report.to_dict()
+        validate_report(data)
+        if json_out is not None:
+            write_json(data, json_out)
+        if video_out is not None:
+            if video is None:
+                err.print("error: --video needs the VIDEO itself, not only --from-landmarks")
+                raise typer.Exit(2)
+            with _progress("Rendering", quiet) as progress:
+                write_annotated_video(video, analysis, video_out, progress)
+        if not quiet:
+            print_report(analysis.report, out)
+        if not analysis.reps:
+            raise NoRepsError("no complete hip-thrust rep found: " + analysis.track.view.message)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+
+
+@app.command("config")
+def show_config(config: ConfigOpt = None) -> None:
+    """Print the effective configuration (defaults overlaid with --config) as TOML."""
+    try:
+        cfg = load_config(config)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(config_to_toml(cfg))
+
+
+def main() -> None:
+    """Console-script entry point: one line and an exit code for any failure, no traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --verbose
+        logging.getLogger("formcheck").debug("internal error", exc_info=True)
+        err.print(f"internal error: {exc.__class__.__name__}: {exc}", highlight=False,
+                  markup=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,211 @@
+"""The one configuration model: every threshold and default lives here, nowhere else.
+
+Precedence: command-line options > the `--config` TOML file > these defaults.
+Each coaching threshold cites its source in `docs/COACHING` terms (the team's COACHING.md):
+- top alignment: a straight knee-hip-shoulder line, about 180 deg (PureGym; Contreras);
+- knee angle at the top about 90 deg, shins vertical (Contreras; 365physique);
+- pause at the top: 1 s is the common cue (365physique);
+- lowering: controlled, 1-2 s or more (ACSM 2009 position stand; Schoenfeld 2015).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from formcheck.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PoseConfig(_Section):
+    """Pose estimation (MediaPipe PoseLandmarker)."""
+
+    model: Path | None = Field(None, description="PoseLandmarker .task bundle; None: bundled")
+    num_poses: int = Field(
+        1, ge=1, le=5, description="people tracked (each extra one costs ~50% model time)"
+    )
+    count_people_every_s: float | None = Field(
+        2.0, gt=0, description="how often (s of video) to count the people in view"
+    )
+    min_detection_confidence: float = Field(0.5, ge=0, le=1)
+    min_presence_confidence: float = Field(0.5, ge=0, le=1)
+    min_tracking_confidence: float = Field(0.5, ge=0, le=1)
+    stride: int = Field(1, ge=1, le=10, description="analyse every n-th frame")
+
+
+class TrackConfig(_Section):
+    """Turning landmarks into a clean track: side choice, gaps, smoothing."""
+
+    min_visibility: float = Field(
+        0.5, ge=0, le=1, description="landmarks below this visibility count as missing"
+    )
+    max_gap_s: float = Field(0.4, ge=0, description="longest gap (s) filled by interpolation")
+    cutoff_hz: float = Field(
+        3.0, gt=0, description="offline zero-phase low-pass cutoff (Hz) for angles"
+    )
+    one_euro_min_cutoff_hz: float = Field(1.5, gt=0, description="live One-Euro filter")
+    one_euro_beta: float = Field(0.05, ge=0, description="live One-Euro speed coefficient")
+    min_tracked_fraction: float = Field(
+        0.3, ge=0, le=1, description="below this share of frames with a pose: no person"
+    )
+
+
+class RepConfig(_Section):
+    """Rep segmentation on the signed hip angle, relative to the person's own range."""
+
+    top_enter: float = Field(0.75, gt=0, lt=1, description="fraction of range: top entered")
+    top_exit: float = Field(0.65, gt=0, lt=1, description="fraction of range: top left")
+    bottom_enter: float = Field(0.25, gt=0, lt=1, description="fraction: back at the bottom")
+    bottom_exit: float = Field(0.35, gt=0, lt=1, description="fraction: lift started")
+    min_range_deg: float = Field(
+        25.0, gt=0, description="a smaller hip-angle excursion is not a rep (floor of survey)"
+    )
+    min_rep_s: float = Field(0.8, gt=0, description="shorter cycles are jitter, not reps")
+    still_speed_deg_s: float = Field(
+        20.0, gt=0, description="hip angular speed below which the hips are 'held still'"
+    )
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> RepConfig:
+        if not (self.bottom_enter < self.bottom_exit <= self.top_exit < self.top_enter):
+            raise ValueError(
+                "rep thresholds need bottom_enter < bottom_exit <= top_exit < top_enter"
+            )
+        return self
+
+
+class TopAlignmentConfig(_Section):
+    target_deg: float = 180.0
+    min_deg: float = Field(165.0, description="below: under_extension (hips sag)")
+    max_deg: float = Field(195.0, description="above: over_extension (lumbar arch)")
+
+
+class PauseConfig(_Section):
+    min_s: float = Field(1.0, ge=0, description="shortest hold at the top (365physique: 1 s)")
+
+
+class LoweringConfig(_Section):
+    min_s: float = Field(1.0, ge=0, description="shortest eccentric (ACSM 2009: 1-2 s)")
+
+
+class ShinConfig(_Section):
+    target_deg: float = 90.0
+    min_deg: float = Field(70.0, description="below: feet_too_close")
+    max_deg: float = Field(110.0, description="above: feet_too_far")
+
+
+class BandConfig(_Section):
+    expected: bool = Field(True, description="a band is used (False: bodyweight set)")
+    color: str | None = Field(None, description="band colour name; None: find it")
+
+
+class RulesConfig(_Section):
+    top_alignment: TopAlignmentConfig = TopAlignmentConfig()
+    pause: PauseConfig = PauseConfig()
+    lowering_tempo: LoweringConfig = LoweringConfig()
+    shin_angle: ShinConfig = ShinConfig()
+    band: BandConfig = BandConfig()
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="below this landmark confidence a rule says not_judged"
+    )
+
+
+class Config(_Section):
+    """Everything formcheck can be told. Defaults are the documented coaching defaults."""
+
+    pose: PoseConfig = PoseConfig()
+    track: TrackConfig = TrackConfig()
+    reps: RepConfig = RepConfig()
+    rules: RulesConfig = RulesConfig()
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Config:
+        """A copy with dotted-key overrides applied (e.g. {"pose.stride": 2}); None is skipped."""
+        data = self.model_dump()
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node[key]
+            if leaf not in node:
+                raise ConfigError(f"unknown setting {dotted}")
+            node[leaf] = value
+        return _validate(data, "options")
+
+
+def _validate(data: dict[str, Any], origin: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{origin}: {where}: {err['msg']}") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, overlaid with the TOML file at `path` when given.
+
+    Raises:
+        ConfigError: missing or unparsable file, unknown key, or a value out of range.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file ({exc})") from exc
+    return _validate(data, str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _section_lines(model: BaseModel, name: str) -> list[str]:
+    lines: list[str] = []
+    doc = (type(model).__doc__ or "").strip().splitlines()
+    if name:
+        lines += ["", f"[{name}]"] + ([f"# {doc[0]}"] if doc else [])
+    nested: list[tuple[str, BaseModel]] = []
+    for key, info in type(model).model_fields.items():
+        value = getattr(model, key)
+        if isinstance(value, BaseModel):
+            nested.append((f"{name}.{key}" if name else key, value))
+            continue
+        comment = f"  # {info.description}" if info.description else ""
+        if value is None:
+            lines.append(f"# {key} = ...{comment}")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}{comment}")
+    for child_name, child in nested:
+        lines += _section_lines(child, child_name)
+    return lines
+
+
+def config_to_toml(cfg: Config) -> str:
+    """The configuration as commented TOML that `load_config` reads back to the same model."""
+    header = [
+        "# formcheck configuration. Precedence: command-line options > this file > defaults.",
+        "# Print the effective configuration with `formcheck config [--config FILE]`.",
+        "# Angles in degrees (signed hip angle: 180 = straight line), times in seconds.",
+    ]
+    return "\n".join(header + _section_lines(cfg, "")).strip() + "\n"

@@ -1,0 +1,67 @@
+"""Domain exceptions raised at the input boundary.
+
+Each carries the process exit code the CLI uses for it, so the mapping lives in one place
+(the README's table of exit codes is generated from the same numbers).
+"""
+
+from __future__ import annotations
+
+
+class FormcheckError(Exception):
+    """Base class: a problem the user can act on; printed as one line, never a traceback."""
+
+    exit_code: int = 1
+
+
+class ConfigError(FormcheckError):
+    """The configuration file or an option value is invalid."""
+
+    exit_code = 2
+
+
+class VideoOpenError(FormcheckError):
+    """The input is missing, unreadable, not a video, or truncated before any frame."""
+
+    exit_code = 3
+
+
+class EmptyVideoError(VideoOpenError):
+    """The file opens as a video but holds no decodable frame."""
+
+    exit_code = 3
+
+
+class ModelError(FormcheckError):
+    """The pose model bundle is missing or is not a PoseLandmarker bundle."""
+
+    exit_code = 4
+
+
+class NoPersonError(FormcheckError):
+    """No person was found in (enough of) the video to analyse it."""
+
+    exit_code = 5
+
+
+class NoRepsError(FormcheckError):
+    """The clip was analysed but holds no complete hip-thrust rep (the report is still written)."""
+
+    exit_code = 6
+
+
+class LandmarksFileError(FormcheckError):
+    """A saved landmarks file is missing or malformed."""
+
+    exit_code = 3
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "analysis done (a report may still say what it could not judge)",
+    1: "unexpected internal error (a bug: please report it)",
+    2: "bad command-line option or configuration file",
+    3: "input video or landmarks file missing, unreadable, not a video, or empty",
+    4: "pose model bundle missing or invalid",
+    5: "no person found in the video",
+    6: "analysed, but no complete hip-thrust rep found (reports are still written)",
+    130: "interrupted (Ctrl-C)",
+}

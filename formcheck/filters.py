@@ -1,0 +1,115 @@
+"""Signal filters for landmark and angle tracks: gap filling, zero-phase low-pass, One-Euro.
+
+Missing samples are NaN throughout. Offline analysis uses `fill_gaps` then `lowpass`
+(zero-phase, so peaks and turning points keep their timing); live coaching uses the causal
+`OneEuroFilter` (Casiez et al., CHI 2012).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
+
+Float = NDArray[np.float64]
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[start, stop) index ranges where `mask` is True."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def fill_gaps(t_s: Float, x: Float, max_gap_s: float) -> Float:
+    """Linearly interpolate NaN runs of `x` that last at most `max_gap_s` seconds.
+
+    A gap is measured between the valid samples on either side. Gaps at the ends and longer
+    gaps stay NaN: the track says "missing" rather than invent data.
+    """
+    x = np.array(x, dtype=np.float64)
+    nan = np.isnan(x)
+    if not nan.any() or nan.all():
+        return x
+    for start, stop in _runs(nan):
+        if start == 0 or stop == len(x):
+            continue
+        if t_s[stop] - t_s[start - 1] <= max_gap_s + 1e-9:
+            x[start:stop] = np.interp(t_s[start:stop], [t_s[start - 1], t_s[stop]],
+                                      [x[start - 1], x[stop]])
+    return x
+
+
+def lowpass(t_s: Float, x: Float, cutoff_hz: float, order: int = 2) -> Float:
+    """Zero-phase Butterworth low-pass of `x`, applied to each NaN-free run separately.
+
+    The sampling rate is the median rate of `t_s` (frames per second); runs too short to
+    filter are returned unchanged.
+    """
+    out = np.array(x, dtype=np.float64)
+    x = out.copy()
+    if len(t_s) < 2:
+        return out
+    dt = float(np.median(np.diff(t_s)))
+    if dt <= 0:
+        return out
+    fs = 1.0 / dt
+    if cutoff_hz >= fs / 2:
+        return out
+    sos = butter(order, cutoff_hz, btype="low", fs=fs, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    for start, stop in _runs(~np.isnan(x)):
+        if stop - start > padlen:
+            out[start:stop] = np.asarray(sosfiltfilt(sos, x[start:stop]))
+    return out
+
+
+def derivative(t_s: Float, x: Float) -> Float:
+    """dx/dt by central differences on the (possibly non-uniform) time grid; NaN stays NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 2:
+        return np.full_like(x, np.nan)
+    return np.asarray(np.gradient(x, t_s), dtype=np.float64)
+
+
+class OneEuroFilter:
+    """Causal One-Euro filter for one scalar signal (Casiez, Roussel, Vogel 2012).
+
+    Args:
+        min_cutoff_hz: cutoff at rest; lower removes more jitter but adds lag.
+        beta: how fast the cutoff rises with speed; higher cuts lag during fast moves.
+        d_cutoff_hz: cutoff of the speed estimate.
+    NaN input returns NaN and leaves the state untouched (the next valid sample resumes).
+    """
+
+    def __init__(self, min_cutoff_hz: float, beta: float, d_cutoff_hz: float = 1.0) -> None:
+        self.min_cutoff_hz = min_cutoff_hz
+        self.beta = beta
+        self.d_cutoff_hz = d_cutoff_hz
+        self._t: float | None = None
+        self._x = 0.0
+        self._dx = 0.0
+
+    @staticmethod
+    def _alpha(cutoff_hz: float, dt: float) -> float:
+        tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, t_s: float, x: float) -> float:
+        if math.isnan(x):
+            return math.nan
+        if self._t is None or t_s <= self._t:
+            self._t, self._x, self._dx = t_s, x, 0.0
+            return x
+        dt = t_s - self._t
+        dx = (x - self._x) / dt
+        self._dx += self._alpha(self.d_cutoff_hz, dt) * (dx - self._dx)
+        cutoff = self.min_cutoff_hz + self.beta * abs(self._dx)
+        self._x += self._alpha(cutoff, dt) * (x - self._x)
+        self._t = t_s
+        return self._x
+
+    def reset(self) -> None:
+        self._t = None

@@ -1,0 +1,60 @@
+"""Pure geometry on pixel coordinates (x right, y down, aspect ratio restored).
+
+All functions take arrays of shape (..., 2) so they work on one frame or on a whole track,
+and return NaN wherever an input point is NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Float = NDArray[np.float64]
+
+
+def angle_deg(a_xy_px: ArrayLike, vertex_xy_px: ArrayLike, c_xy_px: ArrayLike) -> Float:
+    """Unsigned angle at `vertex` between vertex->a and vertex->c, in degrees [0, 180]."""
+    a = np.asarray(a_xy_px, dtype=np.float64)
+    v = np.asarray(vertex_xy_px, dtype=np.float64)
+    c = np.asarray(c_xy_px, dtype=np.float64)
+    u = a - v
+    w = c - v
+    dot = np.sum(u * w, axis=-1)
+    cross = u[..., 0] * w[..., 1] - u[..., 1] * w[..., 0]
+    return np.asarray(np.degrees(np.abs(np.arctan2(cross, dot))), dtype=np.float64)
+
+
+def hip_angle_deg(
+    shoulder_xy_px: ArrayLike, hip_xy_px: ArrayLike, knee_xy_px: ArrayLike
+) -> Float:
+    """Signed hip extension angle in degrees, in (0, 360).
+
+    The angle at the hip between hip->shoulder and hip->knee, signed so that:
+    180 means shoulder, hip and knee are collinear (a straight bridge);
+    below 180 means the hip lies below the shoulder-knee line (hips sag: under-extension);
+    above 180 means the hip is pushed above that line (over-extension, lumbar arch).
+    "Below" is the image's downward direction (y grows downwards), so the sign does not
+    depend on which way the person faces. The shoulder-knee line of a hip thrust seen from
+    the side is never vertical, which is the one case where "below" is undefined.
+    """
+    s = np.asarray(shoulder_xy_px, dtype=np.float64)
+    h = np.asarray(hip_xy_px, dtype=np.float64)
+    k = np.asarray(knee_xy_px, dtype=np.float64)
+    unsigned = angle_deg(s, h, k)
+    line = k - s
+    # Normal to the shoulder->knee line pointing down the image (positive y).
+    normal = np.stack([-line[..., 1], line[..., 0]], axis=-1)
+    normal = np.where(normal[..., 1:2] < 0, -normal, normal)
+    below = np.sum((h - s) * normal, axis=-1) >= 0
+    return np.where(below, unsigned, 360.0 - unsigned)
+
+
+def knee_angle_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: ArrayLike) -> Float:
+    """Knee flexion angle in degrees: 180 straight leg, 90 shin perpendicular to thigh."""
+    return angle_deg(hip_xy_px, knee_xy_px, ankle_xy_px)
+
+
+def segment_length_px(a_xy_px: ArrayLike, b_xy_px: ArrayLike) -> Float:
+    """Euclidean distance in pixels."""
+    d = np.asarray(a_xy_px, dtype=np.float64) - np.asarray(b_xy_px, dtype=np.float64)
+    return np.asarray(np.hypot(d[..., 0], d[..., 1]), dtype=np.float64)

@@ -1,0 +1,95 @@
+"""Drawing the overlay on a frame: skeleton of the side used, hip angle, counter, phase, cue.
+
+`annotate(image, overlay) -> image` never changes its input. Sizes scale with the frame
+height so that a portrait phone clip and a 4K clip look the same.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from formcheck.video.frames import ImageBGR
+
+_GREEN = (80, 200, 80)
+_RED = (60, 60, 230)
+_WHITE = (255, 255, 255)
+_YELLOW = (0, 215, 255)
+_BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What to draw on one frame.
+
+    `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle in pixels (NaN rows are skipped);
+    `hip_angle_deg`: signed hip angle; `fault`: True colours the verdict red.
+    """
+
+    joints_xy_px: np.ndarray
+    hip_angle_deg: float
+    reps: int
+    phase: str
+    cue: str
+    verdict: str = ""
+    fault: bool = False
+
+
+def _text(img: ImageBGR, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int],
+          thickness: int) -> None:
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2,
+                cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
+
+
+def _wrap(text: str, max_chars: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
+    """A copy of `image_bgr` with the overlay drawn."""
+    img: ImageBGR = image_bgr.copy()
+    h, w = img.shape[:2]
+    unit = max(h, w) / 720.0
+    thick = max(1, round(3 * unit))
+    pts = ov.joints_xy_px
+    ok = ~np.isnan(pts).any(axis=1)
+    for a, b in _BONES:
+        if ok[a] and ok[b]:
+            cv2.line(img, tuple(np.round(pts[a]).astype(int)), tuple(np.round(pts[b]).astype(int)),
+                     _WHITE, thick, cv2.LINE_AA)
+    if ok[0] and ok[2]:  # the knee-shoulder target line: the hip should sit on it at the top
+        cv2.line(img, tuple(np.round(pts[0]).astype(int)), tuple(np.round(pts[2]).astype(int)),
+                 _YELLOW, max(1, thick // 2), cv2.LINE_AA)
+    for j in range(len(pts)):
+        if ok[j]:
+            cv2.circle(img, tuple(np.round(pts[j]).astype(int)), thick * 2, _GREEN, -1, cv2.LINE_AA)
+    scale = 0.8 * unit
+    line_h = round(34 * unit)
+    x0 = round(12 * unit)
+    _text(img, f"Reps: {ov.reps}", (x0, line_h), scale * 1.2, _WHITE, thick)
+    _text(img, f"Phase: {ov.phase}", (x0, 2 * line_h), scale, _WHITE, max(1, thick - 1))
+    if not math.isnan(ov.hip_angle_deg):
+        _text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (x0, 3 * line_h), scale, _WHITE,
+              max(1, thick - 1))
+        if ok[1]:
+            hx, hy = np.round(pts[1]).astype(int)
+            _text(img, f"{ov.hip_angle_deg:.0f}", (hx + thick * 3, hy - thick * 3), scale, _YELLOW,
+                  max(1, thick - 1))
+    message = ov.verdict or ov.cue
+    if message:
+        color = _RED if ov.fault else _GREEN
+        lines = _wrap(message, max(20, int(w / (17 * unit))))
+        for k, line in enumerate(reversed(lines)):
+            _text(img, line, (x0, h - round(14 * unit) - k * line_h), scale, color,
+                  max(1, thick - 1))
+    return img

@@ -1,0 +1,66 @@
+"""The readable terminal summary: one row per rep, the set summary, the top cues."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from formcheck.report.model import SetReport
+from formcheck.rules import Status
+
+_STATUS_STYLE = {Status.OK: "green", Status.FAULT: "bold red", Status.NOT_JUDGED: "dim"}
+
+
+def _fmt(value: float, unit: str, digits: int = 0) -> str:
+    return "-" if value != value else f"{value:.{digits}f}{unit}"  # NaN != NaN
+
+
+def print_report(report: SetReport, console: Console) -> None:
+    """Print the per-rep table, the summary line and the cues that matter most."""
+    src = report.source
+    console.print(
+        f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, "
+        f"{src.fps:.2f} fps  side: {report.view.side or '-'}"
+    )
+    if not report.view.ok:
+        console.print(f"[yellow]View: {report.view.message}[/]")
+    for warning in report.warnings:
+        console.print(f"[yellow]Warning: {warning}[/]")
+    table = Table(title="Reps", show_lines=False)
+    for col in ("#", "time", "hip top", "knee top", "pause", "lowering", "band", "score",
+                "verdict"):
+        table.add_column(col, justify="right" if col not in ("verdict", "band") else "left")
+    for rr in report.reps:
+        r = rr.rep
+        verdict = Text()
+        for f in rr.findings:
+            if f.status is Status.FAULT and f.fault:
+                verdict.append(f.fault + " ", style=_STATUS_STYLE[f.status])
+        if not verdict:
+            verdict.append("good", style="green")
+        table.add_row(
+            str(r.index),
+            f"{r.start_s:.1f}-{r.end_s:.1f}s",
+            _fmt(r.hip_angle_top_deg, "°"),
+            _fmt(r.knee_angle_top_deg, "°"),
+            _fmt(r.pause_s, "s", 1),
+            _fmt(r.eccentric_s, "s", 1),
+            rr.band,
+            "-" if rr.score is None else str(rr.score),
+            verdict,
+        )
+    console.print(table)
+    score = report.score
+    faults = report.fault_counts
+    fault_text = ", ".join(f"{code} x{n}" for code, n in faults.items()) or "none"
+    console.print(
+        f"[bold]{len(report.reps)} reps[/], score {'-' if score is None else score}/100, "
+        f"faults: {fault_text}"
+    )
+    if report.cues:
+        console.print("[bold]What to fix:[/]")
+        for cue in report.cues[:3]:
+            console.print(f"  • {cue}")
+    elif report.reps:
+        console.print("[green]Good set: nothing to fix.[/]")

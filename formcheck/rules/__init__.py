@@ -1,0 +1,35 @@
+"""The rule table: one small object per check, each judging one rep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from formcheck.config import RulesConfig
+from formcheck.rules.band_placement import BandPlacement
+from formcheck.rules.base import Finding, RepContext, Rule, Status
+from formcheck.rules.lowering_tempo import LoweringTempo
+from formcheck.rules.pause import Pause
+from formcheck.rules.shin_angle import ShinAngle
+from formcheck.rules.top_alignment import TopAlignment
+
+RULES: tuple[Rule, ...] = (TopAlignment(), Pause(), LoweringTempo(), ShinAngle(), BandPlacement())
+FAULT_CODES: tuple[str, ...] = tuple(code for rule in RULES for code in rule.faults)
+
+
+def check_rep(ctx: RepContext, cfg: RulesConfig, rules: Sequence[Rule] = RULES) -> list[Finding]:
+    """Every rule's finding for one rep, in table order."""
+    return [rule.check(ctx, cfg) for rule in rules]
+
+
+def score(findings: Sequence[Finding], rules: Sequence[Rule] = RULES) -> int | None:
+    """0-100: the weighted share of judged rules that passed; None when nothing was judged."""
+    weights = {rule.id: rule.weight for rule in rules}
+    judged = [f for f in findings if f.status is not Status.NOT_JUDGED]
+    total = sum(weights[f.rule] for f in judged)
+    if total == 0:
+        return None
+    passed = sum(weights[f.rule] for f in judged if f.status is Status.OK)
+    return round(100 * passed / total)
+
+
+__all__ = ["FAULT_CODES", "RULES", "Finding", "RepContext", "Rule", "Status", "check_rep", "score"]

@@ -1,0 +1,157 @@
+"""From raw landmarks to a clean track: side choice, view check, gaps, smoothing, angles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from formcheck.config import TrackConfig
+from formcheck.filters import derivative, fill_gaps, lowpass
+from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px
+from formcheck.pose.landmarks import Landmark
+from formcheck.pose.sequence import PoseSequence
+
+Side = Literal["left", "right"]
+Float = NDArray[np.float64]
+
+# The joints formcheck measures, in this order in `PoseTrack.joints_xy_px`.
+JOINTS = ("shoulder", "hip", "knee", "ankle")
+SIDE_LANDMARKS: dict[Side, tuple[Landmark, ...]] = {
+    "left": (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE),
+    "right": (
+        Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE,
+    ),
+}
+SIDE_VIEW_MESSAGE = "film from the side, whole body in frame"
+# In a side view the far hip hides behind the near one: the hip-to-hip distance is a small
+# fraction of the torso length. Facing the camera it is about half the torso or more.
+MAX_SIDE_VIEW_HIP_RATIO = 0.45
+# A hip thrust keeps the torso well away from vertical; a standing person's is upright.
+MAX_TORSO_INCLINE_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class ViewCheck:
+    """Is the camera placed so that formcheck can judge the set?"""
+
+    side: Side | None
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class PoseTrack:
+    """The measured side of one person over a clip (T frames).
+
+    Attributes:
+        t_s: (T,) seconds from the start of the clip.
+        side: the body side used ("left"/"right": the person's own side facing the camera).
+        joints_xy_px: (T, 4, 2) shoulder, hip, knee, ankle of that side in pixels, gaps up
+            to `max_gap_s` filled, NaN beyond.
+        confidence: (T,) lowest visibility of shoulder, hip and knee in [0, 1] (0 = no pose).
+        hip_angle_deg: (T,) signed hip angle (180 straight, <180 sag, >180 over-extension),
+            zero-phase smoothed; NaN where the joints are missing.
+        knee_angle_deg: (T,) knee angle (180 straight leg), smoothed.
+        hip_speed_deg_s: (T,) time derivative of `hip_angle_deg`.
+        people: (T,) people the detector saw in each frame.
+        view: where the camera stands relative to the person.
+    """
+
+    t_s: Float
+    side: Side | None
+    joints_xy_px: Float
+    confidence: Float
+    hip_angle_deg: Float
+    knee_angle_deg: Float
+    hip_speed_deg_s: Float
+    people: NDArray[np.int16]
+    view: ViewCheck
+    resolution_wh: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) else 0.0
+
+
+def choose_side(seq: PoseSequence) -> Side | None:
+    """The side whose shoulder, hip, knee and ankle are more visible over the clip."""
+    found = seq.found
+    if not found.any():
+        return None
+    scores = {
+        side: float(np.mean(seq.visibility[found][:, list(idx)]))
+        for side, idx in SIDE_LANDMARKS.items()
+    }
+    return max(scores, key=lambda s: scores[s])
+
+
+def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCheck:
+    """Side view, whole body in frame, a lying (not standing) person."""
+    found = seq.found
+    if side is None or found.mean() < cfg.min_tracked_fraction:
+        return ViewCheck(side, False, "no person found: " + SIDE_VIEW_MESSAGE)
+    near = np.asarray(SIDE_LANDMARKS[side])
+    xy = seq.xy_px[found]
+    torso = segment_length_px(xy[:, near[0]], xy[:, near[1]])
+    hips = segment_length_px(xy[:, Landmark.LEFT_HIP], xy[:, Landmark.RIGHT_HIP])
+    ratio = float(np.nanmedian(hips / np.maximum(torso, 1e-6)))
+    if ratio > MAX_SIDE_VIEW_HIP_RATIO:
+        return ViewCheck(side, False, "the camera is not side-on: " + SIDE_VIEW_MESSAGE)
+    w, h = seq.resolution_wh
+    in_frame = (
+        (seq.presence[found][:, near] >= 0.5)
+        & (xy[:, near, 0] >= 0) & (xy[:, near, 0] < w)
+        & (xy[:, near, 1] >= 0) & (xy[:, near, 1] < h)
+    )
+    share = in_frame.mean(axis=0)
+    if share.min() < 0.8:
+        worst = JOINTS[int(np.argmin(share))]
+        return ViewCheck(
+            side, False, f"the {worst}s are often out of frame: move back, " + SIDE_VIEW_MESSAGE
+        )
+    d = xy[:, near[0]] - xy[:, near[1]]
+    incline = float(np.nanmedian(np.degrees(np.arctan2(np.abs(d[:, 1]), np.abs(d[:, 0])))))
+    if incline > MAX_TORSO_INCLINE_DEG:
+        return ViewCheck(side, False, "the torso is upright: this does not look like a hip thrust")
+    return ViewCheck(side, True, "side view, whole body in frame")
+
+
+def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
+    """Choose the side, mask low-visibility joints, fill short gaps, smooth, measure angles."""
+    side = choose_side(seq)
+    view = check_view(seq, side, cfg)
+    t = seq.t_s.astype(np.float64)
+    n = len(t)
+    joints = np.full((n, len(JOINTS), 2), np.nan)
+    confidence = np.zeros(n)
+    if side is not None:
+        idx = list(SIDE_LANDMARKS[side])
+        vis = seq.visibility[:, idx].astype(np.float64)
+        raw = seq.xy_px[:, idx].astype(np.float64)
+        raw[vis < cfg.min_visibility] = np.nan
+        for j in range(len(JOINTS)):
+            for c in range(2):
+                joints[:, j, c] = fill_gaps(t, raw[:, j, c], cfg.max_gap_s)
+        confidence = vis[:, :3].min(axis=1)
+    hip = hip_angle_deg(joints[:, 0], joints[:, 1], joints[:, 2])
+    knee = knee_angle_deg(joints[:, 1], joints[:, 2], joints[:, 3])
+    hip_s = lowpass(t, hip, cfg.cutoff_hz)
+    knee_s = lowpass(t, knee, cfg.cutoff_hz)
+    return PoseTrack(
+        t_s=t,
+        side=side,
+        joints_xy_px=joints,
+        confidence=confidence,
+        hip_angle_deg=hip_s,
+        knee_angle_deg=knee_s,
+        hip_speed_deg_s=derivative(t, hip_s),
+        people=seq.people.copy(),
+        view=view,
+        resolution_wh=seq.resolution_wh,
+    )

@@ -1,0 +1,158 @@
+"""Video file frame source, decoded with PyAV (FFmpeg).
+
+PyAV is used rather than cv2.VideoCapture because it exposes each frame's presentation
+timestamp (variable frame rate is common in phone clips) and the display-matrix rotation of
+portrait phone videos.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import av
+import numpy as np
+
+from formcheck.errors import EmptyVideoError, VideoOpenError
+from formcheck.video.frames import Frame, ImageBGR, VideoInfo
+
+log = logging.getLogger(__name__)
+
+
+class FrameSource(Protocol):
+    """Anything that yields frames in time order: a file, a camera, a stream."""
+
+    info: VideoInfo
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+
+def _upright(image: ImageBGR, rotation_deg: int) -> ImageBGR:
+    """Rotate a decoded image by the container's display rotation.
+
+    `rotation_deg` is FFmpeg's display-matrix angle: counter-clockwise degrees the image
+    must be turned to be shown upright (a portrait phone clip typically says -90).
+    """
+    k = round(rotation_deg / 90) % 4
+    return image if k == 0 else np.ascontiguousarray(np.rot90(image, k))
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise VideoOpenError(f"{path}: no such file")
+    if path.is_dir():
+        raise VideoOpenError(f"{path}: is a folder, not a video file")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise VideoOpenError(f"{path}: not a readable video ({exc.__class__.__name__})") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoOpenError(f"{path}: the file holds no video stream")
+    return container
+
+
+def _rotation_of(container: av.container.InputContainer) -> int:
+    """Display rotation of the first video frame (0 when there is none)."""
+    stream = container.streams.video[0]
+    try:
+        for frame in container.decode(stream):
+            rotation: float = getattr(frame, "rotation", 0) or 0
+            return round(rotation)
+    except av.error.FFmpegError:
+        return 0
+    return 0
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a video's metadata (and its first frame, for the rotation) without decoding it all.
+
+    Raises:
+        VideoOpenError: missing file, not a video, or no video stream.
+        EmptyVideoError: the stream has no decodable frame.
+    """
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or 0
+        fps = float(rate) if rate else 0.0
+        width = stream.codec_context.width
+        height = stream.codec_context.height
+        rotation = _rotation_of(container)
+        if width == 0 or height == 0:
+            raise EmptyVideoError(f"{path}: the video stream has no frames")
+        if round(rotation / 90) % 2:
+            width, height = height, width
+        duration = 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        frame_count = int(stream.frames or 0)
+        if frame_count == 0 and fps > 0:
+            frame_count = round(duration * fps)
+        return VideoInfo(str(path), fps, frame_count, duration, width, height, rotation)
+    finally:
+        container.close()
+
+
+class FileSource:
+    """Yields the frames of a video file, upright, with container timestamps.
+
+    Args:
+        path: the video file.
+        stride: keep every `stride`-th decoded frame (1 keeps all). Skipped frames are
+            decoded (codecs need them) but never converted to arrays, which is most of
+            the saving.
+    """
+
+    def __init__(self, path: str | Path, stride: int = 1) -> None:
+        if stride < 1:
+            raise ValueError("stride must be >= 1")
+        self.path = Path(path)
+        self.info = probe(self.path)
+        self.stride = stride
+        self.decode_errors = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        container = _open(self.path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame-threaded decoding: overlaps with inference cores
+        start = stream.start_time or 0
+        base = float(stream.time_base) if stream.time_base else 1.0 / max(self.info.fps, 1.0)
+        index = -1
+        produced = 0
+        last_t = -1.0
+        try:
+            frames = container.decode(stream)
+            while True:
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    break
+                except av.error.FFmpegError as exc:
+                    # A truncated or damaged file: keep what decoded so far, say so once.
+                    self.decode_errors += 1
+                    log.warning("%s: decoding stopped early (%s)", self.path, exc)
+                    break
+                index += 1
+                if index % self.stride:
+                    continue
+                if frame.pts is not None:
+                    t_s = (frame.pts - start) * base
+                else:  # no timestamp: fall back on the nominal rate
+                    t_s = index / self.info.fps if self.info.fps else float(index)
+                if t_s <= last_t:  # non-monotonic timestamps break VIDEO-mode tracking
+                    t_s = last_t + 1e-3
+                last_t = t_s
+                decoded: ImageBGR = frame.to_ndarray(format="bgr24")  # type: ignore[assignment]
+                image = _upright(decoded, self.info.rotation_deg)
+                produced += 1
+                yield Frame(image, t_s, index)
+        finally:
+            container.close()
+        if produced == 0:
+            raise EmptyVideoError(f"{self.path}: no frame could be decoded")

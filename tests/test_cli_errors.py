@@ -1,0 +1,60 @@
+"""Bad input gets one line and a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from formcheck.cli import app
+from formcheck.errors import EXIT_CODES
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    code, output = _run("analyze", str(tmp_path / "nope.mp4"))
+    assert code == 3
+    assert "no such file" in output
+
+
+def test_not_a_video(tmp_path: Path) -> None:
+    f = tmp_path / "notes.mp4"
+    f.write_text("this is not a video")
+    code, output = _run("analyze", str(f))
+    assert code == 3
+    assert "not a readable video" in output
+
+
+def test_bad_model_file(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.task"
+    fake.write_bytes(b"PK not really")
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    code, output = _run("analyze", str(video), "--model", str(fake))
+    assert code == 4
+    assert "not a PoseLandmarker bundle" in output
+
+
+def test_bad_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[reps]\nmin_rep_s = -1\n")
+    code, output = _run("config", "--config", str(cfg))
+    assert code == 2
+    assert "reps.min_rep_s" in output
+
+
+def test_every_exit_code_is_documented() -> None:
+    assert {0, 1, 2, 3, 4, 5, 6} <= set(EXIT_CODES)
+
+
+def test_version() -> None:
+    code, output = _run("--version")
+    assert code == 0
+    assert output.startswith("formcheck ")

@@ -1,0 +1,53 @@
+"""Geometry on hand-made landmarks: the signed hip angle and the knee angle."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from formcheck.geometry import angle_deg, hip_angle_deg, knee_angle_deg, segment_length_px
+
+
+def _bridge(hip_offset_px: float, facing_left: bool = True) -> tuple[list[float], ...]:
+    """Shoulder and knee on a horizontal line; the hip `hip_offset_px` above it (y down)."""
+    shoulder, knee = [100.0, 300.0], [500.0, 300.0]
+    if not facing_left:
+        shoulder, knee = knee, shoulder
+    hip = [300.0, 300.0 - hip_offset_px]
+    return shoulder, hip, knee
+
+
+@pytest.mark.parametrize("facing_left", [True, False])
+def test_straight_line_is_180(facing_left: bool) -> None:
+    assert hip_angle_deg(*_bridge(0.0, facing_left)) == pytest.approx(180.0)
+
+
+@pytest.mark.parametrize("facing_left", [True, False])
+def test_sagging_hips_are_below_180_and_arched_hips_above(facing_left: bool) -> None:
+    sag = float(hip_angle_deg(*_bridge(-50.0, facing_left)))
+    arch = float(hip_angle_deg(*_bridge(50.0, facing_left)))
+    expected = 180.0 - 2 * math.degrees(math.atan2(50.0, 200.0))
+    assert sag == pytest.approx(expected)
+    assert arch == pytest.approx(360.0 - expected)
+
+
+def test_signed_angle_is_vectorised_and_propagates_nan() -> None:
+    s = np.array([[100.0, 300.0], [np.nan, np.nan]])
+    h = np.array([[300.0, 350.0], [300.0, 350.0]])
+    k = np.array([[500.0, 300.0], [500.0, 300.0]])
+    out = hip_angle_deg(s, h, k)
+    assert out.shape == (2,)
+    assert out[0] < 180.0
+    assert np.isnan(out[1])
+
+
+def test_knee_angle_right_angle_and_straight() -> None:
+    assert knee_angle_deg([0, 0], [0, 100], [100, 100]) == pytest.approx(90.0)
+    assert knee_angle_deg([0, 0], [0, 100], [0, 200]) == pytest.approx(180.0)
+
+
+def test_unsigned_angle_and_length() -> None:
+    assert angle_deg([1, 0], [0, 0], [0, 1]) == pytest.approx(90.0)
+    assert segment_length_px([0, 0], [3, 4]) == pytest.approx(5.0)
