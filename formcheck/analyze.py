@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from formcheck.rules import RepContext, check_rep, score
 from formcheck.track import PoseTrack, build_track
 from formcheck.video import FileSource, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
+
+if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
+    from formcheck.pose.landmarker import PoseEstimator
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +50,41 @@ class Analysis:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def estimate_poses(
-    source: FileSource, cfg: Config, progress: Progress | None = None,
-    timings: dict[str, float] | None = None,
-) -> PoseSequence:
-    """Run the pose model over every (strided) frame; frames with no pose are kept as missing."""
-    from formcheck.pose.landmarker import PoseEstimator  # loads mediapipe only when needed
+def open_estimator(cfg: Config) -> PoseEstimator:
+    """A VIDEO-mode pose estimator configured from `cfg.pose` (loads mediapipe)."""
+    from formcheck.pose.landmarker import PoseEstimator
 
     p = cfg.pose
+    return PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
+                         p.min_presence_confidence, p.min_tracking_confidence,
+                         p.count_people_every_s)
+
+
+def estimate_poses(
+    source: FileSource, cfg: Config, progress: Progress | None = None,
+    timings: dict[str, float] | None = None, estimator: PoseEstimator | None = None,
+) -> PoseSequence:
+    """Run the pose model over every (strided) frame; frames with no pose are kept as missing.
+
+    Pass an `estimator` to reuse one loaded model across clips (batch, eval, tests); it is
+    reset for this clip and left open. Without one, an estimator is opened and closed here.
+    """
+    est = estimator if estimator is not None else open_estimator(cfg)
+    est.start_clip()
     frames = []
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
     pose_s = 0.0
-    with PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
-                       p.min_presence_confidence, p.min_tracking_confidence,
-                       p.count_people_every_s) as est:
+    try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
             frames.append(est.detect(frame))
             pose_s += time.perf_counter() - t0
             if progress:
                 progress(len(frames), total)
-        bundle = est.bundle
+    finally:
+        if estimator is None:
+            est.close()
+    bundle = est.bundle
     if timings is not None:
         timings["pose"] = pose_s
     info = source.info
@@ -156,6 +174,7 @@ def analyze_sequence(
 
 def analyze_video(
     path: str | Path, cfg: Config, progress: Progress | None = None,
+    estimator: PoseEstimator | None = None,
 ) -> Analysis:
     """The whole offline pipeline on one video file.
 
@@ -168,7 +187,7 @@ def analyze_video(
     source = FileSource(path, stride=cfg.pose.stride)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    seq = estimate_poses(source, cfg, progress, timings)
+    seq = estimate_poses(source, cfg, progress, timings, estimator)
     timings["decode_and_pose"] = time.perf_counter() - t0
     return analyze_sequence(seq, cfg, timings)
 

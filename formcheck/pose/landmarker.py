@@ -101,6 +101,7 @@ class PoseEstimator:
             min_pose_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+        self._options = options
         with _quiet_native_stderr():
             try:
                 self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
@@ -127,6 +128,22 @@ class PoseEstimator:
         self._next_count_s = 0.0
         self._quiet_calls = 2
         self.num_poses = num_poses
+
+    def start_clip(self) -> None:
+        """Forget the previous clip: a fresh tracker whose timestamps may start again at 0.
+
+        Reusing one estimator across clips saves loading the model bundle each time.
+        """
+        from mediapipe.tasks.python import vision
+
+        if self._last_ms < 0:  # nothing tracked yet: the current tracker is fresh
+            return
+        self._landmarker.close()
+        with _quiet_native_stderr():
+            self._landmarker = vision.PoseLandmarker.create_from_options(self._options)
+        self._last_ms = -1
+        self._last_center = None
+        self._next_count_s = 0.0
 
     def detect(self, frame: Frame) -> PoseFrame:
         """Landmarks of the followed person in `frame`, or a missing `PoseFrame`."""
