@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from formcheck import __version__
 from formcheck.config import Config, config_to_toml, load_config
@@ -158,6 +159,42 @@ def analyze(
             raise NoRepsError("no complete hip-thrust rep found: " + analysis.track.view.message)
     except FormcheckError as exc:
         raise _fail(exc) from None
+
+
+@app.command(epilog=_exit_codes_help())
+def bench(
+    video: Annotated[Path, typer.Argument(help="Clip to time (e.g. a bundled sample).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures as JSON here.")
+    ] = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Time decoding, the pose model alone and the whole pipeline on one clip."""
+    from formcheck.bench import run_bench
+    from formcheck.report import write_json
+
+    try:
+        cfg = _settings(config, {"pose.model": str(model) if model else None})
+        with err.status("Benchmarking (decode, model alone, pipeline)..."):
+            result = run_bench(video, cfg)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"{result.clip}: {result.duration_s:.1f} s, "
+                        f"{result.width}x{result.height}")
+    for col in ("stage", "frames", "wall s", "frames/s", "x real time"):
+        table.add_column(col, justify="right")
+    for name, fig in (("decode alone", result.decode), ("model alone", result.model_alone),
+                      ("whole pipeline", result.pipeline)):
+        table.add_row(name, str(fig.frames), f"{fig.wall_s:.2f}", f"{fig.fps:.1f}",
+                      f"{fig.realtime_x:.2f}")
+    out.print(table)
+    out.print(f"pipeline vs model alone: {result.pipeline_overhead_pct:+.1f}% wall time; "
+              f"peak memory {result.peak_rss_mb:.0f} MiB")
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in result.pipeline_stages_s.items())
+    out.print(f"pipeline stages: {stages}")
+    if json_out is not None:
+        write_json(result.to_dict(), json_out)
 
 
 @app.command("config")
