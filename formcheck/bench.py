@@ -15,7 +15,7 @@ from pathlib import Path
 
 from formcheck.analyze import analyze_video, open_estimator
 from formcheck.config import Config
-from formcheck.video import FileSource
+from formcheck.video import FileSource, Frame
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def run_bench(video: str | Path, cfg: Config, max_model_frames: int = 900) -> Be
     duration = source.info.duration_s
     t0 = time.perf_counter()
     frames = 0
-    kept = []
+    kept: list[Frame] = []
     for frame in source:
         frames += 1
         if len(kept) < max_model_frames:
