@@ -15,7 +15,7 @@ import numpy as np
 from formcheck.video.frames import ImageBGR
 
 _GREEN = (80, 200, 80)
-_RED = (60, 60, 230)
+_RED = (90, 90, 255)
 _WHITE = (255, 255, 255)
 _YELLOW = (0, 215, 255)
 _BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
@@ -43,6 +43,15 @@ def _text(img: ImageBGR, text: str, org: tuple[int, int], scale: float, color: t
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2,
                 cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
+
+
+def _panel(img: ImageBGR, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
+    """Darken a rectangle in place so that text on it reads on any background."""
+    h, w = img.shape[:2]
+    x0, x1 = max(0, x0), min(w, x1)
+    y0, y1 = max(0, y0), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * (1.0 - alpha)).astype(np.uint8)
 
 
 def _wrap(text: str, max_chars: int) -> list[str]:
@@ -76,6 +85,7 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     scale = 0.8 * unit
     line_h = round(34 * unit)
     x0 = round(12 * unit)
+    _panel(img, 0, 0, round(300 * unit), round(3.4 * line_h))
     _text(img, f"Reps: {ov.reps}", (x0, line_h), scale * 1.2, _WHITE, thick)
     _text(img, f"Phase: {ov.phase}", (x0, 2 * line_h), scale, _WHITE, max(1, thick - 1))
     if not math.isnan(ov.hip_angle_deg):
@@ -89,6 +99,7 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     if message:
         color = _RED if ov.fault else _GREEN
         lines = _wrap(message, max(20, int(w / (17 * unit))))
+        _panel(img, 0, h - round(24 * unit) - len(lines) * line_h, w, h)
         for k, line in enumerate(reversed(lines)):
             _text(img, line, (x0, h - round(14 * unit) - k * line_h), scale, color,
                   max(1, thick - 1))

@@ -27,10 +27,10 @@ def print_report(report: SetReport, console: Console) -> None:
         console.print(f"[yellow]View: {report.view.message}[/]")
     for warning in report.warnings:
         console.print(f"[yellow]Warning: {warning}[/]")
-    table = Table(title="Reps", show_lines=False)
-    for col in ("#", "time", "hip top", "knee top", "pause", "lowering", "band", "score",
-                "verdict"):
-        table.add_column(col, justify="right" if col not in ("verdict", "band") else "left")
+    table = Table(title="Reps (angles at the top)", show_lines=False, pad_edge=False)
+    for col in ("#", "time s", "hip", "knee", "pause", "lower", "band", "score", "faults"):
+        table.add_column(col, justify="left" if col in ("faults", "band") else "right",
+                         overflow="fold", no_wrap=col != "faults")
     for rr in report.reps:
         r = rr.rep
         verdict = Text()
@@ -41,7 +41,7 @@ def print_report(report: SetReport, console: Console) -> None:
             verdict.append("good", style="green")
         table.add_row(
             str(r.index),
-            f"{r.start_s:.1f}-{r.end_s:.1f}s",
+            f"{r.start_s:.1f}-{r.end_s:.1f}",
             _fmt(r.hip_angle_top_deg, "°"),
             _fmt(r.knee_angle_top_deg, "°"),
             _fmt(r.pause_s, "s", 1),
