@@ -57,7 +57,7 @@ def open_estimator(cfg: Config) -> PoseEstimator:
     p = cfg.pose
     return PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
                          p.min_presence_confidence, p.min_tracking_confidence,
-                         p.count_people_every_s)
+                         p.count_people_every_s or None)
 
 
 def estimate_poses(

@@ -197,6 +197,73 @@ def bench(
         write_json(result.to_dict(), json_out)
 
 
+@app.command("eval", epilog=_exit_codes_help())
+def evaluate(
+    folder: Annotated[Path, typer.Argument(help="Folder of clips, each with a <name>.json "
+                                           "label beside it (formcheck synth or real_videos).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write per-clip rows and figures here.")
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Keep landmarks here so a rerun skips the model.")
+    ] = None,
+    details: Annotated[bool, typer.Option(help="Per-rep labelled vs predicted tables.")] = False,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    min_count_exact: Annotated[float | None, typer.Option(
+        help="Gate: share of clips whose rep count is exact.", show_default=False)] = None,
+    max_count_mae: Annotated[float | None, typer.Option(
+        help="Gate: mean absolute rep count error.", show_default=False)] = None,
+    max_boundary_mae: Annotated[float | None, typer.Option(
+        help="Gate: rep boundary timing error (s).", show_default=False)] = None,
+    max_angle_mae: Annotated[float | None, typer.Option(
+        help="Gate: top hip angle error (deg).", show_default=False)] = None,
+    max_pause_mae: Annotated[float | None, typer.Option(
+        help="Gate: pause duration error (s).", show_default=False)] = None,
+    max_eccentric_mae: Annotated[float | None, typer.Option(
+        help="Gate: lowering duration error (s).", show_default=False)] = None,
+    min_band_accuracy: Annotated[float | None, typer.Option(
+        help="Gate: band placement accuracy.", show_default=False)] = None,
+    min_fault_precision: Annotated[float | None, typer.Option(
+        help="Gate: fault precision (per --fault code, else pooled).", show_default=False)
+    ] = None,
+    min_fault_recall: Annotated[float | None, typer.Option(
+        help="Gate: fault recall (per --fault code, else pooled).", show_default=False)
+    ] = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        help="Fault code the fault gates apply to (repeat the option).", show_default=False)
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables, no bar.")] = False,
+) -> None:
+    """Measure accuracy on a folder of labelled clips; exit 7 when a given gate is missed."""
+    from formcheck.errors import GateError
+    from formcheck.evaluate import Gates, check_gates, evaluate_dir, print_eval
+    from formcheck.report import write_json
+
+    gates = Gates(
+        min_count_exact=min_count_exact, max_count_mae=max_count_mae,
+        max_boundary_mae_s=max_boundary_mae, max_angle_mae_deg=max_angle_mae,
+        max_pause_mae_s=max_pause_mae, max_eccentric_mae_s=max_eccentric_mae,
+        min_band_accuracy=min_band_accuracy, min_fault_precision=min_fault_precision,
+        min_fault_recall=min_fault_recall, fault_codes=tuple(fault) if fault else None,
+    )
+    try:
+        cfg = _settings(config, {"pose.model": str(model) if model else None})
+        with _progress("Evaluating clips", quiet) as progress:
+            result = evaluate_dir(folder, cfg, cache_dir=cache, progress=progress)
+        if json_out is not None:
+            write_json(result.to_dict(), json_out)
+        if not quiet:
+            print_eval(result, out, details=details)
+        failures = check_gates(result, gates)
+        for line in failures:
+            err.print(f"gate missed: {line}", soft_wrap=True, highlight=False)
+        if failures:
+            raise GateError(f"{len(failures)} accuracy gate(s) missed")
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+
+
 @app.command("config")
 def show_config(config: ConfigOpt = None) -> None:
     """Print the effective configuration (defaults overlaid with --config) as TOML."""

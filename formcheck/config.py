@@ -35,8 +35,8 @@ class PoseConfig(_Section):
     num_poses: int = Field(
         1, ge=1, le=5, description="people tracked (each extra one costs ~50% model time)"
     )
-    count_people_every_s: float | None = Field(
-        2.0, gt=0, description="how often (s of video) to count the people in view"
+    count_people_every_s: float = Field(
+        2.0, ge=0, description="how often (s of video) to count the people in view; 0: never"
     )
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
@@ -64,8 +64,10 @@ class TrackConfig(_Section):
 class RepConfig(_Section):
     """Rep segmentation on the signed hip angle, relative to the person's own range."""
 
-    top_enter: float = Field(0.75, gt=0, lt=1, description="fraction of range: top entered")
-    top_exit: float = Field(0.65, gt=0, lt=1, description="fraction of range: top left")
+    # The top thresholds sit low enough that a rep short of the set's best (a sagging top,
+    # the very fault top_alignment looks for) still counts as a rep.
+    top_enter: float = Field(0.6, gt=0, lt=1, description="fraction of range: top entered")
+    top_exit: float = Field(0.5, gt=0, lt=1, description="fraction of range: top left")
     bottom_enter: float = Field(0.25, gt=0, lt=1, description="fraction: back at the bottom")
     bottom_exit: float = Field(0.35, gt=0, lt=1, description="fraction: lift started")
     min_range_deg: float = Field(
@@ -135,11 +137,11 @@ class Config(_Section):
         for dotted, value in overrides.items():
             if value is None:
                 continue
-            node = data
+            node: Any = data
             *parents, leaf = dotted.split(".")
             for key in parents:
-                node = node[key]
-            if leaf not in node:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or leaf not in node:
                 raise ConfigError(f"unknown setting {dotted}")
             node[leaf] = value
         return _validate(data, "options")

@@ -55,6 +55,18 @@ class LandmarksFileError(FormcheckError):
     exit_code = 3
 
 
+class LabelError(FormcheckError):
+    """A label file, or a folder of labelled clips, is missing or malformed."""
+
+    exit_code = 3
+
+
+class GateError(FormcheckError):
+    """`formcheck eval` measured accuracy below a --min-*/--max-* gate."""
+
+    exit_code = 7
+
+
 EXIT_CODES: dict[int, str] = {
     0: "analysis done (a report may still say what it could not judge)",
     1: "unexpected internal error (a bug: please report it)",
@@ -63,5 +75,6 @@ EXIT_CODES: dict[int, str] = {
     4: "pose model bundle missing or invalid",
     5: "no person found in the video",
     6: "analysed, but no complete hip-thrust rep found (reports are still written)",
+    7: "formcheck eval: an accuracy gate was missed",
     130: "interrupted (Ctrl-C)",
 }

@@ -135,6 +135,10 @@ class Rep:
         return Phase.ECCENTRIC
 
 
+# Rep boundaries: the hips count as stopped below this share of the rep's peak speed.
+BOUNDARY_SPEED_SHARE = 0.15
+
+
 def own_range_deg(angle_deg: np.ndarray) -> tuple[float, float]:
     """The person's bottom and top hip angle: robust 5th and 95th percentiles (degrees)."""
     valid = angle_deg[~np.isnan(angle_deg)]
@@ -143,22 +147,29 @@ def own_range_deg(angle_deg: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(valid, 5)), float(np.percentile(valid, 95))
 
 
-def _hold(track: PoseTrack, peak: int, lo: int, hi: int, floor_deg: float,
-          still: float) -> tuple[int, int]:
-    """The frames around `peak` where the hips are held still (|speed| < still) and high."""
+def _hold(track: PoseTrack, lo: int, hi: int, floor_deg: float, still: float) -> tuple[int, int]:
+    """First and last frame of the top hold within frames [lo, hi].
+
+    The hold is the run of frames where the hips are still (|speed| < `still` deg/s) and
+    high (angle >= `floor_deg`) that contains the highest still frame. The highest frame
+    overall is not used as the seed: at a low frame rate it may still carry the lift's speed.
+    With no still frame, the hold is the single highest frame (no pause).
+    """
     a, v = track.hip_angle_deg, track.hip_speed_deg_s
-
-    def held(i: int) -> bool:
-        return bool(abs(v[i]) < still and a[i] >= floor_deg)
-
-    if not held(peak):
+    window = np.arange(lo, hi + 1)
+    held = (np.abs(v[window]) < still) & (a[window] >= floor_deg)
+    if not held.any():
+        peak = lo + int(np.nanargmax(a[lo:hi + 1]))
         return peak, peak
-    first = last = peak
-    while first - 1 >= lo and held(first - 1):
+    candidates = window[held]
+    seed = int(candidates[np.nanargmax(a[candidates])])
+    k = seed - lo
+    first = last = k
+    while first - 1 >= 0 and held[first - 1]:
         first -= 1
-    while last + 1 <= hi and held(last + 1):
+    while last + 1 < len(window) and held[last + 1]:
         last += 1
-    return first, last
+    return lo + first, lo + last
 
 
 def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
@@ -176,18 +187,20 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     prev_end = 0
     for k, c in enumerate(cycles):
         next_lift = cycles[k + 1].lift if k + 1 < len(cycles) else len(t) - 1
-        # Start: walk back from the threshold crossing while the hips are still rising.
+        # A boundary is where the hips stop moving: speed below a floor that scales with the
+        # rep's own peak speed, so a slow settle after touch-down does not stretch the rep.
+        rise = float(np.nanmax(v[c.lift:c.top_enter + 1], initial=0.0))
+        fall = float(-np.nanmin(v[c.top_exit:c.bottom + 1], initial=0.0))
+        start_floor = max(0.5 * cfg.still_speed_deg_s, BOUNDARY_SPEED_SHARE * rise)
+        end_floor = max(0.5 * cfg.still_speed_deg_s, BOUNDARY_SPEED_SHARE * fall)
         start = c.lift
-        while start - 1 > prev_end and v[start - 1] > cfg.still_speed_deg_s * 0.5:
+        while start - 1 > prev_end and v[start - 1] > start_floor:
             start -= 1
-        # End: walk on while the hips are still coming down.
         end = c.bottom
-        while end + 1 < next_lift and v[end + 1] < -cfg.still_speed_deg_s * 0.5:
+        while end + 1 < next_lift and v[end + 1] < -end_floor:
             end += 1
-        top_zone = slice(c.top_enter, c.top_exit + 1)
-        peak = c.top_enter + int(np.nanargmax(a[top_zone]))
         floor = bottom + cfg.top_exit * (top - bottom)
-        h0, h1 = _hold(track, peak, c.lift, c.bottom, floor, cfg.still_speed_deg_s)
+        h0, h1 = _hold(track, c.lift, c.bottom, floor, cfg.still_speed_deg_s)
         held = slice(h0, h1 + 1)
         rep_bottom = float(np.nanmin([a[start], a[end]]))
         hip_top = float(np.nanmedian(a[held]))

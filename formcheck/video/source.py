@@ -152,6 +152,12 @@ class FileSource:
                 image = _upright(decoded, self.info.rotation_deg)
                 produced += 1
                 yield Frame(image, t_s, index)
+            # A truncated file can end without a decoder error: compare with the container's
+            # own frame count (exact in MP4/MOV; 0 when the container does not say).
+            expected = int(stream.frames or 0)
+            if expected and index + 1 < expected and not self.decode_errors:
+                self.decode_errors += 1
+                log.warning("%s: %d of %d frames decoded", self.path, index + 1, expected)
         finally:
             container.close()
         if produced == 0:

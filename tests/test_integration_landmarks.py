@@ -1,0 +1,273 @@
+"""Integration on saved landmarks, no model: scripted side-view sets through the whole pipeline.
+
+A body (shoulder on a bench, feet on the floor) is moved through a scripted hip angle and
+turned into 33 landmarks per frame (`scripted.side_view_sequence`); `analyze_sequence` and
+`formcheck analyze --from-landmarks` must then find the scripted reps and faults.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scripted import HipScript, ScriptedRep, script_hip_angle, side_view_sequence
+from typer.testing import CliRunner
+
+from formcheck.analyze import ABSENCE_WARNING_S, CROWD_WARNING_SHARE, analyze_sequence
+from formcheck.cli import app
+from formcheck.config import Config
+from formcheck.errors import NoPersonError
+from formcheck.pose.sequence import PoseSequence
+from formcheck.report import validate_report
+
+CFG = Config()
+FPS = 30.0
+BOTTOM_DEG = 90.0
+GOOD = ScriptedRep(concentric_s=1.0, pause_s=1.5, eccentric_s=2.0, rest_s=1.0)
+SAGGING = ScriptedRep(concentric_s=1.0, pause_s=1.5, eccentric_s=2.0, rest_s=1.0,
+                      top_deg=CFG.rules.top_alignment.min_deg - 3.0)
+SHORT_PAUSE = ScriptedRep(concentric_s=1.0, pause_s=0.3, eccentric_s=2.0, rest_s=1.5)
+EXPECTED_FAULTS = [[], ["under_extension"], ["short_pause"]]
+runner = CliRunner()
+
+
+def _script(reps: list[ScriptedRep] | None = None) -> HipScript:
+    script = script_hip_angle(reps or [GOOD, SAGGING, SHORT_PAUSE], fps=FPS,
+                              bottom_deg=BOTTOM_DEG)
+    # Precondition of the scenario: the sagging top still enters the person's "top" zone.
+    top_enter = BOTTOM_DEG + CFG.reps.top_enter * (GOOD.top_deg - BOTTOM_DEG)
+    assert SAGGING.top_deg > top_enter + 2.0
+    return script
+
+
+@pytest.fixture(scope="module")
+def three_reps() -> tuple[HipScript, PoseSequence]:
+    script = _script()
+    return script, side_view_sequence(script.t_s, script.hip_deg)
+
+
+def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, PoseSequence]) -> None:
+    script, seq = three_reps
+    analysis = analyze_sequence(seq, CFG)
+    report = analysis.report
+    assert report.view.ok, report.view.message
+    assert report.view.side == "left"
+    assert len(report.reps) == 3
+    assert [rr.faults for rr in report.reps] == EXPECTED_FAULTS
+    for rr, want in zip(report.reps, script.reps, strict=True):
+        assert rr.rep.start_s == pytest.approx(want.start_s, abs=2 / FPS + 1e-9)
+        assert rr.rep.end_s == pytest.approx(want.end_s, abs=2 / FPS + 1e-9)
+    good, sag, short = (rr.rep for rr in report.reps)
+    assert good.hip_angle_top_deg == pytest.approx(GOOD.top_deg, abs=1.0)
+    assert sag.hip_angle_top_deg == pytest.approx(SAGGING.top_deg, abs=1.0)
+    assert good.knee_angle_top_deg == pytest.approx(CFG.rules.shin_angle.target_deg, abs=2.0)
+    assert short.pause_s < CFG.rules.pause.min_s
+    assert good.pause_s == pytest.approx(GOOD.pause_s, abs=0.1 + 1e-9)
+    # No band detector yet: placement is unknown and not judged, so it does not score.
+    assert all(rr.band == "unknown" for rr in report.reps)
+    assert report.reps[0].score == 100
+    assert report.warnings == ()
+    data = report.to_dict()
+    validate_report(data)
+    assert data["summary"]["faults"] == {"under_extension": 1, "short_pause": 1}
+
+
+def test_the_cli_replays_saved_landmarks(
+    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+) -> None:
+    _, seq = three_reps
+    landmarks = tmp_path / "set.npz"
+    seq.save(landmarks)
+    out = tmp_path / "out" / "report.json"
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 reps" in result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    validate_report(data)
+    assert data["summary"]["rep_count"] == 3
+    assert [[f["fault"] for f in r["findings"] if f["fault"]] for r in data["reps"]] == (
+        EXPECTED_FAULTS
+    )
+    assert data["source"]["width"] == seq.resolution_wh[0]
+    # The same report as the library gives for the same landmarks.
+    assert data == analyze_sequence(PoseSequence.load(landmarks), CFG).report.to_dict()
+
+
+def test_the_cli_config_file_reaches_the_rules(
+    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+) -> None:
+    """With a laxer top_alignment.min_deg from --config, the sagging rep passes."""
+    _, seq = three_reps
+    landmarks = tmp_path / "set.npz"
+    seq.save(landmarks)
+    config = tmp_path / "lax.toml"
+    config.write_text(f"[rules.top_alignment]\nmin_deg = {SAGGING.top_deg - 5.0}\n")
+    out = tmp_path / "report.json"
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--json",
+                                 str(out), "--config", str(config), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["summary"]["faults"] == {"short_pause": 1}
+
+
+def test_replay_never_loads_mediapipe(
+    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+) -> None:
+    """Replaying landmarks needs no model: mediapipe must not even be imported."""
+    _, seq = three_reps
+    landmarks = tmp_path / "set.npz"
+    seq.save(landmarks)
+    code = (
+        "import sys\n"
+        "from formcheck.analyze import analyze_sequence\n"
+        "from formcheck.config import Config\n"
+        "from formcheck.pose.sequence import PoseSequence\n"
+        f"a = analyze_sequence(PoseSequence.load({str(landmarks)!r}), Config())\n"
+        "print(len(a.reps), 'mediapipe' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, check=True)
+    assert done.stdout.split() == ["3", "False"]
+
+
+# --- refusals and warnings -------------------------------------------------------------
+
+
+def _no_person() -> PoseSequence:
+    script = _script([GOOD])
+    return side_view_sequence(script.t_s, script.hip_deg,
+                              found=np.zeros(len(script.t_s), bool))
+
+
+def test_no_person_raises(tmp_path: Path) -> None:
+    with pytest.raises(NoPersonError, match="no person found"):
+        analyze_sequence(_no_person(), CFG)
+
+
+def test_too_few_frames_with_a_person_raises() -> None:
+    script = _script([GOOD, GOOD])
+    n = len(script.t_s)
+    found = np.zeros(n, bool)
+    found[: int(n * CFG.track.min_tracked_fraction) - 2] = True
+    with pytest.raises(NoPersonError):
+        analyze_sequence(side_view_sequence(script.t_s, script.hip_deg, found=found), CFG)
+
+
+def test_cli_no_person_exit_code_5(tmp_path: Path) -> None:
+    landmarks = tmp_path / "nobody.npz"
+    _no_person().save(landmarks)
+    out = tmp_path / "report.json"
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
+                                 "--json", str(out)])
+    assert result.exit_code == NoPersonError.exit_code == 5
+    assert "no person found" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_cli_no_reps_exit_code_6_still_writes_the_report(tmp_path: Path) -> None:
+    t = np.arange(int(8 * FPS)) / FPS
+    still = np.full(len(t), 150.0)  # lying in the bridge position, not moving
+    landmarks = tmp_path / "still.npz"
+    side_view_sequence(t, still).save(landmarks)
+    out = tmp_path / "report.json"
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
+                                 "--json", str(out)])
+    assert result.exit_code == 6, result.output
+    assert "no complete hip-thrust rep" in result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    validate_report(data)
+    assert data["summary"]["rep_count"] == 0
+    assert "no complete hip-thrust rep found" in data["warnings"]
+
+
+def test_cli_missing_landmarks_file_exit_code_3(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(tmp_path / "no.npz")])
+    assert result.exit_code == 3
+    assert "no such landmarks file" in result.output
+
+
+def _crowd_warning(warnings: tuple[str, ...]) -> list[str]:
+    return [w for w in warnings if w.startswith("more than one person")]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_two_people_warning_when_often_counted(share: float) -> None:
+    script = _script()
+    base = side_view_sequence(script.t_s, script.hip_deg)
+    people = base.people.copy()
+    counted = np.flatnonzero(people >= 0)
+    crowded = counted[: round(share * len(counted))]
+    people[crowded] = 2
+    seq = side_view_sequence(script.t_s, script.hip_deg, people=people)
+    warnings = _crowd_warning(analyze_sequence(seq, CFG).report.warnings)
+    if share > CROWD_WARNING_SHARE:
+        assert len(warnings) == 1
+        assert f"{len(crowded) / len(counted):.0%}" in warnings[0]
+    else:
+        assert warnings == []
+
+
+def test_uncounted_frames_do_not_dilute_the_crowd_share() -> None:
+    """-1 means 'not counted': only counted frames make the share."""
+    script = _script()
+    people = np.full(len(script.t_s), -1, np.int16)
+    people[::60] = 2  # every count (one per 2 s) saw two people
+    seq = side_view_sequence(script.t_s, script.hip_deg, people=people)
+    assert _crowd_warning(analyze_sequence(seq, CFG).report.warnings)
+
+
+def _absence_warning(warnings: tuple[str, ...]) -> list[str]:
+    return [w for w in warnings if w.startswith("no person in view")]
+
+
+@pytest.mark.parametrize(("absent_s", "warned"), [(0.5, False), (2.0, True)])
+def test_warning_when_the_person_is_missing_for_over_a_second(
+    absent_s: float, warned: bool,
+) -> None:
+    # A long rest at the bottom between two reps; the person leaves the frame during it.
+    script = _script([ScriptedRep(rest_s=4.0), GOOD])
+    rest_start = script.reps[0].end_s + 0.5
+    found = ~((script.t_s >= rest_start) & (script.t_s < rest_start + absent_s))
+    seq = side_view_sequence(script.t_s, script.hip_deg, found=found)
+    report = analyze_sequence(seq, CFG).report
+    assert len(report.reps) == 2, "an absence at the bottom does not break the reps"
+    warnings = _absence_warning(report.warnings)
+    if warned:
+        assert absent_s > ABSENCE_WARNING_S
+        assert warnings == [f"no person in view from {rest_start:.1f} s to "
+                            f"{rest_start + absent_s - 1 / FPS:.1f} s"]
+    else:
+        assert warnings == []
+
+
+def test_decode_errors_in_the_meta_give_a_truncation_warning() -> None:
+    script = _script([GOOD])
+    seq = side_view_sequence(script.t_s, script.hip_deg)
+    damaged = PoseSequence(seq.t_s, seq.index, seq.xy_px, seq.z, seq.visibility, seq.presence,
+                           seq.world_xyz_m, seq.people, seq.resolution_wh,
+                           {**seq.meta, "decode_errors": 1})
+    warnings = analyze_sequence(damaged, CFG).report.warnings
+    assert f"the video is damaged or truncated: analysed the first {seq.t_s[-1]:.1f} s" in (
+        warnings
+    )
+
+
+def test_a_front_view_is_flagged_in_the_report() -> None:
+    """Both hips far apart in the image: the camera faces the person, not side-on."""
+    script = _script()
+    seq = side_view_sequence(script.t_s, script.hip_deg)
+    xy = seq.xy_px.copy()
+    from formcheck.pose.landmarks import Landmark
+
+    xy[:, Landmark.RIGHT_HIP] = xy[:, Landmark.LEFT_HIP] + [0.0, 200.0]
+    front = PoseSequence(seq.t_s, seq.index, xy, seq.z, seq.visibility, seq.presence,
+                         seq.world_xyz_m, seq.people, seq.resolution_wh, seq.meta)
+    report = analyze_sequence(front, CFG).report
+    assert not report.view.ok
+    assert "not side-on" in report.view.message
+    assert report.view.message in report.warnings

@@ -1,0 +1,94 @@
+"""From landmarks to a track: side choice, view check, masking, gap filling, angles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scripted import ScriptedRep, script_hip_angle, side_view_sequence
+
+from formcheck.config import TrackConfig
+from formcheck.pose.landmarks import Landmark
+from formcheck.pose.sequence import PoseSequence
+from formcheck.track import SIDE_LANDMARKS, build_track, check_view, choose_side
+
+CFG = TrackConfig()
+
+
+@pytest.fixture(scope="module")
+def seq() -> PoseSequence:
+    script = script_hip_angle([ScriptedRep()] * 2, bottom_deg=100.0)
+    return side_view_sequence(script.t_s, script.hip_deg, noise_px=0.0)
+
+
+def _swap_sides(seq: PoseSequence) -> PoseSequence:
+    """The same clip with the right side facing the camera."""
+    order = np.arange(seq.xy_px.shape[1])
+    for left, right in zip(SIDE_LANDMARKS["left"], SIDE_LANDMARKS["right"], strict=True):
+        order[[left, right]] = order[[right, left]]
+    return replace(seq, xy_px=seq.xy_px[:, order], visibility=seq.visibility[:, order],
+                   presence=seq.presence[:, order])
+
+
+def test_the_more_visible_side_is_chosen(seq: PoseSequence) -> None:
+    assert choose_side(seq) == "left"
+    assert choose_side(_swap_sides(seq)) == "right"
+
+
+def test_no_pose_means_no_side(seq: PoseSequence) -> None:
+    nobody = side_view_sequence(seq.t_s, np.full(len(seq), 150.0),
+                                found=np.zeros(len(seq), bool))
+    assert choose_side(nobody) is None
+    view = check_view(nobody, None, CFG)
+    assert not view.ok and "no person found" in view.message
+
+
+def test_the_track_measures_the_scripted_angle(seq: PoseSequence) -> None:
+    script = script_hip_angle([ScriptedRep()] * 2, bottom_deg=100.0)
+    track = build_track(seq, CFG)
+    assert track.side == "left" and track.view.ok
+    assert len(track) == len(seq)
+    # The low-pass only rounds the script's corners: compare away from them (holds).
+    held = np.abs(np.gradient(script.hip_deg)) == 0
+    np.testing.assert_allclose(track.hip_angle_deg[held], script.hip_deg[held], atol=1.0)
+    np.testing.assert_allclose(track.confidence, 0.95, atol=1e-6)
+    assert track.duration_s == pytest.approx(script.t_s[-1])
+    # Mirrored, the right side gives the same angles.
+    mirrored = build_track(_swap_sides(seq), CFG)
+    assert mirrored.side == "right"
+    np.testing.assert_allclose(mirrored.hip_angle_deg, track.hip_angle_deg, atol=1e-6)
+
+
+@pytest.mark.parametrize(("missing_s", "filled"), [(0.2, True), (1.0, False)])
+def test_low_visibility_is_masked_and_short_gaps_filled(
+    seq: PoseSequence, missing_s: float, filled: bool,
+) -> None:
+    vis = seq.visibility.copy()
+    gap = (seq.t_s > 2.0) & (seq.t_s < 2.0 + missing_s)
+    vis[np.ix_(np.flatnonzero(gap), np.array(SIDE_LANDMARKS["left"]))] = CFG.min_visibility - 0.1
+    track = build_track(replace(seq, visibility=vis), CFG)
+    hips = track.joints_xy_px[gap, 1]
+    if filled:
+        assert np.isfinite(hips).all()
+        np.testing.assert_allclose(hips, seq.xy_px[gap, Landmark.LEFT_HIP], atol=2.0)
+    else:
+        assert np.isnan(hips).all()
+        assert np.isnan(track.hip_angle_deg[gap]).all()
+
+
+def test_a_standing_person_is_not_a_hip_thrust(seq: PoseSequence) -> None:
+    """Torso upright: shoulders straight above the hips."""
+    xy = seq.xy_px.copy()
+    for shoulder, hip in ((Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP),
+                          (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP)):
+        xy[:, shoulder] = xy[:, hip] + [0.0, -250.0]
+    view = check_view(replace(seq, xy_px=xy), "left", CFG)
+    assert not view.ok and "upright" in view.message
+
+
+def test_joints_out_of_frame_are_named(seq: PoseSequence) -> None:
+    xy = seq.xy_px.copy()
+    xy[:, Landmark.LEFT_ANKLE, 0] = seq.resolution_wh[0] + 50.0  # feet cut off on the right
+    view = check_view(replace(seq, xy_px=xy), "left", CFG)
+    assert not view.ok and "ankles are often out of frame" in view.message
