@@ -119,6 +119,10 @@ def analyze(
     no_band: Annotated[
         bool, typer.Option("--no-band", help="A bodyweight set: no band is expected.")
     ] = False,
+    band_color: Annotated[
+        str | None, typer.Option(help="The band's colour (red, green, blue, yellow, black, "
+                                 "purple, orange); default: found automatically.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no bar.")] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
@@ -132,6 +136,7 @@ def analyze(
             "pose.model": str(model) if model else None,
             "pose.stride": stride,
             "rules.band.expected": False if no_band else None,
+            "rules.band.color": band_color,
         })
         if from_landmarks is not None:
             analysis = analyze_sequence(PoseSequence.load(from_landmarks), cfg)
