@@ -20,7 +20,7 @@ from rich.table import Table
 
 from formcheck import __version__
 from formcheck.config import Config, config_to_toml, load_config
-from formcheck.errors import EXIT_CODES, FormcheckError, NoRepsError
+from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 
 app = typer.Typer(
     name="formcheck",
@@ -265,6 +265,54 @@ def evaluate(
             err.print(f"gate missed: {line}", soft_wrap=True, highlight=False)
         if failures:
             raise GateError(f"{len(failures)} accuracy gate(s) missed")
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+
+
+@app.command(epilog=_exit_codes_help())
+def synth(
+    out_path: Annotated[Path, typer.Argument(
+        metavar="OUT", help="The .mp4 to write (its label goes beside it as .json); with "
+        "--count or --samples, a folder.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clip.")
+                    ] = 1,
+    count: Annotated[int | None, typer.Option(
+        min=1, help="Write this many varied clips (seeds SEED, SEED+1, ...) into OUT/.",
+        show_default=False)] = None,
+    samples: Annotated[bool, typer.Option(
+        "--samples", help="Regenerate the bundled sample clips into OUT/.")] = False,
+    reps: Annotated[int | None, typer.Option(min=1, max=20, help="Number of reps.",
+                                             show_default=False)] = None,
+    band: Annotated[str | None, typer.Option(
+        help="Band placement: hips, knees, both or none.", show_default=False)] = None,
+    band_color: Annotated[str | None, typer.Option(
+        help="red, green, blue, yellow, black, purple or orange.", show_default=False)] = None,
+    facing: Annotated[str | None, typer.Option(
+        help="left or right: where the head is in the image.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No bar.")] = False,
+) -> None:
+    """Render labelled clips of a person doing band hip thrusts (for trying and testing)."""
+    from formcheck.synth import random_clip_spec, render_clip, write_samples
+
+    options = {"band": band, "band_color": band_color, "facing": facing, "n_reps": reps}
+    overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    try:
+        if samples:
+            with _progress("Rendering samples", quiet) as progress:
+                written = write_samples(out_path, progress=lambda _n, d, t: progress(d, t))
+            out.print(f"wrote {len(written)} sample clips to {out_path}")
+            return
+        seeds = [seed] if count is None else list(range(seed, seed + count))
+        for k, clip_seed in enumerate(seeds, start=1):
+            target = out_path if count is None else out_path / f"synth_{clip_seed:05d}.mp4"
+            spec = random_clip_spec(clip_seed, **overrides)
+            with _progress(f"Rendering {target.name} ({k}/{len(seeds)})", quiet) as progress:
+                label = render_clip(spec, target, progress=progress)
+            faults = sorted({f for r in label["reps"] for f in r.get("faults", [])})
+            out.print(f"{target}: {label['rep_count']} reps, band {label['band']}, "
+                      f"faults: {', '.join(faults) or 'none'}")
+    except ValueError as exc:
+        raise _fail(ConfigError(f"synth: {exc}")) from None
     except FormcheckError as exc:
         raise _fail(exc) from None
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from formcheck.errors import ConfigError
 
@@ -62,28 +62,33 @@ class TrackConfig(_Section):
 
 
 class RepConfig(_Section):
-    """Rep segmentation on the signed hip angle, relative to the person's own range."""
+    """Rep segmentation on the signed hip angle, relative to each rep's own range."""
 
-    # The top thresholds sit low enough that a rep short of the set's best (a sagging top,
-    # the very fault top_alignment looks for) still counts as a rep.
-    top_enter: float = Field(0.6, gt=0, lt=1, description="fraction of range: top entered")
-    top_exit: float = Field(0.5, gt=0, lt=1, description="fraction of range: top left")
-    bottom_enter: float = Field(0.25, gt=0, lt=1, description="fraction: back at the bottom")
-    bottom_exit: float = Field(0.35, gt=0, lt=1, description="fraction: lift started")
     min_range_deg: float = Field(
-        25.0, gt=0, description="a smaller hip-angle excursion is not a rep (floor of survey)"
+        25.0, gt=0, description="rise from the bottom that makes a lift (deg); less is a twitch"
+    )
+    bottom_return: float = Field(
+        0.35, gt=0, lt=1, description="back at the bottom within this share of the rep's rise"
+    )
+    top_share: float = Field(
+        0.6, gt=0, lt=1, description="the top hold lies above this share of the rep's rise"
     )
     min_rep_s: float = Field(0.8, gt=0, description="shorter cycles are jitter, not reps")
     still_speed_deg_s: float = Field(
-        20.0, gt=0, description="hip angular speed below which the hips are 'held still'"
+        20.0, gt=0, description="hip angular speed (deg/s) below which the hips are 'held still'"
+    )
+    still_speed_share: float = Field(
+        0.1, gt=0, lt=1,
+        description="...or below this share of the rep's own peak speed, whichever is lower",
+    )
+    still_speed_floor_deg_s: float = Field(
+        6.0, gt=0, description="never stricter than this (deg/s): landmark jitter at rest"
     )
 
     @model_validator(mode="after")
     def _hysteresis(self) -> RepConfig:
-        if not (self.bottom_enter < self.bottom_exit <= self.top_exit < self.top_enter):
-            raise ValueError(
-                "rep thresholds need bottom_enter < bottom_exit <= top_exit < top_enter"
-            )
+        if not self.bottom_return < self.top_share:
+            raise ValueError("rep thresholds need bottom_return < top_share")
         return self
 
 
@@ -107,9 +112,35 @@ class ShinConfig(_Section):
     max_deg: float = Field(110.0, description="above: feet_too_far")
 
 
+#: The band colours formcheck knows (`--band-color`); see `formcheck.band.colors`.
+BandColor = Literal["red", "green", "blue", "yellow", "black", "purple", "orange"]
+
+
 class BandConfig(_Section):
+    """The band: is one expected, its colour, and how the detector looks for it."""
+
     expected: bool = Field(True, description="a band is used (False: bodyweight set)")
-    color: str | None = Field(None, description="band colour name; None: find it")
+    color: BandColor | None = Field(
+        None, description="band colour: red, green, blue, yellow, black, purple or orange;"
+                          " None: find it"
+    )
+    detect: bool = Field(
+        True, description="look for the band in the video (False: placement not judged)"
+    )
+    sample_every_s: float = Field(
+        0.1, gt=0, le=2, description="seconds of video between frames checked for the band"
+    )
+    min_strand: float = Field(
+        0.4, ge=0, le=1, description="evidence (0-1) of a strand hip->feet: band across the hips"
+    )
+    min_knee_loop: float = Field(
+        0.5, ge=0, le=1, description="evidence (0-1) of a loop round the thighs: band at the knees"
+    )
+
+    @field_validator("color", mode="before")
+    @classmethod
+    def _color_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class RulesConfig(_Section):

@@ -1,15 +1,19 @@
 """Rep segmentation: a small state machine with hysteresis on the signed hip angle.
 
-The angle is normalised to the person's own range (0 = their bottom, 1 = their top), so
-thresholds never depend on image size, camera distance or how deep this person goes.
-A rep is bottom -> concentric -> top -> eccentric -> bottom. Separate enter/exit thresholds
-(hysteresis) stop jitter from counting, and a minimum duration and range reject twitches.
-The same `RepStateMachine` runs frame by frame in live mode; offline, `segment_reps` runs it
-over the whole track and then refines each rep's boundaries with the angular speed.
+A rep is bottom -> concentric -> top -> eccentric -> bottom. Thresholds are relative to
+each rep's own range, never to image heights or to the set's best rep: a lift starts when
+the hip angle has risen `min_range_deg` above the lowest point since the last rep, and the
+rep is complete when the angle is back within `bottom_return` of that rise above the
+bottom. The two thresholds are far apart (hysteresis), so landmark jitter never counts, a
+sagging rep that falls short of the others still counts (the very fault `top_alignment`
+looks for), and a minimum duration rejects twitches. The same `RepStateMachine` runs frame
+by frame in live mode; offline, `segment_reps` runs it over the whole track and then refines
+each rep's boundaries with the angular speed.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -23,7 +27,6 @@ from formcheck.track import PoseTrack
 class Phase(str, Enum):
     """Where the lifter is in the rep cycle."""
 
-    UNKNOWN = "unknown"  # not yet seen at the bottom (e.g. the clip starts mid-rep)
     BOTTOM = "bottom"
     CONCENTRIC = "concentric"
     TOP = "top"
@@ -32,60 +35,51 @@ class Phase(str, Enum):
 
 @dataclass(frozen=True)
 class Cycle:
-    """Frame indices where the normalised angle crossed the state machine's thresholds."""
+    """Frame indices of one rep as the state machine saw it."""
 
-    lift: int  # crossed bottom_exit going up
-    top_enter: int  # crossed top_enter
-    top_exit: int  # crossed top_exit going down
-    bottom: int  # crossed bottom_enter going down: the rep is complete
+    valley: int  # the lowest frame before the lift (the rep's starting bottom)
+    lift: int  # the angle first rose min_range_deg above the valley
+    peak: int  # the highest frame of the rep
+    bottom: int  # the angle came back within bottom_return of the rise: rep complete
 
 
 class RepStateMachine:
-    """Feeds on one normalised hip-angle value per frame (0 bottom, 1 top; NaN missing).
+    """Feeds on one signed hip angle (degrees) per frame; NaN frames change nothing.
 
-    `update` returns a `Cycle` on the frame that completes a rep, else None. Missing frames
-    leave the state unchanged. A lift that falls back to the bottom without reaching the
-    top is dropped (a partial rep), and so is a cycle shorter than `min_rep_s`.
+    `update` returns a `Cycle` on the frame that completes a rep, else None. `lifted` is
+    True between a lift and the rep's completion. A clip that starts at the top never counts
+    its first descent: a rep needs a bottom, a lift, and a return to the bottom.
     """
 
     def __init__(self, cfg: RepConfig) -> None:
         self.cfg = cfg
-        self.phase = Phase.UNKNOWN
-        self._lift = -1
-        self._lift_t = 0.0
-        self._top_enter = -1
-        self._top_exit = -1
+        self.reset()
 
     def reset(self) -> None:
-        self.phase = Phase.UNKNOWN
+        self.lifted = False
+        self._valley, self._valley_i, self._valley_t = math.inf, -1, 0.0
+        self._peak, self._peak_i, self._lift_i = -math.inf, -1, -1
 
-    def update(self, i: int, t_s: float, x: float) -> Cycle | None:
-        cfg = self.cfg
-        if math.isnan(x):
+    def update(self, i: int, t_s: float, angle_deg: float) -> Cycle | None:
+        if math.isnan(angle_deg):
             return None
-        p = self.phase
-        if p is Phase.UNKNOWN:
-            if x < cfg.bottom_exit:
-                self.phase = Phase.BOTTOM
-        elif p is Phase.BOTTOM:
-            if x > cfg.bottom_exit:
-                self.phase, self._lift, self._lift_t = Phase.CONCENTRIC, i, t_s
-        elif p is Phase.CONCENTRIC:
-            if x > cfg.top_enter:
-                self.phase, self._top_enter = Phase.TOP, i
-            elif x < cfg.bottom_enter:
-                self.phase = Phase.BOTTOM  # partial rep: never reached the top
-        elif p is Phase.TOP:
-            if x < cfg.top_exit:
-                self.phase, self._top_exit = Phase.ECCENTRIC, i
-        elif p is Phase.ECCENTRIC:
-            if x > cfg.top_enter:
-                self.phase = Phase.TOP  # pushed back up: still the same top
-            elif x < cfg.bottom_enter:
-                self.phase = Phase.BOTTOM
-                if t_s - self._lift_t >= cfg.min_rep_s:
-                    return Cycle(self._lift, self._top_enter, self._top_exit, i)
-        return None
+        cfg = self.cfg
+        if not self.lifted:
+            if angle_deg <= self._valley:
+                self._valley, self._valley_i, self._valley_t = angle_deg, i, t_s
+            elif angle_deg >= self._valley + cfg.min_range_deg:
+                self.lifted = True
+                self._lift_i, self._peak, self._peak_i = i, angle_deg, i
+            return None
+        if angle_deg > self._peak:
+            self._peak, self._peak_i = angle_deg, i
+        if angle_deg > self._valley + cfg.bottom_return * (self._peak - self._valley):
+            return None
+        cycle = Cycle(self._valley_i, self._lift_i, self._peak_i, i)
+        long_enough = t_s - self._valley_t >= cfg.min_rep_s
+        self.reset()
+        self._valley, self._valley_i, self._valley_t = angle_deg, i, t_s
+        return cycle if long_enough else None
 
 
 @dataclass(frozen=True)
@@ -137,33 +131,33 @@ class Rep:
 
 # Rep boundaries: the hips count as stopped below this share of the rep's peak speed.
 BOUNDARY_SPEED_SHARE = 0.15
+# Moving for less than this (s) inside a hold is jitter, not the end of the pause.
+HOLD_GAP_S = 0.25
 
 
-def own_range_deg(angle_deg: np.ndarray) -> tuple[float, float]:
-    """The person's bottom and top hip angle: robust 5th and 95th percentiles (degrees)."""
-    valid = angle_deg[~np.isnan(angle_deg)]
-    if len(valid) == 0:
-        return math.nan, math.nan
-    return float(np.percentile(valid, 5)), float(np.percentile(valid, 95))
-
-
-def _hold(track: PoseTrack, lo: int, hi: int, floor_deg: float, still: float) -> tuple[int, int]:
+def _hold(t: np.ndarray, a: np.ndarray, v: np.ndarray, lo: int, hi: int, floor_deg: float,
+          still: float) -> tuple[int, int]:
     """First and last frame of the top hold within frames [lo, hi].
 
     The hold is the run of frames where the hips are still (|speed| < `still` deg/s) and
-    high (angle >= `floor_deg`) that contains the highest still frame. The highest frame
-    overall is not used as the seed: at a low frame rate it may still carry the lift's speed.
-    With no still frame, the hold is the single highest frame (no pause).
+    high (angle >= `floor_deg`) that contains the highest still frame. Moving stretches
+    shorter than `HOLD_GAP_S` inside it are landmark jitter and do not split it. The highest
+    frame overall is not used as the seed: at a low frame rate it may still carry the lift's
+    speed. With no still frame, the hold is the single highest frame (no pause).
     """
-    a, v = track.hip_angle_deg, track.hip_speed_deg_s
     window = np.arange(lo, hi + 1)
-    held = (np.abs(v[window]) < still) & (a[window] >= floor_deg)
+    high = a[window] >= floor_deg
+    held = (np.abs(v[window]) < still) & high
     if not held.any():
         peak = lo + int(np.nanargmax(a[lo:hi + 1]))
         return peak, peak
+    # Close short gaps between still stretches (while the hips stay high).
+    idx = np.flatnonzero(held)
+    for p, q in itertools.pairwise(idx):
+        if q - p > 1 and t[lo + q] - t[lo + p] <= HOLD_GAP_S and high[p:q].all():
+            held[p:q] = True
     candidates = window[held]
-    seed = int(candidates[np.nanargmax(a[candidates])])
-    k = seed - lo
+    k = int(candidates[np.nanargmax(a[candidates])]) - lo
     first = last = k
     while first - 1 >= 0 and held[first - 1]:
         first -= 1
@@ -172,41 +166,45 @@ def _hold(track: PoseTrack, lo: int, hi: int, floor_deg: float, still: float) ->
     return lo + first, lo + last
 
 
+def _still_threshold(cfg: RepConfig, rise_deg_s: float, fall_deg_s: float) -> float:
+    """Speed (deg/s) below which this rep's hips count as held still.
+
+    A share of the rep's own peak speed, so that the slow start of a slow lowering is not
+    counted as pause; capped by `still_speed_deg_s` and floored above landmark jitter.
+    """
+    own = cfg.still_speed_share * min(rise_deg_s, fall_deg_s)
+    return float(np.clip(own, cfg.still_speed_floor_deg_s, cfg.still_speed_deg_s))
+
+
 def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     """All complete reps in an offline track, boundaries refined with the angular speed."""
     a = track.hip_angle_deg
     t = track.t_s
     v = track.hip_speed_deg_s
-    bottom, top = own_range_deg(a)
-    if math.isnan(bottom) or top - bottom < cfg.min_range_deg:
-        return []
-    x = (a - bottom) / (top - bottom)
     machine = RepStateMachine(cfg)
-    cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(x[i])))]
+    cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
     reps: list[Rep] = []
     prev_end = 0
     for k, c in enumerate(cycles):
-        next_lift = cycles[k + 1].lift if k + 1 < len(cycles) else len(t) - 1
+        next_valley = cycles[k + 1].valley if k + 1 < len(cycles) else len(t) - 1
+        rise = float(np.nanmax(v[c.valley:c.peak + 1], initial=0.0))
+        fall = float(-np.nanmin(v[c.peak:c.bottom + 1], initial=0.0))
         # A boundary is where the hips stop moving: speed below a floor that scales with the
         # rep's own peak speed, so a slow settle after touch-down does not stretch the rep.
-        rise = float(np.nanmax(v[c.lift:c.top_enter + 1], initial=0.0))
-        fall = float(-np.nanmin(v[c.top_exit:c.bottom + 1], initial=0.0))
-        start_floor = max(0.5 * cfg.still_speed_deg_s, BOUNDARY_SPEED_SHARE * rise)
-        end_floor = max(0.5 * cfg.still_speed_deg_s, BOUNDARY_SPEED_SHARE * fall)
+        start_floor = max(cfg.still_speed_floor_deg_s, BOUNDARY_SPEED_SHARE * rise)
+        end_floor = max(cfg.still_speed_floor_deg_s, BOUNDARY_SPEED_SHARE * fall)
         start = c.lift
-        while start - 1 > prev_end and v[start - 1] > start_floor:
+        while start - 1 > max(prev_end, c.valley - 1) and v[start - 1] > start_floor:
             start -= 1
         end = c.bottom
-        while end + 1 < next_lift and v[end + 1] < -end_floor:
+        while end + 1 < next_valley and v[end + 1] < -end_floor:
             end += 1
-        floor = bottom + cfg.top_exit * (top - bottom)
-        h0, h1 = _hold(track, c.lift, c.bottom, floor, cfg.still_speed_deg_s)
+        valley_deg = float(a[c.valley])
+        floor = valley_deg + cfg.top_share * (float(a[c.peak]) - valley_deg)
+        h0, h1 = _hold(t, a, v, c.lift, c.bottom, floor, _still_threshold(cfg, rise, fall))
         held = slice(h0, h1 + 1)
-        rep_bottom = float(np.nanmin([a[start], a[end]]))
         hip_top = float(np.nanmedian(a[held]))
-        if hip_top - rep_bottom < cfg.min_range_deg:
-            prev_end = end
-            continue
+        rep_bottom = float(np.nanmin([a[start], a[end]]))
         reps.append(
             Rep(
                 index=len(reps) + 1,

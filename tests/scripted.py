@@ -57,7 +57,12 @@ def script_hip_angle(
     reps: list[ScriptedRep], fps: float = 30.0, bottom_deg: float = 110.0,
     lead_s: float = 1.0,
 ) -> HipScript:
-    """Sample the piecewise-linear hip-angle script at `fps` (frames per second)."""
+    """Sample the hip-angle script at `fps` (frames per second).
+
+    Each ramp (lift, lowering) is eased with a half cosine, as a body accelerates and
+    decelerates: piecewise-linear ramps would have corners no lifter makes, and the
+    zero-phase low-pass would round them into fake slow phases.
+    """
     knots_t, knots_a = [0.0, lead_s], [bottom_deg, bottom_deg]
     t = lead_s
     times = []
@@ -74,7 +79,18 @@ def script_hip_angle(
         knots_a += [r.top_deg, r.top_deg, bottom_deg, bottom_deg]
         times.append(RepTimes(start, top_start, top_end, end))
     t_s = np.arange(round(t * fps) + 1) / fps
-    return HipScript(t_s, np.interp(t_s, knots_t, knots_a), tuple(times), bottom_deg)
+    return HipScript(t_s, _eased_interp(t_s, knots_t, knots_a), tuple(times), bottom_deg)
+
+
+def _eased_interp(t_s: Float, knots_t: list[float], knots_a: list[float]) -> Float:
+    """Like np.interp, but each segment follows a half-cosine ease (zero speed at knots)."""
+    kt = np.asarray(knots_t)
+    ka = np.asarray(knots_a)
+    seg = np.clip(np.searchsorted(kt, t_s, side="right") - 1, 0, len(kt) - 2)
+    span = kt[seg + 1] - kt[seg]
+    u = np.clip(np.where(span > 0, (t_s - kt[seg]) / np.where(span > 0, span, 1.0), 1.0), 0, 1)
+    w = 0.5 - 0.5 * np.cos(np.pi * u)
+    return np.asarray(ka[seg] + w * (ka[seg + 1] - ka[seg]), dtype=np.float64)
 
 
 def track_from_angles(

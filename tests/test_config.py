@@ -97,7 +97,7 @@ def _every_setting_changed() -> Config:
         "track.max_gap_s": 0.25,
         "track.cutoff_hz": 4.5,
         "track.one_euro_beta": 0.1,
-        "reps.top_enter": 0.8,
+        "reps.top_share": 0.8,
         "reps.min_rep_s": 1.1,
         "rules.top_alignment.min_deg": 160.0,
         "rules.pause.min_s": 1.5,
@@ -134,7 +134,7 @@ def test_config_to_toml_round_trips_turning_the_people_count_off(tmp_path: Path)
         ("[reps]\nbogus = 1\n", "reps.bogus"),
         ("[nope]\nx = 1\n", "nope"),
         ("stride = 2\n", "stride"),  # a known key in the wrong section
-        ("[reps]\ntop_enter = 1.5\n", "reps.top_enter"),
+        ("[reps]\ntop_share = 1.5\n", "reps.top_share"),
         ("[reps]\nmin_rep_s = 0\n", "reps.min_rep_s"),
         ("[pose]\nstride = 11\n", "pose.stride"),
         ("[pose]\nstride = \"two\"\n", "pose.stride"),
@@ -173,28 +173,22 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "update",
+    "fields",
     [
-        {"bottom_enter": 0.35, "bottom_exit": 0.35},  # no bottom band
-        {"bottom_enter": 0.4},  # enter above exit
-        {"top_exit": 0.75, "top_enter": 0.75},  # no top band
-        {"top_exit": 0.8},  # exit above enter
-        {"bottom_exit": 0.7, "top_exit": 0.65},  # bands crossed
+        {"bottom_return": 0.6, "top_share": 0.6},  # no band between them
+        {"bottom_return": 0.7, "top_share": 0.6},  # crossed
     ],
 )
-def test_hysteresis_validator_refuses_crossed_thresholds(
-    update: dict[str, float], tmp_path: Path,
-) -> None:
-    with pytest.raises(ValidationError, match="bottom_enter < bottom_exit <= top_exit"):
-        RepConfig(**{**RepConfig().model_dump(), **update})
-    toml = "[reps]\n" + "".join(f"{k} = {v}\n" for k, v in update.items())
-    with pytest.raises(ConfigError, match=r"reps: .*bottom_enter < bottom_exit <= top_exit"):
-        load_config(_write(tmp_path, toml))
+def test_hysteresis_validator_refuses_crossed_thresholds(fields: dict[str, float]) -> None:
+    with pytest.raises(ValidationError, match="bottom_return < top_share"):
+        RepConfig(**fields)
+    with pytest.raises(ConfigError, match=r"reps: .*bottom_return < top_share"):
+        Config().with_overrides({f"reps.{k}": v for k, v in fields.items()})
 
 
-def test_hysteresis_allows_touching_middle_thresholds() -> None:
-    cfg = RepConfig(bottom_exit=0.5, top_exit=0.5)
-    assert cfg.bottom_exit == cfg.top_exit
+def test_hysteresis_allows_a_narrow_band() -> None:
+    cfg = RepConfig(bottom_return=0.5, top_share=0.51)
+    assert cfg.bottom_return < cfg.top_share
 
 
 # --- precedence ------------------------------------------------------------------------
@@ -221,7 +215,7 @@ def test_with_overrides_reaches_nested_sections() -> None:
     [
         ({"pose.nope": 1}, "unknown setting pose.nope"),
         ({"pose.stride": 0}, "options: pose.stride"),
-        ({"reps.top_exit": 0.9}, "options: reps"),
+        ({"reps.bottom_return": 0.9}, "options: reps"),
     ],
 )
 def test_with_overrides_errors(overrides: dict[str, Any], match: str) -> None:

@@ -38,9 +38,8 @@ runner = CliRunner()
 def _script(reps: list[ScriptedRep] | None = None) -> HipScript:
     script = script_hip_angle(reps or [GOOD, SAGGING, SHORT_PAUSE], fps=FPS,
                               bottom_deg=BOTTOM_DEG)
-    # Precondition of the scenario: the sagging top still enters the person's "top" zone.
-    top_enter = BOTTOM_DEG + CFG.reps.top_enter * (GOOD.top_deg - BOTTOM_DEG)
-    assert SAGGING.top_deg > top_enter + 2.0
+    # Precondition of the scenario: the sagging rep still rises a full lift above its bottom.
+    assert SAGGING.top_deg > BOTTOM_DEG + CFG.reps.min_range_deg + 2.0
     return script
 
 
@@ -58,15 +57,17 @@ def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, Pose
     assert report.view.side == "left"
     assert len(report.reps) == 3
     assert [rr.faults for rr in report.reps] == EXPECTED_FAULTS
+    # Eased ramps reach their knots with zero speed: a speed-threshold boundary lands within
+    # ~5% of the ramp's duration of the knot (see test_reps.py); 0.15 s here.
     for rr, want in zip(report.reps, script.reps, strict=True):
-        assert rr.rep.start_s == pytest.approx(want.start_s, abs=2 / FPS + 1e-9)
-        assert rr.rep.end_s == pytest.approx(want.end_s, abs=2 / FPS + 1e-9)
+        assert rr.rep.start_s == pytest.approx(want.start_s, abs=0.15 + 1e-9)
+        assert rr.rep.end_s == pytest.approx(want.end_s, abs=0.15 + 1e-9)
     good, sag, short = (rr.rep for rr in report.reps)
     assert good.hip_angle_top_deg == pytest.approx(GOOD.top_deg, abs=1.0)
     assert sag.hip_angle_top_deg == pytest.approx(SAGGING.top_deg, abs=1.0)
     assert good.knee_angle_top_deg == pytest.approx(CFG.rules.shin_angle.target_deg, abs=2.0)
     assert short.pause_s < CFG.rules.pause.min_s
-    assert good.pause_s == pytest.approx(GOOD.pause_s, abs=0.1 + 1e-9)
+    assert good.pause_s == pytest.approx(GOOD.pause_s, abs=0.2 + 1e-9)
     # No band detector yet: placement is unknown and not judged, so it does not score.
     assert all(rr.band == "unknown" for rr in report.reps)
     assert report.reps[0].score == 100

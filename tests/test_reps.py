@@ -1,7 +1,7 @@
-"""Rep counting: the state machine on scripted per-frame values, then `segment_reps`.
+"""Rep counting: the state machine on scripted per-frame angles, then `segment_reps`.
 
-The state machine is fed the normalised hip angle (0 = the person's bottom, 1 = their
-top). Every scripted value below is derived from `RepConfig()`, so the tests follow the
+The state machine is fed the signed hip angle in degrees. Every scripted value below is
+derived from `RepConfig()` (min_range_deg, bottom_return), so the tests follow the
 defaults if they change.
 """
 
@@ -11,94 +11,86 @@ import math
 
 import numpy as np
 import pytest
-from scripted import ScriptedRep, script_hip_angle, track_from_angles
+from scripted import HipScript, ScriptedRep, script_hip_angle, track_from_angles
 
 from formcheck.config import RepConfig
-from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, own_range_deg, segment_reps
+from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, segment_reps
 
 CFG = RepConfig()
 FPS = 30.0
 DT = 1.0 / FPS
-# Levels of the normalised angle, each in a region the thresholds make unambiguous.
-LOW = CFG.bottom_enter / 2  # at the bottom
-BOTTOM_BAND = (CFG.bottom_enter + CFG.bottom_exit) / 2  # inside the bottom hysteresis band
-MID = (CFG.bottom_exit + CFG.top_exit) / 2  # on the way, between the bands
-TOP_BAND = (CFG.top_exit + CFG.top_enter) / 2  # inside the top hysteresis band
-HIGH = (CFG.top_enter + 1.0) / 2  # at the top
-# Frames per phase so that one scripted rep (lift .. back at the bottom) spans more than
-# min_rep_s: the lift is the first MID frame, the end the first LOW frame after the top.
+R = CFG.min_range_deg
+BOTTOM = 110.0
+TOP = BOTTOM + 2.5 * R  # a full rep: far above the lift threshold
+# Back at the bottom once within bottom_return of the rise above the valley.
+RETURN = BOTTOM + CFG.bottom_return * (TOP - BOTTOM)
+# Frames per phase so that one scripted rep spans more than min_rep_s.
 HOLD = math.ceil(CFG.min_rep_s * FPS / 3) + 3
 
 
-def _rep(hold: int = HOLD) -> list[float]:
-    return [MID] * hold + [HIGH] * hold + [MID] * hold + [LOW] * hold
+def _rep(top: float = TOP, hold: int = HOLD) -> list[float]:
+    """Rise, hold at the top, lower, rest at the bottom (one value per frame)."""
+    mid = (BOTTOM + top) / 2
+    return [mid] * hold + [top] * hold + [mid] * hold + [BOTTOM] * hold
 
 
-def _feed(
-    values: list[float], cfg: RepConfig = CFG, dt: float = DT
-) -> tuple[list[Cycle], list[Phase]]:
-    """Feed one value per frame (`dt` seconds apart); the cycles and the phase after each."""
+def _feed(values: list[float], cfg: RepConfig = CFG, dt: float = DT) -> list[Cycle]:
+    """Feed one angle per frame (`dt` seconds apart); the cycles completed."""
     machine = RepStateMachine(cfg)
-    cycles, phases = [], []
-    for i, x in enumerate(values):
-        cycle = machine.update(i, i * dt, x)
-        if cycle is not None:
-            cycles.append(cycle)
-        phases.append(machine.phase)
-    return cycles, phases
+    return [c for i, x in enumerate(values) if (c := machine.update(i, i * dt, x))]
 
 
 # --- the state machine -----------------------------------------------------------------
 
 
-def test_clean_reps_count_with_their_crossing_frames() -> None:
-    values = [LOW] * HOLD + _rep() * 3
-    cycles, phases = _feed(values)
+def test_clean_reps_count_with_their_frames() -> None:
+    values = [BOTTOM] * HOLD + _rep() * 3
+    cycles = _feed(values)
     assert len(cycles) == 3
     first = cycles[0]
-    assert first == Cycle(lift=HOLD, top_enter=2 * HOLD, top_exit=3 * HOLD, bottom=4 * HOLD)
+    # The valley is the last frame at the lowest angle; the lift the first frame 25 deg up;
+    # the peak the first top frame; the bottom the first frame back below RETURN.
+    assert first == Cycle(valley=HOLD - 1, lift=HOLD, peak=2 * HOLD, bottom=4 * HOLD)
     step = 4 * HOLD
-    for k, c in enumerate(cycles):
-        assert (c.lift, c.top_enter, c.top_exit, c.bottom) == (
-            first.lift + k * step, first.top_enter + k * step,
-            first.top_exit + k * step, first.bottom + k * step,
-        )
-    assert phases[HOLD - 1] is Phase.BOTTOM
-    assert phases[HOLD] is Phase.CONCENTRIC
-    assert phases[2 * HOLD] is Phase.TOP
-    assert phases[3 * HOLD] is Phase.ECCENTRIC
-    assert phases[-1] is Phase.BOTTOM
+    for k, c in enumerate(cycles[1:], start=1):
+        assert (c.lift, c.peak, c.bottom) == (
+            first.lift + k * step, first.peak + k * step, first.bottom + k * step)
+        assert c.valley == first.bottom + (k - 1) * step + HOLD - 1, "the last bottom frame"
+
+
+def test_a_sagging_rep_among_full_ones_still_counts() -> None:
+    """Thresholds follow each rep's own range, not the set's best rep."""
+    sag = BOTTOM + 1.2 * R
+    cycles = _feed([BOTTOM] * HOLD + _rep() + _rep(top=sag) + _rep())
+    assert len(cycles) == 3
 
 
 @pytest.mark.parametrize(
     ("name", "values"),
     [
-        ("jitter in the bottom band", [LOW] * 5 + [BOTTOM_BAND, LOW] * 40),
-        ("jitter across bottom_exit, never to the top",
-         [LOW] * 5 + [CFG.bottom_exit + 0.01, CFG.bottom_exit - 0.01] * 40),
-        ("jitter across top_enter after a lift",
-         [LOW] * 5 + [MID] * 5 + [CFG.top_enter + 0.01, CFG.top_enter - 0.01] * 40),
-        ("jitter in the top band", [LOW] * 5 + [MID] * 5 + [HIGH] + [TOP_BAND, HIGH] * 40),
-        ("jitter around the middle", [LOW] * 5 + [MID - 0.02, MID + 0.02] * 40),
+        ("jitter just under the lift threshold",
+         [BOTTOM] * 5 + [BOTTOM + R - 0.5, BOTTOM + 1.0] * 40),
+        ("a lift, then jitter above the return level",
+         [BOTTOM] * 5 + [TOP] * 5 + [RETURN + 0.5, TOP] * 40),
+        ("slow drift at the bottom", [BOTTOM + 0.1 * k for k in range(200)][: int(R * 9)]),
     ],
 )
 def test_jitter_never_counts(name: str, values: list[float]) -> None:
-    cycles, _ = _feed(values)
-    assert cycles == [], name
+    assert _feed(values) == [], name
 
 
-def test_jitter_in_the_top_band_keeps_the_top() -> None:
-    _, phases = _feed([LOW] * 5 + [MID] * 5 + [HIGH] + [TOP_BAND, HIGH] * 40)
-    assert all(p is Phase.TOP for p in phases[10:])
+def test_a_lift_just_under_min_range_never_counts() -> None:
+    small = BOTTOM + R - 0.1
+    assert _feed([BOTTOM] * HOLD + _rep(top=small) * 3) == []
+    enough = BOTTOM + R + 0.1
+    assert len(_feed([BOTTOM] * HOLD + _rep(top=enough) * 3)) == 3
 
 
-def test_a_partial_rep_does_not_count_and_the_next_full_rep_does() -> None:
-    partial = [MID] * HOLD + [TOP_BAND] * HOLD + [MID] * HOLD + [LOW] * HOLD  # never HIGH
-    values = [LOW] * HOLD + partial + _rep()
-    cycles, phases = _feed(values)
-    assert phases[HOLD + 4 * HOLD - 1] is Phase.BOTTOM
-    assert len(cycles) == 1
-    assert cycles[0].lift == HOLD + 4 * HOLD, "the lift is the full rep's, not the partial's"
+@pytest.mark.parametrize(("offset", "completes"), [(+0.1, False), (-0.1, True)])
+def test_the_return_threshold_just_above_and_just_below(offset: float,
+                                                        completes: bool) -> None:
+    values = [BOTTOM] * HOLD + [TOP] * 3 * HOLD + [RETURN + offset] * HOLD
+    assert len(_feed(values)) == (1 if completes else 0)
 
 
 @pytest.mark.parametrize(
@@ -110,66 +102,58 @@ def test_a_partial_rep_does_not_count_and_the_next_full_rep_does() -> None:
     ],
 )
 def test_min_rep_s_just_under_and_just_over(duration_s: float, counts: bool) -> None:
-    """A rep runs from the lift (first MID frame) to the bottom (first LOW frame after the
-    top): 3 * HOLD frames. Scale the frame interval so that this lasts `duration_s`."""
-    cycles, phases = _feed([LOW] * 5 + _rep() + [LOW] * 5, dt=duration_s / (3 * HOLD))
+    """A rep is timed from its valley (frame 0) to the first frame back at the bottom
+    (frame 4 * HOLD). Scale the frame interval so that this lasts `duration_s`."""
+    cycles = _feed([BOTTOM] + [BOTTOM] * 0 + _rep()[: 3 * HOLD + 1],
+                   dt=duration_s / (3 * HOLD + 1))
     assert len(cycles) == (1 if counts else 0)
-    assert phases[-1] is Phase.BOTTOM
 
 
 def test_a_clip_starting_in_the_top_hold_skips_the_first_descent() -> None:
-    values = [HIGH] * HOLD + [MID] * HOLD + [LOW] * HOLD + _rep()
-    cycles, phases = _feed(values)
-    assert phases[2 * HOLD - 1] is Phase.UNKNOWN, "the descent is not a rep's eccentric"
-    assert phases[2 * HOLD] is Phase.BOTTOM
+    values = [TOP] * HOLD + [(TOP + BOTTOM) / 2] * HOLD + [BOTTOM] * HOLD + _rep()
+    cycles = _feed(values)
     assert len(cycles) == 1
     assert cycles[0].lift == 3 * HOLD
 
 
+def test_a_clip_ending_half_way_down_does_not_count() -> None:
+    values = [BOTTOM] * HOLD + [TOP] * HOLD + [(TOP + BOTTOM) / 2] * HOLD
+    assert _feed(values) == []
+
+
 def test_pushing_back_up_from_the_eccentric_stays_one_rep() -> None:
-    values = [LOW] * HOLD + [MID] * HOLD + [HIGH] * HOLD + [MID] * 5 + [HIGH] * HOLD
-    values += [MID] * HOLD + [LOW] * HOLD
-    cycles, _ = _feed(values)
+    mid = (BOTTOM + TOP) / 2
+    values = [BOTTOM] * HOLD + [mid] * HOLD + [TOP] * HOLD + [mid] * 5 + [TOP] * HOLD
+    values += [mid] * HOLD + [BOTTOM] * HOLD
+    cycles = _feed(values)
     assert len(cycles) == 1
-    c = cycles[0]
-    assert c.top_enter == 2 * HOLD, "the top started at the first entry"
-    assert c.top_exit == 4 * HOLD + 5, "and ended at the last exit"
+    assert cycles[0].peak == 2 * HOLD, "the first frame at the highest angle"
 
 
-@pytest.mark.parametrize(
-    "prefix",
-    [
-        [],  # UNKNOWN
-        [LOW],  # BOTTOM
-        [LOW, MID],  # CONCENTRIC
-        [LOW, MID, HIGH],  # TOP
-        [LOW, MID, HIGH, MID],  # ECCENTRIC
-    ],
-)
-def test_nan_frames_leave_the_state_unchanged(prefix: list[float]) -> None:
+def test_nan_frames_leave_the_state_unchanged() -> None:
     machine = RepStateMachine(CFG)
-    for i, x in enumerate(prefix):
+    for i, x in enumerate([BOTTOM, TOP]):
         machine.update(i, i * DT, x)
-    before = machine.phase
-    for i in range(len(prefix), len(prefix) + 20):
+    assert machine.lifted
+    for i in range(2, 22):
         assert machine.update(i, i * DT, math.nan) is None
-        assert machine.phase is before
+        assert machine.lifted
 
 
 def test_nan_frames_inside_a_rep_do_not_break_it() -> None:
     rep = _rep()
     for i in range(0, len(rep), 3):
         rep[i] = math.nan
-    cycles, _ = _feed([LOW] * HOLD + rep)
-    assert len(cycles) == 1
+    assert len(_feed([BOTTOM] * HOLD + rep)) == 1
 
 
-def test_reset_forgets_the_phase() -> None:
+def test_reset_forgets_the_lift() -> None:
     machine = RepStateMachine(CFG)
-    machine.update(0, 0.0, LOW)
-    before = machine.phase
+    machine.update(0, 0.0, BOTTOM)
+    machine.update(1, DT, TOP)
+    assert machine.lifted
     machine.reset()
-    assert (before, machine.phase) == (Phase.BOTTOM, Phase.UNKNOWN)
+    assert not machine.lifted
 
 
 # --- the Rep type ----------------------------------------------------------------------
@@ -190,19 +174,20 @@ def test_rep_times_out_of_order_are_refused() -> None:
         Rep(1, 2.0, 1.0, 3.0, 4.0, 180.0, 90.0, 70.0, 0.9)
 
 
-def test_own_range_is_robust_and_nan_aware() -> None:
-    a = np.r_[np.full(100, 100.0), np.full(100, 180.0), [400.0], [np.nan] * 5]
-    bottom, top = own_range_deg(a)
-    assert (bottom, top) == (100.0, 180.0), "one outlier frame does not move the range"
-    assert all(math.isnan(v) for v in own_range_deg(np.full(4, np.nan)))
-
-
 # --- segment_reps on scripted tracks ---------------------------------------------------
 
-# Boundaries: within two frames of the script. Durations: within 0.1 s (a duration is the
-# difference of two boundaries, and the low-pass rounds the script's sharp corners).
-FRAME_TOL_S = 2 / FPS + 1e-9
-DURATION_TOL_S = 0.1 + 1e-9
+# The script's ramps are eased: they reach each knot with zero speed, so a boundary found
+# by a speed threshold (the only way to find one in noisy landmarks) fires a little before
+# the knot at the end of a ramp and after it at the start, by up to ~5% of the ramp's
+# duration. Boundaries: within 0.15 s of the knots (human labels are good to 0.25 s).
+# Durations: within 0.2 s (the accuracy issue #3 asks of the pause on generated clips) or
+# 10% of the phase, whichever is larger: the same bias on a slower ramp is proportionally
+# the same.
+FRAME_TOL_S = 0.15 + 1e-9
+
+
+def _duration_tol(seconds: float) -> float:
+    return max(0.2, 0.1 * seconds) + 1e-9
 
 
 def test_segment_reps_counts_and_places_scripted_reps() -> None:
@@ -232,9 +217,10 @@ def test_segment_reps_measures_pause_and_eccentric(scripted: ScriptedRep) -> Non
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
     assert len(reps) == 2
     for rep in reps:
-        assert rep.pause_s == pytest.approx(scripted.pause_s, abs=DURATION_TOL_S)
-        assert rep.eccentric_s == pytest.approx(scripted.eccentric_s, abs=DURATION_TOL_S)
-        assert rep.concentric_s == pytest.approx(scripted.concentric_s, abs=DURATION_TOL_S)
+        for got, want in ((rep.pause_s, scripted.pause_s),
+                          (rep.eccentric_s, scripted.eccentric_s),
+                          (rep.concentric_s, scripted.concentric_s)):
+            assert got == pytest.approx(want, abs=_duration_tol(want))
 
 
 @pytest.mark.parametrize("top_deg", [170.0, 180.0, 190.0])
@@ -261,17 +247,12 @@ def test_segment_reps_rejects_wiggles_below_min_range() -> None:
     assert len(segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)) == 3
 
 
-def test_segment_reps_drops_a_small_rep_among_big_ones() -> None:
-    """A rep that crosses the thresholds of the set's range, but whose own excursion is
-    below min_range_deg, is dropped; the others are kept and renumbered."""
+def test_segment_reps_drops_a_small_wiggle_among_big_reps() -> None:
+    """A wiggle whose own excursion is below min_range_deg is not a rep; the others are
+    kept and renumbered."""
     bottom = 150.0
-    # The set's range just over the floor; the small rep enters the top zone of that range
-    # (above top_enter) while its own excursion stays under min_range_deg.
-    big = CFG.min_range_deg * (1 + 1 / CFG.top_enter) / 2
-    small = (CFG.top_enter * big + CFG.min_range_deg) / 2
-    assert CFG.top_enter * big < small < CFG.min_range_deg <= big
-    reps_in = [ScriptedRep(top_deg=bottom + big), ScriptedRep(top_deg=bottom + small),
-               ScriptedRep(top_deg=bottom + big), ScriptedRep(top_deg=bottom + big)]
+    reps_in = [ScriptedRep(top_deg=bottom + 2 * R), ScriptedRep(top_deg=bottom + 0.8 * R),
+               ScriptedRep(top_deg=bottom + 2 * R), ScriptedRep(top_deg=bottom + 2 * R)]
     script = script_hip_angle(reps_in, bottom_deg=bottom)
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
     kept = [script.reps[k] for k in (0, 2, 3)]
@@ -289,14 +270,28 @@ def test_segment_reps_on_a_track_without_angles() -> None:
 @pytest.mark.parametrize(("margin_s", "counts"), [(-0.3, True), (0.3, False)])
 def test_segment_reps_respects_a_custom_min_rep_s(margin_s: float, counts: bool) -> None:
     rep = ScriptedRep(concentric_s=1.0, pause_s=0.5, eccentric_s=1.0)
-    # The state machine times a rep from the bottom_exit crossing on the way up to the
-    # bottom_enter crossing on the way down.
-    cycle_s = ((1 - CFG.bottom_exit) * rep.concentric_s + rep.pause_s
-               + (1 - CFG.bottom_enter) * rep.eccentric_s)
     script = script_hip_angle([rep] * 3)
-    cfg = CFG.model_copy(update={"min_rep_s": cycle_s + margin_s})
+    # The state machine times a rep from its valley (the bottom, the rep's start) to the
+    # frame where the angle is back within bottom_return of the rise: most of the lowering.
+    first = script.reps[0]
+    machine_s = _cycles_of(script)[0]
+    assert machine_s > first.top_end_s - first.start_s, "valley to mid-lowering at least"
+    cfg = CFG.model_copy(update={"min_rep_s": machine_s + margin_s})
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), cfg)
     assert len(reps) == (3 if counts else 0)
+
+
+def _cycles_of(script: HipScript) -> list[float]:
+    """Durations (s) of the state machine's cycles on a scripted, smoothed track."""
+    t = script.t_s
+    track = track_from_angles(t, script.hip_deg)
+    machine = RepStateMachine(CFG)
+    out = []
+    for i in range(len(t)):
+        c = machine.update(i, float(t[i]), float(track.hip_angle_deg[i]))
+        if c is not None:
+            out.append(float(t[c.bottom] - t[c.valley]))
+    return out
 
 
 def test_hold_is_found_when_the_peak_is_the_first_frame_of_the_hold() -> None:
