@@ -51,6 +51,9 @@ class TrackConfig(_Section):
         0.5, ge=0, le=1, description="landmarks below this visibility count as missing"
     )
     max_gap_s: float = Field(0.4, ge=0, description="longest gap (s) filled by interpolation")
+    despike_s: float = Field(
+        0.3, ge=0, description="running-median window (s): removes landmark glitches"
+    )
     cutoff_hz: float = Field(
         3.0, gt=0, description="offline zero-phase low-pass cutoff (Hz) for angles"
     )

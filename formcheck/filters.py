@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.ndimage import median_filter
 from scipy.signal import butter, sosfiltfilt
 
 Float = NDArray[np.float64]
@@ -63,6 +64,26 @@ def lowpass(t_s: Float, x: Float, cutoff_hz: float, order: int = 2) -> Float:
     for start, stop in _runs(~np.isnan(x)):
         if stop - start > padlen:
             out[start:stop] = np.asarray(sosfiltfilt(sos, x[start:stop]))
+    return out
+
+
+def despike(t_s: Float, x: Float, window_s: float) -> Float:
+    """Running median over `window_s` seconds, on each NaN-free run separately.
+
+    Removes landmark glitches shorter than half the window (a hip that jumps for a few
+    frames) while keeping ramps and plateaus, and so the timing of real movements.
+    """
+    out = np.array(x, dtype=np.float64)
+    if len(t_s) < 3:
+        return out
+    dt = float(np.median(np.diff(t_s)))
+    size = int(round(window_s / dt)) if dt > 0 else 1
+    size += 1 - size % 2  # odd, centred
+    if size < 3:
+        return out
+    for start, stop in _runs(~np.isnan(out)):
+        if stop - start >= size:
+            out[start:stop] = median_filter(out[start:stop], size=size, mode="nearest")
     return out
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.config import TrackConfig
-from formcheck.filters import derivative, fill_gaps, lowpass
+from formcheck.filters import derivative, despike, fill_gaps, lowpass
 from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px
 from formcheck.pose.landmarks import Landmark
 from formcheck.pose.sequence import PoseSequence
@@ -141,8 +141,8 @@ def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
         confidence = vis[:, :3].min(axis=1)
     hip = hip_angle_deg(joints[:, 0], joints[:, 1], joints[:, 2])
     knee = knee_angle_deg(joints[:, 1], joints[:, 2], joints[:, 3])
-    hip_s = lowpass(t, hip, cfg.cutoff_hz)
-    knee_s = lowpass(t, knee, cfg.cutoff_hz)
+    hip_s = lowpass(t, despike(t, hip, cfg.despike_s), cfg.cutoff_hz)
+    knee_s = lowpass(t, despike(t, knee, cfg.despike_s), cfg.cutoff_hz)
     return PoseTrack(
         t_s=t,
         side=side,

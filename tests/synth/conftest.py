@@ -1,28 +1,15 @@
-"""Fixtures for the synthetic-clip tests: the real pose model, loaded once per session."""
+"""Fixtures for the synthetic-clip tests (the shared `estimator` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import pytest
 
-from formcheck.errors import ModelError
 from formcheck.pose.landmarker import PoseEstimator
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.synth.render import RenderedFrame
 from formcheck.video.frames import Frame
-
-
-@pytest.fixture(scope="session")
-def estimator() -> Iterator[PoseEstimator]:
-    """The real MediaPipe PoseLandmarker (VIDEO mode); skips when the model is absent."""
-    try:
-        est = PoseEstimator(mode="video")
-    except ModelError as exc:
-        pytest.skip(f"pose model not available: {exc}")
-    with est:
-        yield est
-
 
 DetectClip = Callable[[Iterable[RenderedFrame]], list[tuple[RenderedFrame, PoseFrame]]]
 
