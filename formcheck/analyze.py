@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from formcheck.band import BandDetector, BandJudgement, band_outline_px, evidence_from_meta
+from formcheck.band import judge_reps as judge_bands
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.pose.bundle import check_bundle
@@ -37,6 +39,8 @@ Progress = Callable[[int, int], None]  # (frames done, frames expected; 0 when u
 CROWD_WARNING_SHARE = 0.1
 # A pose missing for longer than this (s) is reported as the person leaving the frame.
 ABSENCE_WARNING_S = 1.0
+# The band outline of a rep is drawn up to this long (s) before and after it.
+BAND_OUTLINE_REACH_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Analysis:
     track: PoseTrack
     reps: tuple[Rep, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
+    bands: tuple[BandJudgement, ...] = ()  # one per rep: where the band was seen
 
 
 def open_estimator(cfg: Config) -> PoseEstimator:
@@ -63,12 +68,17 @@ def open_estimator(cfg: Config) -> PoseEstimator:
 def estimate_poses(
     source: FileSource, cfg: Config, progress: Progress | None = None,
     timings: dict[str, float] | None = None, estimator: PoseEstimator | None = None,
+    band: BandDetector | None = None,
 ) -> PoseSequence:
     """Run the pose model over every (strided) frame; frames with no pose are kept as missing.
 
     Pass an `estimator` to reuse one loaded model across clips (batch, eval, tests); it is
     reset for this clip and left open. Without one, an estimator is opened and closed here.
+    The band detector (`band`, else a new one when `cfg.rules.band.detect`) sees each frame
+    with its pose as it goes; its evidence is kept in the sequence's `meta["band"]`.
     """
+    if band is None and cfg.rules.band.detect:
+        band = BandDetector(cfg.rules.band.sample_every_s)
     est = estimator if estimator is not None else open_estimator(cfg)
     est.start_clip()
     frames = []
@@ -77,8 +87,11 @@ def estimate_poses(
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
-            frames.append(est.detect(frame))
+            pose = est.detect(frame)
             pose_s += time.perf_counter() - t0
+            frames.append(pose)
+            if band is not None:
+                band.observe(frame, pose)
             if progress:
                 progress(len(frames), total)
     finally:
@@ -87,6 +100,8 @@ def estimate_poses(
     bundle = est.bundle
     if timings is not None:
         timings["pose"] = pose_s
+        if band is not None:
+            timings["band"] = band.elapsed_s
     info = source.info
     meta = {
         "source": {"path": info.path, "fps": info.fps, "frame_count": info.frame_count,
@@ -94,6 +109,8 @@ def estimate_poses(
         "model": {"name": bundle.name, "sha256": bundle.sha256},
         "decode_errors": source.decode_errors,
     }
+    if band is not None:
+        meta["band"] = band.meta()
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
 
 
@@ -147,10 +164,11 @@ def analyze_sequence(
     t1 = time.perf_counter()
     reps = segment_reps(track, cfg.reps)
     t2 = time.perf_counter()
+    evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
+    bands = judge_bands(evidence, reps, cfg.rules.band)
     rep_reports = []
-    for rep in reps:
-        # The band detector is its own stage (issue 4); until then placement is "unknown".
-        ctx = RepContext(rep=rep)
+    for rep, band in zip(reps, bands, strict=True):
+        ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence)
         findings = tuple(check_rep(ctx, cfg.rules))
         rep_reports.append(RepReport(rep, ctx.band, findings, score(findings)))
     t3 = time.perf_counter()
@@ -169,7 +187,7 @@ def analyze_sequence(
         reps=tuple(rep_reports),
         warnings=tuple(_warnings(seq, track, reps)),
     )
-    return Analysis(report, seq, track, tuple(reps), timings)
+    return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
 
 
 def analyze_video(
@@ -209,7 +227,24 @@ def _overlays(analysis: Analysis, t_s: float) -> Overlay:
         verdict = f"Rep {last.rep.index}: " + (last.cue if fault else "good rep")
     cue = done[-1].cue if done else ""
     return Overlay(track.joints_xy_px[i], float(track.hip_angle_deg[i]), len(done), phase,
-                   cue, verdict, fault)
+                   cue, verdict, fault, _band_outline(analysis, t_s, track.joints_xy_px[i]))
+
+
+def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
+                  ) -> tuple[np.ndarray, ...]:
+    """The outline of the band found in the rep nearest `t_s` (within a second of it)."""
+    best: tuple[Rep, BandJudgement] | None = None
+    gap = BAND_OUTLINE_REACH_S
+    for rep, band in zip(analysis.reps, analysis.bands, strict=False):
+        d = max(rep.start_s - t_s, t_s - rep.end_s, 0.0)
+        if d <= gap:
+            best, gap = (rep, band), d
+    if best is None:
+        return ()
+    rep, band = best
+    mid_rise = 0.5 * (rep.start_s + rep.top_start_s)
+    mid_fall = 0.5 * (rep.top_end_s + rep.end_s)
+    return band_outline_px(band, joints_xy_px, near_top=mid_rise <= t_s <= mid_fall)
 
 
 def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[

@@ -52,7 +52,7 @@ class TrackConfig(_Section):
     )
     max_gap_s: float = Field(0.4, ge=0, description="longest gap (s) filled by interpolation")
     despike_s: float = Field(
-        0.3, ge=0, description="running-median window (s): removes landmark glitches"
+        0.45, ge=0, description="running-median window (s): removes landmark glitches"
     )
     cutoff_hz: float = Field(
         3.0, gt=0, description="offline zero-phase low-pass cutoff (Hz) for angles"
@@ -134,10 +134,13 @@ class BandConfig(_Section):
         0.1, gt=0, le=2, description="seconds of video between frames checked for the band"
     )
     min_strand: float = Field(
-        0.4, ge=0, le=1, description="evidence (0-1) of a strand hip->feet: band across the hips"
+        0.45, ge=0, le=1, description="evidence (0-1) of a strand hip->feet: band across the hips"
+    )
+    min_strand_black: float = Field(
+        0.7, ge=0, le=1, description="the same for a black band (shadows and outlines are dark)"
     )
     min_knee_loop: float = Field(
-        0.5, ge=0, le=1, description="evidence (0-1) of a loop round the thighs: band at the knees"
+        0.45, ge=0, le=1, description="evidence (0-1) of a loop round the thighs: band at the knees"
     )
 
     @field_validator("color", mode="before")

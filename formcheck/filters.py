@@ -77,7 +77,7 @@ def despike(t_s: Float, x: Float, window_s: float) -> Float:
     if len(t_s) < 3:
         return out
     dt = float(np.median(np.diff(t_s)))
-    size = int(round(window_s / dt)) if dt > 0 else 1
+    size = round(window_s / dt) if dt > 0 else 1
     size += 1 - size % 2  # odd, centred
     if size < 3:
         return out

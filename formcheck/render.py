@@ -1,4 +1,5 @@
-"""Drawing the overlay on a frame: skeleton of the side used, hip angle, counter, phase, cue.
+"""Drawing the overlay on a frame: skeleton of the side used, hip angle, counter, phase, cue,
+and the outline of the band where it was found.
 
 `annotate(image, overlay) -> image` never changes its input. Sizes scale with the frame
 height so that a portrait phone clip and a 4K clip look the same.
@@ -18,6 +19,7 @@ _GREEN = (80, 200, 80)
 _RED = (90, 90, 255)
 _WHITE = (255, 255, 255)
 _YELLOW = (0, 215, 255)
+_MAGENTA = (255, 80, 255)  # the band outline: a colour no band comes in
 _BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
 
 
@@ -26,7 +28,8 @@ class Overlay:
     """What to draw on one frame.
 
     `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle in pixels (NaN rows are skipped);
-    `hip_angle_deg`: signed hip angle; `fault`: True colours the verdict red.
+    `hip_angle_deg`: signed hip angle; `fault`: True colours the verdict red;
+    `band_outline_px`: closed polygons ((N, 2) pixels) around the band where it was found.
     """
 
     joints_xy_px: np.ndarray
@@ -36,6 +39,7 @@ class Overlay:
     cue: str
     verdict: str = ""
     fault: bool = False
+    band_outline_px: tuple[np.ndarray, ...] = ()
 
 
 def _text(img: ImageBGR, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int],
@@ -70,6 +74,10 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     h, w = img.shape[:2]
     unit = max(h, w) / 720.0
     thick = max(1, round(3 * unit))
+    for poly in ov.band_outline_px:
+        if np.isfinite(poly).all() and len(poly) >= 2:
+            cv2.polylines(img, [np.round(poly).astype(np.int32).reshape(-1, 1, 2)], True,
+                          _MAGENTA, max(1, thick - 1), cv2.LINE_AA)
     pts = ov.joints_xy_px
     ok = ~np.isnan(pts).any(axis=1)
     for a, b in _BONES:

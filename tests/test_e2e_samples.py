@@ -84,8 +84,12 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
 
 def test_accuracy_gates_on_a_fresh_generated_set(tmp_path: Path,
                                                  estimator: PoseEstimator) -> None:
-    """Issue 3's targets on clips no one has tuned on: rendered here from fixed seeds."""
-    for seed in range(7000, 7006):
+    """Issue 3's targets on clips no one has tuned on: rendered here from fixed seeds.
+
+    Twenty clips, so that the 95% count gate means what it says (one miss allowed); the
+    encoder's bytes vary a little from run to run, so the set is not identical every time.
+    """
+    for seed in range(7000, 7020):
         render_clip(random_clip_spec(seed, n_reps=3), tmp_path / f"g{seed}.mp4")
     result = evaluate_dir(tmp_path, Config(), estimator=estimator)
     gates = Gates(min_count_exact=0.95, max_angle_mae_deg=4.0, max_pause_mae_s=0.2)

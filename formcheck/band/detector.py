@@ -1,0 +1,82 @@
+"""The streaming band detector: a per-frame hook that samples frames sparsely.
+
+`estimate_poses` calls `BandDetector.observe(frame, pose)` right after pose detection, so
+each frame is decoded once and nothing but small per-frame records is kept (memory stays
+flat). The records go into `PoseSequence.meta["band"]` (`BandDetector.meta()`), which is
+saved with `--landmarks` files, so `analyze --from-landmarks` still judges the band.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from formcheck.band.colors import BAND_COLOR_NAMES
+from formcheck.band.evidence import MIN_VISIBILITY, FrameEvidence, measure_frame
+from formcheck.pose.landmarks import PoseFrame
+from formcheck.video.frames import Frame
+
+#: Version of the records in `PoseSequence.meta["band"]`; bumped when their meaning changes.
+EVIDENCE_VERSION = 1
+META_KEY = "band"
+
+
+class BandDetector:
+    """Collects band evidence from a stream of (frame, pose) pairs.
+
+    Args:
+        sample_every_s: seconds of video between measured frames (a frame without a usable
+            lower body is skipped and the next one is tried).
+        min_visibility: landmark visibility below which the lower body is not used.
+
+    Attributes:
+        frames: the evidence records so far, in time order.
+        elapsed_s: wall time spent measuring (seconds).
+    """
+
+    def __init__(self, sample_every_s: float = 0.1,
+                 min_visibility: float = MIN_VISIBILITY) -> None:
+        if sample_every_s <= 0:
+            raise ValueError("sample_every_s must be positive")
+        self.sample_every_s = sample_every_s
+        self.min_visibility = min_visibility
+        self.frames: list[FrameEvidence] = []
+        self.elapsed_s = 0.0
+        self._next_t = float("-inf")
+
+    def observe(self, frame: Frame, pose: PoseFrame) -> None:
+        """Measure `frame` when it is due (and the lower body is seen); else do nothing."""
+        if pose.is_missing or frame.t_s < self._next_t:
+            return
+        t0 = time.perf_counter()
+        evidence = measure_frame(frame.image_bgr, pose, self.min_visibility)
+        self.elapsed_s += time.perf_counter() - t0
+        if evidence is not None:
+            self.frames.append(evidence)
+            self._next_t = frame.t_s + self.sample_every_s - 1e-6
+
+    __call__ = observe
+
+    def meta(self) -> dict[str, Any]:
+        """The JSON-able record for `PoseSequence.meta["band"]`."""
+        return {
+            "version": EVIDENCE_VERSION,
+            "sample_every_s": self.sample_every_s,
+            "colors": list(BAND_COLOR_NAMES),
+            "frames": [f.to_dict() for f in self.frames],
+        }
+
+
+def evidence_from_meta(meta: dict[str, Any]) -> list[FrameEvidence] | None:
+    """The evidence records stored in a sequence's `meta`, or None when there are none
+    (landmarks saved without the band detector, or by an incompatible version)."""
+    band = meta.get(META_KEY)
+    if not isinstance(band, dict) or band.get("version") != EVIDENCE_VERSION:
+        return None
+    frames = band.get("frames")
+    if not isinstance(frames, list):
+        return None
+    try:
+        return [FrameEvidence.from_dict(f) for f in frames]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
