@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 SAMPLE_CLIPS = sorted(SAMPLES.glob("*.mp4"))
-# Faults the rules can judge today; the band faults come with the band detector.
-BAND_FAULTS = {"band_at_knees", "no_band"}
 pytestmark = pytest.mark.e2e
 
 
@@ -49,8 +47,8 @@ def test_sample_clip_reps_and_faults(clip: Path, estimator: PoseEstimator) -> No
     validate_report(report.to_dict())
     assert len(report.reps) == label["rep_count"]
     for got, want in zip(report.reps, label["reps"], strict=True):
-        expected = set(want["faults"]) - BAND_FAULTS
-        assert set(got.faults) - BAND_FAULTS == expected, f"rep {got.rep.index}"
+        assert set(got.faults) == set(want["faults"]), f"rep {got.rep.index}"
+        assert got.band == want["band"], f"rep {got.rep.index}"
 
 
 def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> None:

@@ -329,16 +329,18 @@ class _Crop:
         yi = np.where(inside, p[:, 1], 0).astype(np.intp)
         return xi, yi, inside
 
-    def classes(self, points_px: Float, thin: bool = False, loose: bool = False
-                ) -> tuple[Bool, Bool]:
+    def classes(self, points_px: Float, thin: bool = False, loose: bool = False,
+                rows: NDArray[np.intp] | None = None) -> tuple[Bool, Bool]:
         """(K, ...) class membership at `points_px` (..., 2) (of the thin parts only with
-        `thin`; of the loose classes with `loose`), and the (...) mask of points inside
-        the frame."""
+        `thin`; of the loose classes with `loose`; of the classes `rows` only when given),
+        and the (...) mask of points inside the frame."""
         shape = points_px.shape[:-1]
         xi, yi, inside = self._index(points_px)
         masks = self.thin if thin else self.loose if loose else self.masks
+        if rows is not None:
+            masks = masks[rows]
         vals = masks[:, yi, xi] & inside
-        return vals.reshape(len(BAND_COLOR_NAMES), *shape), inside.reshape(shape)
+        return vals.reshape(len(masks), *shape), inside.reshape(shape)
 
     def colors_lab(self, points_px: Float) -> Float:
         """(..., 3) CIE Lab colours at `points_px` (..., 2); NaN outside the frame."""
@@ -401,12 +403,13 @@ def _on_legs(bf: BodyFrame, points: Float) -> Bool:
 
 
 def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
-                 skip_legs: Bool) -> Float:
-    """(K, M) strand score of each colour on each line from `starts` to `ends` (M, 2):
-    the share of samples along the line (within `_STRAND_WIDTH` of it) on thin parts of the
-    colour, counting runs of three or more only. Samples out of frame, on the floor, and
-    (for the colours where `skip_legs` (K,) is True) on the legs are left out; NaN when too
-    few are left."""
+                 skip_legs: Bool, colors: NDArray[np.intp] | None = None) -> Float:
+    """(C, M) strand score of each colour (`colors`, indices into `BAND_COLOR_NAMES`;
+    default all) on each line from `starts` to `ends` (M, 2): the share of samples along
+    the line (within `_STRAND_WIDTH` of it) on thin parts of the colour, counting runs of
+    three or more only. Samples out of frame, on the floor, and (for the colours where
+    `skip_legs` (K,) is True) on the legs are left out; NaN when too few are left."""
+    cols = np.arange(len(BAND_COLOR_NAMES)) if colors is None else np.asarray(colors)
     length_px = bf.length_px
     d = ends - starts
     normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.maximum(
@@ -414,22 +417,27 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
     along = starts[:, None, :] + _STRAND_T[None, :, None] * d[:, None, :]  # (M, T, 2)
     across = np.asarray(_STRAND_WIDTH) * length_px
     pts = along[:, :, None, :] + across[None, None, :, None] * normal[:, None, None, :]
-    vals, valid = crop.classes(pts, thin=True)  # (K, M, T, W), (M, T, W)
+    vals, valid = crop.classes(pts, thin=True, rows=cols)  # (C, M, T, W), (M, T, W)
     # Left out: the floor (near the feet's level a mat's edge, the gaps between hands,
     # feet and body on a mat, and shadows lie along it) and, where the person's legs are of
     # the colour, the legs (the outline of a shin in leggings is a thin line too).
     floor_y = bf.foot[1] - FLOOR_CLEAR_L * length_px
     ok = valid.all(axis=-1) & (along[..., 1] < floor_y)  # (M, T)
-    ok_k = ok[None] & ~(skip_legs[:, None, None] & _on_legs(bf, along)[None])  # (K, M, T)
+    skip = skip_legs[cols]
+    ok_k = ok[None] & ~(skip[:, None, None] & _on_legs(bf, along)[None]) if skip.any() else (
+        np.broadcast_to(ok, (len(cols), *ok.shape)))  # (C, M, T)
     hits = vals.any(axis=-1) & ok_k
-    # A dark line is as often the outline of a limb or a garment, or a shadow along an
-    # edge, as a band: a black strand must lie over one surface, the same on both sides.
-    side = _DARK_SIDE_L * length_px * normal[:, None, :]
-    de = np.linalg.norm(crop.colors_lab(along + side) - crop.colors_lab(along - side), axis=-1)
-    with np.errstate(invalid="ignore"):
-        hits[_BLACK] &= de < DARK_SIDES_DELTA_E
+    black = np.flatnonzero(cols == _BLACK)
+    if len(black) and hits[black[0]].any():
+        # A dark line is as often the outline of a limb or a garment, or a shadow along an
+        # edge, as a band: a black strand must lie over one surface, the same on both sides.
+        side = _DARK_SIDE_L * length_px * normal[:, None, :]
+        de = np.linalg.norm(crop.colors_lab(along + side) - crop.colors_lab(along - side),
+                            axis=-1)
+        with np.errstate(invalid="ignore"):
+            hits[black[0]] &= de < DARK_SIDES_DELTA_E
     hit = _in_runs(np.asarray(hits))
-    n_ok = ok_k.sum(axis=-1)  # (K, M)
+    n_ok = ok_k.sum(axis=-1)  # (C, M)
     enough = n_ok >= _MIN_VALID_SHARE * len(_STRAND_T)
     return np.where(enough, hit.sum(axis=-1) / np.maximum(n_ok, 1), np.nan)
 
@@ -458,7 +466,7 @@ def _strands(crop: _Crop, bf: BodyFrame, skip_legs: Bool) -> tuple[Float, Float,
         step = _REFINE_STEP_L * length
         s2 = (best_start[c] + step * _REFINE_OFFSETS[:, :2]).reshape(-1, 2)
         e2 = (best_end[c] + step * _REFINE_OFFSETS[:, 2:]).reshape(-1, 2)
-        fine = _line_scores(crop, bf, s2, e2, skip_legs)[c]
+        fine = _line_scores(crop, bf, s2, e2, skip_legs, np.array([c]))[0]
         if np.isfinite(fine).any() and np.nanmax(fine) > best[c]:
             m = int(np.nanargmax(fine))
             best[c], best_start[c], best_end[c] = fine[m], s2[m], e2[m]
