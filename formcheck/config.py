@@ -131,7 +131,7 @@ class BandConfig(_Section):
         True, description="look for the band in the video (False: placement not judged)"
     )
     sample_every_s: float = Field(
-        0.1, gt=0, le=2, description="seconds of video between frames checked for the band"
+        0.15, gt=0, le=2, description="seconds of video between frames checked for the band"
     )
     min_strand: float = Field(
         0.45, ge=0, le=1, description="evidence (0-1) of a strand hip->feet: band across the hips"

@@ -34,7 +34,7 @@ class BandDetector:
         elapsed_s: wall time spent measuring (seconds).
     """
 
-    def __init__(self, sample_every_s: float = 0.1,
+    def __init__(self, sample_every_s: float = 0.15,
                  min_visibility: float = MIN_VISIBILITY) -> None:
         if sample_every_s <= 0:
             raise ValueError("sample_every_s must be positive")
