@@ -19,7 +19,7 @@ _GREEN = (80, 200, 80)
 _RED = (90, 90, 255)
 _WHITE = (255, 255, 255)
 _YELLOW = (0, 215, 255)
-_MAGENTA = (255, 80, 255)  # the band outline: a colour no band comes in
+_MAGENTA = (255, 80, 255)  # the band outline: stands out on skin, clothes and bands
 _BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
 
 

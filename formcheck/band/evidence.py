@@ -310,10 +310,11 @@ class _Crop:
         reach = 2 * max(1, round(TOUCH_L * length_px * self.scale)) + 1
         touch = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))
         self.loose = classes_from_hsv(hue, value, chroma, loose=True)
-        broad = np.stack([
-            cv2.dilate(cv2.morphologyEx(m.view(np.uint8), cv2.MORPH_OPEN, disc), touch)
-            for m in self.loose]).astype(bool)
-        self.thin = self.masks & ~broad
+        self.thin = np.zeros_like(self.masks)
+        for c in np.flatnonzero(self.masks.any(axis=(1, 2))).tolist():  # most are absent
+            broad = cv2.dilate(cv2.morphologyEx(self.loose[c].view(np.uint8), cv2.MORPH_OPEN,
+                                                disc), touch)
+            self.thin[c] = self.masks[c] & ~broad.view(bool)
         ring = np.ones(self.masks.shape[1:], dtype=bool)
         inset = max(1, min(ring.shape) // 20)
         ring[inset:-inset, inset:-inset] = False
@@ -346,10 +347,28 @@ class _Crop:
         """(..., 3) CIE Lab colours at `points_px` (..., 2); NaN outside the frame."""
         shape = points_px.shape[:-1]
         xi, yi, inside = self._index(points_px)
-        bgr = self.image[yi, xi].astype(np.float32)[:, None, :] / 255.0
-        lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)[:, 0, :].astype(np.float64)
+        lab = bgr_to_lab(self.image[yi, xi])
         lab[~inside] = np.nan
         return lab.reshape(*shape, 3)
+
+
+# sRGB (D65) to CIE Lab, as OpenCV's COLOR_BGR2Lab does; in numpy, because converting a few
+# hundred sampled pixels this way is far cheaper than a cv2 call on an image.
+_SRGB_TO_LINEAR = np.array([c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                            for c in np.arange(256) / 255.0])
+_RGB_TO_XYZ = np.array([[0.412453, 0.357580, 0.180423],
+                        [0.212671, 0.715160, 0.072169],
+                        [0.019334, 0.119193, 0.950227]])
+_WHITE_XYZ = np.array([0.950456, 1.0, 1.088754])
+
+
+def bgr_to_lab(bgr: NDArray[np.uint8]) -> Float:
+    """(N, 3) CIE Lab (L in 0-100, a and b about -128..127) of (N, 3) uint8 BGR pixels."""
+    rgb = _SRGB_TO_LINEAR[np.asarray(bgr)[:, ::-1]]
+    xyz = rgb @ _RGB_TO_XYZ.T / _WHITE_XYZ
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
+    return np.stack([np.where(xyz[:, 1] > 0.008856, 116.0 * f[:, 1] - 16.0, 903.3 * xyz[:, 1]),
+                     500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], axis=1)
 
 
 def _share(vals: Bool, valid: Bool, axis: int, min_valid: float = _MIN_VALID_SHARE) -> Float:
