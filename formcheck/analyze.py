@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,8 @@ CROWD_WARNING_SHARE = 0.1
 ABSENCE_WARNING_S = 1.0
 # The band outline of a rep is drawn up to this long (s) before and after it.
 BAND_OUTLINE_REACH_S = 1.0
+# Frames waiting for the band detector's thread at most (each holds a decoded image).
+MAX_BAND_BACKLOG = 8
 
 
 @dataclass(frozen=True)
@@ -84,21 +88,33 @@ def estimate_poses(
     frames = []
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
     pose_s = 0.0
+    # The band detector runs on its own thread so that its pixel work overlaps the model's
+    # inference (which releases the GIL); one worker keeps its frames in time order.
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="band") if band else None
+    pending: deque[Future[None]] = deque()
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
             pose = est.detect(frame)
             pose_s += time.perf_counter() - t0
             frames.append(pose)
-            if band is not None:
-                band.observe(frame, pose)
+            if side is not None and band is not None:
+                pending.append(side.submit(band.observe, frame, pose))
+                # Bounded, so held frames cannot pile up; result() re-raises its errors here.
+                while pending and (pending[0].done() or len(pending) > MAX_BAND_BACKLOG):
+                    pending.popleft().result()
             if progress:
                 progress(len(frames), total)
+        while pending:
+            pending.popleft().result()
     finally:
+        if side is not None:
+            side.shutdown(wait=True, cancel_futures=True)
         if estimator is None:
             est.close()
     bundle = est.bundle
     if timings is not None:
+        timings["decode"] = source.decode_s  # on the prefetch thread: overlaps the model
         timings["pose"] = pose_s
         if band is not None:
             timings["band"] = band.elapsed_s
@@ -202,7 +218,7 @@ def analyze_video(
         NoPersonError: no person in (enough of) the video.
     """
     check_bundle(cfg.pose.model)  # fail fast, before decoding anything
-    source = FileSource(path, stride=cfg.pose.stride)
+    source = FileSource(path, cfg.pose.stride, cfg.pose.max_fps)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     seq = estimate_poses(source, cfg, progress, timings, estimator)

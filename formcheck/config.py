@@ -41,7 +41,12 @@ class PoseConfig(_Section):
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)
-    stride: int = Field(1, ge=1, le=10, description="analyse every n-th frame")
+    stride: int = Field(1, ge=1, le=10, description="analyse at least every n-th frame")
+    max_fps: float = Field(
+        15.0, ge=0, le=240,
+        description="analyse about this many frames per second of video at most (a 30 fps clip"
+        " every 2nd frame, 60 fps every 4th); 0: every frame",
+    )
 
 
 class TrackConfig(_Section):

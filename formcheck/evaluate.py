@@ -750,7 +750,8 @@ def _poses(video: Path, cfg: Config, cache_dir: Path | None,
     cached = cache_dir / cache_key(video, cfg) if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return PoseSequence.load(cached), "cache"
-    source = FileSource(video, stride=cfg.pose.stride)  # a broken video fails before the model
+    # A broken video fails here, before the model loads.
+    source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
     seq = estimate_poses(source, cfg, estimator=est.get())
     if cached is not None:
         try:

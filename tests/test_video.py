@@ -17,7 +17,7 @@ import pytest
 
 from formcheck.errors import EmptyVideoError, VideoOpenError
 from formcheck.video import FileSource, VideoSink, probe
-from formcheck.video.source import _upright
+from formcheck.video.source import _upright, stride_for
 
 W, H = 160, 120
 N = 30
@@ -116,6 +116,24 @@ def test_stride_keeps_every_nth_frame_with_its_own_time(clip: Path) -> None:
     np.testing.assert_allclose(edges, STEP_PX * np.arange(0, N, 3), atol=2)
     with pytest.raises(ValueError, match="stride"):
         FileSource(clip, stride=0)
+
+
+@pytest.mark.parametrize(("fps", "max_fps", "stride"), [
+    (30.0, 15.0, 2), (29.97, 15.0, 2), (60.0, 15.0, 4), (59.94, 15.0, 4), (50.0, 15.0, 3),
+    (25.0, 15.0, 1), (24.0, 15.0, 1), (15.0, 15.0, 1), (30.0, 0.0, 1), (0.0, 15.0, 1),
+])
+def test_stride_for_keeps_about_max_fps(fps: float, max_fps: float, stride: int) -> None:
+    assert stride_for(fps, max_fps) == stride
+
+
+def test_max_fps_raises_the_stride_never_lowers_it(clip: Path) -> None:
+    """The test clip is 30 fps: max_fps 10 analyses every 3rd frame, 15 every 2nd, and an
+    explicit stride above that wins."""
+    assert FileSource(clip, max_fps=10.0).stride == 3
+    assert FileSource(clip, max_fps=15.0).stride == 2
+    assert FileSource(clip, stride=5, max_fps=15.0).stride == 5
+    frames = list(FileSource(clip, max_fps=15.0))
+    assert [f.index for f in frames] == list(range(0, N, 2))
 
 
 # Presentation times are kept on a 90 kHz clock (the MP4 norm), so a variable-frame-rate
