@@ -7,8 +7,9 @@ rep is complete when the angle is back within `bottom_return` of that rise above
 bottom. The two thresholds are far apart (hysteresis), so landmark jitter never counts, a
 sagging rep that falls short of the others still counts (the very fault `top_alignment`
 looks for), and a minimum duration rejects twitches. The same `RepStateMachine` runs frame
-by frame in live mode; offline, `segment_reps` runs it over the whole track and then refines
-each rep's boundaries with the angular speed.
+by frame in live mode; offline, `segment_reps` runs it over the whole track, finds first
+boundaries with the angular speed, and then places them by fitting a model of the rep
+(rest, eased rise, hold, eased fall, rest) to the angle (`_fit_rep` says why).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from formcheck.config import RepConfig
 from formcheck.track import PoseTrack
@@ -59,6 +61,16 @@ class RepStateMachine:
         self.lifted = False
         self._valley, self._valley_i, self._valley_t = math.inf, -1, 0.0
         self._peak, self._peak_i, self._lift_i = -math.inf, -1, -1
+
+    @property
+    def valley_deg(self) -> float:
+        """The lowest angle since the last rep (inf before any sample); live mode's phase."""
+        return self._valley
+
+    @property
+    def peak_deg(self) -> float:
+        """The highest angle since the lift (-inf while not lifted); live mode's phase."""
+        return self._peak
 
     def update(self, i: int, t_s: float, angle_deg: float) -> Cycle | None:
         if math.isnan(angle_deg):
@@ -129,10 +141,21 @@ class Rep:
         return Phase.ECCENTRIC
 
 
-# Rep boundaries: the hips count as stopped below this share of the rep's peak speed.
+# First guess of the rep boundaries (refined by `_fit_rep`, and kept when the fit fails):
+# the hips count as stopped below this share of the rep's peak speed.
 BOUNDARY_SPEED_SHARE = 0.15
 # Moving for less than this (s) inside a hold is jitter, not the end of the pause.
 HOLD_GAP_S = 0.25
+# The rep model (`_fit_rep`) is fitted over the rep and up to this much rest (s) either
+# side: enough to pin the resting level, not so much that a fidget far from the rep counts.
+FIT_MARGIN_S = 0.6
+# Shortest rise or fall the fit may return (s): faster is no lift a person makes.
+MIN_PHASE_S = 0.1
+# Landmark noise on the hip angle (deg): residuals beyond it are treated as outliers.
+FIT_NOISE_DEG = 2.0
+# A fit that moves the start or the end further than this (s) from the speed-threshold
+# guess has locked onto something else: the guess is kept.
+MAX_FIT_SHIFT_S = 1.0
 
 
 def _hold(t: np.ndarray, a: np.ndarray, v: np.ndarray, lo: int, hi: int, floor_deg: float,
@@ -176,14 +199,94 @@ def _still_threshold(cfg: RepConfig, rise_deg_s: float, fall_deg_s: float) -> fl
     return float(np.clip(own, cfg.still_speed_floor_deg_s, cfg.still_speed_deg_s))
 
 
-def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
-    """All complete reps in an offline track, boundaries refined with the angular speed."""
-    a = track.hip_angle_deg
-    t = track.t_s
-    v = track.hip_speed_deg_s
-    machine = RepStateMachine(cfg)
-    cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
-    reps: list[Rep] = []
+def _ease(u: np.ndarray) -> np.ndarray:
+    """Half-cosine ease on [0, 1]: zero speed at both ends (clipped outside)."""
+    return np.asarray(0.5 - 0.5 * np.cos(np.pi * np.clip(u, 0.0, 1.0)), dtype=np.float64)
+
+
+def _rep_model(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The angle of one rep: rest at `a0`, eased rise to `top`, hold, eased fall to `a1`.
+
+    `p` = (a0, top, a1, t0, rise_s, hold_s, fall_s): levels in degrees, times in seconds.
+    """
+    a0, top, a1, t0, rise, hold, fall = p
+    t2 = t0 + rise + hold
+    up = a0 + (top - a0) * _ease((t - t0) / rise)
+    down = top + (a1 - top) * _ease((t - t2) / fall)
+    return np.asarray(np.where(t < t2, up, down), dtype=np.float64)
+
+
+def _fit_rep(t: np.ndarray, a: np.ndarray, lo: int, hi: int,
+             guess: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """Rep boundaries (start, top_start, top_end, end; s) from a model fitted to the angle.
+
+    Why a fit. A boundary found where the angular speed crosses a threshold is biased on
+    any smooth movement: a body accelerates and decelerates, so the speed is still low for
+    a while after the hips truly leave the bottom (the threshold fires late) and already
+    low before they truly arrive (it fires early). On the eased movements the landmarks
+    give, that made the start ~0.12 s late and the end ~0.11 s early, the lowering ~0.25 s
+    short; and a hold whose landmarks wobble (a few deg/s of model jitter) was cut where
+    the wobble crossed the threshold, down to no pause at all. Fitting the whole rep as
+    rest -> eased rise -> hold -> eased fall -> rest uses the fast, well-measured middle of
+    each movement to place its ends, where the speed itself is lost in the noise, and
+    spreads a wobble of the hold over the whole hold instead of splitting it.
+
+    The half-cosine ease (zero speed at both ends, speed peaking mid-way) is the simplest
+    smooth point-to-point profile. Were a movement minimum-jerk instead (flatter ends),
+    the fitted ends would lie ~7% of its duration inside it (0.07 s on a 1 s lift): still
+    closer than a speed threshold. A soft-L1 loss keeps a landmark glitch from dragging
+    the fit.
+
+    The boundaries are where the movement truly starts and stops (zero speed), as the
+    generated clips' exact labels define them. A person labelling a real video marks where
+    movement becomes visible, a little inside these: on the hand-labelled real clips the
+    labelled onsets are ~0.1 s later than the fitted ones and the stops earlier.
+
+    `lo`..`hi`: the frames to fit (the rep and some rest either side); `guess`: the
+    threshold-based boundaries, the starting point. None when the fit fails or moves the
+    start or the end by more than `MAX_FIT_SHIFT_S` (a rep that does not look like a rep).
+    """
+    seg = slice(lo, hi + 1)
+    ts, ys = t[seg], a[seg]
+    ok = ~np.isnan(ys)
+    if ok.sum() < 8:
+        return None
+    ts, ys = ts[ok], ys[ok]
+    s0, s1, s2, s3 = guess
+    rise0, fall0 = max(s1 - s0, MIN_PHASE_S), max(s3 - s2, MIN_PHASE_S)
+    i1 = int(np.searchsorted(ts, s1))
+    i2 = int(np.searchsorted(ts, s2, side="right"))
+    top0 = float(np.median(ys[max(0, min(i1, i2 - 1)):max(i1 + 1, i2)]))
+    x0 = np.array([float(ys[0]), top0, float(ys[-1]), s0, rise0, max(s2 - s1, 0.0), fall0])
+    span = float(np.ptp(ys)) or 1.0
+    lower = [-np.inf, -np.inf, -np.inf, ts[0] - 1.0, MIN_PHASE_S, 0.0, MIN_PHASE_S]
+    upper = [np.inf, np.inf, np.inf, ts[-1], ts[-1] - ts[0], ts[-1] - ts[0], ts[-1] - ts[0]]
+    x0 = np.clip(x0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
+    try:
+        fit = least_squares(
+            lambda p: (_rep_model(p, ts) - ys) / span, x0, bounds=(lower, upper),
+            loss="soft_l1", f_scale=FIT_NOISE_DEG / span,
+        )
+    except ValueError:
+        return None
+    if not fit.success:
+        return None
+    _, _, _, t0, rise, hold, fall = (float(v) for v in fit.x)
+    # Within the fitted frames, so that a rep never reaches into its neighbour.
+    t_lo, t_hi = float(ts[0]), float(ts[-1])
+    out = tuple(float(np.clip(x, t_lo, t_hi))
+                for x in (t0, t0 + rise, t0 + rise + hold, t0 + rise + hold + fall))
+    # Only the outer boundaries are checked against the guess: a wobble in the hold may
+    # have cut the guessed hold short, and correcting that is what the fit is for.
+    if max(abs(out[0] - s0), abs(out[3] - s3)) > MAX_FIT_SHIFT_S:
+        return None
+    return out[0], out[1], out[2], out[3]
+
+
+def _provisional(t: np.ndarray, a: np.ndarray, v: np.ndarray, cfg: RepConfig,
+                 cycles: list[Cycle]) -> list[tuple[int, int, int, int]]:
+    """(start, hold first, hold last, end) frames of each cycle from speed thresholds."""
+    out = []
     prev_end = 0
     for k, c in enumerate(cycles):
         next_valley = cycles[k + 1].valley if k + 1 < len(cycles) else len(t) - 1
@@ -202,21 +305,53 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
         valley_deg = float(a[c.valley])
         floor = valley_deg + cfg.top_share * (float(a[c.peak]) - valley_deg)
         h0, h1 = _hold(t, a, v, c.lift, c.bottom, floor, _still_threshold(cfg, rise, fall))
-        held = slice(h0, h1 + 1)
+        out.append((start, h0, h1, end))
+        prev_end = end
+    return out
+
+
+def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
+    """All complete reps in an offline track.
+
+    The state machine finds the reps; speed thresholds give first boundaries; a model of
+    the rep fitted to the angle then places them (see `_fit_rep` for why).
+    """
+    a = track.hip_angle_deg
+    t = track.t_s
+    v = track.hip_speed_deg_s
+    machine = RepStateMachine(cfg)
+    cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
+    frames = _provisional(t, a, v, cfg, cycles)
+    reps: list[Rep] = []
+    for k, (start, h0, h1, end) in enumerate(frames):
+        # Fit over the rep and the rest either side, never into a neighbouring rep.
+        lo = frames[k - 1][3] if k > 0 else 0
+        hi = frames[k + 1][0] if k + 1 < len(frames) else len(t) - 1
+        lo = max(lo, int(np.searchsorted(t, t[start] - FIT_MARGIN_S)))
+        hi = min(hi, int(np.searchsorted(t, t[end] + FIT_MARGIN_S)))
+        guess = (float(t[start]), float(t[h0]), float(t[h1]), float(t[end]))
+        times = _fit_rep(t, a, lo, hi, guess) or guess
+        # The fitted times may fall between frames and a little outside the data.
+        t_start, t_top0, t_top1, t_end = (float(np.clip(x, t[0], t[-1])) for x in times)
+        held = (t >= t_top0 - 1e-9) & (t <= t_top1 + 1e-9)
+        if not held.any():  # no hold, or one shorter than a frame: the frame nearest it
+            held = np.zeros(len(t), dtype=bool)
+            held[int(np.argmin(np.abs(t - 0.5 * (t_top0 + t_top1))))] = True
         hip_top = float(np.nanmedian(a[held]))
-        rep_bottom = float(np.nanmin([a[start], a[end]]))
+        i_start = int(np.argmin(np.abs(t - t_start)))
+        i_end = int(np.argmin(np.abs(t - t_end)))
+        rep_bottom = float(np.nanmin([a[i_start], a[i_end]]))
         reps.append(
             Rep(
                 index=len(reps) + 1,
-                start_s=float(t[start]),
-                top_start_s=float(t[h0]),
-                top_end_s=float(t[h1]),
-                end_s=float(t[end]),
+                start_s=t_start,
+                top_start_s=t_top0,
+                top_end_s=t_top1,
+                end_s=t_end,
                 hip_angle_top_deg=hip_top,
                 knee_angle_top_deg=float(np.nanmedian(track.knee_angle_deg[held])),
                 range_deg=hip_top - rep_bottom,
                 confidence=float(np.median(track.confidence[held])),
             )
         )
-        prev_end = end
     return reps

@@ -7,6 +7,7 @@ defaults if they change.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from scripted import HipScript, ScriptedRep, script_hip_angle, track_from_angles
 
 from formcheck.config import RepConfig
-from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, segment_reps
+from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, _fit_rep, segment_reps
 
 CFG = RepConfig()
 FPS = 30.0
@@ -309,3 +310,62 @@ def test_hold_is_found_when_the_peak_is_the_first_frame_of_the_hold() -> None:
     assert len(reps) == 2
     for rep in reps:
         assert rep.pause_s == pytest.approx(1.5, abs=2 / fps)
+
+
+# --- boundaries from the fitted rep model ------------------------------------------------
+
+
+def test_fitted_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
+    """At 15 analysed frames per second with 1 deg of landmark noise, a speed threshold
+    alone puts the start ~0.1 s late and the end ~0.1 s early; the fitted model puts every
+    boundary within 0.06 s of the script on average (a frame is 0.067 s)."""
+    fps = 15.0
+    reps_in = [ScriptedRep(concentric_s=0.9, pause_s=1.4, eccentric_s=1.6),
+               ScriptedRep(concentric_s=1.2, pause_s=0.4, eccentric_s=0.6),
+               ScriptedRep(concentric_s=0.8, pause_s=2.0, eccentric_s=2.2)]
+    script = script_hip_angle(reps_in, fps=fps)
+    noisy = script.hip_deg + np.random.default_rng(3).normal(0.0, 1.0, len(script.t_s))
+    reps = segment_reps(track_from_angles(script.t_s, noisy), CFG)
+    assert len(reps) == 3
+    errors = np.array([
+        [rep.start_s - want.start_s, rep.top_start_s - want.top_start_s,
+         rep.top_end_s - want.top_end_s, rep.end_s - want.end_s]
+        for rep, want in zip(reps, script.reps, strict=True)
+    ])
+    assert np.abs(errors.mean(axis=0)).max() < 0.06
+    assert np.abs(errors).max() < 0.15
+    for rep, want in zip(reps, reps_in, strict=True):
+        assert rep.pause_s == pytest.approx(want.pause_s, abs=0.15)
+        assert rep.eccentric_s == pytest.approx(want.eccentric_s, abs=0.15)
+
+
+def test_a_wobble_in_the_hold_does_not_cut_the_pause() -> None:
+    """Pose models drift a few degrees while the body is still (a knee landmark sliding
+    along the thigh): a 5 deg bump in the middle of a 1.5 s hold moves faster than the
+    'still' speed, yet the hips never leave the top. The pause stays one 1.5 s hold."""
+    script = script_hip_angle([ScriptedRep(pause_s=1.5)] * 2, fps=FPS)
+    hip = script.hip_deg.copy()
+    for r in script.reps:
+        mid = 0.5 * (r.top_start_s + r.top_end_s)
+        hip += 5.0 * np.exp(-0.5 * ((script.t_s - mid) / 0.12) ** 2)
+    reps = segment_reps(track_from_angles(script.t_s, hip), CFG)
+    assert len(reps) == 2
+    for rep in reps:
+        assert rep.pause_s == pytest.approx(1.5, abs=0.2)
+
+
+def test_fit_rep_gives_up_on_too_few_frames() -> None:
+    t = np.arange(5) / FPS
+    assert _fit_rep(t, np.linspace(110.0, 180.0, 5), 0, 4, (0.0, 0.05, 0.08, 0.13)) is None
+
+
+def test_back_to_back_reps_never_overlap() -> None:
+    """No rest between reps: each fit stops at its neighbour's first boundary guess."""
+    script = script_hip_angle([ScriptedRep(rest_s=0.0, pause_s=0.5)] * 3, fps=FPS)
+    reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
+    assert len(reps) == 3
+    for before, after in itertools.pairwise(reps):
+        assert before.end_s <= after.start_s
+    for rep, want in zip(reps, script.reps, strict=True):
+        assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S)
+        assert rep.end_s == pytest.approx(want.end_s, abs=FRAME_TOL_S)

@@ -40,7 +40,13 @@ TOP_PAD_S = 0.2
 #: Frames from this long before the lift (s) to just after it, and from just before the
 #: end to this long after it, count as "bottom".
 BOTTOM_PAD_S = 0.5
-BOTTOM_INNER_S = 0.15
+#: How far into the rep (s) the "bottom" frames reach. The strand is not measured with the
+#: hips all the way down, so the bottom's strand evidence comes from the first and last
+#: moments of the movement, when the hips are just off the bottom. Rep boundaries are
+#: where the movement truly starts and ends (`formcheck.reps._fit_rep`); 0.3 s in, an
+#: eased lift has risen a few degrees. (0.15 s was set when the boundaries came from a
+#: speed threshold and lay ~0.12 s inside the movement already.)
+BOTTOM_INNER_S = 0.3
 #: A phase needs at least this many usable frames to be judged.
 MIN_FRAMES_PER_PHASE = 2
 
