@@ -68,6 +68,26 @@ def _wrap(text: str, max_chars: int) -> list[str]:
     return lines
 
 
+def draw_skeleton(img: ImageBGR, joints_xy_px: np.ndarray, thick: int) -> None:
+    """Draw, in place, the side's bones, the knee-shoulder target line and the joints.
+
+    `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle in pixels (NaN rows are skipped);
+    `thick`: bone thickness in pixels. Shared by the annotated video and the HTML stills.
+    """
+    pts = joints_xy_px
+    ok = ~np.isnan(pts).any(axis=1)
+    for a, b in _BONES:
+        if ok[a] and ok[b]:
+            cv2.line(img, tuple(np.round(pts[a]).astype(int)), tuple(np.round(pts[b]).astype(int)),
+                     _WHITE, thick, cv2.LINE_AA)
+    if ok[0] and ok[2]:  # the knee-shoulder target line: the hip should sit on it at the top
+        cv2.line(img, tuple(np.round(pts[0]).astype(int)), tuple(np.round(pts[2]).astype(int)),
+                 _YELLOW, max(1, thick // 2), cv2.LINE_AA)
+    for j in range(len(pts)):
+        if ok[j]:
+            cv2.circle(img, tuple(np.round(pts[j]).astype(int)), thick * 2, _GREEN, -1, cv2.LINE_AA)
+
+
 def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     """A copy of `image_bgr` with the overlay drawn."""
     img: ImageBGR = image_bgr.copy()
@@ -80,16 +100,7 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
                           _MAGENTA, max(1, thick - 1), cv2.LINE_AA)
     pts = ov.joints_xy_px
     ok = ~np.isnan(pts).any(axis=1)
-    for a, b in _BONES:
-        if ok[a] and ok[b]:
-            cv2.line(img, tuple(np.round(pts[a]).astype(int)), tuple(np.round(pts[b]).astype(int)),
-                     _WHITE, thick, cv2.LINE_AA)
-    if ok[0] and ok[2]:  # the knee-shoulder target line: the hip should sit on it at the top
-        cv2.line(img, tuple(np.round(pts[0]).astype(int)), tuple(np.round(pts[2]).astype(int)),
-                 _YELLOW, max(1, thick // 2), cv2.LINE_AA)
-    for j in range(len(pts)):
-        if ok[j]:
-            cv2.circle(img, tuple(np.round(pts[j]).astype(int)), thick * 2, _GREEN, -1, cv2.LINE_AA)
+    draw_skeleton(img, pts, thick)
     scale = 0.8 * unit
     line_h = round(34 * unit)
     x0 = round(12 * unit)

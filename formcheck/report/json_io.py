@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from formcheck.atomic import atomic_write_json
 
 
 @cache
@@ -27,8 +28,4 @@ def validate_report(data: dict[str, Any]) -> None:
 
 def write_json(data: dict[str, Any], path: str | Path) -> None:
     """Write JSON atomically (temp file + rename), so a crash never leaves half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, data)
