@@ -165,6 +165,44 @@ class RulesConfig(_Section):
     )
 
 
+class LiveConfig(_Section):
+    """Live coaching (`formcheck live`): the camera loop, its feedback and when a set ends."""
+
+    mirror: bool | None = Field(
+        None, description="show the picture mirrored; None: cameras yes, files and streams no"
+    )
+    verdict_s: float = Field(2.0, gt=0, description="a rep's verdict stays on screen this long (s)")
+    settle_s: float = Field(
+        0.3, ge=0, le=1,
+        description="a rep is judged this long (s) after its end, once the hips have settled",
+    )
+    idle_end_s: float = Field(
+        10.0, ge=0,
+        description="after a rep, the set ends when nothing moves this long (s); 0: never",
+    )
+    idle_motion_deg: float = Field(
+        10.0, gt=0, description="a change of the hip angle (deg) that counts as movement"
+    )
+    max_frame_age_s: float = Field(
+        0.1, gt=0, description="frames older than this (s) when their turn comes are dropped"
+    )
+    disconnect_s: float = Field(
+        2.0, gt=0, description="a camera that delivers no frame for this long (s) is gone"
+    )
+    min_brightness: float = Field(
+        40.0, ge=0, le=255, description="mean grey level (0-255) below which it is too dark"
+    )
+    summary_s: float = Field(
+        15.0, ge=0, description="the end-of-set summary stays this long (s), or until a key"
+    )
+    speak: bool = Field(True, description="speak cues when a text-to-speech engine is installed")
+    band_sample_every_s: float = Field(
+        0.075, gt=0, le=2,
+        description="seconds between frames checked for the band live: denser than offline,"
+        " since a busy computer drops frames",
+    )
+
+
 class Config(_Section):
     """Everything formcheck can be told. Defaults are the documented coaching defaults."""
 
@@ -172,6 +210,7 @@ class Config(_Section):
     track: TrackConfig = TrackConfig()
     reps: RepConfig = RepConfig()
     rules: RulesConfig = RulesConfig()
+    live: LiveConfig = LiveConfig()
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A copy with dotted-key overrides applied (e.g. {"pose.stride": 2}); None is skipped."""

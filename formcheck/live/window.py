@@ -1,0 +1,194 @@
+"""The live picture: the overlay of the annotated video plus the live-only parts, and the
+end-of-set summary (the window that shows them is `formcheck.live.display`).
+
+`draw_live` reuses `formcheck.render.annotate` (skeleton of the side in use, knee-shoulder
+target line, rep counter, phase, hip angle, cue or verdict) and adds what only a live view
+needs: frames per second and latency, a gauge of the hip angle against its target band,
+the setup guidance and a pause banner. A front camera's picture is shown mirrored (people
+expect a mirror), but the model always sees the frame as captured: only the drawing is
+flipped, with the joints' x coordinates flipped to match.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.config import Config
+from formcheck.live.coach import SHORT_CUES, CoachState, Verdict
+from formcheck.render import Overlay, _panel, _text, _wrap, annotate
+from formcheck.video.frames import ImageBGR
+
+# The window shows small frames enlarged to this long side (px) so that text stays legible.
+MIN_DISPLAY_LONG_SIDE_PX = 960
+# The hip angle gauge spans this range (deg): deep bottom to well past over-extension.
+GAUGE_RANGE_DEG = (100.0, 220.0)
+_GREEN = (80, 200, 80)
+_RED = (90, 90, 255)
+_WHITE = (255, 255, 255)
+_YELLOW = (0, 215, 255)
+_GREY = (170, 170, 170)
+_ORANGE = (0, 165, 255)
+
+
+@dataclass(frozen=True)
+class Hud:
+    """The live-only figures: `fps` processed frames per second, `latency_ms` capture to
+    drawn of the last frame(s), `verdict` the rep verdict still on screen (None: none),
+    `paused` the pause banner."""
+
+    fps: float
+    latency_ms: float
+    verdict: Verdict | None = None
+    paused: bool = False
+
+
+def display_scale(resolution_wh: tuple[int, int], window: bool) -> float:
+    """Enlargement of the frame for the window (1.0 headless: draw at the native size)."""
+    if not window:
+        return 1.0
+    return max(1.0, MIN_DISPLAY_LONG_SIDE_PX / max(resolution_wh))
+
+
+def draw_live(image_bgr: ImageBGR, state: CoachState, hud: Hud, cfg: Config, *,
+              mirror: bool = False, scale: float = 1.0) -> ImageBGR:
+    """The live picture for one frame (a new image; `image_bgr` is not changed)."""
+    img: np.ndarray = image_bgr
+    joints = state.joints_xy_px.astype(np.float64)
+    if scale != 1.0:
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (round(w * scale), round(h * scale)),
+                         interpolation=cv2.INTER_LINEAR)
+        joints = joints * scale
+    if mirror:
+        img = cv2.flip(img, 1)
+        joints = joints.copy()
+        joints[:, 0] = img.shape[1] - 1 - joints[:, 0]
+    # The message panel is drawn here rather than by `annotate`: live, the verdict leads
+    # with the word or two the lifter can take in mid-set, in large type.
+    overlay = Overlay(joints_xy_px=joints, hip_angle_deg=state.hip_angle_deg,
+                      reps=state.reps, phase=state.phase, cue="")
+    out = annotate(img, overlay)
+    _draw_message(out, state, hud)
+    _draw_hud(out, state, hud, cfg)
+    return out
+
+
+def _draw_message(img: ImageBGR, state: CoachState, hud: Hud) -> None:
+    """Bottom panel: the rep verdict while it is up (short cue large, the full cue below
+    it), else the setup guidance, else nothing."""
+    h, w = img.shape[:2]
+    unit = max(h, w) / 720.0
+    thick = max(1, round(2 * unit))
+    x0 = round(14 * unit)
+    big_scale, small_scale = 1.15 * unit, 0.62 * unit
+    big_h, small_h = round(44 * unit), round(28 * unit)
+    v = hud.verdict
+    if v is None and state.guidance:  # a rep's verdict, while it is up, comes first
+        head, detail, color = state.guidance, [], _ORANGE
+        head_lines = _wrap(head, max(16, int(w / (26 * unit))))
+    elif v is not None:
+        head = f"Rep {v.report.rep.index}: {v.said}" if v.fault else \
+            f"Rep {v.report.rep.index}: good rep"
+        head_lines = [head]
+        detail = _wrap(v.report.cue, max(20, int(w / (14 * unit)))) if v.fault else []
+        color = _RED if v.fault else _GREEN
+    else:
+        return
+    top = h - round(14 * unit) - len(head_lines) * big_h - len(detail) * small_h
+    _panel(img, 0, top - round(10 * unit), w, h, alpha=0.6)
+    y = top
+    for line in head_lines:
+        y += big_h
+        _text(img, line, (x0, y - round(8 * unit)), big_scale, color, thick + 1)
+    for line in detail:
+        y += small_h
+        _text(img, line, (x0, y - round(4 * unit)), small_scale, _WHITE, max(1, thick - 1))
+
+
+def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
+    """Top right: fps, latency and the hip angle gauge; centre: the pause banner."""
+    h, w = img.shape[:2]
+    unit = max(h, w) / 720.0
+    thick = max(1, round(2 * unit))
+    scale = 0.6 * unit
+    line_h = round(28 * unit)
+    pw = round(250 * unit)
+    x0 = w - pw
+    _panel(img, x0, 0, w, round(3.3 * line_h))
+    lat = "-" if math.isnan(hud.latency_ms) else f"{hud.latency_ms:.0f} ms"
+    _text(img, f"{hud.fps:4.1f} fps  latency {lat}", (x0 + round(10 * unit), line_h),
+          scale, _WHITE, thick)
+    # The gauge: the target band in green, 180 (straight line) as a tick, the hip as a dot.
+    lo, hi = GAUGE_RANGE_DEG
+    gx0, gx1 = x0 + round(12 * unit), w - round(14 * unit)
+    gy = round(2.0 * line_h)
+    gh = max(3, round(7 * unit))
+
+    def gx(deg: float) -> int:
+        x: float = gx0 + (gx1 - gx0) * (min(max(deg, lo), hi) - lo) / (hi - lo)
+        return round(x)
+
+    ta = cfg.rules.top_alignment
+    cv2.rectangle(img, (gx0, gy - gh), (gx1, gy + gh), _GREY, 1, cv2.LINE_AA)
+    cv2.rectangle(img, (gx(ta.min_deg), gy - gh), (gx(ta.max_deg), gy + gh), _GREEN, -1)
+    cv2.line(img, (gx(ta.target_deg), gy - 2 * gh), (gx(ta.target_deg), gy + 2 * gh), _WHITE,
+             max(1, thick - 1), cv2.LINE_AA)
+    label = "hip -"
+    if not math.isnan(state.hip_angle_deg):
+        cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), _YELLOW, -1, cv2.LINE_AA)
+        cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), (0, 0, 0), 1,
+                   cv2.LINE_AA)
+        label = f"hip {state.hip_angle_deg:.0f} / target {ta.target_deg:.0f} deg"
+    _text(img, label, (x0 + round(10 * unit), round(3.05 * line_h)), scale * 0.9, _WHITE,
+          max(1, thick - 1))
+    if hud.paused:
+        text = "PAUSED - space to go on"
+        size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.6, thick + 1)[0]
+        _panel(img, 0, h // 2 - 2 * line_h, w, h // 2 + line_h)
+        _text(img, text, ((w - size[0]) // 2, h // 2), scale * 1.6, _ORANGE, thick + 1)
+
+
+def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_reason: str,
+                 latency_line: str, json_path: Path | None) -> ImageBGR:
+    """The end-of-set screen: reps, score, each rep's verdict, what to fix, latency."""
+    w, h = resolution_wh
+    img: ImageBGR = np.full((h, w, 3), 28, dtype=np.uint8)
+    unit = max(h, w) / 720.0
+    thick = max(1, round(2 * unit))
+    scale = 0.62 * unit
+    line_h = round(30 * unit)
+    x0 = round(24 * unit)
+    scores = [v.report.score for v in verdicts if v.report.score is not None]
+    overall = f", score {round(sum(scores) / len(scores))}" if scores else ""
+    y = round(1.5 * line_h)
+    reps = f"{len(verdicts)} rep" + ("" if len(verdicts) == 1 else "s")
+    _text(img, f"Set done: {reps}{overall}", (x0, y), scale * 1.5, _WHITE, thick + 1)
+    y += round(0.9 * line_h)
+    _text(img, f"({end_reason})", (x0, y), scale * 0.8, _GREY, max(1, thick - 1))
+    max_rows = max(1, (h - 5 * line_h) // line_h - 2)
+    for v in verdicts[-max_rows:]:
+        y += line_h
+        score = "-" if v.report.score is None else str(v.report.score)
+        msg = ", ".join(SHORT_CUES.get(c, c) for c in v.report.faults) if v.fault else "good rep"
+        _text(img, f"Rep {v.report.rep.index}  {score:>3}  {msg}", (x0, y), scale,
+              _RED if v.fault else _GREEN, thick)
+    fixes = []
+    for v in verdicts:
+        if v.report.cue and v.report.cue not in fixes:
+            fixes.append(v.report.cue)
+    if fixes:
+        y += round(1.3 * line_h)
+        _text(img, "To fix:", (x0, y), scale, _YELLOW, thick)
+        for line in _wrap(fixes[0], max(20, int(w / (15 * unit))))[:2]:
+            y += line_h
+            _text(img, line, (x0, y), scale * 0.9, _WHITE, max(1, thick - 1))
+    foot = latency_line + (f"; report: {json_path.name}" if json_path else "")
+    _text(img, foot, (x0, h - round(1.6 * line_h)), scale * 0.75, _GREY, max(1, thick - 1))
+    _text(img, "press any key to close", (x0, h - round(0.6 * line_h)), scale * 0.75, _GREY,
+          max(1, thick - 1))
+    return img

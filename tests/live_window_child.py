@@ -1,0 +1,85 @@
+"""Child process of `test_live.py::test_the_window_shows_the_overlay` (not a test itself).
+
+Runs a short live session in a real OpenCV window on the X display in $DISPLAY (an Xvfb
+started by the test), and a few frames after the first rep verdict grabs the whole screen
+with `xwd`. Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_prev.png` and
+`drawn_now.png` (the two last pictures handed to the window: the screen shows one of
+them), and `result.json`. A separate process because OpenCV's Qt window must open before
+PyAV is loaded (see `formcheck.live.display`), and must not outlive the Xvfb it talks to.
+
+Usage: python live_window_child.py CLIP OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# Frames drawn after the first verdict before the screenshot (the verdict stays ~2 s).
+FRAMES_AFTER_VERDICT = 6
+
+
+def grab_screen() -> np.ndarray:
+    """The whole X screen as a BGR image, via `xwd` (X Window Dump, ZPixmap format)."""
+    data = subprocess.run(["xwd", "-root", "-silent"], capture_output=True, check=True,
+                          timeout=20).stdout
+    h = struct.unpack(">25I", data[:100])  # XWDFileHeader: 25 big-endian CARD32
+    header_size, width, height = h[0], h[4], h[5]
+    byte_order, bits_per_pixel, bytes_per_line, ncolors = h[7], h[11], h[12], h[19]
+    offset = header_size + ncolors * 12  # the colour map follows the header
+    rows = np.frombuffer(data, np.uint8, count=bytes_per_line * height, offset=offset)
+    b = bits_per_pixel // 8
+    px = rows.reshape(height, bytes_per_line)[:, :width * b].reshape(height, width, b)
+    bgr = px[:, :, :3] if byte_order == 0 else px[:, :, b - 3:][:, :, ::-1]
+    return np.ascontiguousarray(bgr)
+
+
+def main(clip: str, out_dir: str) -> None:
+    from formcheck.live.display import LiveWindow
+
+    window = LiveWindow()  # before anything imports PyAV
+
+    import cv2
+
+    from formcheck.config import Config
+    from formcheck.live.capture import FilePlayer
+    from formcheck.live.session import LiveOptions, run_live
+
+    out = Path(out_dir)
+    state: dict[str, object] = {"verdicts": 0, "after": 0, "prev": None, "shot": False}
+    opts = LiveOptions(window=True, mute=True, summary=True)
+
+    def on_verdict(_v: object) -> None:
+        state["verdicts"] = int(state["verdicts"]) + 1  # type: ignore[call-overload]
+
+    def on_drawn(image: np.ndarray) -> None:
+        if state["shot"]:
+            cv2.imwrite(str(out / "summary.png"), image)
+            return
+        if int(state["verdicts"]) >= 1:  # type: ignore[call-overload]
+            state["after"] = int(state["after"]) + 1  # type: ignore[call-overload]
+        if state["after"] == FRAMES_AFTER_VERDICT and state["prev"] is not None:
+            cv2.imwrite(str(out / "screen.png"), grab_screen())
+            cv2.imwrite(str(out / "drawn_prev.png"), state["prev"])  # type: ignore[arg-type]
+            cv2.imwrite(str(out / "drawn_now.png"), image)
+            state["shot"] = True
+            opts.stop.set()
+        state["prev"] = image
+
+    opts.on_verdict = on_verdict
+    opts.on_drawn = on_drawn
+    cfg = Config().with_overrides({"live.summary_s": 1.0})
+    result = run_live(FilePlayer(clip, realtime=True), cfg, opts, window=window)
+    (out / "result.json").write_text(json.dumps({
+        "reps": len(result.verdicts), "end_reason": result.end_reason,
+        "shot": bool(state["shot"]), "latency": result.latency.to_dict(),
+    }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
