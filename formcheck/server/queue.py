@@ -1,0 +1,113 @@
+"""The job queue, kept in the database's `jobs` table.
+
+States: queued -> running -> done | error. A worker claims the oldest queued job with one
+conditional UPDATE (`... WHERE id = <oldest queued> AND state = 'queued' RETURNING`), so two
+workers (or two processes on PostgreSQL) can never both win it. Each claim gets a fresh
+`claim` id; progress, heartbeats and the final result are written only while that claim is
+still the job's, so a worker that lost its job (the server restarted and the job was handed
+out again) cannot write a second result.
+
+A restart loses nothing: jobs left `running` by a dead server go back to `queued` when the
+next server starts (`requeue_running`), and a job whose worker went silent for longer than
+the lease goes back too (`requeue_stale`). A job that keeps killing its worker is given up
+after `MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from formcheck.server.db import jobs, now
+
+MAX_ATTEMPTS = 3
+STATES = ("queued", "running", "done", "error")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker holds: which upload to score, and the claim that proves it holds it."""
+
+    job_id: int
+    upload_id: str
+    claim: str
+    attempts: int
+
+
+def enqueue(conn: Connection, upload_id: str) -> None:
+    """Queue scoring of an upload (inside the caller's transaction, with the upload row)."""
+    conn.execute(insert(jobs).values(upload_id=upload_id, state="queued", progress=0.0,
+                                     stage="", attempts=0, created_at=now()))
+
+
+def claim_next(engine: Engine, worker: str) -> Claim | None:
+    """Atomically take the oldest queued job, or None when the queue is empty."""
+    oldest = (select(jobs.c.id).where(jobs.c.state == "queued")
+              .order_by(jobs.c.id).limit(1).scalar_subquery())
+    token = uuid.uuid4().hex
+    t = now()
+    with engine.begin() as conn:
+        row = conn.execute(
+            update(jobs)
+            .where(and_(jobs.c.id == oldest, jobs.c.state == "queued"))
+            .values(state="running", claim=token, worker=worker, attempts=jobs.c.attempts + 1,
+                    started_at=t, heartbeat_at=t, progress=0.0, stage="analysing", error=None)
+            .returning(jobs.c.id, jobs.c.upload_id, jobs.c.attempts)
+        ).first()
+    return None if row is None else Claim(row.id, row.upload_id, token, row.attempts)
+
+
+def _held(claim: Claim) -> object:
+    return and_(jobs.c.id == claim.job_id, jobs.c.claim == claim.claim,
+                jobs.c.state == "running")
+
+
+def report_progress(engine: Engine, claim: Claim, progress: float, stage: str) -> bool:
+    """Write progress (0..1) and a heartbeat; False when the job is no longer this claim's."""
+    with engine.begin() as conn:
+        n = conn.execute(update(jobs).where(_held(claim))  # type: ignore[arg-type]
+                         .values(progress=min(max(progress, 0.0), 1.0), stage=stage,
+                                 heartbeat_at=now())).rowcount
+    return n == 1
+
+
+def finish(engine: Engine, claim: Claim, *, rep_count: int | None = None,
+           score: int | None = None, error: str | None = None) -> bool:
+    """Mark the job done (or error, with a message); False when the claim was lost."""
+    values: dict[str, object] = {"finished_at": now(), "heartbeat_at": now(), "claim": None}
+    if error is None:
+        values.update(state="done", progress=1.0, stage="", rep_count=rep_count, score=score)
+    else:
+        values.update(state="error", stage="", error=error[:2000])
+    with engine.begin() as conn:
+        n = conn.execute(update(jobs).where(_held(claim))  # type: ignore[arg-type]
+                         .values(**values)).rowcount
+    return n == 1
+
+
+def requeue_running(engine: Engine) -> int:
+    """At startup: every job a dead server left running goes back to the queue (or is given
+    up after MAX_ATTEMPTS). Only safe while no worker of this database is alive."""
+    return _requeue(engine, jobs.c.state == "running")
+
+
+def requeue_stale(engine: Engine, lease_s: float) -> int:
+    """Hand back running jobs whose worker has been silent for more than `lease_s` seconds."""
+    return _requeue(engine, and_(jobs.c.state == "running",
+                                 jobs.c.heartbeat_at < now() - lease_s))
+
+
+def _requeue(engine: Engine, where: object) -> int:
+    with engine.begin() as conn:
+        gave_up = conn.execute(
+            update(jobs).where(and_(where, jobs.c.attempts >= MAX_ATTEMPTS))  # type: ignore[arg-type]
+            .values(state="error", claim=None, finished_at=now(),
+                    error=f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)")
+        ).rowcount
+        back = conn.execute(
+            update(jobs).where(where)  # type: ignore[arg-type]
+            .values(state="queued", claim=None, worker=None, progress=0.0, stage="")
+        ).rowcount
+    return int(back + gave_up)

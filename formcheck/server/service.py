@@ -1,0 +1,185 @@
+"""What the API and the pages both do: accept, list, show and delete uploads for a user.
+
+Visibility lives here and nowhere else: a client sees only their own uploads, a coach sees
+all. An upload another client owns answers 404, exactly like one that does not exist, so
+upload ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException
+from pydantic import BaseModel
+from sqlalchemy import Engine, delete, insert, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from formcheck.config import Config
+from formcheck.server import queue
+from formcheck.server.auth import RateLimiter, User
+from formcheck.server.db import jobs, now, uploads, users
+from formcheck.server.settings import ServerSettings
+from formcheck.server.storage import (
+    INPUT_NAME,
+    REPORT_NAME,
+    VIDEO_NAME,
+    UploadRefusedError,
+    check_video,
+    is_upload_id,
+    new_upload_id,
+    receive_multipart,
+    remove_upload,
+    upload_dir,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """The app's shared state: settings, database, CSRF secret, upload rate limiter, and the
+    analysis configuration (its rule thresholds draw the result page's plot)."""
+
+    settings: ServerSettings
+    engine: Engine
+    secret: bytes
+    limiter: RateLimiter
+    config: Config
+
+    def folder(self, upload_id: str) -> Path:
+        return upload_dir(self.settings.uploads_dir, upload_id)
+
+
+class UploadInfo(BaseModel):
+    """An upload and its scoring job, as the API returns it."""
+
+    id: str
+    filename: str
+    owner: str
+    size_bytes: int
+    duration_s: float
+    created_at: str  # ISO 8601, UTC
+    state: str  # queued | running | done | error
+    progress: float  # 0..1
+    stage: str  # analysing | rendering while running, else ""
+    attempts: int
+    rep_count: int | None = None
+    score: int | None = None
+    error: str | None = None
+    report_url: str
+    video_url: str
+    page_url: str
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+_COLUMNS = (uploads.c.id, uploads.c.filename, users.c.name.label("owner"), uploads.c.size_bytes,
+            uploads.c.duration_s, uploads.c.created_at, jobs.c.state, jobs.c.progress,
+            jobs.c.stage, jobs.c.attempts, jobs.c.rep_count, jobs.c.score, jobs.c.error)
+
+
+def _info(row: Any) -> UploadInfo:
+    return UploadInfo(
+        id=row.id, filename=row.filename, owner=row.owner, size_bytes=row.size_bytes,
+        duration_s=row.duration_s, created_at=_iso(row.created_at), state=row.state,
+        progress=round(float(row.progress), 3), stage=row.stage, attempts=row.attempts,
+        rep_count=row.rep_count, score=row.score, error=row.error,
+        report_url=f"/api/uploads/{row.id}/report", video_url=f"/api/uploads/{row.id}/video",
+        page_url=f"/clips/{row.id}",
+    )
+
+
+def _visible(user: User) -> Any:
+    base = (select(*_COLUMNS).select_from(uploads.join(users).join(jobs))
+            .order_by(uploads.c.created_at.desc()))
+    return base if user.is_coach else base.where(uploads.c.user_id == user.id)
+
+
+def list_uploads(svc: Service, user: User) -> list[UploadInfo]:
+    """The user's uploads, newest first (a coach: everyone's)."""
+    with svc.engine.connect() as conn:
+        return [_info(r) for r in conn.execute(_visible(user))]
+
+
+def get_upload(svc: Service, user: User, upload_id: str) -> UploadInfo:
+    """One upload the user may see, else HTTP 404."""
+    if not is_upload_id(upload_id):
+        raise HTTPException(404, "no such upload")
+    with svc.engine.connect() as conn:
+        row = conn.execute(_visible(user).where(uploads.c.id == upload_id)).first()
+    if row is None:
+        raise HTTPException(404, "no such upload")
+    return _info(row)
+
+
+def result_file(svc: Service, user: User, upload_id: str, kind: str) -> Path:
+    """The report (`kind` "report") or annotated video ("video") of a scored upload.
+
+    Raises HTTP 404 (not visible, or files gone) or 409 (not scored yet, or failed).
+    """
+    info = get_upload(svc, user, upload_id)
+    if info.state != "done":
+        detail = f"not scored: {info.state}" + (f" ({info.error})" if info.error else "")
+        raise HTTPException(409, detail)
+    path = svc.folder(upload_id) / (REPORT_NAME if kind == "report" else VIDEO_NAME)
+    if not path.is_file():
+        raise HTTPException(404, "result file missing")
+    return path
+
+
+def delete_upload(svc: Service, user: User, upload_id: str) -> None:
+    """Delete an upload the user may see: its rows (the job goes with it) and its files."""
+    get_upload(svc, user, upload_id)
+    with svc.engine.begin() as conn:
+        conn.execute(delete(jobs).where(jobs.c.upload_id == upload_id))
+        conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+    remove_upload(svc.folder(upload_id))
+
+
+async def accept_upload(svc: Service, request: Request, user: User) -> tuple[UploadInfo,
+                                                                            dict[str, str]]:
+    """Take a multipart upload: rate limit, stream to disk with the size limit, check it is a
+    whole video, record it and queue its job. Returns the upload and the small form fields.
+
+    Raises:
+        HTTPException: 429 too many uploads; 413 too large; 415 not a video; 422 truncated
+            or empty; 400 malformed request or a path as filename.
+    """
+    wait_s = svc.limiter.allow(user.id)
+    if wait_s:
+        raise HTTPException(429, f"too many uploads: try again in {wait_s:.0f} s",
+                            headers={"Retry-After": str(int(wait_s) + 1)})
+    upload_id = new_upload_id()
+    folder = svc.folder(upload_id)
+    folder.mkdir(parents=True)
+    try:
+        received = await receive_multipart(request, folder / INPUT_NAME,
+                                           svc.settings.max_upload_bytes)
+        info = await run_in_threadpool(check_video, received.path)
+
+        def record() -> UploadInfo:  # in a thread: a busy database must not stall the loop
+            with svc.engine.begin() as conn:
+                conn.execute(insert(uploads).values(
+                    id=upload_id, user_id=user.id, filename=received.filename,
+                    size_bytes=received.size_bytes, duration_s=info.duration_s,
+                    created_at=now()))
+                queue.enqueue(conn, upload_id)
+            return get_upload(svc, user, upload_id)
+
+        upload = await run_in_threadpool(record)
+    except UploadRefusedError as exc:
+        remove_upload(folder)
+        raise HTTPException(exc.status, exc.message) from None
+    except BaseException:
+        remove_upload(folder)
+        raise
+    log.info("upload %s by %s: %s, %d bytes", upload_id, user.name, received.filename,
+             received.size_bytes)
+    return upload, received.fields

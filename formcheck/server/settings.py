@@ -1,0 +1,51 @@
+"""The service's settings: one frozen dataclass, filled by `formcheck serve`'s options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# A phone clip of one set (1080p, a minute) is 50-150 MB; 300 MB leaves room, no more.
+DEFAULT_MAX_UPLOAD_MB = 300
+# Uploads each user may start within the sliding window below (a set or two a day is normal).
+DEFAULT_UPLOADS_PER_WINDOW = 30
+DEFAULT_RATE_WINDOW_S = 3600.0
+# A running job whose worker has not reported for this long (s) is handed to another worker.
+DEFAULT_LEASE_S = 120.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where the service keeps its data and how much it accepts.
+
+    Attributes:
+        data_dir: folder for the database (SQLite by default) and the uploaded files.
+        db_url: SQLAlchemy URL; None means `sqlite:///<data_dir>/formcheck.db` (WAL mode).
+        workers: scoring worker processes started with the app (0: none, e.g. API-only tests).
+        config_path: formcheck TOML configuration for the analysis (None: the defaults).
+        max_upload_bytes: the largest upload accepted (bytes); larger ones get 413.
+        uploads_per_window: uploads one user may start per `rate_window_s` (else 429).
+        rate_window_s: the sliding rate-limit window (s).
+        lease_s: a running job silent for this long (s) goes back to the queue.
+        poll_s: how often an idle worker looks for a job (s).
+    """
+
+    data_dir: Path
+    db_url: str | None = None
+    workers: int = 1
+    config_path: Path | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    uploads_per_window: int = DEFAULT_UPLOADS_PER_WINDOW
+    rate_window_s: float = DEFAULT_RATE_WINDOW_S
+    lease_s: float = DEFAULT_LEASE_S
+    poll_s: float = 0.5
+
+    @property
+    def database_url(self) -> str:
+        """The effective database URL."""
+        return self.db_url or f"sqlite:///{(self.data_dir / 'formcheck.db').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where each upload gets its own `<uuid>/` folder."""
+        return self.data_dir / "uploads"
