@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from formcheck import __version__
+from formcheck.batch.command import batch_bench_command, batch_command
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 
@@ -107,6 +108,10 @@ def analyze(
     landmarks_out: Annotated[
         Path | None, typer.Option("--landmarks", help="Save the pose track (.npz) here.")
     ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here "
+                                  "(plots, a picture per rep; opens offline).", dir_okay=False)
+    ] = None,
     from_landmarks: Annotated[
         Path | None, typer.Option("--from-landmarks",
                                      help="Re-run the rules on a saved pose track, no model.")
@@ -158,6 +163,11 @@ def analyze(
                 raise typer.Exit(2)
             with _progress("Rendering", quiet) as progress:
                 write_annotated_video(video, analysis, video_out, progress)
+        if html_out is not None:
+            from formcheck.report.html import report_html_for_analysis, write_html
+
+            # With only --from-landmarks the pictures are drawn on a plain background.
+            write_html(report_html_for_analysis(analysis, video, cfg.rules), html_out)
         if not quiet:
             print_report(analysis.report, out)
         if not analysis.reps:
@@ -211,7 +221,8 @@ def bench(
     out.print(f"pipeline: {r.pipeline.realtime_x:.2f}x real time, "
               f"{r.pipeline_vs_model_pct:+.1f}% wall time vs the model alone; every frame: "
               f"{r.every_frame_overhead_pct:+.1f}% (what the pipeline adds to the model)")
-    out.print(f"model load {r.model_load_s:.2f} s (not in the figures above); "
+    out.print(f"model load {r.model_load_s:.2f} s (not in the figures above; with it the "
+              f"pipeline runs at {r.cold_realtime_x:.2f}x real time); "
               f"peak memory {r.peak_rss_mb:.0f} MiB")
     for label, stages in (("pipeline stages", r.pipeline_stages_s),
                           ("every-frame stages", r.every_frame_stages_s)):
@@ -347,6 +358,138 @@ def synth(
         raise _fail(exc) from None
 
 
+@app.command("report", epilog=_exit_codes_help())
+def report_cmd(
+    report_json: Annotated[Path, typer.Argument(
+        metavar="REPORT.json", help="A report written by `formcheck analyze --json`.",
+        dir_okay=False)],
+    html_out: Annotated[Path | None, typer.Option(
+        "--html", help="The HTML file to write. Default: REPORT.html beside the JSON.",
+        dir_okay=False, show_default=False)] = None,
+    landmarks: Annotated[Path | None, typer.Option(
+        help="The set's saved landmarks (`analyze --landmarks`): hip-angle curve and "
+        "skeleton.", dir_okay=False)] = None,
+    video: Annotated[Path | None, typer.Option(
+        "--video", help="The set's video: real pictures at the top of each rep.",
+        dir_okay=False)] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build the self-contained HTML report from a saved report (+ landmarks, + video)."""
+    from formcheck.report.html import report_html_from_files, write_html
+
+    target = html_out or report_json.with_suffix(".html")
+    try:
+        cfg = _settings(config, {})
+        write_html(report_html_from_files(report_json, landmarks, video, cfg), target)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+    out.print(f"wrote {target}")
+
+
+@app.command(epilog=_exit_codes_help(), short_help="Coach a set live from a camera: reps, "
+             "phase, a cue after every rep.", help=(
+    "Coach a set live: rep count, phase and a cue after every rep, on screen and aloud. "
+    "Keys in the window: q ends the set, r resets the count, space pauses. The set also "
+    "ends after live.idle_end_s without movement, or when the source ends. The latency "
+    "from capture to feedback is printed at the end."))
+def live(
+    source: Annotated[str, typer.Option(
+        "--source", "-s", help="Camera index (0, 1, ...), a video file, or a stream URL "
+        "(rtsp://, http://: e.g. a phone used as a webcam).")] = "0",
+    no_window: Annotated[bool, typer.Option(
+        "--no-window", help="Headless: no window (tests; a phone streaming to a box).")
+    ] = False,
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="With a file: play it at its own frame rate, as a camera would.")
+    ] = False,
+    mute: Annotated[bool, typer.Option("--mute", help="No tones, no spoken cues.")] = False,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the set's report here (the JSON contract of analyze).")] = None,
+    record: Annotated[Path | None, typer.Option(
+        "--record", help="Write the annotated picture as an H.264 MP4 here.")] = None,
+    mirror: Annotated[bool | None, typer.Option(
+        "--mirror/--no-mirror", help="Show the picture mirrored. Default: for a camera "
+        "index yes, for files and streams no.", show_default=False)] = None,
+    no_band: Annotated[
+        bool, typer.Option("--no-band", help="A bodyweight set: no band is expected.")
+    ] = False,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-rep lines, no table.")
+                     ] = False,
+) -> None:
+    """Coach a set live (see the command's help); the work is in `formcheck.live`."""
+    window = None
+    if not no_window:  # first: the window hangs if PyAV is loaded before it opens
+        from formcheck.live.display import LiveWindow
+
+        try:
+            window = LiveWindow()
+        except FormcheckError as exc:
+            raise _fail(exc) from None
+    from formcheck.live.session import LiveOptions, run_live_source
+    from formcheck.report.terminal import print_report
+
+    def said(v: Any) -> None:
+        out.print(v.text, highlight=False)
+
+    try:
+        cfg = _settings(config, {
+            "pose.model": str(model) if model else None,
+            "rules.band.expected": False if no_band else None,
+            "live.mirror": mirror,
+        })
+        opts = LiveOptions(window=not no_window, mute=mute, json_out=json_out, record=record,
+                           on_verdict=None if quiet else said)
+        result = run_live_source(source, cfg, opts, realtime=realtime, window=window)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+    finally:
+        if window is not None:
+            window.close()
+    if not quiet:
+        out.print(f"set ended: {result.end_reason}", highlight=False)
+        print_report(result.report, out)
+    out.print(result.latency.line(), highlight=False)
+
+
+@app.command("live-bench", epilog=_exit_codes_help())
+def live_bench(
+    video: Annotated[Path, typer.Argument(help="Clip to play in real time (e.g. 30 fps).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures as JSON here.")
+    ] = None,
+    window: Annotated[bool, typer.Option("--window", help="Also draw the window.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Exit 7 when a latency target is missed.")] = False,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Live latency: a clip played at its own rate through the live loop."""
+    from formcheck.errors import GateError
+    from formcheck.live.bench import TARGET_MAX_AGE_MS, TARGET_P95_MS, run_live_bench
+    from formcheck.report import write_json
+
+    try:
+        cfg = _settings(config, {"pose.model": str(model) if model else None})
+        with err.status("Playing the clip in real time through the live loop..."):
+            r = run_live_bench(video, cfg, window=window)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+    lat = r.latency
+    out.print(f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps, "
+              f"{r.cpus} CPUs; {r.reps} reps", highlight=False)
+    out.print(lat.line(), highlight=False)
+    out.print(f"p95 {lat.p95_ms:.1f} ms (target < {TARGET_P95_MS:.0f}): "
+              f"{'ok' if r.p95_ok else 'MISSED'}; oldest frame {lat.oldest_age_ms:.1f} ms "
+              f"(target <= {TARGET_MAX_AGE_MS:.0f}): {'ok' if r.age_ok else 'MISSED'}",
+              highlight=False)
+    if json_out is not None:
+        write_json(r.to_dict(), json_out)
+    if check and not (r.p95_ok and r.age_ok):
+        raise _fail(GateError("a live latency target was missed"))
+
+
 @app.command("config")
 def show_config(config: ConfigOpt = None) -> None:
     """Print the effective configuration (defaults overlaid with --config) as TOML."""
@@ -355,6 +498,55 @@ def show_config(config: ConfigOpt = None) -> None:
     except FormcheckError as exc:
         raise _fail(exc) from None
     sys.stdout.write(config_to_toml(cfg))
+
+
+@app.command(epilog=_exit_codes_help())
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the "
+                                      "network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    data: Annotated[Path, typer.Option(help="Data folder: database and uploaded clips.",
+                                       file_okay=False)] = Path("formcheck-data"),
+    workers: Annotated[int, typer.Option(min=0, max=64, help="Scoring worker processes "
+                                         "(each loads the model once).")] = 1,
+    db_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL (e.g. "
+                      "postgresql+psycopg://...). Default: SQLite in DATA.", show_default=False)
+                      ] = None,
+    max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload (MB).")] = 300,
+    uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")
+                                ] = 30,
+    config: ConfigOpt = None,
+    create_token: Annotated[str | None, typer.Option(
+        "--create-token", metavar="NAME", help="Print a new API token for user NAME (made "
+        "if new) and exit; the token is shown only this once.", show_default=False)] = None,
+    coach: Annotated[bool, typer.Option("--coach", help="With --create-token: NAME is a "
+                                        "coach and sees every upload.")] = False,
+) -> None:
+    """Run the upload service: clients upload clips in the browser or over the API."""
+    from formcheck.server import ServerSettings
+    from formcheck.server.app import make_token
+    from formcheck.server.app import serve as run_server
+
+    settings = ServerSettings(
+        data_dir=data, db_url=db_url, workers=workers, config_path=config,
+        max_upload_bytes=max_upload_mb * 1024 * 1024, uploads_per_window=uploads_per_hour,
+        rate_window_s=3600.0)
+    try:
+        load_config(config)  # a bad config fails here, not in every worker
+        if create_token is not None:
+            token = make_token(settings, create_token, coach)
+            out.print(f"token for {create_token} ({'coach' if coach else 'client'}); it is "
+                      "shown only now:", highlight=False)
+            sys.stdout.write(token + "\n")
+            return
+        run_server(settings, host, port)
+    except FormcheckError as exc:
+        raise _fail(exc) from None
+
+
+# `formcheck batch` and `batch-bench` live in formcheck/batch/command.py (their own room).
+app.command("batch", epilog=_exit_codes_help())(batch_command)
+app.command("batch-bench", epilog=_exit_codes_help())(batch_bench_command)
 
 
 def main() -> None:

@@ -55,6 +55,12 @@ class LandmarksFileError(FormcheckError):
     exit_code = 3
 
 
+class ReportFileError(FormcheckError):
+    """A saved report JSON is missing, unreadable, or breaks the report contract."""
+
+    exit_code = 3
+
+
 class LabelError(FormcheckError):
     """A label file, or a folder of labelled clips, is missing or malformed."""
 
@@ -67,14 +73,28 @@ class GateError(FormcheckError):
     exit_code = 7
 
 
+class CameraError(FormcheckError):
+    """`formcheck live`: the camera or stream is missing, busy, or sends no frame."""
+
+    exit_code = 8
+
+
+class BatchFailedError(FormcheckError):
+    """`formcheck batch` finished, but some clips failed (their rows in the summary say why)."""
+
+    exit_code = 9
+
+
 EXIT_CODES: dict[int, str] = {
     0: "analysis done (a report may still say what it could not judge)",
     1: "unexpected internal error (a bug: please report it)",
     2: "bad command-line option or configuration file",
-    3: "input video or landmarks file missing, unreadable, not a video, or empty",
+    3: "input video, landmarks or report file missing, unreadable, not a video, or empty",
     4: "pose model bundle missing or invalid",
     5: "no person found in the video",
     6: "analysed, but no complete hip-thrust rep found (reports are still written)",
-    7: "formcheck eval: an accuracy gate was missed",
+    7: "formcheck eval: an accuracy gate was missed (live-bench --check: a latency target)",
+    8: "formcheck live: camera or stream missing, busy, or sending no frame",
+    9: "formcheck batch: finished, but some clips failed (see the summary's error rows)",
     130: "interrupted (Ctrl-C)",
 }
