@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from formcheck.config import RulesConfig
 from formcheck.rules.band_placement import BandPlacement
 from formcheck.rules.base import Finding, RepContext, Rule, Status
-from formcheck.rules.lowering_tempo import LoweringTempo
-from formcheck.rules.pause import Pause
-from formcheck.rules.shin_angle import ShinAngle
-from formcheck.rules.top_alignment import TopAlignment
+from formcheck.rules.lowering_tempo import LOWERING_TEMPO
+from formcheck.rules.pause import PAUSE
+from formcheck.rules.shin_angle import SHIN_ANGLE
+from formcheck.rules.top_alignment import TOP_ALIGNMENT
 
-RULES: tuple[Rule, ...] = (TopAlignment(), Pause(), LoweringTempo(), ShinAngle(), BandPlacement())
+RULES: tuple[Rule, ...] = (TOP_ALIGNMENT, PAUSE, LOWERING_TEMPO, SHIN_ANGLE, BandPlacement())
 FAULT_CODES: tuple[str, ...] = tuple(code for rule in RULES for code in rule.faults)
 
 
