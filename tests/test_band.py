@@ -32,7 +32,8 @@ from formcheck.band import (
     measure_frame,
 )
 from formcheck.band.colors import color_classes
-from formcheck.band.evidence import body_frame
+from formcheck.band.evidence import STRAND_EXCLUDE, body_frame
+from formcheck.band.judge import ColorScores
 from formcheck.config import BandConfig, Config, RulesConfig
 from formcheck.errors import ConfigError
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark, PoseFrame
@@ -364,6 +365,51 @@ def test_the_strand_is_judged_at_the_top_or_the_bottom() -> None:
     lone = _records()
     lone[25] = _record(lone[25].t_s, {"red": 1.0})  # a single frame during the top
     assert judge_rep(lone, REP, CFG).placement == "none"
+
+
+def _top_and_bottom(top: FrameEvidence, bottom: FrameEvidence) -> list[FrameEvidence]:
+    """Records like `top` during REP's top hold, like `bottom` elsewhere."""
+    def at(t: float) -> FrameEvidence:
+        r = top if REP.top_start_s - 0.25 <= t <= REP.top_end_s + 0.25 else bottom
+        return dataclasses.replace(r, t_s=float(t))
+    return [at(t) for t in np.arange(0.0, 5.5, 0.1)]
+
+
+def test_a_loop_read_as_a_strand_where_it_hides_itself_is_no_hip_band() -> None:
+    """At the top a strand of the loop's colour and no loop; at the bottom the loop and no
+    strand: the "strand" is the loop (the loop is measured clear of strands), so knees."""
+    records = _top_and_bottom(_record(0.0, {"purple": 0.5}, {"purple": 0.0}),
+                              _record(0.0, {"purple": 0.0}, {"purple": 1.0}))
+    j = judge_rep(records, REP, CFG)
+    assert (j.placement, j.knee_score, j.hip_score) == ("knees", 1.0, 0.0)
+    # A strand of the loop's colour where the loop is seen too is a hip band as well.
+    records = _top_and_bottom(_record(0.0, {"purple": 0.9}, {"purple": 0.9}),
+                              _record(0.0, {"purple": 0.0}, {"purple": 1.0}))
+    assert judge_rep(records, REP, CFG).placement == "both"
+    # A strand of another colour than the loop is not confounded with it.
+    records = _top_and_bottom(_record(0.0, {"red": 0.9}, {"purple": 0.0}),
+                              _record(0.0, {"red": 0.0}, {"purple": 1.0}))
+    assert judge_rep(records, REP, CFG).placement == "both"
+    # A strand in both phases is a hip band, whatever hides the loop at the top.
+    records = _top_and_bottom(_record(0.0, {"purple": 0.9}, {"purple": 0.0}),
+                              _record(0.0, {"purple": 0.9}, {"purple": 1.0}))
+    assert judge_rep(records, REP, CFG).placement == "both"
+
+
+@pytest.mark.parametrize(("strand", "knee", "other_knee", "confounded"), [
+    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, True),
+    (STRAND_EXCLUDE - 0.01, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, False),
+    (STRAND_EXCLUDE, CFG.min_knee_loop, CFG.min_knee_loop, False),
+    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop - 0.01, False),
+    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, None, False),  # no loop seen: nothing to hide
+])
+def test_a_phase_is_confounded_just_at_the_thresholds(
+    strand: float, knee: float, other_knee: float | None, confounded: bool,
+) -> None:
+    scores = ColorScores(strand, 0.0, knee, other_knee, 0.0).unconfounded(CFG.min_knee_loop)
+    assert (scores.strand_top is None) is confounded
+    assert (scores.knee_top is None) is confounded
+    assert scores.strand_bottom == 0.0 and scores.knee_bottom == other_knee
 
 
 def test_no_records_or_no_view_of_the_strand_is_unknown() -> None:

@@ -324,7 +324,7 @@ class _Crop:
         p = ((points_px.reshape(-1, 2) - self.origin) * self.scale).round()
         h, w = self.masks.shape[1:]
         with np.errstate(invalid="ignore"):
-            inside = np.isfinite(p).all(axis=1) & ~self.empty
+            inside = np.isfinite(p).all(axis=1) & (not self.empty)  # (~ of a bool is an int)
             inside &= (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
         xi = np.where(inside, p[:, 0], 0).astype(np.intp)
         yi = np.where(inside, p[:, 1], 0).astype(np.intp)

@@ -10,6 +10,12 @@ each colour is summarised per phase by its median (one odd frame does not decide
   shadows, dark outlines and seams are thin dark lines as well;
 - knee loop: the knee-loop score, averaged over the two phases.
 
+A phase where a colour's strand and knee loop cannot be told apart is left out for that
+colour (`ColorScores.unconfounded`): the knee loop is measured clear of any strand found
+(`formcheck.band.evidence.STRAND_EXCLUDE`), so a loop read as a strand in one phase (it
+crosses the thigh near the knee, in open space at the top of the rep) hides itself there:
+a strand and no loop in that phase, a loop of the same colour in the other.
+
 A placement is found when its score reaches the configured minimum (`BandConfig`):
 both -> "both", strand only -> "hips", loop only -> "knees", neither -> "none". Too few
 usable frames (the lower body not seen near the top or the bottom), or no view of the
@@ -23,12 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from formcheck.band.colors import BAND_COLOR_NAMES
-from formcheck.band.evidence import FrameEvidence
+from formcheck.band.evidence import STRAND_EXCLUDE, FrameEvidence
 from formcheck.config import BandConfig
 from formcheck.reps import Rep
 
@@ -121,6 +127,31 @@ class ColorScores:
         vals = [v for v in (self.knee_top, self.knee_bottom) if v is not None]
         return float(np.mean(vals)) if vals else None
 
+    def unconfounded(self, min_loop: float) -> ColorScores:
+        """These scores without a phase whose strand may be the knee loop itself.
+
+        The knee loop is measured clear of a strand found (`STRAND_EXCLUDE`). When in one
+        phase a strand of this colour was found and no loop (below `min_loop`), while in the
+        other phase the loop is seen, that strand is as likely the loop read as a strand
+        (and hiding itself) as a hip band hiding the loop: neither the strand nor the
+        loop's absence in that phase is evidence, and both are left out (None).
+        """
+        def confounded(strand: float | None, knee: float | None, other_knee: float | None
+                       ) -> bool:
+            return (strand is not None and strand >= STRAND_EXCLUDE
+                    and knee is not None and knee < min_loop
+                    and other_knee is not None and other_knee >= min_loop)
+
+        top = confounded(self.strand_top, self.knee_top, self.knee_bottom)
+        bottom = confounded(self.strand_bottom, self.knee_bottom, self.knee_top)
+        if not (top or bottom):  # (both at once cannot be: each needs the other's loop)
+            return self
+        return replace(self,
+                       strand_top=None if top else self.strand_top,
+                       knee_top=None if top else self.knee_top,
+                       strand_bottom=None if bottom else self.strand_bottom,
+                       knee_bottom=None if bottom else self.knee_bottom)
+
 
 def color_scores(top: Sequence[FrameEvidence], bottom: Sequence[FrameEvidence],
                  color: str) -> ColorScores:
@@ -162,7 +193,7 @@ def judge_rep(frames: Sequence[FrameEvidence], rep: Rep, cfg: BandConfig) -> Ban
     if len(top) < MIN_FRAMES_PER_PHASE and len(bottom) < MIN_FRAMES_PER_PHASE:
         return BandJudgement.unknown(used)
     colors = (cfg.color,) if cfg.color is not None else BAND_COLOR_NAMES
-    scores = {c: color_scores(top, bottom, c) for c in colors}
+    scores = {c: color_scores(top, bottom, c).unconfounded(cfg.min_knee_loop) for c in colors}
     # Each colour's strand evidence relative to its own minimum (black needs more).
     minimum = {c: cfg.min_strand_black if c == "black" else cfg.min_strand for c in colors}
     hips = {c: s.hip for c, s in scores.items() if s.hip is not None}
