@@ -130,7 +130,9 @@ def estimate_poses(
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
 
 
-def _warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[str]:
+def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[str]:
+    """The set-level warnings of a report (damaged file, crowd, absences, view, no reps);
+    shared by `analyze` and live mode so both say the same."""
     out: list[str] = []
     if seq.meta.get("decode_errors"):
         last = float(seq.t_s[-1]) if len(seq) else 0.0
@@ -201,7 +203,7 @@ def analyze_sequence(
         model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
         view=ViewInfo(track.view.side, track.view.ok, track.view.message),
         reps=tuple(rep_reports),
-        warnings=tuple(_warnings(seq, track, reps)),
+        warnings=tuple(set_warnings(seq, track, reps)),
     )
     return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
 

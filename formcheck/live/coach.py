@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from formcheck.analyze import _warnings as analysis_warnings
+from formcheck.analyze import set_warnings
 from formcheck.band import BandDetector, BandJudgement, judge_rep
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
@@ -355,7 +355,7 @@ class Coach:
         if len(seq) and seq.found.any():
             track = build_track(seq, self.cfg.track)
             view = ViewInfo(track.view.side, track.view.ok, track.view.message)
-            warnings = analysis_warnings(seq, track, reps)
+            warnings = set_warnings(seq, track, reps)
         else:
             view = ViewInfo(None, False, "no person found: film from the side, whole body"
                             " in frame")
