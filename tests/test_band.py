@@ -217,6 +217,32 @@ def test_a_strand_over_leggings_of_its_colour_is_still_found() -> None:
     assert _strand(ev, "blue") >= CFG.min_strand
 
 
+def _sliver_in_a_box(pose: PoseFrame, box: BGR) -> np.ndarray:
+    """A thin blue line from the hip crease to the foot, broad strips of colour `box` along
+    it on both sides, a gap of wall between: two blue boxes side by side (or one cut by a
+    seam) leave such a sliver between them."""
+    img = _draw(pose)
+    bf = body_frame(pose)
+    assert bf is not None
+    a, b = bf.at(0.05, 0.3), bf.foot
+    d = (b - a) / np.hypot(*(b - a))
+    off = 64.0 * np.array([-d[1], d[0]])  # 4 px sliver half-width + 20 px gap + 40 px
+    for sign in (-1.0, 1.0):
+        cv2.line(img, _pt(a + sign * off), _pt(b + sign * off), box, 80)
+    cv2.line(img, _pt(a), _pt(b), BAND_BGR["blue"], 8)
+    return img
+
+
+def test_a_sliver_beside_a_broad_region_of_its_colour_is_no_strand() -> None:
+    """A thin line of a colour with that colour right beside it is a bit of a larger
+    region, not a band; between other colours it is a strand."""
+    pose = _pose()
+    ev = _evidence(_sliver_in_a_box(pose, BAND_BGR["blue"]), pose)
+    assert (ev.colors["blue"].strand or 0.0) < CFG.min_strand
+    ev = _evidence(_sliver_in_a_box(pose, BAND_BGR["red"]), pose)
+    assert _strand(ev, "blue") >= CFG.min_strand
+
+
 def test_the_evidence_does_not_depend_on_the_facing_direction() -> None:
     pose, flipped = _pose(), _pose(mirror=True)
     img = _draw(pose, strand="red", knee_loop="yellow", shin=SKIN)

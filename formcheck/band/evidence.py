@@ -18,10 +18,13 @@ Per colour class (`formcheck.band.colors`) these scores, each in [0, 1]:
   fits. A thigh, a mat, a bench, clothing or skin is broad; a strand is thin. Only the
   hip half of the line is sampled (near the foot lie shoes, mats and the floor), and left
   out are: samples on the floor (`FLOOR_CLEAR_L`), samples on the legs when the person's
-  legs are of that colour (the outline of a shin in leggings is a thin line too), and for
-  black, samples with different colours on their two sides (outlines and shadows along an
-  edge are dark lines). A hit counts only in runs of three or more (a strand is long,
-  chance coincidences are bits). Not measured with the hips on the floor.
+  legs are of that colour (the outline of a shin in leggings is a thin line too), samples
+  with the colour beside the line on either side (`_SIDE_L` away: slivers of a larger
+  region of that colour cut by a seam or a gap), and for black, whose loose class takes
+  in shadows and dim surfaces, samples with different colours on their two sides instead
+  (outlines and shadows along an edge are dark lines). A hit counts only in runs of three
+  or more (a strand is long, chance coincidences are bits). Not measured with the hips on
+  the floor.
 - `knee`: a mini-band above the knees is a narrow loop across the thigh. Along the thigh
   (0.55-1.0 L, `knee_pos`), a cross-section within the thigh (where no background shows)
   that is of the colour and whose colour stands out from the thigh just before and after
@@ -85,10 +88,11 @@ LEG_HALF_WIDTH_L = (0.2, 0.13)
 #: share of the thigh or shin samples (loose classes); then that colour's strands skip
 #: the legs.
 LEGS_WEAR_SHARE = 0.3
-#: A black strand sample counts when the colours `_DARK_SIDE_L` thigh lengths to either
-#: side of it differ by less than this (CIE76 delta E).
+#: A strand sample is judged by the colours `_SIDE_L` thigh lengths to either side of it: of
+#: a colour other than black, neither side may be (loosely) of that colour; black, the
+#: two sides must differ by less than this (CIE76 delta E).
 DARK_SIDES_DELTA_E = 25.0
-_DARK_SIDE_L = 0.12
+_SIDE_L = 0.12
 _BLACK = BAND_COLOR_NAMES.index("black")
 #: Colour contrast (CIE76 delta E) of a knee loop against the thigh that earns full marks.
 LOOP_DELTA_E = 25.0
@@ -446,11 +450,21 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
     ok_k = ok[None] & ~(skip[:, None, None] & _on_legs(bf, along)[None]) if skip.any() else (
         np.broadcast_to(ok, (len(cols), *ok.shape)))  # (C, M, T)
     hits = vals.any(axis=-1) & ok_k
+    side = _SIDE_L * length_px * normal[:, None, :]
+    chroma = np.flatnonzero(cols != _BLACK)
+    if len(chroma) and hits[chroma].any():
+        # A strand is a thin line of its colour between surfaces of other colours; a thin
+        # sliver with the colour right beside it is a bit of a larger region of that
+        # colour (a box or a garment cut by a seam, a gap or an edge), not a strand.
+        beside = (crop.classes(along + side, loose=True, rows=cols[chroma])[0]
+                  | crop.classes(along - side, loose=True, rows=cols[chroma])[0])
+        hits[chroma] &= ~beside
     black = np.flatnonzero(cols == _BLACK)
     if len(black) and hits[black[0]].any():
-        # A dark line is as often the outline of a limb or a garment, or a shadow along an
-        # edge, as a band: a black strand must lie over one surface, the same on both sides.
-        side = _DARK_SIDE_L * length_px * normal[:, None, :]
+        # Black loosely covers every shadow and dim surface, so "black beside it" says
+        # little; but a dark line is as often the outline of a limb or a garment, or a
+        # shadow along an edge, as a band: a black strand must lie over one surface, the
+        # same on both sides.
         de = np.linalg.norm(crop.colors_lab(along + side) - crop.colors_lab(along - side),
                             axis=-1)
         with np.errstate(invalid="ignore"):
