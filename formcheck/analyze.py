@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from formcheck.band import BandDetector, BandJudgement, band_outline_px, evidence_from_meta
+from formcheck.band import (
+    BandDetector,
+    BandJudgement,
+    BandThread,
+    band_outline_px,
+    evidence_from_meta,
+)
 from formcheck.band import judge_reps as judge_bands
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
@@ -43,8 +47,6 @@ CROWD_WARNING_SHARE = 0.1
 ABSENCE_WARNING_S = 1.0
 # The band outline of a rep is drawn up to this long (s) before and after it.
 BAND_OUTLINE_REACH_S = 1.0
-# Frames waiting for the band detector's thread at most (each holds a decoded image).
-MAX_BAND_BACKLOG = 8
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ class Analysis:
     reps: tuple[Rep, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
     bands: tuple[BandJudgement, ...] = ()  # one per rep: where the band was seen
+
+    def named(self, path: str) -> Analysis:
+        """A copy whose report and landmarks name `path` as the clip: what a worker that
+        analysed its own copy of a user's file (batch, server) hands back."""
+        report = replace(self.report, source=replace(self.report.source, path=path))
+        meta = {**self.sequence.meta,
+                "source": {**self.sequence.meta.get("source", {}), "path": path}}
+        return replace(self, report=report, sequence=replace(self.sequence, meta=meta))
 
 
 def open_estimator(cfg: Config) -> PoseEstimator:
@@ -88,28 +98,22 @@ def estimate_poses(
     frames = []
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
     pose_s = 0.0
-    # The band detector runs on its own thread so that its pixel work overlaps the model's
-    # inference (which releases the GIL); one worker keeps its frames in time order.
-    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="band") if band else None
-    pending: deque[Future[None]] = deque()
+    band_thread = BandThread(band) if band is not None else None
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
             pose = est.detect(frame)
             pose_s += time.perf_counter() - t0
             frames.append(pose)
-            if side is not None and band is not None:
-                pending.append(side.submit(band.observe, frame, pose))
-                # Bounded, so held frames cannot pile up; result() re-raises its errors here.
-                while pending and (pending[0].done() or len(pending) > MAX_BAND_BACKLOG):
-                    pending.popleft().result()
+            if band_thread is not None:
+                band_thread.submit(frame, pose)
             if progress:
                 progress(len(frames), total)
-        while pending:
-            pending.popleft().result()
+        if band_thread is not None:
+            band_thread.wait()
     finally:
-        if side is not None:
-            side.shutdown(wait=True, cancel_futures=True)
+        if band_thread is not None:
+            band_thread.close()
         if estimator is None:
             est.close()
     bundle = est.bundle

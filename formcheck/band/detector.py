@@ -9,6 +9,9 @@ saved with `--landmarks` files, so `analyze --from-landmarks` still judges the b
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 from typing import Any
 
 from formcheck.band.colors import BAND_COLOR_NAMES
@@ -18,6 +21,8 @@ from formcheck.video.frames import Frame
 
 #: Version of the records in `PoseSequence.meta["band"]`; bumped when their meaning changes.
 EVIDENCE_VERSION = 1
+#: Frames waiting for a `BandThread` at most (each holds a decoded image).
+MAX_BACKLOG = 8
 META_KEY = "band"
 
 
@@ -65,6 +70,44 @@ class BandDetector:
             "colors": list(BAND_COLOR_NAMES),
             "frames": [f.to_dict() for f in self.frames],
         }
+
+
+class BandThread:
+    """Runs a `BandDetector` on its own thread, so that its pixel work overlaps the pose
+    model's inference (which releases the GIL). One worker keeps the frames in time order;
+    at most `MAX_BACKLOG` frames wait, so held images cannot pile up. The detector's errors
+    are re-raised in the caller, by `submit` or `wait`.
+
+    Use as a context manager, or call `close()`.
+    """
+
+    def __init__(self, detector: BandDetector) -> None:
+        self.detector = detector
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="band")
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, frame: Frame, pose: PoseFrame) -> None:
+        """Hand `frame` to the detector's thread (blocks while the backlog is full)."""
+        self._pending.append(self._pool.submit(self.detector.observe, frame, pose))
+        while self._pending and (self._pending[0].done() or len(self._pending) > MAX_BACKLOG):
+            self._pending.popleft().result()
+
+    def wait(self) -> None:
+        """Return once every frame handed over has been measured."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Stop the thread; frames not measured yet are dropped."""
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> BandThread:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
 
 def evidence_from_meta(meta: dict[str, Any]) -> list[FrameEvidence] | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import resource
 import signal
 import socket
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from formcheck.analyze import analyze_video, open_estimator, write_annotated_video
+from formcheck.bench import peak_rss_mb
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.report import validate_report
@@ -101,12 +101,6 @@ def rss_mb() -> tuple[float, float]:
         pass
     peak = peak_rss_mb()
     return fields.get("VmRSS", peak), fields.get("RssAnon", fields.get("VmRSS", peak))
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (MiB)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 # glibc's mallopt() parameter for the number of malloc arenas.
@@ -189,15 +183,13 @@ class ClipWorker:
                        model_load_s=self.model_load_s)
 
     def _analyse(self, task: ClipTask, source: Path, tmp: Path) -> ClipProduct:
-        analysis = analyze_video(source, self.cfg, estimator=self.estimator)
+        # Named after the user's file, not the worker's copy of it.
+        analysis = analyze_video(source, self.cfg, estimator=self.estimator).named(task.path)
         report = analysis.report.to_dict()
-        report["source"]["path"] = task.path  # not the worker's temp copy
         validate_report(report)
         landmarks = video = None
         if task.want_landmarks:
-            seq = analysis.sequence
-            meta = {**seq.meta, "source": {**seq.meta.get("source", {}), "path": task.path}}
-            replace(seq, meta=meta).save(tmp / "landmarks.npz")
+            analysis.sequence.save(tmp / "landmarks.npz")
             landmarks = (tmp / "landmarks.npz").read_bytes()
         if task.want_video:
             write_annotated_video(source, analysis, tmp / "annotated.mp4")
@@ -206,18 +198,16 @@ class ClipWorker:
         return ClipProduct(task.index, report, landmarks, video, html)
 
     def _html(self, analysis: Analysis, task: ClipTask, source: Path) -> bytes:
-        """The clip's HTML page, naming the user's file (not a worker's temp copy).
+        """The clip's HTML page.
 
         Its stills come from the clip; should a frame not be readable again, the page is
         made with the skeleton on a plain background rather than lose the clip's report.
         """
-        named = replace(analysis, report=replace(
-            analysis.report, source=replace(analysis.report.source, path=task.path)))
         try:
-            page = report_html_for_analysis(named, source, self.cfg.rules)
+            page = report_html_for_analysis(analysis, source, self.cfg.rules)
         except FormcheckError as exc:
             log.warning("%s: no pictures in the HTML report (%s)", task.path, _one_line(exc))
-            page = report_html_for_analysis(named, None, self.cfg.rules)
+            page = report_html_for_analysis(analysis, None, self.cfg.rules)
         return page.encode("utf-8")
 
 

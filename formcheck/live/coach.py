@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +27,7 @@ import cv2
 import numpy as np
 
 from formcheck.analyze import set_warnings
-from formcheck.band import BandDetector, BandJudgement, judge_rep
+from formcheck.band import BandDetector, BandJudgement, BandThread, judge_rep
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import hip_angle_deg
@@ -71,8 +69,6 @@ GUIDANCE_WINDOW_S = 1.0
 GUIDANCE_EVERY_S = 0.5
 # Causal speed estimate of the hip angle: exponential smoothing time constant (s).
 SPEED_TAU_S = 0.1
-# Frames waiting for the band detector's thread at most (each holds a decoded image).
-MAX_BAND_BACKLOG = 8
 # What the view check's findings mean for the lifter setting up.
 GUIDANCE_TEXT = {
     "dark": "Too dark: turn on a light or face the camera towards it",
@@ -176,21 +172,21 @@ class Coach:
     def __init__(self, cfg: Config, estimator: PoseEstimator) -> None:
         self.cfg = cfg
         self.estimator = estimator
-        self._band_pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-band")
-                           if cfg.rules.band.detect else None)
+        self._band: BandThread | None = None
         estimator.start_clip()
         self.reset()
 
     def reset(self) -> None:
         """Forget the set so far (the `r` key): count, frames, band evidence."""
-        self._wait_band()
+        self._stop_band()
         self.poses: list[PoseFrame] = []
         self._times: list[float] = []
         self.verdicts: list[Verdict] = []
         # Denser than offline: frames dropped under load must not leave a rep with too
         # little band evidence (the judgement's thresholds are the same).
         self.band = BandDetector(self.cfg.live.band_sample_every_s)
-        self._band_jobs: deque[Future[None]] = deque()
+        # On its own thread, so its pixel work overlaps the next frame's inference.
+        self._band = BandThread(self.band) if self.cfg.rules.band.detect else None
         self._vis = {"left": 0.0, "right": 0.0}
         self._machine = RepStateMachine(self.cfg.reps)
         t = self.cfg.track
@@ -220,12 +216,8 @@ class Coach:
         self.resolution_wh = frame.resolution_wh
         self.poses.append(pose)
         self._times.append(frame.t_s)
-        if self._band_pool is not None and not pose.is_missing:
-            # On its own thread, so its pixel work overlaps the next frame's inference.
-            self._band_jobs.append(self._band_pool.submit(self.band.observe, frame, pose))
-            while self._band_jobs and (self._band_jobs[0].done()
-                                       or len(self._band_jobs) > MAX_BAND_BACKLOG):
-                self._band_jobs.popleft().result()
+        if self._band is not None and not pose.is_missing:
+            self._band.submit(frame, pose)
         joints = self._joints(pose)
         moving = self._track_angle(frame.t_s, joints)
         new: tuple[Verdict, ...] = ()
@@ -292,10 +284,14 @@ class Coach:
         return setup_guidance(recent, self.side, _brightness(frame.image_bgr), self.cfg)
 
     def _wait_band(self) -> None:
-        for job in getattr(self, "_band_jobs", ()):
-            job.result()
-        if hasattr(self, "_band_jobs"):
-            self._band_jobs.clear()
+        if self._band is not None:
+            self._band.wait()
+
+    def _stop_band(self) -> None:
+        """Measure what was handed over, then stop the band thread (a reset, the set's end)."""
+        self._wait_band()
+        if self._band is not None:
+            self._band.close()
 
     def _judge(self, now_t: float, final: bool) -> tuple[Verdict, ...]:
         """Verdicts on the reps completed (and settled, unless `final`) since the last one."""
@@ -335,9 +331,7 @@ class Coach:
         """Judge the reps completed but not yet settled (the set ended); stop the band thread."""
         t = now_t if now_t is not None else (self._times[-1] if self._times else 0.0)
         new = self._judge(t, final=True)
-        self._wait_band()
-        if self._band_pool is not None:
-            self._band_pool.shutdown(wait=True)
+        self._stop_band()
         return new
 
     def sequence(self, meta: dict[str, Any] | None = None) -> PoseSequence:

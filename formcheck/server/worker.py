@@ -24,7 +24,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
@@ -101,18 +101,6 @@ def load_trace(path: Path) -> tuple[list[float], list[float]] | None:
     return [float(v) for v in data["t_s"]], angles
 
 
-def write_html_report(analysis: Analysis, data: dict[str, Any], video: Path, cfg: Config,
-                      path: Path) -> None:
-    """The self-contained HTML report (plots, a still per rep) beside the JSON one."""
-    from formcheck.report.html import build_report_html, stills_for, write_html
-    from formcheck.report.plots import AngleSeries
-
-    track = analysis.track
-    stills = stills_for(data["reps"], track, analysis.sequence, video)
-    write_html(build_report_html(data, angle=AngleSeries(track.t_s, track.hip_angle_deg),
-                                 stills=stills, rules=cfg.rules), path)
-
-
 def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
             estimator: PoseEstimator | None, parent_pid: int | None = None) -> None:
     """Score one claimed upload: report JSON, trace and annotated video, then mark it done.
@@ -122,6 +110,7 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
     """
     from formcheck.analyze import analyze_video, write_annotated_video
     from formcheck.report import validate_report, write_json
+    from formcheck.report.html import report_html_for_analysis, write_html
 
     folder = upload_dir(uploads_dir, claim.upload_id)
     with engine.connect() as conn:
@@ -153,15 +142,15 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
 
     try:
         src = folder / INPUT_NAME
+        # Named after the client's file, not where the server keeps it.
         analysis = analyze_video(src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE),
-                                 estimator)
+                                 estimator).named(filename)
         data = analysis.report.to_dict()
-        data["source"]["path"] = filename  # the client's name, not where the server keeps it
         validate_report(data)
         save_trace(analysis, folder / TRACE_NAME)
         write_annotated_video(src, analysis, folder / VIDEO_NAME,
                               progress("rendering", ANALYSIS_SHARE, 1.0))
-        write_html_report(analysis, data, src, cfg, folder / HTML_NAME)
+        write_html(report_html_for_analysis(analysis, src, cfg.rules), folder / HTML_NAME)
         write_json(data, folder / REPORT_NAME)
         done = queue.finish(engine, claim, rep_count=len(analysis.reps),
                             score=analysis.report.score)
