@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from formcheck.config import RulesConfig
 from formcheck.reps import Rep
@@ -72,81 +72,92 @@ def not_judged(rule: str, target: str, why: str, confidence: float = 0.0,
     return Finding(rule, Status.NOT_JUDGED, None, value, target, confidence, why)
 
 
-@dataclass(frozen=True)
-class RangeRule:
-    """A measured value of the rep that must lie within [min_deg, max_deg] of its config
-    section (`cfg.<section>`, which also names the ideal `target_deg`).
+@dataclass(frozen=True, kw_only=True)
+class _MeasuredRule:
+    """A rule on one measured value of the rep, judged against its `RulesConfig` section
+    (`cfg.<id>`); a missing value or an uncertain rep is not judged.
 
     Attributes:
         id: the rule id, also the name of its `RulesConfig` section.
-        measure: the `Rep` attribute judged (degrees).
-        ideal: what the ideal value means, for the target text ("straight line").
-        low_fault, low_cue / high_fault, high_cue: the fault code and cue below / above.
+        measure: the `Rep` attribute judged.
         unseen: why the rule cannot judge a rep whose value is missing or uncertain.
         weight: the share of the rep's score the rule carries.
     """
 
     id: str
     measure: str
+    unseen: str
+    weight: float
+
+    def target(self, section: Any) -> str:
+        """The target, as the report shows it."""
+        raise NotImplementedError
+
+    def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
+        """(fault code or None, cue) for a judged `value`."""
+        raise NotImplementedError
+
+    def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
+        section = getattr(cfg, self.id)
+        target = self.target(section)
+        value = float(getattr(ctx.rep, self.measure))
+        conf = ctx.rep.confidence
+        if math.isnan(value) or conf < cfg.min_confidence:
+            return not_judged(self.id, target, self.unseen, conf)
+        fault, cue = self.verdict(value, section)
+        status = Status.OK if fault is None else Status.FAULT
+        return Finding(self.id, status, fault, value, target, conf, cue)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RangeRule(_MeasuredRule):
+    """A value (degrees) that must lie within [min_deg, max_deg] of the rule's section,
+    which also names the ideal `target_deg`.
+
+    Attributes:
+        ideal: what the ideal value means, for the target text ("straight line").
+        low_fault, low_cue / high_fault, high_cue: the fault code and cue below / above.
+    """
+
     ideal: str
     low_fault: str
     low_cue: str
     high_fault: str
     high_cue: str
-    unseen: str
-    weight: float
 
     @property
     def faults(self) -> tuple[str, ...]:
         return (self.low_fault, self.high_fault)
 
-    def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
-        c = getattr(cfg, self.id)
-        target = f"{c.min_deg:.0f}-{c.max_deg:.0f} deg ({self.ideal} = {c.target_deg:.0f})"
-        value = float(getattr(ctx.rep, self.measure))
-        conf = ctx.rep.confidence
-        if math.isnan(value) or conf < cfg.min_confidence:
-            return not_judged(self.id, target, self.unseen, conf)
-        if value < c.min_deg:
-            return Finding(self.id, Status.FAULT, self.low_fault, value, target, conf,
-                           self.low_cue)
-        if value > c.max_deg:
-            return Finding(self.id, Status.FAULT, self.high_fault, value, target, conf,
-                           self.high_cue)
-        return Finding(self.id, Status.OK, None, value, target, conf, "")
+    def target(self, section: Any) -> str:
+        return (f"{section.min_deg:.0f}-{section.max_deg:.0f} deg "
+                f"({self.ideal} = {section.target_deg:.0f})")
+
+    def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
+        if value < section.min_deg:
+            return self.low_fault, self.low_cue
+        if value > section.max_deg:
+            return self.high_fault, self.high_cue
+        return None, ""
 
 
-@dataclass(frozen=True)
-class MinimumRule:
-    """A measured duration of the rep that must last at least `min_s` of its config
-    section (`cfg.<id>`).
+@dataclass(frozen=True, kw_only=True)
+class MinimumRule(_MeasuredRule):
+    """A duration (seconds) that must last at least `min_s` of the rule's section.
 
     Attributes:
-        id: the rule id, also the name of its `RulesConfig` section.
-        measure: the `Rep` attribute judged (seconds).
         fault, cue: the fault code and cue when the duration is too short.
-        unseen: why the rule cannot judge a rep whose value is missing or uncertain.
-        weight: the share of the rep's score the rule carries.
     """
 
-    id: str
-    measure: str
     fault: str
     cue: str
-    unseen: str
-    weight: float
 
     @property
     def faults(self) -> tuple[str, ...]:
         return (self.fault,)
 
-    def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
-        min_s = getattr(cfg, self.id).min_s
-        target = f">= {min_s:.1f} s"
-        value = float(getattr(ctx.rep, self.measure))
-        conf = ctx.rep.confidence
-        if math.isnan(value) or conf < cfg.min_confidence:
-            return not_judged(self.id, target, self.unseen, conf)
-        if value < min_s:
-            return Finding(self.id, Status.FAULT, self.fault, value, target, conf, self.cue)
-        return Finding(self.id, Status.OK, None, value, target, conf, "")
+    def target(self, section: Any) -> str:
+        return f">= {section.min_s:.1f} s"
+
+    def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
+        return (self.fault, self.cue) if value < section.min_s else (None, "")
