@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from formcheck.analyze import Analysis, analyze_video, open_estimator, write_annotated_video
 from formcheck.config import Config
-from formcheck.video import FileSource, Frame
+from formcheck.video import FileSource, Frame, probe
+from formcheck.video.source import stride_for
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -108,9 +109,8 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
               max_model_frames: int = MAX_MODEL_FRAMES) -> BenchResult:
     """Time every stage on `video` (see the module docstring); `render` adds the
     annotated-video stage."""
-    probe = FileSource(video)
-    info = probe.info
-    stride = FileSource(video, cfg.pose.stride, cfg.pose.max_fps).stride
+    info = probe(video)
+    stride = max(cfg.pose.stride, stride_for(info.fps, cfg.pose.max_fps))
     every_cfg = cfg.with_overrides({"pose.max_fps": 0.0, "pose.stride": 1})
 
     def fig(wall_s: float, frames: int) -> StageFigure:
