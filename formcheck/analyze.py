@@ -23,6 +23,8 @@ from formcheck.band import (
     evidence_from_meta,
 )
 from formcheck.band import judge_reps as judge_bands
+from formcheck.band.retake import META_KEY as RETAKE_KEY
+from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.pose.bundle import check_bundle
@@ -184,7 +186,7 @@ def analyze_sequence(
     t0 = time.perf_counter()
     track = build_track(seq, cfg.track)
     t1 = time.perf_counter()
-    reps = segment_reps(track, cfg.reps)
+    reps = apply_retakes(segment_reps(track, cfg.reps), seq.meta.get(RETAKE_KEY))
     t2 = time.perf_counter()
     evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)
@@ -212,6 +214,38 @@ def analyze_sequence(
     return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
 
 
+def measure_video(
+    source: FileSource, cfg: Config, progress: Progress | None = None,
+    timings: dict[str, float] | None = None, estimator: PoseEstimator | None = None,
+) -> PoseSequence:
+    """Everything the model measures in one clip, ready for `analyze_sequence` (or saving).
+
+    The poses and band evidence (`estimate_poses`), then, when a band was found, the tops
+    of the banded reps measured again with the band painted out (`band.retake`), kept in
+    the sequence's `meta["retake"]`. `estimator` as in `estimate_poses`.
+    """
+    timings = {} if timings is None else timings
+    est = estimator if estimator is not None else open_estimator(cfg)
+    try:
+        t0 = time.perf_counter()
+        seq = estimate_poses(source, cfg, progress, timings, est)
+        timings["decode_and_pose"] = time.perf_counter() - t0
+        per_rep = cfg.rules.band.retake_frames
+        if not per_rep or not cfg.rules.band.detect:
+            return seq
+        t1 = time.perf_counter()
+        first = analyze_sequence(seq, cfg)
+        if any(b.placement in ("hips", "knees", "both") for b in first.bands):
+            record = retake_tops(source, first.track, first.reps, first.bands, est, per_rep,
+                                 cfg.track.min_visibility)
+            seq = replace(seq, meta={**seq.meta, RETAKE_KEY: record})
+        timings["retake"] = time.perf_counter() - t1
+        return seq
+    finally:
+        if estimator is None:
+            est.close()
+
+
 def analyze_video(
     path: str | Path, cfg: Config, progress: Progress | None = None,
     estimator: PoseEstimator | None = None,
@@ -226,9 +260,7 @@ def analyze_video(
     check_bundle(cfg.pose.model)  # fail fast, before decoding anything
     source = FileSource(path, cfg.pose.stride, cfg.pose.max_fps)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    seq = estimate_poses(source, cfg, progress, timings, estimator)
-    timings["decode_and_pose"] = time.perf_counter() - t0
+    seq = measure_video(source, cfg, progress, timings, estimator)
     return analyze_sequence(seq, cfg, timings)
 
 

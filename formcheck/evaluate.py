@@ -64,7 +64,9 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from scipy.optimize import linear_sum_assignment
 
-from formcheck.analyze import analyze_sequence, estimate_poses, open_estimator
+from formcheck.analyze import analyze_sequence, measure_video, open_estimator
+from formcheck.band.detector import EVIDENCE_VERSION
+from formcheck.band.retake import RETAKE_VERSION
 from formcheck.config import Config
 from formcheck.errors import FormcheckError, LabelError
 from formcheck.pose.sequence import PoseSequence
@@ -703,15 +705,20 @@ def aggregate(clips: Sequence[ClipResult], directory: Path,
 
 
 def cache_key(video: Path, cfg: Config) -> str:
-    """The cache file name for `video`'s landmarks: its name, size, mtime and pose settings.
+    """The cache file name for `video`'s landmarks: its name, size, mtime, pose settings and
+    the band measurement's settings and record versions.
 
-    A changed clip (size or modification time) or other pose settings (model path, stride,
-    confidences) give another key, so stale landmarks are never reused. A different model
+    A changed clip (size or modification time), other pose settings (model path, stride,
+    confidences) or band records of another version give another key, so stale landmarks
+    are never reused. A different model
     file at the same path is not noticed: clear the cache after replacing a model.
     """
     st = video.stat()
+    band = cfg.rules.band
     basis = json.dumps({"name": video.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                        "pose": cfg.pose.model_dump(mode="json")}, sort_keys=True)
+                        "pose": cfg.pose.model_dump(mode="json"),
+                        "band": [band.detect, band.sample_every_s, band.retake_frames,
+                                 EVIDENCE_VERSION, RETAKE_VERSION]}, sort_keys=True)
     digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
     return f"{video.stem}.{digest}{LANDMARKS_SUFFIX}"
 
@@ -752,7 +759,7 @@ def _poses(video: Path, cfg: Config, cache_dir: Path | None,
         return PoseSequence.load(cached), "cache"
     # A broken video fails here, before the model loads.
     source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
-    seq = estimate_poses(source, cfg, estimator=est.get())
+    seq = measure_video(source, cfg, estimator=est.get())
     if cached is not None:
         try:
             seq.save(cached)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -181,3 +182,48 @@ class FileSource:
             container.close()
         if produced == 0:
             raise EmptyVideoError(f"{self.path}: no frame could be decoded")
+
+    def frames_at(self, times_s: Sequence[float]) -> Iterator[Frame]:
+        """The frames at these times (seconds, as `__iter__` stamps them), in time order.
+
+        Decodes only what they need: where the next key frame before a wanted time lies
+        ahead of the decoder, it seeks there instead of decoding the gap (the key frames
+        come from the packet index, read without decoding). Times that match no frame
+        (within half a frame) are skipped; a decoding error ends the frames early. `index`
+        is the frame number the nominal rate gives, since a seek loses the count.
+        """
+        wanted = sorted(set(times_s))
+        if not wanted:
+            return
+        container = _open(self.path)
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            start = stream.start_time or 0
+            if not stream.time_base:
+                return
+            base = float(stream.time_base)
+            keys = sorted((p.pts - start) * base for p in container.demux(stream)
+                          if p.is_keyframe and p.pts is not None)
+            half = 0.5 / self.info.fps if self.info.fps else 1e-3
+            decoded: Iterator[av.VideoFrame] | None = None
+            pos, last = float("-inf"), None
+            for target in wanted:
+                k = bisect_right(keys, target + half) - 1
+                key = keys[k] if k >= 0 else 0.0
+                if decoded is None or key > pos + half:
+                    container.seek(start + round(key / base), stream=stream, backward=True)
+                    decoded, pos = iter(container.decode(stream)), float("-inf")
+                while pos < target - half:
+                    last = next(decoded, None)
+                    if last is None or last.pts is None:
+                        return
+                    pos = (last.pts - start) * base
+                if last is not None and abs(pos - target) <= half:
+                    image: ImageBGR = last.to_ndarray(format="bgr24")  # type: ignore[assignment]
+                    index = round(pos * self.info.fps) if self.info.fps else 0
+                    yield Frame(_upright(image, self.info.rotation_deg), pos, index)
+        except av.error.FFmpegError as exc:
+            log.warning("%s: decoding stopped early (%s)", self.path, exc)
+        finally:
+            container.close()

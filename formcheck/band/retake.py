@@ -1,0 +1,179 @@
+"""Measure the top of a banded rep again, with the band painted out of the frames.
+
+A band that crosses the leg (a strand from the hip crease to the feet, a loop above the
+knees) pulls MediaPipe's knee landmark towards it: on generated clips the knee angle at the
+top was off by 15-30 deg on such reps, and by under 5 deg on the same clips rendered without
+the band. So once the reps and the band are known, a few frames of each banded rep's top are
+decoded again, the band's outline (`band_outline_px`, grown by a margin) is inpainted with
+the colours around it, and the pose model measures those frames afresh. The medians replace
+the rep's top hip and knee angles.
+
+The records go into `PoseSequence.meta["retake"]`, so `analyze --from-landmarks` gives the
+same report without the video.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from formcheck.band.colors import BAND_COLOR_NAMES, color_classes
+from formcheck.band.judge import BandJudgement
+from formcheck.band.outline import band_outline_px
+from formcheck.geometry import hip_angle_deg, knee_angle_deg
+from formcheck.reps import Rep
+from formcheck.track import SIDE_LANDMARKS, PoseTrack
+from formcheck.video import FileSource
+from formcheck.video.frames import ImageBGR
+
+if TYPE_CHECKING:  # the adapter imports mediapipe
+    from formcheck.pose.landmarker import PoseEstimator
+
+log = logging.getLogger(__name__)
+
+META_KEY = "retake"
+#: Version of the records in `PoseSequence.meta["retake"]`.
+RETAKE_VERSION = 1
+#: The band is looked for this far (thigh lengths) around the leg and its outline.
+REGION_L = 0.3
+#: Pixels of the band's colour are grown by this much (thigh lengths, 2 px at least), to
+#: take in their blurred edges.
+EDGE_L = 0.03
+#: Above this share of the region, the band's colour is the clothing's as well.
+MAX_COLOR_SHARE = 0.25
+#: The band's outline is grown by this share of the thigh length before it is painted out.
+MARGIN_L = 0.05
+#: Inpainting radius, pixels (OpenCV's Telea method).
+INPAINT_RADIUS_PX = 3
+#: A rep's top window must match the record's within this (s) for the record to apply.
+WINDOW_TOLERANCE_S = 1e-3
+
+
+def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[np.ndarray],
+              colors: Sequence[str]) -> NDArray[np.uint8]:
+    """Where the band is in a frame: 255 on the band's pixels, 0 elsewhere.
+
+    The band's own colours (`colors`, names from `BAND_COLOR_NAMES`) near the leg: inside
+    the hull of the hip, knee, ankle and `outline`, grown by `REGION_L` thigh lengths. The
+    outline alone says where the band lies only roughly (it is placed from the median
+    geometry of the rep); its colour finds every pixel of it. Where that colour covers more
+    than `MAX_COLOR_SHARE` of the region it is the clothing's too, and the outline (grown
+    by `MARGIN_L`) is the mask instead. `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle.
+    """
+    h, w = image_bgr.shape[:2]
+    legs = np.asarray(joints_xy_px, dtype=np.float64)[1:4]
+    thigh = float(np.hypot(*(legs[1] - legs[0])))
+    points = np.vstack([legs, *outline]).astype(np.float32)
+    region = np.zeros((h, w), dtype=np.uint8)
+    cv2.fillConvexPoly(region, np.round(cv2.convexHull(points)).astype(np.int32), 255)
+    region = _grow(region, REGION_L * thigh)
+    x, y, bw, bh = cv2.boundingRect(region)
+    classes = color_classes(image_bgr[y:y + bh, x:x + bw])
+    colored = np.zeros((bh, bw), dtype=bool)
+    for name in colors:
+        colored |= classes[BAND_COLOR_NAMES.index(name)]
+    colored &= region[y:y + bh, x:x + bw] > 0
+    mask = np.zeros((h, w), dtype=np.uint8)
+    if colored.sum() <= MAX_COLOR_SHARE * np.count_nonzero(region):
+        mask[y:y + bh, x:x + bw][colored] = 255
+        return _grow(mask, max(2.0, EDGE_L * thigh))
+    cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in outline], 255)
+    return _grow(mask, MARGIN_L * thigh)
+
+
+def _grow(mask: NDArray[np.uint8], radius_px: float) -> NDArray[np.uint8]:
+    r = max(1, round(radius_px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return np.asarray(cv2.dilate(mask, kernel), dtype=np.uint8)
+
+
+def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
+    """`image_bgr` with the `mask` pixels filled in from the pixels around them."""
+    return np.asarray(cv2.inpaint(image_bgr, mask, INPAINT_RADIUS_PX, cv2.INPAINT_TELEA),
+                      dtype=np.uint8)
+
+
+def retake_frames(track: PoseTrack, rep: Rep, per_rep: int) -> list[int]:
+    """Indices into the track of up to `per_rep` analysed frames spread over the rep's top
+    (the frame nearest its middle when the top is shorter than a frame)."""
+    t = track.t_s
+    held = np.flatnonzero((t >= rep.top_start_s - 1e-9) & (t <= rep.top_end_s + 1e-9))
+    if len(held) == 0:
+        return [int(np.argmin(np.abs(t - 0.5 * (rep.top_start_s + rep.top_end_s))))]
+    if len(held) <= per_rep:
+        return [int(i) for i in held]
+    picks = np.linspace(0, len(held) - 1, per_rep).round().astype(int)
+    return [int(held[i]) for i in picks]
+
+
+def retake_tops(
+    source: FileSource, track: PoseTrack, reps: Sequence[Rep],
+    bands: Sequence[BandJudgement], estimator: PoseEstimator, per_rep: int,
+    min_visibility: float,
+) -> dict[str, Any]:
+    """Measure the top of every rep with a band outline again, on frames with it painted out.
+
+    `estimator` is reset (a fresh tracker) and left open. Returns the record for
+    `PoseSequence.meta["retake"]`: per rep, its top window, the frame times used and the
+    median hip and knee angles (None where the model did not see the joints).
+    """
+    record: dict[str, Any] = {"version": RETAKE_VERSION, "per_rep": per_rep, "reps": []}
+    if track.side is None or per_rep <= 0:
+        return record
+    wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...]]] = {}
+    for k, (rep, band) in enumerate(zip(reps, bands, strict=True)):
+        for i in retake_frames(track, rep, per_rep):
+            joints = track.joints_xy_px[i]
+            mid = 0.5 * (rep.top_start_s + rep.top_end_s)
+            outline = band_outline_px(band, joints, near_top=abs(track.t_s[i] - mid) < 1.0)
+            if outline:
+                wanted[float(track.t_s[i])] = (k, i, outline)
+    if not wanted:
+        return record
+    estimator.start_clip()
+    idx = list(SIDE_LANDMARKS[track.side])
+    angles: dict[int, list[tuple[float, float, float]]] = {}
+    for frame in source.frames_at(list(wanted)):
+        k, i, outline = wanted[min(wanted, key=lambda t: abs(t - frame.t_s))]
+        band = bands[k]
+        colors = [c for c in (band.hip_color, band.knee_color) if c is not None]
+        mask = band_mask(frame.image_bgr, track.joints_xy_px[i], outline, colors)
+        clean = paint_out(frame.image_bgr, mask)
+        pose = estimator.detect(replace(frame, image_bgr=clean))
+        if pose.is_missing or (pose.visibility[idx] < min_visibility).any():
+            continue
+        s, h, kn, a = (pose.xy_px[j].astype(np.float64) for j in idx)
+        angles.setdefault(k, []).append(
+            (frame.t_s, float(hip_angle_deg(s, h, kn)), float(knee_angle_deg(h, kn, a))))
+    for k, rows in sorted(angles.items()):
+        arr = np.array(rows)
+        rep = reps[k]
+        record["reps"].append({
+            "rep": rep.index, "top_start_s": rep.top_start_s, "top_end_s": rep.top_end_s,
+            "t_s": [round(float(x), 4) for x in arr[:, 0]],
+            "hip_deg": round(float(np.median(arr[:, 1])), 2),
+            "knee_deg": round(float(np.median(arr[:, 2])), 2),
+        })
+    return record
+
+
+def apply_retakes(reps: Sequence[Rep], record: dict[str, Any] | None) -> list[Rep]:
+    """`reps` with the top angles measured again (`retake_tops`) where a record matches the
+    rep (same number and top window, so a replay with other settings ignores it)."""
+    if not record or record.get("version") != RETAKE_VERSION:
+        return list(reps)
+    by_index = {r["rep"]: r for r in record.get("reps", [])}
+    out = []
+    for rep in reps:
+        r = by_index.get(rep.index)
+        if (r is not None and abs(r["top_start_s"] - rep.top_start_s) < WINDOW_TOLERANCE_S
+                and abs(r["top_end_s"] - rep.top_end_s) < WINDOW_TOLERANCE_S):
+            rep = replace(rep, hip_angle_top_deg=r["hip_deg"], knee_angle_top_deg=r["knee_deg"])
+        out.append(rep)
+    return out
