@@ -118,6 +118,37 @@ def test_stride_keeps_every_nth_frame_with_its_own_time(clip: Path) -> None:
         FileSource(clip, stride=0)
 
 
+def _write_short_gop_clip(path: Path, n: int, gop: int) -> Path:
+    """A 30 fps clip with a key frame every `gop` frames, so that seeking has to be right."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.codec_context.options = {"keyint_min": str(gop), "sc_threshold": "0"}
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(_image(i % 34), format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_frames_at_gives_exactly_the_frames_asked_for_across_key_frames(tmp_path: Path) -> None:
+    path = _write_short_gop_clip(tmp_path / "gop.mp4", n=90, gop=10)
+    every = list(FileSource(path))
+    assert len(every) == 90
+    picks = [2, 3, 41, 40, 69, 85, 89, 3]  # out of order and repeated, across several GOPs
+    wanted = [every[i].t_s for i in picks] + [100.0]  # and a time past the end
+    got = list(FileSource(path).frames_at(wanted))
+    assert [f.index for f in got] == sorted(set(picks))
+    for f in got:
+        np.testing.assert_array_equal(f.image_bgr, every[f.index].image_bgr)
+        assert f.t_s == pytest.approx(every[f.index].t_s, abs=1e-6)
+    assert list(FileSource(path).frames_at([])) == []
+
+
 @pytest.mark.parametrize(("fps", "max_fps", "stride"), [
     (30.0, 15.0, 2), (29.97, 15.0, 2), (60.0, 15.0, 4), (59.94, 15.0, 4), (50.0, 15.0, 3),
     (25.0, 15.0, 1), (24.0, 15.0, 1), (15.0, 15.0, 1), (30.0, 0.0, 1), (0.0, 15.0, 1),
@@ -328,4 +359,6 @@ def test_a_rotated_clip_is_read_upright(rotation: int, tmp_path: Path) -> None:
     frames = list(FileSource(path))
     assert len(frames) == 5
     assert frames[0].resolution_wh == (info.width, info.height)
+    (again,) = FileSource(path).frames_at([frames[2].t_s])
+    np.testing.assert_array_equal(again.image_bgr, frames[2].image_bgr)
     assert {_red_corner(f.image_bgr) for f in frames} == {QUADRANT_AFTER[rotation]}

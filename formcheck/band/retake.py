@@ -99,10 +99,9 @@ def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
                       dtype=np.uint8)
 
 
-def retake_frames(track: PoseTrack, rep: Rep, per_rep: int) -> list[int]:
-    """Indices into the track of up to `per_rep` analysed frames spread over the rep's top
-    (the frame nearest its middle when the top is shorter than a frame)."""
-    t = track.t_s
+def retake_frames(t: NDArray[np.float64], rep: Rep, per_rep: int) -> list[int]:
+    """Indices into `t` (the analysed frames' times, s) of up to `per_rep` frames spread
+    over the rep's top (the frame nearest its middle when the top is shorter than a frame)."""
     held = np.flatnonzero((t >= rep.top_start_s - 1e-9) & (t <= rep.top_end_s + 1e-9))
     if len(held) == 0:
         return [int(np.argmin(np.abs(t - 0.5 * (rep.top_start_s + rep.top_end_s))))]
@@ -128,7 +127,7 @@ def retake_tops(
         return record
     wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...]]] = {}
     for k, (rep, band) in enumerate(zip(reps, bands, strict=True)):
-        for i in retake_frames(track, rep, per_rep):
+        for i in retake_frames(track.t_s, rep, per_rep):
             joints = track.joints_xy_px[i]
             mid = 0.5 * (rep.top_start_s + rep.top_end_s)
             outline = band_outline_px(band, joints, near_top=abs(track.t_s[i] - mid) < 1.0)
