@@ -60,16 +60,24 @@ def test_the_band_is_found_by_its_colour_and_painted_out() -> None:
     assert _yellow(paint_out(img, mask.astype(np.uint8) * 255)) == 0
 
 
-def test_clothing_of_the_band_colour_falls_back_on_the_outline() -> None:
+def test_clothing_of_the_band_colour_is_left_as_it_is() -> None:
     img = _figure(leg_color=YELLOW)  # yellow leggings under a yellow band
-    _strand(img)
+    strand = _strand(img)
     mask = band_mask(img, JOINTS, OUTLINE, ["yellow"]) > 0
-    outline = np.zeros((H, W), np.uint8)
-    cv2.fillPoly(outline, [OUTLINE[0].round().astype(np.int32)], 255)
-    assert mask[outline > 0].all()
     leg = np.zeros((H, W), np.uint8)
-    cv2.line(leg, (40, 100), (120, 100), 255, 20)  # the thigh far from the strand
+    cv2.line(leg, (40, 100), (120, 100), 255, 20)  # the thigh, away from the strand
     assert not mask[leg > 0].any()  # the leggings are not painted out
+    legs = np.abs(img.astype(int) - YELLOW).sum(axis=2) < 10
+    cv2.line(leg, JOINTS[2].astype(int).tolist(), JOINTS[3].astype(int).tolist(), 255, 24)
+    in_the_open = strand & ~(cv2.dilate(_figure_mask(), np.ones((5, 5), np.uint8)) > 0)
+    assert legs.any() and in_the_open.sum() > 50
+    assert mask[in_the_open].mean() > 0.9  # the strand where it crosses open space is
+
+
+def _figure_mask() -> np.ndarray:
+    """The figure's own pixels (before a strand is drawn)."""
+    img = _figure()
+    return (np.abs(img.astype(int) - GREY_BG).sum(axis=2) > 0).astype(np.uint8)
 
 
 def _rep(index: int, top_start: float, top_end: float, knee: float = 120.0) -> Rep:

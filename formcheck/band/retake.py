@@ -45,10 +45,13 @@ REGION_L = 0.3
 #: Pixels of the band's colour are grown by this much (thigh lengths, 2 px at least), to
 #: take in their blurred edges.
 EDGE_L = 0.03
-#: Above this share of the region, the band's colour is the clothing's as well.
-MAX_COLOR_SHARE = 0.25
-#: The band's outline is grown by this share of the thigh length before it is painted out.
-MARGIN_L = 0.05
+#: Parts of the band's colour at least this thick (thigh lengths) are clothing: a strand
+#: is under a tenth of the thigh length across, a loop seen from the side a seventh along
+#: the thigh.
+THICK_L = 0.2
+#: Frames of each rep's lift fed to the tracker before its top: the pose model finds a
+#: person lying back on a bench far better by tracking from the lift than from scratch.
+LEAD_FRAMES = 4
 #: Inpainting radius, pixels (OpenCV's Telea method).
 INPAINT_RADIUS_PX = 3
 #: A rep's top window must match the record's within this (s) for the record to apply.
@@ -59,12 +62,12 @@ def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[n
               colors: Sequence[str]) -> NDArray[np.uint8]:
     """Where the band is in a frame: 255 on the band's pixels, 0 elsewhere.
 
-    The band's own colours (`colors`, names from `BAND_COLOR_NAMES`) near the leg: inside
-    the hull of the hip, knee, ankle and `outline`, grown by `REGION_L` thigh lengths. The
-    outline alone says where the band lies only roughly (it is placed from the median
-    geometry of the rep); its colour finds every pixel of it. Where that colour covers more
-    than `MAX_COLOR_SHARE` of the region it is the clothing's too, and the outline (grown
-    by `MARGIN_L`) is the mask instead. `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle.
+    The thin parts of the band's own colours (`colors`, names from `BAND_COLOR_NAMES`) near
+    the leg: inside the hull of the hip, knee, ankle and `outline`, grown by `REGION_L`
+    thigh lengths. The outline alone says where the band lies only roughly (it is placed
+    from the median geometry of the rep); its colour finds every pixel of it. Parts of that
+    colour thicker than `THICK_L` are clothing (a shirt, leggings of the band's colour) and
+    are left as they are. `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle.
     """
     h, w = image_bgr.shape[:2]
     legs = np.asarray(joints_xy_px, dtype=np.float64)[1:4]
@@ -75,22 +78,24 @@ def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[n
     region = _grow(region, REGION_L * thigh)
     x, y, bw, bh = cv2.boundingRect(region)
     classes = color_classes(image_bgr[y:y + bh, x:x + bw])
-    colored = np.zeros((bh, bw), dtype=bool)
+    colored = np.zeros((bh, bw), dtype=np.uint8)
     for name in colors:
-        colored |= classes[BAND_COLOR_NAMES.index(name)]
-    colored &= region[y:y + bh, x:x + bw] > 0
+        colored[classes[BAND_COLOR_NAMES.index(name)]] = 255
+    thick = cv2.morphologyEx(colored, cv2.MORPH_OPEN, _disk(0.5 * THICK_L * thigh))
+    thin = (colored > 0) & (thick == 0) & (region[y:y + bh, x:x + bw] > 0)
     mask = np.zeros((h, w), dtype=np.uint8)
-    if colored.sum() <= MAX_COLOR_SHARE * np.count_nonzero(region):
-        mask[y:y + bh, x:x + bw][colored] = 255
-        return _grow(mask, max(2.0, EDGE_L * thigh))
-    cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in outline], 255)
-    return _grow(mask, MARGIN_L * thigh)
+    mask[y:y + bh, x:x + bw][thin] = 255
+    return _grow(mask, max(2.0, EDGE_L * thigh))
+
+
+def _disk(radius_px: float) -> NDArray[np.uint8]:
+    r = max(1, round(radius_px))
+    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)),
+                      dtype=np.uint8)
 
 
 def _grow(mask: NDArray[np.uint8], radius_px: float) -> NDArray[np.uint8]:
-    r = max(1, round(radius_px))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return np.asarray(cv2.dilate(mask, kernel), dtype=np.uint8)
+    return np.asarray(cv2.dilate(mask, _disk(radius_px)), dtype=np.uint8)
 
 
 def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
@@ -125,27 +130,30 @@ def retake_tops(
     record: dict[str, Any] = {"version": RETAKE_VERSION, "per_rep": per_rep, "reps": []}
     if track.side is None or per_rep <= 0:
         return record
-    wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...]]] = {}
+    # time -> (rep k, track index i, band outline, measured?) for the lead-in and top frames
+    wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...], bool]] = {}
     for k, (rep, band) in enumerate(zip(reps, bands, strict=True)):
-        for i in retake_frames(track.t_s, rep, per_rep):
-            joints = track.joints_xy_px[i]
-            mid = 0.5 * (rep.top_start_s + rep.top_end_s)
-            outline = band_outline_px(band, joints, near_top=abs(track.t_s[i] - mid) < 1.0)
+        top = retake_frames(track.t_s, rep, per_rep)
+        rise = np.flatnonzero((track.t_s >= rep.start_s) & (track.t_s < track.t_s[top[0]]))
+        lead = rise[np.linspace(0, len(rise) - 1, min(LEAD_FRAMES, len(rise))).round().astype(int)]
+        mid = 0.5 * (rep.top_start_s + rep.top_end_s)
+        for i, measured in [(int(i), False) for i in lead] + [(i, True) for i in top]:
+            outline = band_outline_px(band, track.joints_xy_px[i],
+                                      near_top=abs(track.t_s[i] - mid) < 1.0)
             if outline:
-                wanted[float(track.t_s[i])] = (k, i, outline)
-    if not wanted:
+                wanted[float(track.t_s[i])] = (k, i, outline, measured)
+    if not any(w[3] for w in wanted.values()):
         return record
     estimator.start_clip()
     idx = list(SIDE_LANDMARKS[track.side])
     angles: dict[int, list[tuple[float, float, float]]] = {}
     for frame in source.frames_at(list(wanted)):
-        k, i, outline = wanted[min(wanted, key=lambda t: abs(t - frame.t_s))]
+        k, i, outline, measured = wanted[min(wanted, key=lambda t: abs(t - frame.t_s))]
         band = bands[k]
         colors = [c for c in (band.hip_color, band.knee_color) if c is not None]
         mask = band_mask(frame.image_bgr, track.joints_xy_px[i], outline, colors)
-        clean = paint_out(frame.image_bgr, mask)
-        pose = estimator.detect(replace(frame, image_bgr=clean))
-        if pose.is_missing or (pose.visibility[idx] < min_visibility).any():
+        pose = estimator.detect(replace(frame, image_bgr=paint_out(frame.image_bgr, mask)))
+        if not measured or pose.is_missing or (pose.visibility[idx] < min_visibility).any():
             continue
         s, h, kn, a = (pose.xy_px[j].astype(np.float64) for j in idx)
         angles.setdefault(k, []).append(
