@@ -2,11 +2,11 @@
 
 A band that crosses the leg (a strand from the hip crease to the feet, a loop above the
 knees) pulls MediaPipe's knee landmark towards it: on generated clips the knee angle at the
-top was off by 15-30 deg on such reps, and by under 5 deg on the same clips rendered without
+top was off by 15-30 deg on such reps, and by under 10 deg on the same clips rendered without
 the band. So once the reps and the band are known, a few frames of each banded rep's top are
-decoded again, the band's outline (`band_outline_px`, grown by a margin) is inpainted with
-the colours around it, and the pose model measures those frames afresh. The medians replace
-the rep's top hip and knee angles.
+decoded again, the band's thin parts near the leg (found by its colour, `band_mask`) are
+inpainted from the pixels around them, and the pose model measures those frames afresh,
+tracking in from the lift. The medians replace the rep's top hip and knee angles.
 
 The records go into `PoseSequence.meta["retake"]`, so `analyze --from-landmarks` gives the
 same report without the video.
@@ -14,7 +14,6 @@ same report without the video.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,6 @@ from formcheck.video.frames import ImageBGR
 if TYPE_CHECKING:  # the adapter imports mediapipe
     from formcheck.pose.landmarker import PoseEstimator
 
-log = logging.getLogger(__name__)
 
 META_KEY = "retake"
 #: Version of the records in `PoseSequence.meta["retake"]`.
@@ -51,7 +49,7 @@ EDGE_L = 0.03
 THICK_L = 0.2
 #: Frames of each rep's lift fed to the tracker before its top: the pose model finds a
 #: person lying back on a bench far better by tracking from the lift than from scratch.
-LEAD_FRAMES = 4
+LEAD_FRAMES = 2
 #: Inpainting radius, pixels (OpenCV's Telea method).
 INPAINT_RADIUS_PX = 3
 #: A rep's top window must match the record's within this (s) for the record to apply.
@@ -73,9 +71,12 @@ def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[n
     legs = np.asarray(joints_xy_px, dtype=np.float64)[1:4]
     thigh = float(np.hypot(*(legs[1] - legs[0])))
     points = np.vstack([legs, *outline]).astype(np.float32)
+    hull = np.round(cv2.convexHull(points)).astype(np.int32)
     region = np.zeros((h, w), dtype=np.uint8)
-    cv2.fillConvexPoly(region, np.round(cv2.convexHull(points)).astype(np.int32), 255)
-    region = _grow(region, REGION_L * thigh)
+    # A convex polygon grown by r: the polygon, and its outline drawn 2r wide (much faster
+    # than dilating the whole frame with a kernel that large).
+    cv2.fillConvexPoly(region, hull, 255)
+    cv2.polylines(region, [hull], True, 255, 2 * max(1, round(REGION_L * thigh)) + 1)
     x, y, bw, bh = cv2.boundingRect(region)
     classes = color_classes(image_bgr[y:y + bh, x:x + bw])
     colored = np.zeros((bh, bw), dtype=np.uint8)
@@ -84,8 +85,9 @@ def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[n
     thick = cv2.morphologyEx(colored, cv2.MORPH_OPEN, _disk(0.5 * THICK_L * thigh))
     thin = (colored > 0) & (thick == 0) & (region[y:y + bh, x:x + bw] > 0)
     mask = np.zeros((h, w), dtype=np.uint8)
-    mask[y:y + bh, x:x + bw][thin] = 255
-    return _grow(mask, max(2.0, EDGE_L * thigh))
+    grown = cv2.dilate(thin.astype(np.uint8) * 255, _disk(max(2.0, EDGE_L * thigh)))
+    mask[y:y + bh, x:x + bw] = grown
+    return mask
 
 
 def _disk(radius_px: float) -> NDArray[np.uint8]:
@@ -94,14 +96,19 @@ def _disk(radius_px: float) -> NDArray[np.uint8]:
                       dtype=np.uint8)
 
 
-def _grow(mask: NDArray[np.uint8], radius_px: float) -> NDArray[np.uint8]:
-    return np.asarray(cv2.dilate(mask, _disk(radius_px)), dtype=np.uint8)
-
-
 def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
     """`image_bgr` with the `mask` pixels filled in from the pixels around them."""
-    return np.asarray(cv2.inpaint(image_bgr, mask, INPAINT_RADIUS_PX, cv2.INPAINT_TELEA),
-                      dtype=np.uint8)
+    if not mask.any():
+        return image_bgr
+    # Inpainting scans the whole image it is given: give it the mask's surroundings only.
+    x, y, w, h = cv2.boundingRect(mask)
+    pad = 2 * INPAINT_RADIUS_PX + 1
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(mask.shape[1], x + w + pad), min(mask.shape[0], y + h + pad)
+    out: ImageBGR = image_bgr.copy()
+    out[y0:y1, x0:x1] = cv2.inpaint(image_bgr[y0:y1, x0:x1], mask[y0:y1, x0:x1],
+                                    INPAINT_RADIUS_PX, cv2.INPAINT_TELEA)
+    return out
 
 
 def retake_frames(t: NDArray[np.float64], rep: Rep, per_rep: int) -> list[int]:
@@ -123,9 +130,11 @@ def retake_tops(
 ) -> dict[str, Any]:
     """Measure the top of every rep with a band outline again, on frames with it painted out.
 
-    `estimator` is reset (a fresh tracker) and left open. Returns the record for
-    `PoseSequence.meta["retake"]`: per rep, its top window, the frame times used and the
-    median hip and knee angles (None where the model did not see the joints).
+    Each rep's top frames (`retake_frames`) are led in by up to `LEAD_FRAMES` frames of its
+    lift, all with the band painted out, through `estimator` in time order (reset to a fresh
+    tracker, and left open). Returns the record for `PoseSequence.meta["retake"]`: per rep
+    whose joints the model saw in a top frame, its top window, the times of those frames
+    and the median hip and knee angles there (degrees).
     """
     record: dict[str, Any] = {"version": RETAKE_VERSION, "per_rep": per_rep, "reps": []}
     if track.side is None or per_rep <= 0:
@@ -152,7 +161,8 @@ def retake_tops(
         band = bands[k]
         colors = [c for c in (band.hip_color, band.knee_color) if c is not None]
         mask = band_mask(frame.image_bgr, track.joints_xy_px[i], outline, colors)
-        pose = estimator.detect(replace(frame, image_bgr=paint_out(frame.image_bgr, mask)))
+        clean = replace(frame, image_bgr=paint_out(frame.image_bgr, mask))
+        pose = estimator.detect(clean, count_people=False)
         if not measured or pose.is_missing or (pose.visibility[idx] < min_visibility).any():
             continue
         s, h, kn, a = (pose.xy_px[j].astype(np.float64) for j in idx)

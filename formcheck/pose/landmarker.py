@@ -145,15 +145,19 @@ class PoseEstimator:
         self._last_center = None
         self._next_count_s = 0.0
 
-    def detect(self, frame: Frame) -> PoseFrame:
-        """Landmarks of the followed person in `frame`, or a missing `PoseFrame`."""
+    def detect(self, frame: Frame, count_people: bool = True) -> PoseFrame:
+        """Landmarks of the followed person in `frame`, or a missing `PoseFrame`.
+
+        `count_people=False` skips the periodic people count (`PoseFrame.people` is then
+        -1), for a second look at frames whose count is known.
+        """
         if self._quiet_calls > 0:  # the first inferences print native warnings too
             self._quiet_calls -= 1
             with _quiet_native_stderr():
-                return self._detect(frame)
-        return self._detect(frame)
+                return self._detect(frame, count_people)
+        return self._detect(frame, count_people)
 
-    def _detect(self, frame: Frame) -> PoseFrame:
+    def _detect(self, frame: Frame, count_people: bool) -> PoseFrame:
         import mediapipe as mp
 
         rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
@@ -168,7 +172,8 @@ class PoseEstimator:
         people = -1
         if self._counter is None:
             people = len(result.pose_landmarks) if self.num_poses > 1 else -1
-        elif self._count_every_s is not None and frame.t_s >= self._next_count_s:
+        elif (count_people and self._count_every_s is not None
+              and frame.t_s >= self._next_count_s):
             people = len(self._counter.detect(image).pose_landmarks)
             self._next_count_s = frame.t_s + self._count_every_s
         return self._to_pose_frame(result, frame, people)
