@@ -148,7 +148,7 @@ class BandConfig(_Section):
         0.45, ge=0, le=1, description="evidence (0-1) of a loop round the thighs: band at the knees"
     )
     retake_frames: int = Field(
-        3, ge=0, le=30, description="frames of each banded rep's top measured again with the"
+        5, ge=0, le=30, description="frames of each banded rep's top measured again with the"
                                     " band painted out (a band across the leg pulls the knee"
                                     " landmark); 0: off"
     )

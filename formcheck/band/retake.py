@@ -47,9 +47,12 @@ EDGE_L = 0.03
 #: is under a tenth of the thigh length across, a loop seen from the side a seventh along
 #: the thigh.
 THICK_L = 0.2
-#: Frames of each rep's lift fed to the tracker before its top: the pose model finds a
-#: person lying back on a bench far better by tracking from the lift than from scratch.
-LEAD_FRAMES = 2
+#: Frames of each rep's lift fed to the tracker before its top (all of the first rep's):
+#: the pose model finds a person lying back on a bench far better by tracking from the lift
+#: than from scratch.
+LEAD_FRAMES = 4
+#: A retake's shoulder, hip and ankle must lie this close (torso lengths) to the first look's.
+AGREE_TORSO = 0.2
 #: Inpainting radius, pixels (OpenCV's Telea method).
 INPAINT_RADIUS_PX = 3
 #: A rep's top window must match the record's within this (s) for the record to apply.
@@ -141,10 +144,17 @@ def retake_tops(
         return record
     # time -> (rep k, track index i, band outline, measured?) for the lead-in and top frames
     wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...], bool]] = {}
+    first = True
     for k, (rep, band) in enumerate(zip(reps, bands, strict=True)):
+        if band.line_top is None and band.line_bottom is None and band.knee_pos is None:
+            continue  # no band found in this rep
         top = retake_frames(track.t_s, rep, per_rep)
         rise = np.flatnonzero((track.t_s >= rep.start_s) & (track.t_s < track.t_s[top[0]]))
-        lead = rise[np.linspace(0, len(rise) - 1, min(LEAD_FRAMES, len(rise))).round().astype(int)]
+        # The tracker starts on the whole of the first lift; later tops follow on from the
+        # one before, and a few frames of their lift are enough.
+        n_lead = len(rise) if first else min(LEAD_FRAMES, len(rise))
+        lead = rise[np.linspace(0, len(rise) - 1, n_lead).round().astype(int)]
+        first = False
         mid = 0.5 * (rep.top_start_s + rep.top_end_s)
         for i, measured in [(int(i), False) for i in lead] + [(i, True) for i in top]:
             outline = band_outline_px(band, track.joints_xy_px[i],
@@ -166,6 +176,8 @@ def retake_tops(
         if not measured or pose.is_missing or (pose.visibility[idx] < min_visibility).any():
             continue
         s, h, kn, a = (pose.xy_px[j].astype(np.float64) for j in idx)
+        if not _agrees(np.stack([s, h, a]), track.joints_xy_px[i][[0, 1, 3]]):
+            continue  # the tracker lost the person: not a better look at the knee
         angles.setdefault(k, []).append(
             (frame.t_s, float(hip_angle_deg(s, h, kn)), float(knee_angle_deg(h, kn, a))))
     for k, rows in sorted(angles.items()):
@@ -178,6 +190,16 @@ def retake_tops(
             "knee_deg": round(float(np.median(arr[:, 2])), 2),
         })
     return record
+
+
+def _agrees(joints: np.ndarray, first: np.ndarray) -> bool:
+    """Do a retake's shoulder, hip and ankle (3, 2) lie where the first look put them,
+    within `AGREE_TORSO` torso lengths (shoulder to hip)? The band pulls the knee landmark,
+    not those; a retake that moved them lost the person (its tracker starts afresh)."""
+    torso = float(np.hypot(*(first[1] - first[0])))
+    if not np.isfinite(first).all() or torso <= 0:
+        return False
+    return bool(np.max(np.hypot(*(joints - first).T)) <= AGREE_TORSO * torso)
 
 
 def apply_retakes(reps: Sequence[Rep], record: dict[str, Any] | None) -> list[Rep]:
