@@ -710,8 +710,8 @@ def cache_key(video: Path, cfg: Config) -> str:
 
     A changed clip (size or modification time), other pose settings (model path, stride,
     confidences) or band records of another version give another key, so stale landmarks
-    are never reused. A different model
-    file at the same path is not noticed: clear the cache after replacing a model.
+    are never reused. A different model file at the same path is not noticed: clear the
+    cache after replacing a model.
     """
     st = video.stat()
     band = cfg.rules.band

@@ -133,11 +133,12 @@ def retake_tops(
 ) -> dict[str, Any]:
     """Measure the top of every rep with a band outline again, on frames with it painted out.
 
-    Each rep's top frames (`retake_frames`) are led in by up to `LEAD_FRAMES` frames of its
-    lift, all with the band painted out, through `estimator` in time order (reset to a fresh
-    tracker, and left open). Returns the record for `PoseSequence.meta["retake"]`: per rep
-    whose joints the model saw in a top frame, its top window, the times of those frames
-    and the median hip and knee angles there (degrees).
+    Each banded rep's top frames (`retake_frames`) are led in by frames of its lift (all of
+    the first rep's, `LEAD_FRAMES` of later ones'), all with the band painted out, through
+    `estimator` in time order (reset to a fresh tracker, and left open); a frame whose
+    shoulder, hip or ankle strays from the first look is not used. Returns the record for
+    `PoseSequence.meta["retake"]`: per rep whose joints the model saw in a top frame, its
+    top window, the times of those frames and the median hip and knee angles (degrees).
     """
     record: dict[str, Any] = {"version": RETAKE_VERSION, "per_rep": per_rep, "reps": []}
     if track.side is None or per_rep <= 0:
