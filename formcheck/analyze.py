@@ -23,6 +23,7 @@ from formcheck.band import (
     evidence_from_meta,
 )
 from formcheck.band import judge_reps as judge_bands
+from formcheck.band.outline import near_top
 from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
@@ -82,21 +83,17 @@ def open_estimator(cfg: Config) -> PoseEstimator:
 
 
 def estimate_poses(
-    source: FileSource, cfg: Config, progress: Progress | None = None,
-    timings: dict[str, float] | None = None, estimator: PoseEstimator | None = None,
-    band: BandDetector | None = None,
+    source: FileSource, cfg: Config, estimator: PoseEstimator,
+    progress: Progress | None = None, timings: dict[str, float] | None = None,
 ) -> PoseSequence:
     """Run the pose model over every (strided) frame; frames with no pose are kept as missing.
 
-    Pass an `estimator` to reuse one loaded model across clips (batch, eval, tests); it is
-    reset for this clip and left open. Without one, an estimator is opened and closed here.
-    The band detector (`band`, else a new one when `cfg.rules.band.detect`) sees each frame
-    with its pose as it goes; its evidence is kept in the sequence's `meta["band"]`.
+    `estimator` is reset for this clip and left open (one loaded model serves many clips).
+    When `cfg.rules.band.detect`, a band detector sees each frame with its pose as it goes;
+    its evidence is kept in the sequence's `meta["band"]`.
     """
-    if band is None and cfg.rules.band.detect:
-        band = BandDetector(cfg.rules.band.sample_every_s)
-    est = estimator if estimator is not None else open_estimator(cfg)
-    est.start_clip()
+    band = BandDetector(cfg.rules.band.sample_every_s) if cfg.rules.band.detect else None
+    estimator.start_clip()
     frames = []
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
     pose_s = 0.0
@@ -104,7 +101,7 @@ def estimate_poses(
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
-            pose = est.detect(frame)
+            pose = estimator.detect(frame)
             pose_s += time.perf_counter() - t0
             frames.append(pose)
             if band_thread is not None:
@@ -116,9 +113,7 @@ def estimate_poses(
     finally:
         if band_thread is not None:
             band_thread.close()
-        if estimator is None:
-            est.close()
-    bundle = est.bundle
+    bundle = estimator.bundle
     if timings is not None:
         timings["decode"] = source.decode_s  # on the prefetch thread: overlaps the model
         timings["pose"] = pose_s
@@ -168,15 +163,13 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[s
     return out
 
 
-def analyze_sequence(
-    seq: PoseSequence, cfg: Config, timings: dict[str, float] | None = None,
-) -> Analysis:
-    """Track, reps, rules and report from landmarks alone (no model, no video).
+def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
+                      ) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
+    """The track, the reps (with any retaken tops) and each rep's band judgement.
 
     Raises:
         NoPersonError: a pose was found in too few frames to analyse the set.
     """
-    timings = {} if timings is None else timings
     found_share = float(seq.found.mean()) if len(seq) else 0.0
     if found_share < cfg.track.min_tracked_fraction:
         raise NoPersonError(
@@ -190,13 +183,28 @@ def analyze_sequence(
     t2 = time.perf_counter()
     evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)
+    # Judging the band counts with the rules, as the band_placement rule's input.
+    timings.update(track=t1 - t0, reps=t2 - t1, rules=time.perf_counter() - t2)
+    return track, reps, bands
+
+
+def analyze_sequence(
+    seq: PoseSequence, cfg: Config, timings: dict[str, float] | None = None,
+) -> Analysis:
+    """Track, reps, rules and report from landmarks alone (no model, no video).
+
+    Raises:
+        NoPersonError: a pose was found in too few frames to analyse the set.
+    """
+    timings = {} if timings is None else timings
+    track, reps, bands = _track_reps_bands(seq, cfg, timings)
+    t2 = time.perf_counter()
     rep_reports = []
     for rep, band in zip(reps, bands, strict=True):
         ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence)
         findings = tuple(check_rep(ctx, cfg.rules))
         rep_reports.append(RepReport(rep, ctx.band, findings, score(findings)))
-    t3 = time.perf_counter()
-    timings.update(track=t1 - t0, reps=t2 - t1, rules=t3 - t2)
+    timings["rules"] += time.perf_counter() - t2
     src = seq.meta.get("source", {})
     model = seq.meta.get("model", {})
     report = SetReport(
@@ -228,15 +236,15 @@ def measure_video(
     est = estimator if estimator is not None else open_estimator(cfg)
     try:
         t0 = time.perf_counter()
-        seq = estimate_poses(source, cfg, progress, timings, est)
+        seq = estimate_poses(source, cfg, est, progress, timings)
         timings["decode_and_pose"] = time.perf_counter() - t0
         per_rep = cfg.rules.band.retake_frames
         if not per_rep or not cfg.rules.band.detect:
             return seq
         t1 = time.perf_counter()
-        first = analyze_sequence(seq, cfg)
-        if any(b.placement in ("hips", "knees", "both") for b in first.bands):
-            record = retake_tops(source, first.track, first.reps, first.bands, est, per_rep,
+        track, reps, bands = _track_reps_bands(seq, cfg, {})
+        if any(b.found for b in bands):
+            record = retake_tops(source, track, reps, bands, est, per_rep,
                                  cfg.track.min_visibility)
             seq = replace(seq, meta={**seq.meta, RETAKE_KEY: record})
         timings["retake"] = time.perf_counter() - t1
@@ -296,9 +304,7 @@ def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
     if best is None:
         return ()
     rep, band = best
-    mid_rise = 0.5 * (rep.start_s + rep.top_start_s)
-    mid_fall = 0.5 * (rep.top_end_s + rep.end_s)
-    return band_outline_px(band, joints_xy_px, near_top=mid_rise <= t_s <= mid_fall)
+    return band_outline_px(band, joints_xy_px, near_top=near_top(rep, t_s))
 
 
 def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import least_squares
 
 from formcheck.config import RepConfig
@@ -92,6 +93,16 @@ class RepStateMachine:
         self.reset()
         self._valley, self._valley_i, self._valley_t = angle_deg, i, t_s
         return cycle if long_enough else None
+
+
+def top_frames(t: NDArray[np.float64], top_start_s: float, top_end_s: float
+               ) -> NDArray[np.intp]:
+    """Indices into `t` (frame times, s) of the frames in the top hold; with no hold, or one
+    shorter than a frame, the frame nearest its middle."""
+    held = np.flatnonzero((t >= top_start_s - 1e-9) & (t <= top_end_s + 1e-9))
+    if len(held) == 0:
+        return np.array([int(np.argmin(np.abs(t - 0.5 * (top_start_s + top_end_s))))])
+    return held
 
 
 @dataclass(frozen=True)
@@ -333,10 +344,7 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
         times = _fit_rep(t, a, lo, hi, guess) or guess
         # The fitted times may fall between frames and a little outside the data.
         t_start, t_top0, t_top1, t_end = (float(np.clip(x, t[0], t[-1])) for x in times)
-        held = (t >= t_top0 - 1e-9) & (t <= t_top1 + 1e-9)
-        if not held.any():  # no hold, or one shorter than a frame: the frame nearest it
-            held = np.zeros(len(t), dtype=bool)
-            held[int(np.argmin(np.abs(t - 0.5 * (t_top0 + t_top1))))] = True
+        held = top_frames(t, t_top0, t_top1)
         hip_top = float(np.nanmedian(a[held]))
         i_start = int(np.argmin(np.abs(t - t_start)))
         i_end = int(np.argmin(np.abs(t - t_end)))

@@ -85,6 +85,11 @@ class BandJudgement:
     knee_pos: float | None = None
     frames: int = 0
 
+    @property
+    def found(self) -> bool:
+        """A band was seen: across the hips, at the knees, or both."""
+        return self.placement in ("hips", "knees", "both")
+
     @classmethod
     def unknown(cls, frames: int = 0) -> BandJudgement:
         return cls("unknown", frames=frames)

@@ -24,9 +24,9 @@ from numpy.typing import NDArray
 
 from formcheck.band.colors import BAND_COLOR_NAMES, color_classes
 from formcheck.band.judge import BandJudgement
-from formcheck.band.outline import band_outline_px
+from formcheck.band.outline import band_outline_px, near_top
 from formcheck.geometry import hip_angle_deg, knee_angle_deg
-from formcheck.reps import Rep
+from formcheck.reps import Rep, top_frames
 from formcheck.track import SIDE_LANDMARKS, PoseTrack
 from formcheck.video import FileSource
 from formcheck.video.frames import ImageBGR
@@ -116,13 +116,9 @@ def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
 
 def retake_frames(t: NDArray[np.float64], rep: Rep, per_rep: int) -> list[int]:
     """Indices into `t` (the analysed frames' times, s) of up to `per_rep` frames spread
-    over the rep's top (the frame nearest its middle when the top is shorter than a frame)."""
-    held = np.flatnonzero((t >= rep.top_start_s - 1e-9) & (t <= rep.top_end_s + 1e-9))
-    if len(held) == 0:
-        return [int(np.argmin(np.abs(t - 0.5 * (rep.top_start_s + rep.top_end_s))))]
-    if len(held) <= per_rep:
-        return [int(i) for i in held]
-    picks = np.linspace(0, len(held) - 1, per_rep).round().astype(int)
+    over the rep's top (`reps.top_frames`)."""
+    held = top_frames(t, rep.top_start_s, rep.top_end_s)
+    picks = np.linspace(0, len(held) - 1, min(per_rep, len(held))).round().astype(int)
     return [int(held[i]) for i in picks]
 
 
@@ -145,21 +141,18 @@ def retake_tops(
         return record
     # time -> (rep k, track index i, band outline, measured?) for the lead-in and top frames
     wanted: dict[float, tuple[int, int, tuple[np.ndarray, ...], bool]] = {}
-    first = True
     for k, (rep, band) in enumerate(zip(reps, bands, strict=True)):
-        if band.line_top is None and band.line_bottom is None and band.knee_pos is None:
-            continue  # no band found in this rep
+        if not band.found:
+            continue
         top = retake_frames(track.t_s, rep, per_rep)
         rise = np.flatnonzero((track.t_s >= rep.start_s) & (track.t_s < track.t_s[top[0]]))
         # The tracker starts on the whole of the first lift; later tops follow on from the
         # one before, and a few frames of their lift are enough.
-        n_lead = len(rise) if first else min(LEAD_FRAMES, len(rise))
+        n_lead = min(LEAD_FRAMES, len(rise)) if wanted else len(rise)
         lead = rise[np.linspace(0, len(rise) - 1, n_lead).round().astype(int)]
-        first = False
-        mid = 0.5 * (rep.top_start_s + rep.top_end_s)
         for i, measured in [(int(i), False) for i in lead] + [(i, True) for i in top]:
             outline = band_outline_px(band, track.joints_xy_px[i],
-                                      near_top=abs(track.t_s[i] - mid) < 1.0)
+                                      near_top=near_top(rep, float(track.t_s[i])))
             if outline:
                 wanted[float(track.t_s[i])] = (k, i, outline, measured)
     if not any(w[3] for w in wanted.values()):
