@@ -23,7 +23,6 @@ from formcheck.band import (
     evidence_from_meta,
 )
 from formcheck.band import judge_reps as judge_bands
-from formcheck.band.outline import near_top
 from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
@@ -304,7 +303,9 @@ def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
     if best is None:
         return ()
     rep, band = best
-    return band_outline_px(band, joints_xy_px, near_top=near_top(rep, t_s))
+    mid_rise = 0.5 * (rep.start_s + rep.top_start_s)
+    mid_fall = 0.5 * (rep.top_end_s + rep.end_s)
+    return band_outline_px(band, joints_xy_px, near_top=mid_rise <= t_s <= mid_fall)
 
 
 def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[

@@ -13,7 +13,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.band.judge import BandJudgement
-from formcheck.reps import Rep
 
 Polygon = NDArray[np.float64]  # (N, 2) pixels, x right, y down, closed implicitly
 
@@ -32,12 +31,6 @@ def _frame(hip: NDArray[np.float64], knee: NDArray[np.float64]
     if n[1] > 0:
         n = -n
     return length, u, n
-
-
-def near_top(rep: Rep, t_s: float) -> bool:
-    """Is `t_s` (s) in the upper half of `rep`, from halfway up the lift to halfway down
-    the lowering? There the strand seen at the top is drawn (`band_outline_px`)."""
-    return 0.5 * (rep.start_s + rep.top_start_s) <= t_s <= 0.5 * (rep.top_end_s + rep.end_s)
 
 
 def band_outline_px(judgement: BandJudgement, joints_xy_px: NDArray[np.float64],

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from formcheck.band.colors import BAND_COLOR_NAMES, color_classes
 from formcheck.band.judge import BandJudgement
-from formcheck.band.outline import band_outline_px, near_top
+from formcheck.band.outline import band_outline_px
 from formcheck.geometry import hip_angle_deg, knee_angle_deg
 from formcheck.reps import Rep, top_frames
 from formcheck.track import SIDE_LANDMARKS, PoseTrack
@@ -150,9 +150,10 @@ def retake_tops(
         # one before, and a few frames of their lift are enough.
         n_lead = min(LEAD_FRAMES, len(rise)) if wanted else len(rise)
         lead = rise[np.linspace(0, len(rise) - 1, n_lead).round().astype(int)]
+        mid = 0.5 * (rep.top_start_s + rep.top_end_s)
         for i, measured in [(int(i), False) for i in lead] + [(i, True) for i in top]:
             outline = band_outline_px(band, track.joints_xy_px[i],
-                                      near_top=near_top(rep, float(track.t_s[i])))
+                                      near_top=abs(track.t_s[i] - mid) < 1.0)
             if outline:
                 wanted[float(track.t_s[i])] = (k, i, outline, measured)
     if not any(w[3] for w in wanted.values()):
