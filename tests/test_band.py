@@ -32,7 +32,7 @@ from formcheck.band import (
     measure_frame,
 )
 from formcheck.band.colors import color_classes
-from formcheck.band.evidence import STRAND_EXCLUDE, body_frame
+from formcheck.band.evidence import RIM_DELTA_E, STRAND_EXCLUDE, body_frame, knee_rims
 from formcheck.band.judge import ColorScores
 from formcheck.config import BandConfig, Config, RulesConfig
 from formcheck.errors import ConfigError
@@ -215,6 +215,70 @@ def test_a_strand_over_leggings_of_its_colour_is_still_found() -> None:
     pose = _pose()
     ev = _evidence(_draw(pose, strand="blue", legs=BAND_BGR["blue"]), pose)
     assert _strand(ev, "blue") >= CFG.min_strand
+
+
+def _shade(bgr: BGR, f: float) -> BGR:
+    return (round(bgr[0] * f), round(bgr[1] * f), round(bgr[2] * f))
+
+
+def _lines_across_thigh(img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...],
+                        color: BGR, width_px: int) -> np.ndarray:
+    """`img` with lines `width_px` wide across the thigh at `s_l` (thigh lengths)."""
+    bf = body_frame(pose)
+    assert bf is not None
+    for s in s_l:
+        cv2.line(img, _pt(bf.at(s, -0.17)), _pt(bf.at(s, 0.17)), color, width_px)
+    return img
+
+
+def _rims(img: np.ndarray, pose: PoseFrame) -> np.ndarray:
+    bf = body_frame(pose)
+    assert bf is not None
+    return knee_rims(img, bf, [])
+
+
+@pytest.mark.parametrize("color", ["yellow", "red", "blue", "purple"])
+def test_a_loop_on_leggings_of_its_colour_is_found_by_its_rims(color: str) -> None:
+    """Of the leggings' own colour, a loop shows only by its edges: two thin darker lines
+    across the thigh a band's width (here 0.11 L) apart, the same cloth between them. (The
+    lines lie between the cross-sections the colour test samples, which would read a dark
+    line lying on one as a narrow loop: this way it is the rims that find the loop.)"""
+    pose = _pose()
+    legs = BAND_BGR[color]
+    img = _lines_across_thigh(_draw(pose, legs=legs), pose, (0.72, 0.83), _shade(legs, 0.7), 5)
+    for scale in (1.0, 0.5, 2.0):  # a thigh of 240, 120 and 480 pixels
+        scaled = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        scaled_pose = dataclasses.replace(pose, xy_px=pose.xy_px * scale,
+                                          resolution_wh=(scaled.shape[1], scaled.shape[0]))
+        ev = _evidence(scaled, scaled_pose)
+        assert _knee(ev, color) >= CFG.min_knee_loop, scale
+        assert 0.7 <= (ev.colors[color].knee_pos or 0.0) <= 0.9, scale
+        assert np.nanmax(_rims(scaled, scaled_pose)) >= CFG.min_knee_loop * RIM_DELTA_E, scale
+    # The same leggings without the rims: no loop.
+    assert _knee(_evidence(_draw(pose, legs=legs), pose), color) < CFG.min_knee_loop
+
+
+@pytest.mark.parametrize("lines", [(0.8,), (0.6, 0.95)], ids=["one seam", "too far apart"])
+def test_seams_across_leggings_are_no_rims_of_a_loop(lines: tuple[float, ...]) -> None:
+    """One line across the thigh (a seam, a crease), or two lines further apart than a
+    band is wide, is not a loop's pair of rims. (Only the rims are asserted: a dark seam
+    lying exactly on a cross-section the colour test samples reads as a narrow loop of
+    its own colour, a known weakness of that test.)"""
+    pose = _pose()
+    legs = BAND_BGR["blue"]
+    img = _lines_across_thigh(_draw(pose, legs=legs), pose, lines, _shade(legs, 0.7), 5)
+    assert np.nanmax(_rims(img, pose)) < CFG.min_knee_loop * RIM_DELTA_E
+    pair = _lines_across_thigh(_draw(pose, legs=legs), pose, (0.72, 0.83), _shade(legs, 0.7), 5)
+    assert np.nanmax(_rims(pair, pose)) >= CFG.min_knee_loop * RIM_DELTA_E
+
+
+def test_a_dark_stripe_across_leggings_is_no_loop_of_their_colour() -> None:
+    """A dark stripe a band's width wide (a strand of another colour crossing the thigh)
+    has edges a band's width apart, but its middle is not the leggings' cloth."""
+    pose = _pose()
+    img = _lines_across_thigh(_draw(pose, legs=BAND_BGR["red"]), pose, (0.8,), (60, 60, 60), 24)
+    assert np.nanmax(_rims(img, pose)) < CFG.min_knee_loop * RIM_DELTA_E
+    assert _knee(_evidence(img, pose), "red") < CFG.min_knee_loop
 
 
 def _sliver_in_a_box(pose: PoseFrame, box: BGR) -> np.ndarray:

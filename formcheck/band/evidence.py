@@ -30,7 +30,10 @@ Per colour class (`formcheck.band.colors`) these scores, each in [0, 1]:
   that is of the colour and whose colour stands out from the thigh just before and after
   it, from any mix of those two (a hem), and from the person's shin. The score is the
   colour's share of the cross-section times that contrast (CIE76 delta E, full marks at
-  `LOOP_DELTA_E`).
+  `LOOP_DELTA_E`). A loop of the thigh's own colour (a band on leggings of its colour)
+  does not stand out; its rims do: two thin lines across the thigh a band's width apart,
+  the same cloth between and either side, found in a finer resampled patch of the thigh
+  (full marks at `RIM_DELTA_E`).
 - `crease`: the share of the colour in a patch over the front of the hip crease, above its
   share in the person's own clothing (thigh and torso). Recorded, not used by the judge:
   belts, waistbands and a dumbbell across the hips look the same.
@@ -96,6 +99,20 @@ _SIDE_L = 0.12
 _BLACK = BAND_COLOR_NAMES.index("black")
 #: Colour contrast (CIE76 delta E) of a knee loop against the thigh that earns full marks.
 LOOP_DELTA_E = 25.0
+#: A knee loop of the thigh's own colour (a band on leggings of its colour) shows only by its
+#: rims: two thin lines across the thigh a band's width apart, the same cloth between and
+#: either side. They are looked for in a patch of the thigh resampled at this many pixels per
+#: thigh length (rims are a few millimetres wide: finer than the working crop).
+RIM_PX_PER_L = 100.0
+_RIM_S = (0.45, 1.1)  # the patch along the thigh (L): loop positions and the band's width
+_RIM_C = 0.12  # the patch across the thigh (L), within it
+_RIM_GAP_L = 0.03  # a rim is compared with the colours this far (L) to either side
+_RIM_WIDTH_L = (0.05, 0.16)  # a band's width between its rims (L): 2-7 cm on a 45 cm thigh
+_RIM_SHEAR = (-0.27, 0.0, 0.27)  # the band's tilt across the thigh: tan(-15, 0, 15 degrees)
+#: Rim contrast (CIE76 delta E) that earns full marks. Lower than `LOOP_DELTA_E`: a rim is a
+#: line a few millimetres wide, which blur and compression spread over two or three pixels
+#: of a typical clip, so even a sharp rim shows at about half its contrast.
+RIM_DELTA_E = 15.0
 #: A strand scoring at least this is left out of the knee profile within `_STRAND_CLEAR`.
 STRAND_EXCLUDE = 0.5
 _STRAND_CLEAR = 0.12
@@ -506,16 +523,17 @@ def _strands(crop: _Crop, bf: BodyFrame, skip_legs: Bool) -> tuple[Float, Float,
     return best, best_start, best_end
 
 
-def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]]
-                ) -> tuple[Float, Float]:
+def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]],
+                image_bgr: ImageBGR) -> tuple[Float, Float]:
     """Per colour, the best knee-loop score and its position along the thigh (L).
 
     A cross-section of the thigh at s is a loop when its colour stands out from the
     thigh just before and just after it (each side: the sample in the `_LOOP_GAP` window
     most like it), and from every mix of those two (a hem, a boundary between two colours
     blurred together, is such a mix), and from the person's shin (below the knee: their
-    skin or leggings). Samples within `_STRAND_CLEAR` of the segments in `clear`
-    (strands found) are left out.
+    skin or leggings); or, a loop of the thigh's own colour, when its rims show
+    (`knee_rims`). Samples within `_STRAND_CLEAR` of the segments in `clear` (strands
+    found) are left out.
     """
     grid_s, grid_c = np.meshgrid(_PROFILE_S, _PROFILE_C, indexing="ij")
     grid = bf.at(grid_s, grid_c)  # (S, C, 2)
@@ -527,6 +545,9 @@ def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]]
         lab[near] = np.nan
     vals &= valid
     share = _share(vals, valid, axis=1, min_valid=0.5)  # (K, S)
+    # Rims matter only where the thigh is of a band colour (the loop is of the thigh's).
+    rims = (knee_rims(image_bgr, bf, clear) if np.nan_to_num(share[:, _LOOP_POS]).max() > 0
+            else np.full(len(_LOOP_POS), np.nan))
     f = np.linspace(0.3, 0.7, 5)[:, None]
     profile = _nanmedian(lab, axis=1)  # (S, 3)
     shin = _nanmedian(crop.colors_lab(bf.knee + f * (bf.ankle - bf.knee)), axis=0)
@@ -544,21 +565,94 @@ def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]]
     here = profile[_LOOP_POS]
     # Distance from the colour segment between the two sides: a hem or a boundary seen
     # through blur is a mix of its two sides, so it lies on that segment; a loop does not.
-    a, b = sides
-    ab = b - a
-    t = np.clip(np.sum((here - a) * ab, axis=1) / np.maximum(np.sum(ab * ab, axis=1), 1e-9),
-                0.0, 1.0)
-    off_mix = np.linalg.norm(here - (a + t[:, None] * ab), axis=1)
-    stand_out = off_mix
+    stand_out = _off_mix(here, *sides)
     if np.isfinite(shin).all():
         stand_out = np.minimum(stand_out, np.linalg.norm(here - shin, axis=1))
-    contrast = np.clip(stand_out / LOOP_DELTA_E, 0.0, 1.0)  # (P,), NaN: not judged
+    # A loop of the thigh's own colour does not stand out: its rims do.
+    contrast = np.fmax(np.clip(stand_out / LOOP_DELTA_E, 0.0, 1.0),
+                       np.clip(rims / RIM_DELTA_E, 0.0, 1.0))  # (P,), NaN: not judged
     score = share[:, _LOOP_POS] * contrast[None, :]  # (K, P)
     judged = np.isfinite(score)
     best = np.where(judged.any(axis=1), np.nanmax(np.where(judged, score, -1.0), axis=1), np.nan)
     pos = np.where(judged.any(axis=1),
                    _PROFILE_S[_LOOP_POS][np.argmax(np.where(judged, score, -1.0), axis=1)], np.nan)
     return best, pos
+
+
+def _off_mix(here: Float, a: Float, b: Float) -> Float:
+    """(...) distance (CIE76 delta E) of the colours `here` (..., 3) from the mixes of `a`
+    and `b` (..., 3): the segment between them. A blurred edge or a hem between two colours
+    lies on it; a line or a loop of its own does not."""
+    ab = b - a
+    t = np.clip(np.sum((here - a) * ab, axis=-1) / np.maximum(np.sum(ab * ab, axis=-1), 1e-9),
+                0.0, 1.0)
+    return np.asarray(np.linalg.norm(here - (a + t[..., None] * ab), axis=-1))
+
+
+def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float]]) -> Float:
+    """(P,) how clearly the rims of a loop show at each loop position (`_LOOP_POS`), as a
+    colour contrast (CIE76 delta E); NaN where not judged.
+
+    The thigh is resampled into a patch at `RIM_PX_PER_L` (rows across it, columns along
+    it; one patch per tilt in `_RIM_SHEAR`) and each column summarised by its median Lab
+    colour. A rim is a column whose colour is off the mix of the columns `_RIM_GAP_L` to
+    either side of it (`_off_mix`); a loop is two rims `_RIM_WIDTH_L` apart whose middle is
+    *on* the mix of the colours outside them (the same cloth between and either side: a
+    single dark line or a loop of another colour is not this). Its contrast is the weaker
+    rim's, less how far its middle is off that mix. Samples within `_STRAND_CLEAR` of the
+    segments in `clear` (strands found) are left out.
+    """
+    ppl = RIM_PX_PER_L
+    s = np.arange(_RIM_S[0], _RIM_S[1] + 0.5 / ppl, 1.0 / ppl)
+    c = np.arange(-_RIM_C, _RIM_C + 0.5 / ppl, 1.0 / ppl)
+    grids = np.stack([bf.at(s[None, :] + k * c[:, None], c[:, None])
+                      for k in _RIM_SHEAR])  # (H, C, S, 2) pixel points
+    h, w = image_bgr.shape[:2]
+    lo = np.floor(np.nanmin(grids.reshape(-1, 2), axis=0)).astype(int) - 1
+    hi = np.ceil(np.nanmax(grids.reshape(-1, 2), axis=0)).astype(int) + 2
+    x0, y0 = max(0, lo[0]), max(0, lo[1])
+    x1, y1 = min(w, hi[0]), min(h, hi[1])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return np.full(len(_LOOP_POS), np.nan)
+    inside = ((grids[..., 0] >= 0) & (grids[..., 0] <= w - 1)
+              & (grids[..., 1] >= 0) & (grids[..., 1] <= h - 1))
+    for a, b in clear:
+        inside &= _distance_to_segment(grids, a, b) > _STRAND_CLEAR * bf.length_px
+    crop = image_bgr[y0:y1, x0:x1]
+    scale = min(1.0, ppl / bf.length_px)
+    if scale < 0.5:  # area-average a fine frame first: sparse samples would alias
+        wh = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
+        crop = np.asarray(cv2.resize(crop, wh, interpolation=cv2.INTER_AREA), np.uint8)
+    else:
+        scale = 1.0
+    maps = ((grids - np.array([x0, y0])) * scale).astype(np.float32)
+    patch = cv2.remap(np.ascontiguousarray(crop), maps[..., 0].reshape(-1, len(s)),
+                      maps[..., 1].reshape(-1, len(s)), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+    lab = cv2.cvtColor(patch.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
+    lab = np.asarray(lab, np.float64).reshape(len(_RIM_SHEAR), len(c), len(s), 3)
+    lab[~inside] = np.nan
+    enough = inside.sum(axis=1) >= _MIN_VALID_SHARE * len(c)  # (H, S)
+    profile = np.where(enough[..., None], _nanmedian(lab, axis=1), np.nan)  # (H, S, 3)
+    g = max(1, round(_RIM_GAP_L * ppl))
+    n = len(s)
+    rim = np.full((len(_RIM_SHEAR), n), np.nan)
+    rim[:, g:n - g] = _off_mix(profile[:, g:n - g], profile[:, :n - 2 * g], profile[:, 2 * g:])
+    # Every loop: first rim j1, second j2 a band's width on, middle column mid.
+    widths = np.arange(round(_RIM_WIDTH_L[0] * ppl), round(_RIM_WIDTH_L[1] * ppl) + 1)
+    j1 = np.concatenate([np.arange(g, n - width - g) for width in widths])
+    width = np.concatenate([np.full(max(0, n - w - 2 * g), w) for w in widths])
+    j2, mid = j1 + width, j1 + width // 2
+    middle = _off_mix(profile[:, mid], profile[:, j1 - g], profile[:, j2 + g])
+    loop = np.fmin(rim[:, j1], rim[:, j2]) - middle  # (H, M)
+    best = np.full((len(_RIM_SHEAR), n), -np.inf)  # the best loop centred on each column
+    np.fmax.at(best, (np.arange(len(_RIM_SHEAR))[:, None], mid[None, :]),
+               np.where(np.isfinite(loop), loop, -np.inf))
+    # Over tilts, and over the columns nearest each loop position.
+    half = 0.5 * (_PROFILE_S[1] - _PROFILE_S[0])
+    near = np.abs(s[None, :] - _PROFILE_S[_LOOP_POS][:, None]) <= half + 1e-9  # (P, S)
+    best = np.where(near, best.max(axis=0)[None, :], -np.inf).max(axis=1)
+    return np.where(np.isfinite(best), np.maximum(best, 0.0), np.nan)
 
 
 def strand_line_px(bf: BodyFrame, line: tuple[float, float, float, float]
@@ -602,7 +696,7 @@ def measure_frame(image_bgr: ImageBGR, pose: PoseFrame,
         strand[:] = np.nan  # hips on the floor: a strand would lie along it, unseen
     clear = [(starts[k], ends[k]) for k in range(len(BAND_COLOR_NAMES))
              if np.isfinite(strand[k]) and strand[k] >= STRAND_EXCLUDE]
-    knee, knee_pos = _knee_loops(crop, bf, clear)
+    knee, knee_pos = _knee_loops(crop, bf, clear, image_bgr)
 
     cvals, cvalid = crop.classes(bf.at(_CREASE[:, 0], _CREASE[:, 1]))
     upper = np.nan_to_num(np.fmax(thigh, torso), nan=0.0)
