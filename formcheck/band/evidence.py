@@ -134,6 +134,22 @@ _LOOP_BEFORE = np.array([_profile_between(s - _LOOP_GAP[1], s - _LOOP_GAP[0])
                          for s in _PROFILE_S[_LOOP_POS]])
 _LOOP_AFTER = np.array([_profile_between(s + _LOOP_GAP[0], s + _LOOP_GAP[1])
                         for s in _PROFILE_S[_LOOP_POS]])
+# Knee-loop rims: the patch's samples along (s) and across (c) the thigh (L); every candidate
+# loop as the patch columns of its first rim, its second rim and its middle; and the columns
+# nearest each loop position.
+_RIM_S_L = np.arange(_RIM_S[0], _RIM_S[1] + 0.5 / RIM_PX_PER_L, 1.0 / RIM_PX_PER_L)
+_RIM_C_L = np.linspace(-_RIM_C, _RIM_C, 13)
+_RIM_GAP = max(1, round(_RIM_GAP_L * RIM_PX_PER_L))
+_RIM_WIDTHS = np.arange(round(_RIM_WIDTH_L[0] * RIM_PX_PER_L),
+                        round(_RIM_WIDTH_L[1] * RIM_PX_PER_L) + 1)
+_RIM_J1 = np.concatenate([np.arange(_RIM_GAP, len(_RIM_S_L) - w - _RIM_GAP) for w in _RIM_WIDTHS])
+_RIM_J2 = _RIM_J1 + np.concatenate([np.full(len(_RIM_S_L) - w - 2 * _RIM_GAP, w)
+                                    for w in _RIM_WIDTHS])
+_RIM_MID = (_RIM_J1 + _RIM_J2) // 2
+_RIM_WIDTH_INDEX = np.concatenate([np.full(len(_RIM_S_L) - w - 2 * _RIM_GAP, i)
+                                   for i, w in enumerate(_RIM_WIDTHS)])
+_RIM_NEAR = (np.abs(_RIM_S_L[None, :] - _PROFILE_S[_LOOP_POS][:, None])
+             <= 0.5 * (_PROFILE_S[1] - _PROFILE_S[0]) + 1e-9)  # (P, S)
 # Strand: candidate starts (s, c) near the front of the hip crease, candidate ends as
 # offsets (dx, dy) from the foot in image axes (thigh lengths), samples along each line.
 _STRAND_STARTS = np.array([(s, c) for s in (-0.2, 0.05, 0.3) for c in (-0.1, 0.15, 0.4)])
@@ -602,14 +618,12 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     rim's, less how far its middle is off that mix. Samples within `_STRAND_CLEAR` of the
     segments in `clear` (strands found) are left out.
     """
-    ppl = RIM_PX_PER_L
-    s = np.arange(_RIM_S[0], _RIM_S[1] + 0.5 / ppl, 1.0 / ppl)
-    c = np.arange(-_RIM_C, _RIM_C + 0.5 / ppl, 1.0 / ppl)
-    grids = np.stack([bf.at(s[None, :] + k * c[:, None], c[:, None])
-                      for k in _RIM_SHEAR])  # (H, C, S, 2) pixel points
+    s, c, g, n = _RIM_S_L, _RIM_C_L, _RIM_GAP, len(_RIM_S_L)
+    shear = np.asarray(_RIM_SHEAR)[:, None, None]
+    grids = bf.at(s[None, None, :] + shear * c[None, :, None], c[None, :, None])  # (H, C, S, 2)
     h, w = image_bgr.shape[:2]
-    lo = np.floor(np.nanmin(grids.reshape(-1, 2), axis=0)).astype(int) - 1
-    hi = np.ceil(np.nanmax(grids.reshape(-1, 2), axis=0)).astype(int) + 2
+    lo = np.floor(grids.reshape(-1, 2).min(axis=0)).astype(int) - 1
+    hi = np.ceil(grids.reshape(-1, 2).max(axis=0)).astype(int) + 2
     x0, y0 = max(0, lo[0]), max(0, lo[1])
     x1, y1 = min(w, hi[0]), min(h, hi[1])
     if x1 - x0 < 2 or y1 - y0 < 2:
@@ -619,41 +633,30 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     for a, b in clear:
         inside &= _distance_to_segment(grids, a, b) > _STRAND_CLEAR * bf.length_px
     crop = image_bgr[y0:y1, x0:x1]
-    scale = min(1.0, ppl / bf.length_px)
+    scale = min(1.0, RIM_PX_PER_L / bf.length_px)
     if scale < 0.5:  # area-average a fine frame first: sparse samples would alias
         wh = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
         crop = np.asarray(cv2.resize(crop, wh, interpolation=cv2.INTER_AREA), np.uint8)
     else:
         scale = 1.0
-    maps = ((grids - np.array([x0, y0])) * scale).astype(np.float32)
-    patch = cv2.remap(np.ascontiguousarray(crop), maps[..., 0].reshape(-1, len(s)),
-                      maps[..., 1].reshape(-1, len(s)), cv2.INTER_LINEAR,
+    maps = ((grids - np.array([x0, y0])) * scale).astype(np.float32).reshape(-1, n, 2)
+    patch = cv2.remap(np.ascontiguousarray(crop), maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE)
     lab = cv2.cvtColor(patch.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
-    lab = np.asarray(lab, np.float64).reshape(len(_RIM_SHEAR), len(c), len(s), 3)
+    lab = np.asarray(lab, np.float64).reshape(len(_RIM_SHEAR), len(c), n, 3)
     lab[~inside] = np.nan
     enough = inside.sum(axis=1) >= _MIN_VALID_SHARE * len(c)  # (H, S)
     profile = np.where(enough[..., None], _nanmedian(lab, axis=1), np.nan)  # (H, S, 3)
-    g = max(1, round(_RIM_GAP_L * ppl))
-    n = len(s)
     rim = np.full((len(_RIM_SHEAR), n), np.nan)
     rim[:, g:n - g] = _off_mix(profile[:, g:n - g], profile[:, :n - 2 * g], profile[:, 2 * g:])
-    # Every loop: first rim j1, second j2 a band's width on, middle column mid.
-    widths = np.arange(round(_RIM_WIDTH_L[0] * ppl), round(_RIM_WIDTH_L[1] * ppl) + 1)
-    j1 = np.concatenate([np.arange(g, n - width - g) for width in widths])
-    width = np.concatenate([np.full(max(0, n - w - 2 * g), w) for w in widths])
-    j2, mid = j1 + width, j1 + width // 2
+    j1, j2, mid = _RIM_J1, _RIM_J2, _RIM_MID
     middle = _off_mix(profile[:, mid], profile[:, j1 - g], profile[:, j2 + g])
     loop = np.fmin(rim[:, j1], rim[:, j2]) - middle  # (H, M)
-    best = np.full((len(_RIM_SHEAR), n), -np.inf)  # the best loop centred on each column
-    np.fmax.at(best, (np.arange(len(_RIM_SHEAR))[:, None], mid[None, :]),
-               np.where(np.isfinite(loop), loop, -np.inf))
-    # Over tilts, and over the columns nearest each loop position.
-    half = 0.5 * (_PROFILE_S[1] - _PROFILE_S[0])
-    near = np.abs(s[None, :] - _PROFILE_S[_LOOP_POS][:, None]) <= half + 1e-9  # (P, S)
-    best = np.where(near, best.max(axis=0)[None, :], -np.inf).max(axis=1)
+    by_width = np.full((len(_RIM_SHEAR), len(_RIM_WIDTHS), n), -np.inf)
+    by_width[:, _RIM_WIDTH_INDEX, mid] = np.where(np.isfinite(loop), loop, -np.inf)
+    best = by_width.max(axis=(0, 1))  # the best loop centred on each column, any tilt
+    best = np.where(_RIM_NEAR, best[None, :], -np.inf).max(axis=1)  # near each loop position
     return np.where(np.isfinite(best), np.maximum(best, 0.0), np.nan)
-
 
 def strand_line_px(bf: BodyFrame, line: tuple[float, float, float, float]
                    ) -> tuple[Float, Float]:
