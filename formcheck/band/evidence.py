@@ -142,12 +142,11 @@ _RIM_C_L = np.linspace(-_RIM_C, _RIM_C, 13)
 _RIM_GAP = max(1, round(_RIM_GAP_L * RIM_PX_PER_L))
 _RIM_WIDTHS = np.arange(round(_RIM_WIDTH_L[0] * RIM_PX_PER_L),
                         round(_RIM_WIDTH_L[1] * RIM_PX_PER_L) + 1)
-_RIM_J1 = np.concatenate([np.arange(_RIM_GAP, len(_RIM_S_L) - w - _RIM_GAP) for w in _RIM_WIDTHS])
-_RIM_J2 = _RIM_J1 + np.concatenate([np.full(len(_RIM_S_L) - w - 2 * _RIM_GAP, w)
-                                    for w in _RIM_WIDTHS])
+_wi, _j1 = np.meshgrid(np.arange(len(_RIM_WIDTHS)), np.arange(len(_RIM_S_L)), indexing="ij")
+_fits = (_j1 >= _RIM_GAP) & (_j1 + _RIM_WIDTHS[_wi] + _RIM_GAP < len(_RIM_S_L))
+_RIM_WIDTH_INDEX, _RIM_J1 = _wi[_fits], _j1[_fits]
+_RIM_J2 = _RIM_J1 + _RIM_WIDTHS[_RIM_WIDTH_INDEX]
 _RIM_MID = (_RIM_J1 + _RIM_J2) // 2
-_RIM_WIDTH_INDEX = np.concatenate([np.full(len(_RIM_S_L) - w - 2 * _RIM_GAP, i)
-                                   for i, w in enumerate(_RIM_WIDTHS)])
 _RIM_NEAR = (np.abs(_RIM_S_L[None, :] - _PROFILE_S[_LOOP_POS][:, None])
              <= 0.5 * (_PROFILE_S[1] - _PROFILE_S[0]) + 1e-9)  # (P, S)
 # Strand: candidate starts (s, c) near the front of the hip crease, candidate ends as
@@ -657,6 +656,7 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     best = by_width.max(axis=(0, 1))  # the best loop centred on each column, any tilt
     best = np.where(_RIM_NEAR, best[None, :], -np.inf).max(axis=1)  # near each loop position
     return np.where(np.isfinite(best), np.maximum(best, 0.0), np.nan)
+
 
 def strand_line_px(bf: BodyFrame, line: tuple[float, float, float, float]
                    ) -> tuple[Float, Float]:
