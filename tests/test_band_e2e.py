@@ -1,11 +1,12 @@
 """The band detector end to end, through the real pose model (issue 4).
 
-- Short generated clips, one per placement in a different colour, rendered into `tmp_path`
-  and analysed with `analyze_video` (the detector runs by default): each rep's judged
-  placement is the one drawn. The seed is the first of a fixed range for every placement;
-  the accuracy over many clips is measured by `formcheck eval`, not here. Where a band
-  was found, the tops are measured again with it painted out; one clip shows the knee
-  angle that a strand across the leg spoils, and how the retake mends it.
+- Short generated clips, one per placement in a different colour (and a mini-band on
+  leggings of its own colour), rendered into `tmp_path` and analysed with `analyze_video`
+  (the detector runs by default): each rep's judged placement is the one drawn. The seed
+  is the first of a fixed range for every placement; the accuracy over many clips is
+  measured by `formcheck eval`, not here. Where a band was found, the tops are measured
+  again with it painted out; one clip shows the knee angle that a strand across the leg
+  spoils, and how the retake mends it.
 - The team's real clips (../shared/real_videos, skipped when absent; never copied into the
   repository): the mini-band above the knees is judged "knees"; clips without a band are
   never judged "hips".
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ import pytest
 from formcheck.analyze import analyze_video, write_annotated_video
 from formcheck.config import Config
 from formcheck.synth import random_clip_spec, render_clip
+from formcheck.synth.spec import BAND_COLORS
 from formcheck.video import FileSource
 
 if TYPE_CHECKING:
@@ -38,14 +41,19 @@ STRAND_SEED = 1037
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("band", "color"), [
-    ("hips", "red"), ("knees", "yellow"), ("both", "blue"), ("none", "green"),
+@pytest.mark.parametrize(("band", "color", "legs_of_its_colour"), [
+    ("hips", "red", False), ("knees", "yellow", False), ("both", "blue", False),
+    ("none", "green", False),
+    ("knees", "yellow", True),  # found by its rims: it has the leggings' colour
 ])
 def test_generated_clips_are_judged_by_where_the_band_is(
-    band: str, color: str, estimator: PoseEstimator, tmp_path: Path,
+    band: str, color: str, legs_of_its_colour: bool, estimator: PoseEstimator, tmp_path: Path,
 ) -> None:
     spec = random_clip_spec(SEED, band=band, band_color=color, n_reps=2, width=640,
                             height=360, fps=30.0)
+    if legs_of_its_colour:
+        spec = dataclasses.replace(spec, look=dataclasses.replace(
+            spec.look, legwear="leggings", legwear_color=BAND_COLORS[color]))
     video = tmp_path / f"{band}.mp4"
     render_clip(spec, video)
     analysis = analyze_video(video, Config(), estimator=estimator)
