@@ -323,10 +323,13 @@ def synth(
         "held upright).", show_default=False)] = None,
     fps: Annotated[float | None, typer.Option(
         min=1, max=240, help="Frame rate.", show_default=False)] = None,
+    legs_like_band: Annotated[bool, typer.Option(
+        "--legs-like-band", help="Leggings of the band's own colour (the band detector's "
+        "hardest case).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No bar.")] = False,
 ) -> None:
     """Render labelled clips of a person doing band hip thrusts (for trying and testing)."""
-    from formcheck.synth import random_clip_spec, render_clip, write_samples
+    from formcheck.synth import random_clip_spec, render_clip, with_legs_like_band, write_samples
 
     options = {"band": band, "band_color": band_color, "facing": facing, "n_reps": reps,
                "fps": fps}
@@ -347,6 +350,8 @@ def synth(
         for k, clip_seed in enumerate(seeds, start=1):
             target = out_path if count is None else out_path / f"synth_{clip_seed:05d}.mp4"
             spec = random_clip_spec(clip_seed, **overrides)
+            if legs_like_band:
+                spec = with_legs_like_band(spec)
             with _progress(f"Rendering {target.name} ({k}/{len(seeds)})", quiet) as progress:
                 label = render_clip(spec, target, progress=progress)
             faults = sorted({f for r in label["reps"] for f in r.get("faults", [])})

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,8 +21,7 @@ import pytest
 
 from formcheck.analyze import analyze_video, write_annotated_video
 from formcheck.config import Config
-from formcheck.synth import random_clip_spec, render_clip
-from formcheck.synth.spec import BAND_COLORS
+from formcheck.synth import random_clip_spec, render_clip, with_legs_like_band
 from formcheck.video import FileSource
 
 if TYPE_CHECKING:
@@ -52,8 +50,7 @@ def test_generated_clips_are_judged_by_where_the_band_is(
     spec = random_clip_spec(SEED, band=band, band_color=color, n_reps=2, width=640,
                             height=360, fps=30.0)
     if legs_of_its_colour:
-        spec = dataclasses.replace(spec, look=dataclasses.replace(
-            spec.look, legwear="leggings", legwear_color=BAND_COLORS[color]))
+        spec = with_legs_like_band(spec)
     video = tmp_path / f"{band}.mp4"
     render_clip(spec, video)
     analysis = analyze_video(video, Config(), estimator=estimator)

@@ -1,7 +1,8 @@
 """Synthetic labelled clips: a person doing resistance band hip thrusts from a bench,
 rendered with exact ground truth (rep times, top angles, expected faults, landmarks).
 
-- `spec`: what a clip shows (`ClipSpec`, `RepSpec`, `random_clip_spec`);
+- `spec`: what a clip shows (`ClipSpec`, `RepSpec`, `random_clip_spec`,
+  `with_legs_like_band`);
 - `kinematics`: the pose at any time (two-link inverse kinematics, signed hip angle);
 - `camera`, `draw`, `scene`: projecting and drawing the person and the room;
 - `render`: frames with landmark truth (`iter_frames`) and labelled MP4s (`render_clip`);
@@ -20,6 +21,7 @@ from formcheck.synth.spec import (
     Look,
     RepSpec,
     random_clip_spec,
+    with_legs_like_band,
 )
 
 __all__ = [
@@ -37,5 +39,6 @@ __all__ = [
     "iter_frames",
     "random_clip_spec",
     "render_clip",
+    "with_legs_like_band",
     "write_samples",
 ]

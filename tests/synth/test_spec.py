@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.synth.kinematics import plan_motion
 from formcheck.synth.labels import expected_faults
@@ -20,6 +23,7 @@ from formcheck.synth.spec import (
     RepSpec,
     hex_to_bgr,
     random_clip_spec,
+    with_legs_like_band,
 )
 
 SEEDS = range(150)
@@ -150,3 +154,22 @@ def test_a_given_size_decides_portrait() -> None:
         assert random_clip_spec(seed, width=360, height=640).portrait
         tall = random_clip_spec(seed, portrait=True)
         assert tall.height > tall.width
+
+
+def test_legs_like_band_dresses_the_person_in_leggings_of_the_band_colour() -> None:
+    spec = random_clip_spec(3, band="knees", band_color="red")
+    dressed = with_legs_like_band(spec)
+    assert dressed.look.legwear == "leggings"
+    assert dressed.look.legwear_color == BAND_COLORS["red"]
+    # Nothing else changes: the same clip in other clothes.
+    assert dataclasses.replace(dressed, look=spec.look) == spec
+
+
+def test_synth_command_can_dress_the_legs_like_the_band(tmp_path: Path) -> None:
+    out = tmp_path / "clip.mp4"
+    result = CliRunner().invoke(app, ["synth", str(out), "--seed", "3", "--band", "knees",
+                                      "--band-color", "yellow", "--reps", "1", "--size",
+                                      "160x90", "--legs-like-band", "-q"])
+    assert result.exit_code == 0, result.output
+    look = json.loads(out.with_suffix(".json").read_text())["generator"]["spec"]["look"]
+    assert (look["legwear"], look["legwear_color"]) == ("leggings", BAND_COLORS["yellow"])
