@@ -605,13 +605,13 @@ def random_clip_spec(seed: int, *, config: Config | None = None, **overrides: An
     return ClipSpec(**values)
 
 
-
 def with_legs_like_band(spec: ClipSpec) -> ClipSpec:
     """`spec` with leggings of the band's own colour: the hardest clothing for the band
     detector (a loop shows only by its rims, a strand only where it leaves the legs)."""
     look = dataclasses.replace(spec.look, legwear="leggings",
                                legwear_color=BAND_COLORS[spec.band_color])
     return dataclasses.replace(spec, look=look)
+
 
 def _planted_feet(
     body: Body, bench_height_m: float, straight_deg: float, knee0_deg: float,
