@@ -116,6 +116,20 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
     return round(float(p[0])), round(float(p[1]))
 
 
+def _shade(bgr: BGR, f: float) -> BGR:
+    return (round(bgr[0] * f), round(bgr[1] * f), round(bgr[2] * f))
+
+
+def _lines_across_thigh(img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...],
+                        color: BGR, width_px: int) -> np.ndarray:
+    """`img` with lines `width_px` wide across the thigh at `s_l` (thigh lengths)."""
+    bf = body_frame(pose)
+    assert bf is not None
+    for s in s_l:
+        cv2.line(img, _pt(bf.at(s, -0.17)), _pt(bf.at(s, 0.17)), color, width_px)
+    return img
+
+
 def _draw(pose: PoseFrame, *, strand: str | None = None, knee_loop: str | None = None,
           legs: BGR = GREY_LEGS, shin: BGR | None = None) -> np.ndarray:
     """A drawn person in `pose`: wall and floor, torso, thigh and shin (in `legs`; the shin
@@ -136,8 +150,7 @@ def _draw(pose: PoseFrame, *, strand: str | None = None, knee_loop: str | None =
     bf = body_frame(pose)
     assert bf is not None
     if knee_loop is not None:
-        a, b = bf.at(0.8, -0.17), bf.at(0.8, 0.17)
-        cv2.line(img, _pt(a), _pt(b), BAND_BGR[knee_loop], 26)
+        _lines_across_thigh(img, pose, (0.8,), BAND_BGR[knee_loop], 26)
     if strand is not None:
         top = bf.at(0.05, 0.3)
         cv2.line(img, _pt(top), _pt(bf.foot), BAND_BGR[strand], 14)
@@ -215,20 +228,6 @@ def test_a_strand_over_leggings_of_its_colour_is_still_found() -> None:
     pose = _pose()
     ev = _evidence(_draw(pose, strand="blue", legs=BAND_BGR["blue"]), pose)
     assert _strand(ev, "blue") >= CFG.min_strand
-
-
-def _shade(bgr: BGR, f: float) -> BGR:
-    return (round(bgr[0] * f), round(bgr[1] * f), round(bgr[2] * f))
-
-
-def _lines_across_thigh(img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...],
-                        color: BGR, width_px: int) -> np.ndarray:
-    """`img` with lines `width_px` wide across the thigh at `s_l` (thigh lengths)."""
-    bf = body_frame(pose)
-    assert bf is not None
-    for s in s_l:
-        cv2.line(img, _pt(bf.at(s, -0.17)), _pt(bf.at(s, 0.17)), color, width_px)
-    return img
 
 
 def _rims(img: np.ndarray, pose: PoseFrame) -> np.ndarray:

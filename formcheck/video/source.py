@@ -134,11 +134,20 @@ class FileSource:
         self.decode_errors = 0
         self.decode_s = 0.0  # wall time spent decoding and converting, for the benchmark
 
-    def __iter__(self) -> Iterator[Frame]:
-        container = _open(self.path)
+    def _stream(self, container: av.container.InputContainer) -> tuple[av.VideoStream, int]:
+        """The clip's video stream, set to decode on threads, and its start time (pts)."""
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding: overlaps with inference cores
-        start = stream.start_time or 0
+        return stream, stream.start_time or 0
+
+    def _image(self, frame: av.VideoFrame) -> ImageBGR:
+        """A decoded frame as an upright BGR image."""
+        image: ImageBGR = frame.to_ndarray(format="bgr24")  # type: ignore[assignment]
+        return _upright(image, self.info.rotation_deg)
+
+    def __iter__(self) -> Iterator[Frame]:
+        container = _open(self.path)
+        stream, start = self._stream(container)
         base = float(stream.time_base) if stream.time_base else 1.0 / max(self.info.fps, 1.0)
         index = -1
         produced = 0
@@ -167,8 +176,7 @@ class FileSource:
                 if t_s <= last_t:  # non-monotonic timestamps break VIDEO-mode tracking
                     t_s = last_t + 1e-3
                 last_t = t_s
-                decoded: ImageBGR = frame.to_ndarray(format="bgr24")  # type: ignore[assignment]
-                image = _upright(decoded, self.info.rotation_deg)
+                image = self._image(frame)
                 produced += 1
                 self.decode_s += time.perf_counter() - t0
                 yield Frame(image, t_s, index)
@@ -197,9 +205,7 @@ class FileSource:
             return
         container = _open(self.path)
         try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            start = stream.start_time or 0
+            stream, start = self._stream(container)
             if not stream.time_base:
                 return
             base = float(stream.time_base)
@@ -220,9 +226,8 @@ class FileSource:
                         return
                     pos = (last.pts - start) * base
                 if last is not None and abs(pos - target) <= half:
-                    image: ImageBGR = last.to_ndarray(format="bgr24")  # type: ignore[assignment]
                     index = round(pos * self.info.fps) if self.info.fps else 0
-                    yield Frame(_upright(image, self.info.rotation_deg), pos, index)
+                    yield Frame(self._image(last), pos, index)
         except av.error.FFmpegError as exc:
             log.warning("%s: decoding stopped early (%s)", self.path, exc)
         finally:
