@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,34 @@ def test_defaults_match_the_coaching_sources() -> None:
     assert rules.pause.min_s == 1.0
     assert rules.lowering_tempo.min_s == 1.0
     assert rules.band.expected is True
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+_DEFAULTS = Config()
+# Each default the README states, as (the README's words with the number as a group, the
+# default). A default changed without the README, or the README without the default, fails.
+README_DEFAULTS: list[tuple[str, float]] = [
+    (r"`under_extension` < (\d+(?:\.\d+)?)°", _DEFAULTS.rules.top_alignment.min_deg),
+    (r"`over_extension` > (\d+(?:\.\d+)?)°", _DEFAULTS.rules.top_alignment.max_deg),
+    (r"`short_pause` < (\d+(?:\.\d+)?) s", _DEFAULTS.rules.pause.min_s),
+    (r"`fast_lowering` < (\d+(?:\.\d+)?) s", _DEFAULTS.rules.lowering_tempo.min_s),
+    (r"`feet_too_close` < (\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.min_deg),
+    (r"`feet_too_far` > (\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.max_deg),
+    (r"knee angle at the top \(about (\d+)°\)", _DEFAULTS.rules.shin_angle.target_deg),
+    (r"\((\d+) = straight knee-hip-shoulder line\)", _DEFAULTS.rules.top_alignment.target_deg),
+    (r"about (\d+) frames per second of video\s+\(`pose.max_fps`", _DEFAULTS.pose.max_fps),
+    (r"about (\d+(?:\.\d+)?) s after it ends \(`live.settle_s`\)", _DEFAULTS.live.settle_s),
+    (r"`live.max_frame_age_s`\s+\((\d+(?:\.\d+)?) s\)", _DEFAULTS.live.max_frame_age_s),
+    (r"`live.idle_end_s` \((\d+(?:\.\d+)?) s\)", _DEFAULTS.live.idle_end_s),
+]
+
+
+@pytest.mark.parametrize(("words", "default"), README_DEFAULTS,
+                         ids=[w.split(" ")[0].strip("`\\(") for w, _ in README_DEFAULTS])
+def test_the_readme_states_the_defaults(words: str, default: float) -> None:
+    found = re.findall(words, README.read_text(encoding="utf-8"))
+    assert found, f"the README no longer says {words!r}"
+    assert {float(f) for f in found} == {default}
 
 
 def test_no_path_means_defaults() -> None:
