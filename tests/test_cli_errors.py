@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from formcheck.cli import app
-from formcheck.errors import EXIT_CODES
+from formcheck.errors import EXIT_CODES, FormcheckError
 
 runner = CliRunner()
 
@@ -51,7 +52,16 @@ def test_bad_config(tmp_path: Path) -> None:
 
 
 def test_every_exit_code_is_documented() -> None:
-    assert {0, 1, 2, 3, 4, 5, 6} <= set(EXIT_CODES)
+    """The codes the README's table lists are exactly those the code knows, and every error
+    class exits with one of them."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
+    assert documented == set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 130}
+    classes = [FormcheckError]
+    for cls in classes:
+        classes.extend(cls.__subclasses__())
+        assert cls.exit_code in EXIT_CODES, cls
 
 
 def test_version() -> None:
