@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from chromium import SKIP_REASON, chromium_path
 from typer.testing import CliRunner
 
 from formcheck.analyze import Analysis, analyze_sequence, analyze_video
@@ -45,7 +46,7 @@ from formcheck.video import VideoSink
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_videos"
 SAMPLE = SAMPLES / "sagging_hips_left.mp4"  # three reps, each with a fault
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = chromium_path()
 MAX_TEN_REP_BYTES = 2_000_000
 CFG = Config()
 runner = CliRunner()
@@ -224,10 +225,7 @@ def _page_width(page: Path, width: int, tmp: Path) -> int:
     return int(found.group(1))
 
 
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.is_file(),
-    reason="headless Chromium not installed (/usr/bin/chromium; `apt-get install chromium`, "
-           "as .ci/run does)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 
 
 # ---------------------------------------------------------------- structure

@@ -12,15 +12,15 @@ import os
 import shutil
 from pathlib import Path
 
+import playwright.sync_api as playwright_api  # a dev dependency: installed with the tests
 import pytest
+from chromium import SKIP_REASON, chromium_path
 from server_proc import Server, create_token
 
 from formcheck.pose.bundle import default_model_path
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 CLIP = Path(__file__).resolve().parents[1] / "sample_videos" / "short_pause_left.mp4"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = chromium_path()
 # Where the screenshot is copied for a human to look at (FORMCHECK_SCREENSHOT overrides).
 SCREENSHOT_COPY = os.environ.get("FORMCHECK_SCREENSHOT", "/tmp/server_result.png")
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -29,7 +29,7 @@ CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
     data = tmp_path / "data"
     config = tmp_path / "fast.toml"
