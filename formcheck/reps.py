@@ -294,6 +294,22 @@ def _fit_rep(t: np.ndarray, a: np.ndarray, lo: int, hi: int,
     return out[0], out[1], out[2], out[3]
 
 
+# A rep is seen back at the bottom when, after the state machine completes it, the hips come
+# within this share of its rise of the starting level, or stop (turn round into the next
+# lift, or settle). Only the clip's last rep can fail this: the clip cut it off mid-lowering.
+BOTTOM_SEEN_SHARE = 0.2
+
+
+def _seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bool:
+    """True when the frames from cycle `c`'s completion on show the hips back at the bottom
+    (see `BOTTOM_SEEN_SHARE`); False when the clip ends while they are still lowering."""
+    valley = float(a[c.valley])
+    low = valley + BOTTOM_SEEN_SHARE * (float(a[c.peak]) - valley)
+    after_a, after_v = a[c.bottom:], v[c.bottom:]
+    with np.errstate(invalid="ignore"):
+        return bool(np.any(after_a <= low) or np.any(after_v > -cfg.still_speed_floor_deg_s))
+
+
 def _provisional(t: np.ndarray, a: np.ndarray, v: np.ndarray, cfg: RepConfig,
                  cycles: list[Cycle]) -> list[tuple[int, int, int, int]]:
     """(start, hold first, hold last, end) frames of each cycle from speed thresholds."""
@@ -332,6 +348,8 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     v = track.hip_speed_deg_s
     machine = RepStateMachine(cfg)
     cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
+    if cycles and not _seen_back_down(a, v, cycles[-1], cfg):
+        cycles.pop()  # the clip ends while the hips are still on their way down: partial
     frames = _provisional(t, a, v, cfg, cycles)
     reps: list[Rep] = []
     for k, (start, h0, h1, end) in enumerate(frames):

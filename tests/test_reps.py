@@ -16,6 +16,7 @@ from scripted import HipScript, ScriptedRep, script_hip_angle, track_from_angles
 
 from formcheck.config import RepConfig
 from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, _fit_rep, segment_reps
+from formcheck.track import PoseTrack
 
 CFG = RepConfig()
 FPS = 30.0
@@ -365,3 +366,25 @@ def test_back_to_back_reps_never_overlap() -> None:
     for rep, want in zip(reps, script.reps, strict=True):
         assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S)
         assert rep.end_s == pytest.approx(want.end_s, abs=FRAME_TOL_S)
+
+
+def _truncated(script: HipScript, end_s: float) -> PoseTrack:
+    keep = script.t_s <= end_s + 1e-9
+    return track_from_angles(script.t_s[keep], script.hip_deg[keep])
+
+
+@pytest.mark.parametrize(("lowered", "counted"), [
+    (0.5, 2),  # the clip ends halfway down the third lowering: a partial rep, not a rep
+    (0.7, 2),  # most of the way down (past bottom_return), hips still falling fast: partial
+    (0.95, 3),  # touching down: within a fifth of the rise of the bottom
+    (1.0, 3),  # back at the bottom
+])
+def test_a_rep_the_clip_cuts_off_mid_lowering_is_not_counted(lowered: float,
+                                                             counted: int) -> None:
+    script = script_hip_angle([ScriptedRep()] * 3, fps=FPS)
+    last = script.reps[-1]
+    # The eased lowering covers this share of its drop at u = acos(1 - 2 share) / pi.
+    u = float(np.arccos(1.0 - 2.0 * lowered) / np.pi)
+    end_s = last.top_end_s + u * (last.end_s - last.top_end_s)
+    reps = segment_reps(_truncated(script, end_s), CFG)
+    assert len(reps) == counted
