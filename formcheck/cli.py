@@ -267,6 +267,9 @@ def evaluate(
     fault: Annotated[list[str] | None, typer.Option(
         help="Fault code the fault gates apply to (repeat the option).", show_default=False)
     ] = None,
+    pooled: Annotated[bool, typer.Option(
+        "--pooled", help="The fault gates apply to the precision and recall pooled over the "
+        "--fault codes, not to each code.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables, no bar.")] = False,
 ) -> None:
     """Measure accuracy on a folder of labelled clips; exit 7 when a given gate is missed."""
@@ -280,6 +283,7 @@ def evaluate(
         max_pause_mae_s=max_pause_mae, max_eccentric_mae_s=max_eccentric_mae,
         min_band_accuracy=min_band_accuracy, min_fault_precision=min_fault_precision,
         min_fault_recall=min_fault_recall, fault_codes=tuple(fault) if fault else None,
+        pool_faults=pooled,
     )
     try:
         cfg = _settings(config, {"pose.model": str(model) if model else None})

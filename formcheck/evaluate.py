@@ -849,8 +849,9 @@ def evaluate_dir(
 class Gates:
     """Accuracy floors and ceilings; None switches a gate off.
 
-    Fault gates apply to each code in `fault_codes`, or, when None, to the precision and
-    recall pooled over all codes.
+    Fault gates apply to each code in `fault_codes`, or, with `pool_faults`, to the
+    precision and recall pooled over those codes (micro average); with no codes, to the
+    precision and recall pooled over all codes.
     """
 
     min_count_exact: float | None = None
@@ -863,12 +864,13 @@ class Gates:
     min_fault_precision: float | None = None
     min_fault_recall: float | None = None
     fault_codes: tuple[str, ...] | None = None
+    pool_faults: bool = False
 
     @property
     def active(self) -> bool:
         """True when at least one gate is set."""
         return any(getattr(self, name) is not None for name in self.__dataclass_fields__
-                   if name != "fault_codes")
+                   if name not in ("fault_codes", "pool_faults"))
 
 
 def _gate(name: str, what: str, value: float | None, limit: float | None,
@@ -916,13 +918,21 @@ def check_gates(result: EvalResult, gates: Gates) -> list[str]:
             value = o.fault_precision if kind == "precision" else o.fault_recall
             checks.append((name, f"fault {kind} (all codes)", value, limit, True))
             continue
+        scores = []
         for code in gates.fault_codes:
             score = o.fault(code)
             if score is None:
                 failures.append(f"{name}: unknown fault code {code!r}")
-                continue
+            else:
+                scores.append(score)
+        if gates.pool_faults:
+            scores = [FaultScore("+".join(gates.fault_codes), sum(f.tp for f in scores),
+                                 sum(f.fp for f in scores), sum(f.fn for f in scores))]
+        for score in scores:
             value = score.precision if kind == "precision" else score.recall
-            checks.append((name, f"{code} {kind}", value, limit, True))
+            what = f"{kind} pooled over {score.code}" if gates.pool_faults else (
+                f"{score.code} {kind}")
+            checks.append((name, what, value, limit, True))
     for check in checks:
         line = _gate(*check)
         if line:

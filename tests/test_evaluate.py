@@ -507,6 +507,14 @@ def test_no_gates_pass(result: EvalResult) -> None:
          "min_fault_recall: no data for over_extension recall"),
         (Gates(min_fault_precision=0.5, fault_codes=("no_such_fault",)),
          "unknown fault code 'no_such_fault'"),
+        # Pooled over the codes given: under_extension TP 1, short_pause FP 1 and FN 1.
+        (Gates(min_fault_precision=0.5, min_fault_recall=0.5, pool_faults=True,
+               fault_codes=("under_extension", "short_pause")), None),
+        (Gates(min_fault_precision=0.51, pool_faults=True,
+               fault_codes=("under_extension", "short_pause")),
+         "min_fault_precision: precision pooled over under_extension+short_pause 0.5 < 0.51"),
+        (Gates(min_fault_precision=0.5, fault_codes=("under_extension", "short_pause")),
+         "min_fault_precision: short_pause precision 0 < 0.5"),  # each code on its own
     ],
 )
 def test_gates_just_inside_and_outside(result: EvalResult, gates: Gates,
