@@ -14,6 +14,11 @@ threads and buffers, so the whole session shares ONE `PoseEstimator` in VIDEO mo
 - A test that truly needs a fresh tracker builds its own `PoseEstimator` and says why.
 
 Tests that need the model are skipped when the bundled model file is absent.
+
+Accuracy is gated on clips measured once per run and shared: `generated_eval` (a fresh
+generated set, rendered in the background from seeds that change with every run: see
+eval_sets.py; the tests that use it run last) and `real_eval` (the team's real clips,
+when ../shared/real_videos is present).
 """
 
 from __future__ import annotations
@@ -21,12 +26,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import eval_sets
 import pytest
 
+from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
+
+_SEED = pytest.StashKey[int]()
+_BACKGROUND = pytest.StashKey["eval_sets.Background"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SEED] = eval_sets.pick_seed()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.stash[_SEED]
+    return (f"generated evaluation set: {eval_sets.CLIPS} clips of {eval_sets.REPS} reps from "
+            f"seed {seed} on (replay with {eval_sets.SEED_ENV}={seed})")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the generated set run last, and its rendering and measuring start now in the
+    background: the other tests' run time is its head start."""
+    uses = [it for it in items if "generated_eval" in getattr(it, "fixturenames", ())]
+    if not uses:
+        return
+    items[:] = [it for it in items if it not in uses] + uses
+    if not config.option.collectonly:
+        config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    background = config.stash.get(_BACKGROUND, None)
+    if background is not None:
+        background.stop()
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +75,33 @@ def estimator() -> Iterator[PoseEstimator]:
 
     with PoseEstimator(mode="video") as est:
         yield est
+
+
+@pytest.fixture(scope="session")
+def generated_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
+    """This run's fresh generated set, scored against its labels: rendered and run through
+    the pose model in the background (eval_sets.py), scored here from its landmarks."""
+    from formcheck.evaluate import evaluate_dir
+
+    if not default_model_path().is_file():
+        pytest.skip(f"pose model not found: {default_model_path()}")
+    config = request.config
+    background = config.stash.get(_BACKGROUND, None)
+    if background is None:  # e.g. the fixture was reached without collection's hook
+        background = config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
+    background.wait()
+    result = evaluate_dir(background.folder, Config(), cache_dir=background.cache)
+    return eval_sets.Evaluated(background.folder, background.cache, result, background.seed)
+
+
+@pytest.fixture(scope="session")
+def real_eval(estimator: PoseEstimator,
+              tmp_path_factory: pytest.TempPathFactory) -> eval_sets.Evaluated:
+    """The team's real clips through the real model, scored against their labels."""
+    if not eval_sets.REAL_DIR.is_dir():
+        pytest.skip(f"{eval_sets.REAL_DIR} not available")
+    from formcheck.evaluate import evaluate_dir
+
+    cache = tmp_path_factory.mktemp("real-landmarks")
+    result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache, estimator=estimator)
+    return eval_sets.Evaluated(eval_sets.REAL_DIR, cache, result)
