@@ -1,23 +1,16 @@
 """End to end on the team's real clips (../shared/real_videos), through the real model.
 
 The clips have no redistribution rights: they are never copied into the repository, and
-these tests skip when the folder is absent (as it is on a user's machine).
+these tests skip when the folder is absent (as it is on a user's machine). They are
+evaluated once per run (`real_eval` in conftest.py) and shared by the tests that need them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import pytest
+from eval_sets import REAL_DIR, Evaluated
 
-from formcheck.config import Config
-from formcheck.evaluate import Gates, check_gates, evaluate_dir
-
-if TYPE_CHECKING:
-    from formcheck.pose.landmarker import PoseEstimator
-
-REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "real_videos"
+from formcheck.evaluate import Gates, check_gates, find_clips, load_label
 
 pytestmark = [
     pytest.mark.real,
@@ -26,13 +19,21 @@ pytestmark = [
 ]
 
 
-def test_rep_count_matches_the_labels_on_real_clips(
-    estimator: PoseEstimator, tmp_path: Path
-) -> None:
-    """Issue 2: the rep count matches the label on at least 80% of the usable clips."""
-    result = evaluate_dir(REAL_DIR, Config(), cache_dir=tmp_path, estimator=estimator)
-    assert result.overall.clips >= 5, "the usable real clips were not all evaluated"
-    failures = check_gates(result, Gates(min_count_exact=0.8, max_boundary_mae_s=0.25))
+def test_every_usable_real_clip_is_evaluated_and_counted_exactly(real_eval: Evaluated) -> None:
+    usable = sorted(video.name for label, video in find_clips(REAL_DIR)
+                    if load_label(label).usable)
+    rows = {c.name: c for c in real_eval.result.clips}
+    assert sorted(n for n in rows if n in usable) == usable, "a usable clip was not evaluated"
+    assert real_eval.result.overall.clips == len(usable)
+    failed = {n: rows[n].error for n in usable if rows[n].error}
+    assert not failed, f"clips that failed to analyse: {failed}"
+    counts = {n: (len(rows[n].predicted), len(load_label(rows[n].label_path).reps))
+              for n in usable}
+    wrong = {n: c for n, c in counts.items() if c[0] != c[1]}
+    assert not wrong, f"rep counts (predicted, labelled) that miss: {wrong}"
+
+
+def test_real_rep_boundaries_within_a_human_labels_tolerance(real_eval: Evaluated) -> None:
+    """Human labels are good to about a quarter of a second (the clips' README)."""
+    failures = check_gates(real_eval.result, Gates(max_boundary_mae_s=0.25))
     assert not failures, failures
-    misses = [c.name for c in result.clips if c.error]
-    assert not misses, f"clips that failed to analyse: {misses}"
