@@ -7,6 +7,7 @@ read from it or use their own app without workers (refusals never reach a worker
 from __future__ import annotations
 
 import io
+import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -112,7 +113,8 @@ def test_upload_is_queued_then_scored_and_reported(served: Served) -> None:
     report = r.json()
     validate_report(report)
     assert report["source"]["path"] == "my set.mp4"  # the client's name, not a server path
-    assert report["summary"]["rep_count"] == served.final["rep_count"] >= 1
+    labelled = json.loads(CLIP.with_suffix(".json").read_text())["rep_count"]
+    assert report["summary"]["rep_count"] == served.final["rep_count"] == labelled
     assert served.final["score"] == report["summary"]["score"]
 
 
