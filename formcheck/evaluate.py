@@ -71,7 +71,7 @@ from formcheck.config import Config
 from formcheck.errors import FormcheckError, LabelError
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import RepReport
-from formcheck.rules import FAULT_CODES
+from formcheck.rules import FAULT_CODES, RULES
 from formcheck.video import FileSource
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
@@ -90,6 +90,16 @@ BOUNDARY_TOLERANCE_S = 0.25
 BOUNDARIES: tuple[str, ...] = ("start", "top_start", "top_end", "end")
 BANDS: tuple[str, ...] = ("none", "hips", "knees", "both")
 VIEWS: tuple[str, ...] = ("side_left", "side_right", "oblique", "front", "mixed")
+
+#: A labelled pause or lowering this close (s) to its rule's limit is too close to call: human
+#: timing is good to about a quarter of a second (two people agree within +-0.4 s).
+CLEAR_OF_LIMIT_S = 0.15
+#: The form faults, those of the body's position at the top (the knee-hip-shoulder line and
+#: the shins), which the false-fault rate counts; the pause and the lowering are scored
+#: against the labelled times instead (`pause_agreement`, `eccentric_agreement`).
+FORM_RULES: tuple[str, ...] = ("top_alignment", "shin_angle")
+FORM_FAULTS: tuple[str, ...] = tuple(code for rule in RULES if rule.id in FORM_RULES
+                                     for code in rule.faults)
 
 RepTimes = tuple[float, float, float, float]  # start_s, top_start_s, top_end_s, end_s
 EvalProgress = Callable[[int, int], None]  # (clips done, clips in all)
@@ -110,6 +120,17 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "band_accuracy": "share correct of predicted reps with a labelled and a judged band",
     "band_coverage": "share of predicted reps with a labelled band whose band was judged",
     "fault_precision": "TP / (TP + FP) pooled over fault codes, fault-labelled clips",
+    "start_bias_s": "mean predicted - labelled start, matched reps (s; + = late)",
+    "top_start_bias_s": "mean predicted - labelled top_start, matched reps (s; + = late)",
+    "top_end_bias_s": "mean predicted - labelled top_end, matched reps (s; + = late)",
+    "end_bias_s": "mean predicted - labelled end, matched reps (s; + = late)",
+    "pause_bias_s": "mean predicted - labelled pause (s; + = long)",
+    "eccentric_bias_s": "mean predicted - labelled lowering time (s; + = long)",
+    "false_fault_rate": "share of reps the label calls clean that get a form fault (line, shins)",
+    "pause_agreement": f"short_pause verdict agrees with the labelled pause (>= "
+                       f"{CLEAR_OF_LIMIT_S} s from the limit)",
+    "eccentric_agreement": f"fast_lowering verdict agrees with the labelled lowering (>= "
+                           f"{CLEAR_OF_LIMIT_S} s from the limit)",
     "fault_recall": "TP / (TP + FN) pooled over fault codes, fault-labelled clips",
 }
 
@@ -156,6 +177,8 @@ class ClipLabel:
         view: `side_left` (head on the image's left), `side_right`, ... or None.
         band: the clip's band placement (none/hips/knees/both) or None.
         reps: the complete reps, in time order.
+        faults_seen: what a person saw wrong in the clip (free text; () when nothing, None
+            when the label does not say).
     """
 
     path: Path
@@ -164,6 +187,14 @@ class ClipLabel:
     view: str | None
     band: str | None
     reps: tuple[LabelRep, ...]
+    faults_seen: tuple[str, ...] | None = None
+
+    def clean(self, rep: LabelRep) -> bool:
+        """The label calls this rep free of form faults: its `faults` are empty, or it has
+        none and nothing was seen wrong in the clip."""
+        if rep.faults is not None:
+            return not set(rep.faults) & set(FORM_FAULTS)
+        return self.faults_seen == ()
 
     @property
     def faults_labelled(self) -> bool:
@@ -222,8 +253,11 @@ def _label_rep(raw: Any, where: str) -> LabelRep:
             start, top_start, top_end, end,
             hip_angle_top_deg=extra("hip_angle_top_deg"),
             knee_angle_top_deg=extra("knee_angle_top_deg"),
-            pause_s=extra("pause_s"),
-            eccentric_s=extra("eccentric_s"),
+            # A label that gives the times gives the pause and the lowering: the hold from
+            # top_start to top_end, the lowering from top_end to end (the real clips' convention).
+            pause_s=extra("pause_s") if raw.get("pause_s") is not None else top_end - top_start,
+            eccentric_s=(extra("eccentric_s") if raw.get("eccentric_s") is not None
+                         else end - top_end),
             band=_choice(raw.get("band"), BANDS, f"{where}.band"),
             faults=faults,
         )
@@ -271,7 +305,16 @@ def load_label(path: str | Path) -> ClipLabel:
         view=_choice(data.get("view"), VIEWS, f"{path}: view"),
         band=_choice(data.get("band"), BANDS, f"{path}: band"),
         reps=reps,
+        faults_seen=_faults_seen(data.get("faults_seen"), path),
     )
+
+
+def _faults_seen(raw: Any, path: Path) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+        raise LabelError(f"{path}: faults_seen: expected a list of text")
+    return tuple(raw)
 
 
 def _is_label(path: Path) -> bool:
@@ -392,6 +435,15 @@ def match_reps(
 
 
 @dataclass(frozen=True)
+class VerdictLimits:
+    """The limits (s) the pause and lowering verdicts are checked against: the defaults of
+    the pause and lowering_tempo rules."""
+
+    pause_min_s: float = Config().rules.pause.min_s
+    lowering_min_s: float = Config().rules.lowering_tempo.min_s
+
+
+@dataclass(frozen=True)
 class FaultScore:
     """Counts for one fault code; precision and recall are None when undefined."""
 
@@ -445,6 +497,18 @@ class Metrics:
     band_judged: int
     fault_clips: int
     faults: tuple[FaultScore, ...]
+    start_bias_s: float | None = None
+    top_start_bias_s: float | None = None
+    top_end_bias_s: float | None = None
+    end_bias_s: float | None = None
+    pause_bias_s: float | None = None
+    eccentric_bias_s: float | None = None
+    false_fault_rate: float | None = None
+    clean_reps: int = 0
+    pause_agreement: float | None = None
+    pause_clear_n: int = 0
+    eccentric_agreement: float | None = None
+    eccentric_clear_n: int = 0
 
     @property
     def fault_precision(self) -> float | None:
@@ -488,20 +552,42 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _abs_errors(pairs: Iterable[tuple[float | None, float]]) -> list[float]:
-    """|predicted - labelled| for pairs whose label is given and whose prediction is a number."""
-    return [abs(p - lab) for lab, p in pairs if lab is not None and math.isfinite(p)]
+def _errors(pairs: Iterable[tuple[float | None, float]]) -> list[float]:
+    """predicted - labelled for pairs whose label is given and whose prediction is a number."""
+    return [p - lab for lab, p in pairs if lab is not None and math.isfinite(p)]
 
 
-def compute_metrics(clips: Sequence[ClipResult]) -> Metrics:
-    """The figures over `clips` (those whose label could be read; see the module docstring)."""
+def _abs(values: Sequence[float]) -> list[float]:
+    return [abs(v) for v in values]
+
+
+def _agreement(pairs: Sequence[tuple[float | None, bool]], limit_s: float
+               ) -> tuple[float | None, int]:
+    """How often a verdict ("under the limit": the fault was given) agrees with the labelled
+    value, over the pairs whose labelled value is `CLEAR_OF_LIMIT_S` or more from the limit;
+    and how many pairs that is."""
+    clear = [(lab < limit_s, faulted) for lab, faulted in pairs
+             if lab is not None and abs(lab - limit_s) >= CLEAR_OF_LIMIT_S]
+    return _mean([float(a == b) for a, b in clear]), len(clear)
+
+
+def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = None
+                    ) -> Metrics:
+    """The figures over `clips` (those whose label could be read; see the module docstring).
+
+    `limits`: what the pause and lowering verdicts are checked against (default: the
+    rules' default limits)."""
     scored = [(c.label, c.predicted, c.matches) for c in clips if c.label is not None]
     count_errors = [len(pred) - len(label.reps) for label, pred, _ in scored]
-    by_point: list[list[float]] = [[], [], [], []]
+    by_point: list[list[float]] = [[], [], [], []]  # signed: predicted - labelled
     hip: list[float] = []
     knee: list[float] = []
-    pause: list[float] = []
-    ecc: list[float] = []
+    pause: list[float] = []  # signed
+    ecc: list[float] = []  # signed
+    pause_verdicts: list[tuple[float | None, bool]] = []
+    ecc_verdicts: list[tuple[float | None, bool]] = []
+    clean: list[float] = []  # 1.0: a form fault on a rep the label calls clean
+    limits = limits or VerdictLimits()
     band_labelled = band_judged = band_right = 0
     codes = list(FAULT_CODES)
     tp: dict[str, int] = {}
@@ -512,11 +598,16 @@ def compute_metrics(clips: Sequence[ClipResult]) -> Metrics:
         pairs = [(label.reps[m.label], pred[m.pred]) for m in matches]
         for m in matches:
             for k, err in enumerate(m.errors_s):
-                by_point[k].append(abs(err))
-        hip += _abs_errors((lab.hip_angle_top_deg, p.hip_angle_top_deg) for lab, p in pairs)
-        knee += _abs_errors((lab.knee_angle_top_deg, p.knee_angle_top_deg) for lab, p in pairs)
-        pause += _abs_errors((lab.pause_s, p.pause_s) for lab, p in pairs)
-        ecc += _abs_errors((lab.eccentric_s, p.eccentric_s) for lab, p in pairs)
+                by_point[k].append(err)
+        hip += _abs(_errors((lab.hip_angle_top_deg, p.hip_angle_top_deg) for lab, p in pairs))
+        knee += _abs(_errors((lab.knee_angle_top_deg, p.knee_angle_top_deg)
+                             for lab, p in pairs))
+        pause += _errors((lab.pause_s, p.pause_s) for lab, p in pairs)
+        ecc += _errors((lab.eccentric_s, p.eccentric_s) for lab, p in pairs)
+        pause_verdicts += [(lab.pause_s, "short_pause" in p.faults) for lab, p in pairs]
+        ecc_verdicts += [(lab.eccentric_s, "fast_lowering" in p.faults) for lab, p in pairs]
+        clean += [float(bool(set(p.faults) & set(FORM_FAULTS)))
+                  for lab, p in pairs if label.clean(lab)]
         label_of = {m.pred: label.reps[m.label] for m in matches}
         for j, p in enumerate(pred):
             matched = label_of.get(j)
@@ -549,7 +640,9 @@ def compute_metrics(clips: Sequence[ClipResult]) -> Metrics:
                     fp[code] = fp.get(code, 0) + 1
                 else:
                     fn[code] = fn.get(code, 0) + 1
-    all_points = [e for errs in by_point for e in errs]
+    all_points = [abs(e) for errs in by_point for e in errs]
+    pause_agreement, pause_clear_n = _agreement(pause_verdicts, limits.pause_min_s)
+    ecc_agreement, ecc_clear_n = _agreement(ecc_verdicts, limits.lowering_min_s)
     return Metrics(
         clips=len(scored),
         errors=sum(1 for c in clips if c.label is not None and c.error is not None),
@@ -559,19 +652,19 @@ def compute_metrics(clips: Sequence[ClipResult]) -> Metrics:
         count_exact_rate=_mean([float(e == 0) for e in count_errors]),
         count_mae=_mean([float(abs(e)) for e in count_errors]),
         boundary_mae_s=_mean(all_points),
-        start_mae_s=_mean(by_point[0]),
-        top_start_mae_s=_mean(by_point[1]),
-        top_end_mae_s=_mean(by_point[2]),
-        end_mae_s=_mean(by_point[3]),
+        start_mae_s=_mean(_abs(by_point[0])),
+        top_start_mae_s=_mean(_abs(by_point[1])),
+        top_end_mae_s=_mean(_abs(by_point[2])),
+        end_mae_s=_mean(_abs(by_point[3])),
         boundary_within_tol_rate=_mean(
             [float(e <= BOUNDARY_TOLERANCE_S + 1e-9) for e in all_points]),
         hip_angle_mae_deg=_mean(hip),
         hip_angle_n=len(hip),
         knee_angle_mae_deg=_mean(knee),
         knee_angle_n=len(knee),
-        pause_mae_s=_mean(pause),
+        pause_mae_s=_mean(_abs(pause)),
         pause_n=len(pause),
-        eccentric_mae_s=_mean(ecc),
+        eccentric_mae_s=_mean(_abs(ecc)),
         eccentric_n=len(ecc),
         band_accuracy=band_right / band_judged if band_judged else None,
         band_coverage=band_judged / band_labelled if band_labelled else None,
@@ -579,6 +672,18 @@ def compute_metrics(clips: Sequence[ClipResult]) -> Metrics:
         band_judged=band_judged,
         fault_clips=fault_clips,
         faults=tuple(FaultScore(c, tp.get(c, 0), fp.get(c, 0), fn.get(c, 0)) for c in codes),
+        start_bias_s=_mean(by_point[0]),
+        top_start_bias_s=_mean(by_point[1]),
+        top_end_bias_s=_mean(by_point[2]),
+        end_bias_s=_mean(by_point[3]),
+        pause_bias_s=_mean(pause),
+        eccentric_bias_s=_mean(ecc),
+        false_fault_rate=_mean(clean),
+        clean_reps=len(clean),
+        pause_agreement=pause_agreement,
+        pause_clear_n=pause_clear_n,
+        eccentric_agreement=ecc_agreement,
+        eccentric_clear_n=ecc_clear_n,
     )
 
 
@@ -692,13 +797,14 @@ class EvalResult:
         }
 
 
-def aggregate(clips: Sequence[ClipResult], directory: Path,
-              min_iou: float = MIN_MATCH_IOU) -> EvalResult:
+def aggregate(clips: Sequence[ClipResult], directory: Path, min_iou: float = MIN_MATCH_IOU,
+              limits: VerdictLimits | None = None) -> EvalResult:
     """An `EvalResult` from rows: overall figures over the usable clips with a label."""
     counted = [c for c in clips if c.label is not None and c.label.usable]
     notes = ["clips labelled usable=false are listed but left out of the overall figures",
              "a clip that failed to analyse counts as predicting no rep"]
-    return EvalResult(directory, tuple(clips), compute_metrics(counted), min_iou, tuple(notes))
+    return EvalResult(directory, tuple(clips), compute_metrics(counted, limits), min_iou,
+                      tuple(notes))
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -839,7 +945,8 @@ def evaluate_dir(
                 progress(len(rows), len(pairs))
     finally:
         lazy.close()
-    return aggregate(rows, directory, min_iou)
+    limits = VerdictLimits(cfg.rules.pause.min_s, cfg.rules.lowering_tempo.min_s)
+    return aggregate(rows, directory, min_iou, limits)
 
 
 # -- gates ---------------------------------------------------------------------------------------
@@ -945,8 +1052,9 @@ def check_gates(result: EvalResult, gates: Gates) -> list[str]:
 # -- terminal output -----------------------------------------------------------------------------
 
 
-def _f(x: float | None, digits: int = 2, unit: str = "") -> str:
-    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}{unit}"
+def _f(x: float | None, digits: int = 2, unit: str = "", signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return "-" if x is None or math.isnan(x) else f"{x:{sign}.{digits}f}{unit}"
 
 
 def _pct(x: float | None) -> str:
@@ -997,11 +1105,20 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
         ("top_start_mae_s", _f(o.top_start_mae_s), str(o.matched_reps)),
         ("top_end_mae_s", _f(o.top_end_mae_s), str(o.matched_reps)),
         ("end_mae_s", _f(o.end_mae_s), str(o.matched_reps)),
+        ("start_bias_s", _f(o.start_bias_s, 2, signed=True), str(o.matched_reps)),
+        ("top_start_bias_s", _f(o.top_start_bias_s, 2, signed=True), str(o.matched_reps)),
+        ("top_end_bias_s", _f(o.top_end_bias_s, 2, signed=True), str(o.matched_reps)),
+        ("end_bias_s", _f(o.end_bias_s, 2, signed=True), str(o.matched_reps)),
         ("boundary_within_tol_rate", _pct(o.boundary_within_tol_rate), str(4 * o.matched_reps)),
         ("hip_angle_mae_deg", _f(o.hip_angle_mae_deg, 1), str(o.hip_angle_n)),
         ("knee_angle_mae_deg", _f(o.knee_angle_mae_deg, 1), str(o.knee_angle_n)),
         ("pause_mae_s", _f(o.pause_mae_s), str(o.pause_n)),
+        ("pause_bias_s", _f(o.pause_bias_s, 2, signed=True), str(o.pause_n)),
+        ("pause_agreement", _pct(o.pause_agreement), str(o.pause_clear_n)),
         ("eccentric_mae_s", _f(o.eccentric_mae_s), str(o.eccentric_n)),
+        ("eccentric_bias_s", _f(o.eccentric_bias_s, 2, signed=True), str(o.eccentric_n)),
+        ("eccentric_agreement", _pct(o.eccentric_agreement), str(o.eccentric_clear_n)),
+        ("false_fault_rate", _pct(o.false_fault_rate), str(o.clean_reps)),
         ("band_accuracy", _pct(o.band_accuracy), str(o.band_judged)),
         ("band_coverage", _pct(o.band_coverage), str(o.band_labelled)),
         ("fault_precision", _pct(o.fault_precision), str(o.fault_clips)),

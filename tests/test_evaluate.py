@@ -249,6 +249,21 @@ def test_load_label_human_format(tmp_path: Path) -> None:
     assert [r.times_s for r in label.reps] == [(0.2, 0.85, 1.5, 2.05), (3.25, 3.85, 4.6, 5.3)]
     assert label.reps[0].hip_angle_top_deg is None and label.reps[0].faults is None
     assert not label.faults_labelled
+    # The times give the pause (top_start -> top_end) and the lowering (top_end -> end).
+    assert (label.reps[1].pause_s, label.reps[1].eccentric_s) == pytest.approx((0.75, 0.7))
+    assert label.faults_seen is None and not label.clean(label.reps[0])  # nothing said
+
+
+@pytest.mark.parametrize(("faults_seen", "clean"), [([], True), (["hips sag on rep 2"], False)])
+def test_a_rep_is_clean_when_nothing_was_seen_wrong(tmp_path: Path, faults_seen: list[str],
+                                                     clean: bool) -> None:
+    (tmp_path / "a.mp4").write_bytes(b"")
+    path = write_label(tmp_path / "a.json",
+                       [{"start_s": 0.2, "top_start_s": 0.85, "top_end_s": 1.5, "end_s": 2.05}],
+                       faults_seen=faults_seen)
+    label = load_label(path)
+    assert label.faults_seen == tuple(faults_seen)
+    assert label.clean(label.reps[0]) is clean
 
 
 def test_load_label_generated_extras(tmp_path: Path) -> None:
@@ -443,6 +458,48 @@ def test_error_rows_count_as_no_rep_predicted() -> None:
     assert o.count_mae == pytest.approx(2 / 3)  # 0, 1, 1
 
 
+def test_signed_biases_say_which_way_the_times_are_off() -> None:
+    m = fault_clip().metrics
+    # Signed errors: rep 1 (+0.1, +0.2, 0, +0.3), rep 2 (+0.2, 0, +0.1, 0).
+    assert (m.start_bias_s, m.top_start_bias_s, m.top_end_bias_s, m.end_bias_s) == (
+        pytest.approx(0.15), pytest.approx(0.1), pytest.approx(0.05), pytest.approx(0.15))
+    # Rep 1's labelled pause and lowering are 1.0 s; predicted 0.8 s and 1.3 s.
+    assert (m.pause_bias_s, m.eccentric_bias_s) == (pytest.approx(-0.2), pytest.approx(0.3))
+    lowered = row("low", [lrep((0, 1, 2, 3), pause_s=1.0)], [prep((0, 1.1, 1.9, 3))]).metrics
+    assert lowered.pause_bias_s == pytest.approx(-0.2) and lowered.pause_mae_s == pytest.approx(0.2)
+
+
+def _timed(pause_s: float, lowering_s: float) -> LabelRep:
+    return lrep((0, 1, 1 + pause_s, 1 + pause_s + lowering_s), pause_s=pause_s,
+                eccentric_s=lowering_s, faults=())
+
+
+def test_verdicts_are_scored_against_the_labelled_times_clear_of_the_limit() -> None:
+    """Limits 1.0 s: a labelled 0.5 s pause should be short, 2.0 s not; 1.1 s is too close
+    to call (within 0.15 s) and is left out."""
+    reps = [_timed(0.5, 2.0), _timed(1.1, 0.4), _timed(2.0, 1.5)]
+    starts = (0.0, 10.0, 20.0)
+    labelled = [replace(r, start_s=r.start_s + o, top_start_s=r.top_start_s + o,
+                        top_end_s=r.top_end_s + o, end_s=r.end_s + o)
+                for r, o in zip(reps, starts, strict=True)]
+    predicted = [prep(r.times_s, faults=f) for r, f in zip(
+        labelled, (("short_pause",), ("short_pause", "fast_lowering"), ("short_pause",)),
+        strict=True)]
+    m = row("t", labelled, predicted).metrics
+    assert (m.pause_agreement, m.pause_clear_n) == (0.5, 2)  # right on 0.5 s, wrong on 2.0 s
+    assert (m.eccentric_agreement, m.eccentric_clear_n) == (1.0, 3)
+
+
+def test_the_false_fault_rate_counts_form_faults_on_clean_reps() -> None:
+    labelled = [lrep((0, 1, 2, 3), faults=()), lrep((4, 5, 6, 7), faults=()),
+                lrep((8, 9, 10, 11), faults=("under_extension",))]
+    predicted = [prep((0, 1, 2, 3), faults=("feet_too_close",)),
+                 prep((4, 5, 6, 7), faults=("short_pause", "no_band")),  # not form faults
+                 prep((8, 9, 10, 11), faults=("under_extension",))]
+    m = row("f", labelled, predicted).metrics
+    assert (m.false_fault_rate, m.clean_reps) == (0.5, 2)
+
+
 def test_metrics_without_data_are_none() -> None:
     for m in (compute_metrics([]), plain_clip().metrics):
         assert m.hip_angle_mae_deg is None and m.pause_mae_s is None
@@ -575,10 +632,15 @@ def test_evaluate_dir_replays_saved_landmarks(tmp_path: Path) -> None:
     assert m.hip_angle_mae_deg == pytest.approx(float(np.mean(hip)))
     assert m.hip_angle_n == 3
     assert m.hip_angle_mae_deg is not None and m.hip_angle_mae_deg < 2.0
-    pause = [abs(predicted[i].pause_s - 1.0) for i in (0, 2)]  # rep 2 has no pause label
+    # Rep 2 has no pause label: its times give it (top_end - top_start), and the lowering
+    # of reps 2 and 3 (end - top_end).
+    want_pause = [1.0, truth[1][2] - truth[1][1], 1.0]
+    pause = [abs(p.pause_s - w) for p, w in zip(predicted, want_pause, strict=True)]
     assert m.pause_mae_s == pytest.approx(float(np.mean(pause)))
-    assert m.pause_n == 2
-    assert m.eccentric_mae_s == pytest.approx(abs(predicted[0].eccentric_s - 1.2))
+    assert m.pause_n == 3
+    want_ecc = [1.2, truth[1][3] - truth[1][2], truth[2][3] - truth[2][2]]
+    ecc = [abs(p.eccentric_s - w) for p, w in zip(predicted, want_ecc, strict=True)]
+    assert m.eccentric_mae_s == pytest.approx(float(np.mean(ecc)))
     # No band detector yet: every predicted band is "unknown".
     assert (m.band_labelled, m.band_judged, m.band_accuracy) == (3, 0, None)
 
