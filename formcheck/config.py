@@ -3,7 +3,7 @@
 Precedence: command-line options > the `--config` TOML file > these defaults.
 Each coaching threshold cites its source in `docs/COACHING` terms (the team's COACHING.md):
 - top alignment: a straight knee-hip-shoulder line, about 180 deg (PureGym; Contreras);
-- knee angle at the top about 90 deg, shins vertical (Contreras; 365physique);
+- shins vertical at the top (Contreras; 365physique): tilt within 20 deg of vertical;
 - pause at the top: 1 s is the common cue (365physique);
 - lowering: controlled, 1-2 s or more (ACSM 2009 position stand; Schoenfeld 2015).
 """
@@ -115,9 +115,25 @@ class LoweringConfig(_Section):
 
 
 class ShinConfig(_Section):
-    target_deg: float = 90.0
-    min_deg: float = Field(70.0, description="below: feet_too_close")
-    max_deg: float = Field(110.0, description="above: feet_too_far")
+    """Feet placement at the top: the shin's tilt from vertical and the knee angle (deg).
+
+    The tilt is 0 with the shins vertical, + with the ankle beyond the knee, - with it back
+    towards the hips. On a bench the thigh is level at the top, so a tilt of +-20 deg is a
+    knee angle of 110/70 deg and the two say the same; from the floor (a glute bridge) the
+    thigh slopes up to the knee, vertical shins make a knee angle of 50-70 deg and a knee
+    at 90 deg leans the shin out 20-30 deg, and coaches accept both set-ups. So a feet
+    fault needs both: the shin tilted past its limit and the knee angle past its limit.
+    """
+
+    target_deg: float = 0.0
+    min_deg: float = Field(-20.0, description="tilt below this and knee under knee_min_deg:"
+                                              " feet_too_close")
+    max_deg: float = Field(20.0, description="tilt above this and knee over knee_max_deg:"
+                                             " feet_too_far")
+    knee_min_deg: float = Field(70.0, description="knee angle under this (and the tilt under"
+                                                  " min_deg): feet_too_close")
+    knee_max_deg: float = Field(110.0, description="knee angle over this (and the tilt over"
+                                                   " max_deg): feet_too_far")
 
 
 #: The band colours formcheck knows (`--band-color`); see `formcheck.band.colors`.

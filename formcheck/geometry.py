@@ -54,6 +54,29 @@ def knee_angle_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: Arr
     return angle_deg(hip_xy_px, knee_xy_px, ankle_xy_px)
 
 
+def shin_tilt_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: ArrayLike
+                  ) -> Float:
+    """Signed tilt of the shin (knee -> ankle) from the image's vertical, degrees (-180, 180].
+
+    0 means the ankle lies straight below the knee: shins vertical, what the coaching cue
+    asks for at the top. Positive means the ankle lies further from the hips than the knee
+    (feet too far out), negative that it lies back towards the hips (feet too close).
+    "Towards the hips" is the horizontal direction from the knee to the hip, so the sign
+    does not depend on which way the person faces. The thigh's own slope does not enter:
+    on a bench the thigh is about level at the top and the tilt is the knee angle less 90,
+    but from the floor (a glute bridge) the thigh slopes up to the knee, and vertical shins
+    make a knee angle of 50-70 degrees. The image's vertical is taken as plumb: a camera
+    rolled by some degrees adds them to the tilt.
+    """
+    h = np.asarray(hip_xy_px, dtype=np.float64)
+    k = np.asarray(knee_xy_px, dtype=np.float64)
+    a = np.asarray(ankle_xy_px, dtype=np.float64)
+    shin = a - k
+    away = np.where(k[..., 0] >= h[..., 0], 1.0, -1.0)  # +x: the knee lies right of the hip
+    away = np.where(np.isnan(k[..., 0] - h[..., 0]), np.nan, away)
+    return np.asarray(np.degrees(np.arctan2(away * shin[..., 0], shin[..., 1])), np.float64)
+
+
 def segment_length_px(a_xy_px: ArrayLike, b_xy_px: ArrayLike) -> Float:
     """Euclidean distance in pixels."""
     d = np.asarray(a_xy_px, dtype=np.float64) - np.asarray(b_xy_px, dtype=np.float64)

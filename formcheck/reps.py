@@ -111,8 +111,10 @@ class Rep:
 
     `start_s`: hips leave the bottom; `top_start_s`..`top_end_s`: the hips held still at
     the top (equal when there is no hold); `end_s`: hips back at the bottom.
-    Angles in degrees measured over the hold (signed hip angle: 180 straight).
-    `confidence` is the median landmark confidence over the top, in [0, 1].
+    Angles in degrees measured over the hold (signed hip angle: 180 straight; shin tilt
+    from vertical: 0 vertical, + ankle beyond the knee, - ankle towards the hips).
+    `confidence` is the median landmark confidence over the top, in [0, 1];
+    `shin_confidence` the same for the knee and the ankle (what the shin tilt rests on).
     """
 
     index: int
@@ -124,6 +126,8 @@ class Rep:
     knee_angle_top_deg: float
     range_deg: float
     confidence: float
+    shin_tilt_top_deg: float = math.nan
+    shin_confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.start_s <= self.top_start_s <= self.top_end_s <= self.end_s:
@@ -378,6 +382,8 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
                 knee_angle_top_deg=float(np.nanmedian(track.knee_angle_deg[held])),
                 range_deg=hip_top - rep_bottom,
                 confidence=float(np.median(track.confidence[held])),
+                shin_tilt_top_deg=float(np.nanmedian(track.shin_tilt_deg[held])),
+                shin_confidence=float(np.median(track.shin_confidence[held])),
             )
         )
     return reps

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from formcheck.config import TrackConfig
 from formcheck.filters import derivative, despike, fill_gaps, lowpass
-from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px
+from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px, shin_tilt_deg
 from formcheck.pose.landmarks import Landmark
 from formcheck.pose.sequence import PoseSequence
 
@@ -55,6 +55,9 @@ class PoseTrack:
         hip_angle_deg: (T,) signed hip angle (180 straight, <180 sag, >180 over-extension),
             zero-phase smoothed; NaN where the joints are missing.
         knee_angle_deg: (T,) knee angle (180 straight leg), smoothed.
+        shin_tilt_deg: (T,) the shin's tilt from vertical (0 vertical, + ankle beyond the
+            knee, - ankle towards the hips; `geometry.shin_tilt_deg`), smoothed.
+        shin_confidence: (T,) lower visibility of the knee and the ankle in [0, 1].
         hip_speed_deg_s: (T,) time derivative of `hip_angle_deg`.
         people: (T,) people the detector saw in each frame.
         view: where the camera stands relative to the person.
@@ -70,6 +73,8 @@ class PoseTrack:
     people: NDArray[np.int16]
     view: ViewCheck
     resolution_wh: tuple[int, int]
+    shin_tilt_deg: Float
+    shin_confidence: Float
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -130,6 +135,7 @@ def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
     n = len(t)
     joints = np.full((n, len(JOINTS), 2), np.nan)
     confidence = np.zeros(n)
+    shin_confidence = np.zeros(n)
     if side is not None:
         idx = list(SIDE_LANDMARKS[side])
         vis = seq.visibility[:, idx].astype(np.float64)
@@ -139,10 +145,13 @@ def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
             for c in range(2):
                 joints[:, j, c] = fill_gaps(t, raw[:, j, c], cfg.max_gap_s)
         confidence = vis[:, :3].min(axis=1)
+        shin_confidence = vis[:, 2:4].min(axis=1)
     hip = hip_angle_deg(joints[:, 0], joints[:, 1], joints[:, 2])
     knee = knee_angle_deg(joints[:, 1], joints[:, 2], joints[:, 3])
     hip_s = lowpass(t, despike(t, hip, cfg.despike_s), cfg.cutoff_hz)
     knee_s = lowpass(t, despike(t, knee, cfg.despike_s), cfg.cutoff_hz)
+    shin = shin_tilt_deg(joints[:, 1], joints[:, 2], joints[:, 3])
+    shin_s = lowpass(t, despike(t, shin, cfg.despike_s), cfg.cutoff_hz)
     return PoseTrack(
         t_s=t,
         side=side,
@@ -154,4 +163,6 @@ def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
         people=seq.people.copy(),
         view=view,
         resolution_wh=seq.resolution_wh,
+        shin_tilt_deg=shin_s,
+        shin_confidence=shin_confidence,
     )

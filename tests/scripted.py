@@ -95,7 +95,7 @@ def _eased_interp(t_s: Float, knots_t: list[float], knots_a: list[float]) -> Flo
 
 def track_from_angles(
     t_s: Float, hip_deg: Float, knee_deg: float | Float = 90.0,
-    confidence: float | Float = 0.95, smooth: bool = True,
+    confidence: float | Float = 0.95, smooth: bool = True, shin_deg: float | Float = 0.0,
 ) -> PoseTrack:
     """A PoseTrack whose hip angle is `hip_deg`, smoothed and differentiated like build_track.
 
@@ -116,6 +116,8 @@ def track_from_angles(
         people=np.full(n, -1, np.int16),
         view=ViewCheck("left", True, "side view, whole body in frame"),
         resolution_wh=(1280, 720),
+        shin_tilt_deg=np.broadcast_to(np.asarray(shin_deg, np.float64), (n,)).copy(),
+        shin_confidence=np.broadcast_to(np.asarray(confidence, np.float64), (n,)).copy(),
     )
 
 

@@ -36,13 +36,13 @@ def _write(tmp_path: Path, text: str, name: str = "formcheck.toml") -> Path:
 
 
 def test_defaults_match_the_coaching_sources() -> None:
-    """COACHING.md: straight line 180 deg, shins vertical 90 deg, a 1 s pause, a 1 s
+    """COACHING.md: straight line 180 deg, shins vertical (no tilt), a 1 s pause, a 1 s
     (or slower) lowering. The bands around the targets must contain the targets."""
     rules = Config().rules
     assert rules.top_alignment.target_deg == 180.0
     assert rules.top_alignment.min_deg < 180.0 < rules.top_alignment.max_deg
-    assert rules.shin_angle.target_deg == 90.0
-    assert rules.shin_angle.min_deg < 90.0 < rules.shin_angle.max_deg
+    assert rules.shin_angle.target_deg == 0.0  # shins vertical: no tilt
+    assert rules.shin_angle.min_deg < 0.0 < rules.shin_angle.max_deg
     assert rules.pause.min_s == 1.0
     assert rules.lowering_tempo.min_s == 1.0
     assert rules.band.expected is True
@@ -57,9 +57,12 @@ README_DEFAULTS: list[tuple[str, float]] = [
     (r"`over_extension` > (\d+(?:\.\d+)?)°", _DEFAULTS.rules.top_alignment.max_deg),
     (r"`short_pause` < (\d+(?:\.\d+)?) s", _DEFAULTS.rules.pause.min_s),
     (r"`fast_lowering` < (\d+(?:\.\d+)?) s", _DEFAULTS.rules.lowering_tempo.min_s),
-    (r"`feet_too_close` < (\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.min_deg),
-    (r"`feet_too_far` > (\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.max_deg),
-    (r"knee angle at the top \(about (\d+)°\)", _DEFAULTS.rules.shin_angle.target_deg),
+    (r"`feet_too_close` < (-?\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.min_deg),
+    (r"`feet_too_far` > (-?\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.max_deg),
+    (r"-?\d+° with the knee angle under (\d+)°", _DEFAULTS.rules.shin_angle.knee_min_deg),
+    (r"-?\d+° with the knee angle over (\d+)°", _DEFAULTS.rules.shin_angle.knee_max_deg),
+    (r"tilt from vertical \((\d+)° = shins vertical",
+     _DEFAULTS.rules.shin_angle.target_deg),
     (r"\((\d+) = straight knee-hip-shoulder line\)", _DEFAULTS.rules.top_alignment.target_deg),
     (r"about (\d+) frames per second of video\s+\(`pose.max_fps`", _DEFAULTS.pose.max_fps),
     (r"about (\d+(?:\.\d+)?) s after it ends \(`live.settle_s`\)", _DEFAULTS.live.settle_s),

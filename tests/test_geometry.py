@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from formcheck.geometry import angle_deg, hip_angle_deg, knee_angle_deg, segment_length_px
+from formcheck.geometry import (
+    angle_deg,
+    hip_angle_deg,
+    knee_angle_deg,
+    segment_length_px,
+    shin_tilt_deg,
+)
 
 
 def _bridge(hip_offset_px: float, facing_left: bool = True) -> tuple[list[float], ...]:
@@ -51,3 +57,34 @@ def test_knee_angle_right_angle_and_straight() -> None:
 def test_unsigned_angle_and_length() -> None:
     assert angle_deg([1, 0], [0, 0], [0, 1]) == pytest.approx(90.0)
     assert segment_length_px([0, 0], [3, 4]) == pytest.approx(5.0)
+
+
+# Shin tilt: hip at the left of the knee (head on the left), image y down.
+@pytest.mark.parametrize(("ankle", "tilt"), [
+    ((300.0, 300.0), 0.0),  # straight below the knee: shins vertical
+    ((300.0 + 100.0, 300.0), 45.0),  # ahead of the knee, away from the hips: feet too far
+    ((300.0 - 100.0, 300.0), -45.0),  # back towards the hips: feet too close
+])
+def test_shin_tilt_is_signed_away_from_the_hips(ankle: tuple[float, float], tilt: float) -> None:
+    hip, knee = (100.0, 220.0), (300.0, 200.0)
+    assert shin_tilt_deg(hip, knee, ankle) == pytest.approx(tilt)
+    # Mirrored (head on the right): the same tilt.
+    mirror = [(1000.0 - x, y) for x, y in (hip, knee, ankle)]
+    assert shin_tilt_deg(*mirror) == pytest.approx(tilt)
+
+
+def test_shin_tilt_does_not_depend_on_the_thighs_slope() -> None:
+    """Vertical shins read 0 whether the thigh is level (a bench: knee angle 90) or slopes
+    up to the knee (a floor bridge: knee angle 55)."""
+    knee, ankle = np.array([300.0, 200.0]), np.array([300.0, 350.0])
+    level = np.array([100.0, 200.0])
+    sloped = knee + 200.0 * np.array([-np.cos(np.radians(35.0)), np.sin(np.radians(35.0))])
+    assert knee_angle_deg(level, knee, ankle) == pytest.approx(90.0)
+    assert knee_angle_deg(sloped, knee, ankle) == pytest.approx(55.0)
+    assert shin_tilt_deg(level, knee, ankle) == pytest.approx(0.0, abs=1e-9)
+    assert shin_tilt_deg(sloped, knee, ankle) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_shin_tilt_of_missing_points_is_nan() -> None:
+    assert np.isnan(shin_tilt_deg([np.nan, 0.0], [1.0, 0.0], [1.0, 2.0]))
+    assert np.isnan(shin_tilt_deg([0.0, 0.0], [1.0, 0.0], [np.nan, 2.0]))

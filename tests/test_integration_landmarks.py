@@ -70,7 +70,9 @@ def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, Pose
     good, sag, short = (rr.rep for rr in report.reps)
     assert good.hip_angle_top_deg == pytest.approx(GOOD.top_deg, abs=1.0)
     assert sag.hip_angle_top_deg == pytest.approx(SAGGING.top_deg, abs=1.0)
-    assert good.knee_angle_top_deg == pytest.approx(CFG.rules.shin_angle.target_deg, abs=2.0)
+    # Level thigh, vertical shin at the top: knee angle 90, shin tilt 0.
+    assert good.knee_angle_top_deg == pytest.approx(90.0, abs=2.0)
+    assert good.shin_tilt_top_deg == pytest.approx(CFG.rules.shin_angle.target_deg, abs=2.0)
     assert short.pause_s == pytest.approx(SHORT_PAUSE.pause_s, abs=2 * TIME_TOL_S)
     assert good.pause_s == pytest.approx(GOOD.pause_s, abs=2 * TIME_TOL_S)
     # No band detector yet: placement is unknown and not judged, so it does not score.

@@ -241,7 +241,7 @@ def test_every_rep_has_a_card_with_its_picture_and_values(sample: Analysis,
         assert page.card_images[f"rep-{rr.rep.index}"].startswith("data:image/jpeg;base64,")
         # The measured top angle is on the card, as the page rounds it.
         assert f"{rr.rep.hip_angle_top_deg:.0f}°" in sample_html
-    for label in ("Hip angle at the top", "Knee angle at the top", "Pause at the top",
+    for label in ("Hip angle at the top", "Shin tilt from vertical at the top", "Pause at the top",
                   "Lowering time", "Band"):
         assert sample_html.count(f"<td>{label}") == len(reps), label
 

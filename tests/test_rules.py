@@ -25,13 +25,15 @@ RULE_BY_ID = {rule.id: rule for rule in RULES}
 
 
 def _rep(
-    hip_deg: float = 180.0, knee_deg: float = 90.0, pause_s: float = 1.5,
-    eccentric_s: float = 2.0, confidence: float = 0.9,
+    hip_deg: float = 180.0, shin_deg: float = 0.0, pause_s: float = 1.5,
+    eccentric_s: float = 2.0, confidence: float = 0.9, shin_confidence: float | None = None,
 ) -> Rep:
-    """A rep that passes every rule unless told otherwise (times from t = 0)."""
+    """A rep that passes every rule unless told otherwise (times from t = 0); the knee and
+    ankle seen as well as the rest unless `shin_confidence` says otherwise."""
     top_start = 1.0
     return Rep(1, 0.0, top_start, top_start + pause_s, top_start + pause_s + eccentric_s,
-               hip_deg, knee_deg, hip_deg - 100.0, confidence)
+               hip_deg, 90.0 + shin_deg, hip_deg - 100.0, confidence, shin_deg,
+               confidence if shin_confidence is None else shin_confidence)
 
 
 def _ctx(**rep: float) -> RepContext:
@@ -64,12 +66,12 @@ CASES: list[tuple[str, str, Threshold, float, str | None]] = [
     ("pause", "pause_s", lambda c: c.pause.min_s, +EPS_S, None),
     ("lowering_tempo", "eccentric_s", lambda c: c.lowering_tempo.min_s, -EPS_S, "fast_lowering"),
     ("lowering_tempo", "eccentric_s", lambda c: c.lowering_tempo.min_s, +EPS_S, None),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.min_deg, -EPS_DEG, "feet_too_close"),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.min_deg, +EPS_DEG, None),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.min_deg, 0.0, None),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.max_deg, -EPS_DEG, None),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.max_deg, 0.0, None),
-    ("shin_angle", "knee_deg", lambda c: c.shin_angle.max_deg, +EPS_DEG, "feet_too_far"),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.min_deg, -EPS_DEG, "feet_too_close"),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.min_deg, +EPS_DEG, None),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.min_deg, 0.0, None),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.max_deg, -EPS_DEG, None),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.max_deg, 0.0, None),
+    ("shin_angle", "shin_deg", lambda c: c.shin_angle.max_deg, +EPS_DEG, "feet_too_far"),
 ]
 
 
@@ -96,6 +98,32 @@ def test_threshold_just_below_and_just_above(
     assert finding.confidence == pytest.approx(0.9)
 
 
+@pytest.mark.parametrize(("shin_deg", "knee_deg", "fault"), [
+    (0.0, 55.0, None),  # floor bridge, shins vertical: the thigh slopes, the knee reads 55
+    (25.0, 88.0, None),  # floor bridge, knee at 90: the shin leans out 25
+    (-30.0, 75.0, None),  # shin back, knee still open: not a cramped set-up
+    (30.0, 105.0, None),  # shin out, knee not yet past 110
+    (-30.0, 60.0, "feet_too_close"),  # both past their limits
+    (30.0, 120.0, "feet_too_far"),
+])
+def test_a_feet_fault_needs_both_the_shin_and_the_knee_past_their_limits(
+        shin_deg: float, knee_deg: float, fault: str | None) -> None:
+    rep = replace(_rep(shin_deg=shin_deg), knee_angle_top_deg=knee_deg)
+    finding = RULE_BY_ID["shin_angle"].check(RepContext(rep, band="hips"), CFG)
+    assert finding.fault == fault
+    assert finding.status is (Status.OK if fault is None else Status.FAULT)
+    assert finding.value == pytest.approx(shin_deg)
+    assert bool(finding.cue) is (fault is not None)
+
+
+def test_the_shin_rule_is_not_judged_when_the_ankle_is_not_seen() -> None:
+    """The hips and shoulders seen well, the knee or ankle not: the shins are not judged,
+    the line still is."""
+    ctx = _ctx(shin_deg=-35.0, shin_confidence=0.2)
+    assert RULE_BY_ID["shin_angle"].check(ctx, CFG).status is Status.NOT_JUDGED
+    assert RULE_BY_ID["top_alignment"].check(ctx, CFG).status is Status.OK
+
+
 def test_thresholds_follow_the_config() -> None:
     """A custom threshold moves the verdict: the rules read the config, not a constant."""
     custom = CFG.model_copy(update={
@@ -115,8 +143,8 @@ TRIGGERS: dict[str, Callable[[RulesConfig], RepContext]] = {
     "over_extension": lambda c: _ctx(hip_deg=c.top_alignment.max_deg + 10),
     "short_pause": lambda c: _ctx(pause_s=c.pause.min_s / 2),
     "fast_lowering": lambda c: _ctx(eccentric_s=c.lowering_tempo.min_s / 2),
-    "feet_too_close": lambda c: _ctx(knee_deg=c.shin_angle.min_deg - 10),
-    "feet_too_far": lambda c: _ctx(knee_deg=c.shin_angle.max_deg + 10),
+    "feet_too_close": lambda c: _ctx(shin_deg=c.shin_angle.min_deg - 10),
+    "feet_too_far": lambda c: _ctx(shin_deg=c.shin_angle.max_deg + 10),
     "band_at_knees": lambda c: _band_ctx("knees"),
     "no_band": lambda c: _band_ctx("none"),
 }
@@ -168,7 +196,7 @@ def test_not_judged_below_min_confidence(rule_id: str) -> None:
 
 
 @pytest.mark.parametrize(("rule_id", "field"),
-                         [("top_alignment", "hip_deg"), ("shin_angle", "knee_deg")])
+                         [("top_alignment", "hip_deg"), ("shin_angle", "shin_deg")])
 def test_not_judged_when_the_angle_is_missing(rule_id: str, field: str) -> None:
     finding = RULE_BY_ID[rule_id].check(_ctx(**{field: math.nan}), CFG)
     assert finding.status is Status.NOT_JUDGED
@@ -176,7 +204,7 @@ def test_not_judged_when_the_angle_is_missing(rule_id: str, field: str) -> None:
 
 
 def test_a_low_confidence_rep_with_faulty_values_is_still_not_judged() -> None:
-    ctx = _ctx(hip_deg=100.0, knee_deg=150.0, pause_s=0.0, eccentric_s=0.1,
+    ctx = _ctx(hip_deg=100.0, shin_deg=50.0, pause_s=0.0, eccentric_s=0.1,
                confidence=CFG.min_confidence / 2)
     statuses = {f.rule: f.status for f in check_rep(ctx, CFG)}
     assert all(statuses[r] is Status.NOT_JUDGED for r in JUDGED_ON_THE_REP)

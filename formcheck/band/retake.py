@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from formcheck.band.colors import BAND_COLOR_NAMES, color_classes
 from formcheck.band.judge import BandJudgement
 from formcheck.band.outline import band_outline_px
-from formcheck.geometry import hip_angle_deg, knee_angle_deg
+from formcheck.geometry import hip_angle_deg, knee_angle_deg, shin_tilt_deg
 from formcheck.reps import Rep, top_frames
 from formcheck.track import SIDE_LANDMARKS, PoseTrack
 from formcheck.video import FileSource
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the adapter imports mediapipe
 
 META_KEY = "retake"
 #: Version of the records in `PoseSequence.meta["retake"]`.
-RETAKE_VERSION = 1
+RETAKE_VERSION = 2
 #: The band is looked for this far (thigh lengths) around the leg and its outline.
 REGION_L = 0.3
 #: Pixels of the band's colour are grown by this much (thigh lengths, 2 px at least), to
@@ -134,7 +134,8 @@ def retake_tops(
     `estimator` in time order (reset to a fresh tracker, and left open); a frame whose
     shoulder, hip or ankle strays from the first look is not used. Returns the record for
     `PoseSequence.meta["retake"]`: per rep whose joints the model saw in a top frame, its
-    top window, the times of those frames and the median hip and knee angles (degrees).
+    top window, the times of those frames and the median hip and knee angles and shin tilt
+    (degrees).
     """
     record: dict[str, Any] = {"version": RETAKE_VERSION, "per_rep": per_rep, "reps": []}
     if track.side is None or per_rep <= 0:
@@ -160,7 +161,7 @@ def retake_tops(
         return record
     estimator.start_clip()
     idx = list(SIDE_LANDMARKS[track.side])
-    angles: dict[int, list[tuple[float, float, float]]] = {}
+    angles: dict[int, list[tuple[float, float, float, float]]] = {}
     for frame in source.frames_at(list(wanted)):
         k, i, outline, measured = wanted[min(wanted, key=lambda t: abs(t - frame.t_s))]
         band = bands[k]
@@ -174,7 +175,8 @@ def retake_tops(
         if not _agrees(np.stack([s, h, a]), track.joints_xy_px[i][[0, 1, 3]]):
             continue  # the tracker lost the person: not a better look at the knee
         angles.setdefault(k, []).append(
-            (frame.t_s, float(hip_angle_deg(s, h, kn)), float(knee_angle_deg(h, kn, a))))
+            (frame.t_s, float(hip_angle_deg(s, h, kn)), float(knee_angle_deg(h, kn, a)),
+             float(shin_tilt_deg(h, kn, a))))
     for k, rows in sorted(angles.items()):
         arr = np.array(rows)
         rep = reps[k]
@@ -183,6 +185,7 @@ def retake_tops(
             "t_s": [round(float(x), 4) for x in arr[:, 0]],
             "hip_deg": round(float(np.median(arr[:, 1])), 2),
             "knee_deg": round(float(np.median(arr[:, 2])), 2),
+            "shin_deg": round(float(np.median(arr[:, 3])), 2),
         })
     return record
 
@@ -208,6 +211,7 @@ def apply_retakes(reps: Sequence[Rep], record: dict[str, Any] | None) -> list[Re
         r = by_index.get(rep.index)
         if (r is not None and abs(r["top_start_s"] - rep.top_start_s) < WINDOW_TOLERANCE_S
                 and abs(r["top_end_s"] - rep.top_end_s) < WINDOW_TOLERANCE_S):
-            rep = replace(rep, hip_angle_top_deg=r["hip_deg"], knee_angle_top_deg=r["knee_deg"])
+            rep = replace(rep, hip_angle_top_deg=r["hip_deg"], knee_angle_top_deg=r["knee_deg"],
+                          shin_tilt_top_deg=r["shin_deg"])
         out.append(rep)
     return out

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # analyze imports report: only the type is needed here
 # What each rule measures, as the card's row label, and the unit of its value.
 _MEASURES: dict[str, tuple[str, str]] = {
     "top_alignment": ("Hip angle at the top", "deg"),
-    "shin_angle": ("Knee angle at the top", "deg"),
+    "shin_angle": ("Shin tilt from vertical at the top", "deg"),
     "pause": ("Pause at the top", "s"),
     "lowering_tempo": ("Lowering time", "s"),
     "band_placement": ("Band", ""),

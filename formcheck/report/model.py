@@ -73,6 +73,7 @@ class RepReport:
             "eccentric_s": _num(r.eccentric_s),
             "hip_angle_top_deg": _num(r.hip_angle_top_deg),
             "knee_angle_top_deg": _num(r.knee_angle_top_deg),
+            "shin_tilt_top_deg": _num(r.shin_tilt_top_deg),
             "band": self.band,
             "findings": [
                 {

@@ -12,8 +12,9 @@ from formcheck.rules import Status
 _STATUS_STYLE = {Status.OK: "green", Status.FAULT: "bold red", Status.NOT_JUDGED: "dim"}
 
 
-def _fmt(value: float, unit: str, digits: int = 0) -> str:
-    return "-" if value != value else f"{value:.{digits}f}{unit}"  # NaN != NaN
+def _fmt(value: float, unit: str, digits: int = 0, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return "-" if value != value else f"{value:{sign}.{digits}f}{unit}"  # NaN != NaN
 
 
 def print_report(report: SetReport, console: Console) -> None:
@@ -28,7 +29,7 @@ def print_report(report: SetReport, console: Console) -> None:
     for warning in report.warnings:
         console.print(f"[yellow]Warning: {warning}[/]")
     table = Table(title="Reps (angles at the top)", show_lines=False, pad_edge=False)
-    for col in ("#", "time s", "hip", "knee", "pause", "lower", "band", "score", "faults"):
+    for col in ("#", "time s", "hip", "shin", "pause", "lower", "band", "score", "faults"):
         table.add_column(col, justify="left" if col in ("faults", "band") else "right",
                          overflow="fold", no_wrap=col != "faults")
     for rr in report.reps:
@@ -43,7 +44,7 @@ def print_report(report: SetReport, console: Console) -> None:
             str(r.index),
             f"{r.start_s:.1f}-{r.end_s:.1f}",
             _fmt(r.hip_angle_top_deg, "°"),
-            _fmt(r.knee_angle_top_deg, "°"),
+            _fmt(r.shin_tilt_top_deg, "°", signed=True),
             _fmt(r.pause_s, "s", 1),
             _fmt(r.eccentric_s, "s", 1),
             rr.band,

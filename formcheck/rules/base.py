@@ -82,12 +82,15 @@ class _MeasuredRule:
         measure: the `Rep` attribute judged.
         unseen: why the rule cannot judge a rep whose value is missing or uncertain.
         weight: the share of the rep's score the rule carries.
+        confidence: the `Rep` attribute that says how well the landmarks the value rests
+            on were seen (below `min_confidence`: not judged).
     """
 
     id: str
     measure: str
     unseen: str
     weight: float
+    confidence: str = "confidence"
 
     def target(self, section: Any) -> str:
         """The target, as the report shows it."""
@@ -101,7 +104,7 @@ class _MeasuredRule:
         section = getattr(cfg, self.id)
         target = self.target(section)
         value = float(getattr(ctx.rep, self.measure))
-        conf = ctx.rep.confidence
+        conf = float(getattr(ctx.rep, self.confidence))
         if math.isnan(value) or conf < cfg.min_confidence:
             return not_judged(self.id, target, self.unseen, conf)
         fault, cue = self.verdict(value, section)
@@ -130,7 +133,7 @@ class RangeRule(_MeasuredRule):
         return (self.low_fault, self.high_fault)
 
     def target(self, section: Any) -> str:
-        return (f"{section.min_deg:.0f}-{section.max_deg:.0f} deg "
+        return (f"{section.min_deg:.0f} to {section.max_deg:.0f} deg "
                 f"({self.ideal} = {section.target_deg:.0f})")
 
     def verdict(self, value: float, section: Any) -> tuple[str | None, str]:

@@ -1,12 +1,46 @@
-"""Knee angle at the top about 90 deg, shins vertical (Contreras; 365physique)."""
+"""Feet placed for vertical shins at the top (Contreras; 365physique).
+
+A feet fault needs the shin tilted past its limit *and* the knee angle past its own: on a
+bench the thigh is level at the top and the two say the same (a tilt of -20 deg is a knee
+angle of 70), but from the floor (a glute bridge) the thigh slopes up to the knee, so
+vertical shins make a knee angle of 50-70 deg and a knee at 90 deg leans the shin out by
+20-30 deg; coaches accept both set-ups (`ShinConfig`).
+"""
 
 from __future__ import annotations
 
-from formcheck.rules.base import RangeRule
+import math
+from dataclasses import dataclass, replace
 
-SHIN_ANGLE = RangeRule(
+from formcheck.config import RulesConfig
+from formcheck.rules.base import Finding, RangeRule, RepContext, Status
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShinRule(RangeRule):
+    """A `RangeRule` on the shin tilt whose fault stands only when the knee angle (`knee`,
+    a `Rep` attribute) is past `knee_min_deg` / `knee_max_deg` too."""
+
+    knee: str
+
+    def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
+        finding = super().check(ctx, cfg)
+        if finding.status is not Status.FAULT:
+            return finding
+        section = cfg.shin_angle
+        knee = float(getattr(ctx.rep, self.knee))
+        past = (knee < section.knee_min_deg if finding.fault == self.low_fault
+                else knee > section.knee_max_deg)
+        if past or math.isnan(knee):
+            return finding
+        return replace(finding, status=Status.OK, fault=None, cue="")
+
+
+SHIN_ANGLE = ShinRule(
     id="shin_angle",
-    measure="knee_angle_top_deg",
+    measure="shin_tilt_top_deg",
+    knee="knee_angle_top_deg",
+    confidence="shin_confidence",
     ideal="shins vertical",
     low_fault="feet_too_close",
     low_cue="Walk your feet out a little: shins vertical at the top",

@@ -234,7 +234,7 @@ def _rep_row(rep: dict[str, Any]) -> dict[str, Any]:
         "index": rep["index"],
         "time": f"{_fmt(rep['start_s'])}–{_fmt(rep['end_s'])} s",
         "hip": _fmt(rep["hip_angle_top_deg"], 0, "°"),
-        "knee": _fmt(rep["knee_angle_top_deg"], 0, "°"),
+        "shin": _fmt(rep.get("shin_tilt_top_deg"), 0, "°"),
         "pause": _fmt(rep["pause_s"], 1, " s"),
         "lowering": _fmt(rep["eccentric_s"], 1, " s"),
         "band": rep["band"],

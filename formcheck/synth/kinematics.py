@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from formcheck.synth.spec import Body, ClipSpec
+from formcheck.synth.spec import KNEE_RANGE_DEG, Body, ClipSpec
 
 Vec = NDArray[np.float64]
 
@@ -166,6 +166,17 @@ def knee_angle_deg(hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike) -> float:
     return abs(math.degrees(math.atan2(u[0] * w[1] - u[1] * w[0], float(u @ w))))
 
 
+def shin_tilt_deg(hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike) -> float:
+    """Signed tilt of the shin (knee -> ankle) from vertical in the body frame, degrees: 0
+    with the ankle straight below the knee, positive with it further from the hips than the
+    knee, negative back towards them; what `formcheck.geometry.shin_tilt_deg` reads in a
+    side view from a level camera."""
+    h, k, a = _vec(hip), _vec(knee), _vec(ankle)
+    away = 1.0 if k[0] >= h[0] else -1.0
+    d = a - k
+    return math.degrees(math.atan2(away * d[0], -d[1]))
+
+
 @dataclass(frozen=True)
 class Segments:
     """Segment lengths and offsets of one body, metres (Drillis & Contini ratios).
@@ -278,6 +289,41 @@ def solve_ankle(
     # solution in front of the shoulder, x > 0).
     phi = math.degrees(math.asin(dy / radius)) - base
     return s + rotate(c, phi)
+
+
+def top_shin_tilt_deg(body: Body, bench_height_m: float, hip_angle_deg: float,
+                      knee_angle_deg: float) -> float:
+    """The shin tilt (degrees, `shin_tilt_deg`) of a top position with these angles.
+
+    Raises:
+        UnreachableError: no such position has the feet on the floor.
+    """
+    seg = segments_of(body)
+    shoulder = (0.0, bench_height_m + seg.back_depth)
+    ankle = solve_ankle(shoulder, seg, hip_angle_deg, knee_angle_deg)
+    hip, knee = solve_leg(shoulder, ankle, seg, hip_angle_deg, strict=False)
+    return shin_tilt_deg(hip, knee, ankle)
+
+
+#: The knee angles `knee_for_shin_tilt` looks among (degrees): a `RepSpec`'s range.
+_KNEE_GRID = np.arange(KNEE_RANGE_DEG[0], KNEE_RANGE_DEG[1] + 0.01, 0.25)
+
+
+def knee_for_shin_tilt(body: Body, bench_height_m: float, hip_angle_deg: float,
+                       tilt_deg: float) -> float:
+    """The knee angle (degrees, 45-140) of the top position with this hip angle whose shin
+    tilt comes closest to `tilt_deg` (the feet planted where that needs them)."""
+    best, best_err = float("nan"), math.inf
+    for knee in _KNEE_GRID:
+        try:
+            err = abs(top_shin_tilt_deg(body, bench_height_m, hip_angle_deg, knee) - tilt_deg)
+        except UnreachableError:
+            continue
+        if err < best_err:
+            best, best_err = float(knee), err
+    if math.isnan(best):
+        raise UnreachableError("no knee angle puts the feet on the floor for this hip angle")
+    return best
 
 
 def ease(u: float) -> float:

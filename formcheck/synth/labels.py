@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from formcheck.config import Config
-from formcheck.synth.kinematics import rep_timings
+from formcheck.synth.kinematics import rep_timings, top_shin_tilt_deg
 from formcheck.synth.spec import ClipSpec, RepSpec
 
 EXERCISE = "band_hip_thrust"
@@ -27,8 +27,10 @@ TIMING_CONVENTION = (
 )
 
 
-def expected_faults(rep: RepSpec, band: str, config: Config | None = None) -> list[str]:
-    """Fault codes a correct checker reports for `rep` done with the band at `band`.
+def expected_faults(rep: RepSpec, band: str, config: Config | None = None, *,
+                    shin_tilt_deg: float) -> list[str]:
+    """Fault codes a correct checker reports for `rep` done with the band at `band`, whose
+    shin tilt at the top is `shin_tilt_deg` (`kinematics.top_shin_tilt_deg`).
 
     Comparisons are strict, as in the rules: a value exactly at a threshold passes.
     """
@@ -42,15 +44,29 @@ def expected_faults(rep: RepSpec, band: str, config: Config | None = None) -> li
         faults.append("short_pause")
     if rep.eccentric_s < rules.lowering_tempo.min_s:
         faults.append("fast_lowering")
-    if rep.knee_angle_top_deg < rules.shin_angle.min_deg:
+    shin = rules.shin_angle
+    knee = rep.knee_angle_top_deg
+    if shin_tilt_deg < shin.min_deg and knee < shin.knee_min_deg:
         faults.append("feet_too_close")
-    if rep.knee_angle_top_deg > rules.shin_angle.max_deg:
+    if shin_tilt_deg > shin.max_deg and knee > shin.knee_max_deg:
         faults.append("feet_too_far")
     if band == "knees":
         faults.append("band_at_knees")
     if band == "none" and rules.band.expected:
         faults.append("no_band")
     return faults
+
+
+def shin_tilts(spec: ClipSpec) -> list[float]:
+    """Each rep's shin tilt at the top (degrees, `kinematics.shin_tilt_deg`)."""
+    return [top_shin_tilt_deg(spec.body, spec.bench_height_m, r.hip_angle_top_deg,
+                              r.knee_angle_top_deg) for r in spec.reps]
+
+
+def spec_faults(spec: ClipSpec, config: Config | None = None) -> list[list[str]]:
+    """Each rep's expected fault codes (`expected_faults`)."""
+    return [expected_faults(rep, spec.band, config, shin_tilt_deg=tilt)
+            for rep, tilt in zip(spec.reps, shin_tilts(spec), strict=True)]
 
 
 def view_of(spec: ClipSpec) -> str:
@@ -88,7 +104,10 @@ def build_label(
     n = spec.frame_count
     duration = n / spec.fps
     reps: list[dict[str, Any]] = []
-    for rep, tm in zip(spec.reps, rep_timings(spec), strict=True):
+    tilts = shin_tilts(spec)
+    faults = spec_faults(spec, config)
+    for rep, tm, tilt, rep_faults in zip(spec.reps, rep_timings(spec), tilts, faults,
+                                         strict=True):
         reps.append({
             "start_s": _t(tm.start_s),
             "top_start_s": _t(tm.top_start_s),
@@ -100,11 +119,11 @@ def build_label(
             "rest_before_s": _t(rep.rest_s),
             "hip_angle_top_deg": round(rep.hip_angle_top_deg, 3),
             "knee_angle_top_deg": round(rep.knee_angle_top_deg, 3),
+            "shin_tilt_top_deg": round(tilt, 3),
             "band": spec.band,
-            "faults": expected_faults(rep, spec.band, config),
+            "faults": rep_faults,
         })
-    faults_seen = sorted({f for r, rep in zip(reps, spec.reps, strict=True)
-                          for f in expected_faults(rep, spec.band, config)})
+    faults_seen = sorted({f for rep_faults in faults for f in rep_faults})
     return {
         "clip": clip_name,
         "video": {

@@ -31,7 +31,7 @@ def _sample_specs() -> dict[str, ClipSpec]:
     straight = top.target_deg
     sag = top.min_deg - 13.0
     arched = top.max_deg + 10.0
-    knee = rules.shin_angle.target_deg
+    knee = 90.0  # shins vertical with a level thigh (the shipped clips were drawn so)
     good_pause = rules.pause.min_s + 0.5
     short_pause = max(0.0, rules.pause.min_s - 0.7)
     good_lower = rules.lowering_tempo.min_s + 0.6

@@ -92,6 +92,10 @@ def _check_choice(name: str, value: object, choices: tuple[Any, ...]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
+#: The knee angles at the top a rep may have (degrees).
+KNEE_RANGE_DEG = (45.0, 140.0)
+
+
 def _check_range(name: str, value: float, lo: float, hi: float) -> None:
     if not (lo <= value <= hi):
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
@@ -121,7 +125,7 @@ class RepSpec:
 
     def __post_init__(self) -> None:
         _check_range("hip_angle_top_deg", self.hip_angle_top_deg, 130.0, 230.0)
-        _check_range("knee_angle_top_deg", self.knee_angle_top_deg, 45.0, 140.0)
+        _check_range("knee_angle_top_deg", self.knee_angle_top_deg, *KNEE_RANGE_DEG)
         _check_range("concentric_s", self.concentric_s, 0.2, 10.0)
         _check_range("pause_s", self.pause_s, 0.0, 30.0)
         _check_range("eccentric_s", self.eccentric_s, 0.2, 10.0)
@@ -499,23 +503,28 @@ def random_clip_spec(seed: int, *, config: Config | None = None, **overrides: An
     bottom = pick("bottom_hip_angle_deg", lambda: round(rng.uniform(102.0, 114.0), 1))
 
     # Feet placement is a property of the set: the feet stay planted for the whole clip
-    # (as a real lifter's do), chosen for a knee angle at a straight top that is mostly
-    # good, sometimes too close or too far. Each rep's knee angle then follows from its
-    # hip angle; it is nudged (the feet shuffle between reps) only where it would come
-    # closer than the margin to a threshold.
+    # (as a real lifter's do), chosen for a shin tilt at a straight top (the shin_angle
+    # rule's measure) that is mostly good, sometimes too close or too far. Each rep's knee
+    # angle then follows from its hip angle; it is nudged (the feet shuffle between reps)
+    # only where its shin tilt would come closer than the margin to a threshold.
     feet = rng.choices(("good", "close", "far"), weights=(8, 1, 1))[0]
     m = ANGLE_MARGIN_DEG
+    # A feet fault needs the knee angle past its limit too (`ShinConfig`): feet too close
+    # or too far keep the knee clear of its limit as well.
+    knees = KNEE_RANGE_DEG
     if feet == "good":
-        knee0 = rng.uniform(shin.target_deg - 10.0, shin.target_deg + 8.0)
-        knee_lo, knee_hi = shin.min_deg + m, shin.max_deg - m
+        tilt0 = rng.uniform(shin.target_deg - 10.0, shin.target_deg + 8.0)
+        tilts = (shin.min_deg + m, shin.max_deg - m)
     elif feet == "close":
-        knee0 = rng.uniform(shin.min_deg - 14.0, shin.min_deg - m - 4.0)
-        knee_lo, knee_hi = 50.0, shin.min_deg - m
+        tilt0 = rng.uniform(shin.min_deg - 14.0, shin.min_deg - m - 4.0)
+        tilts = (shin.min_deg - 20.0, shin.min_deg - m)
+        knees = (KNEE_RANGE_DEG[0], shin.knee_min_deg - m)
     else:
-        knee0 = rng.uniform(shin.max_deg + m + 4.0, shin.max_deg + 12.0)
-        knee_lo, knee_hi = shin.max_deg + m, 130.0
+        tilt0 = rng.uniform(shin.max_deg + m + 4.0, shin.max_deg + 12.0)
+        tilts = (shin.max_deg + m, shin.max_deg + 20.0)
+        knees = (shin.knee_max_deg + m, KNEE_RANGE_DEG[1])
     straight = rules.top_alignment.target_deg
-    knee_for_hip = _planted_feet(body, bench_height, straight, knee0, (knee_lo, knee_hi))
+    knee_for_hip = _planted_feet(body, bench_height, straight, tilt0, tilts, knees)
     n_drawn = rng.randint(3, 5)
     n_reps = n_reps_override if n_reps_override is not None else n_drawn
     fault_kinds = [k for k in REP_KINDS if k != "good"]
@@ -614,26 +623,33 @@ def with_legs_like_band(spec: ClipSpec) -> ClipSpec:
 
 
 def _planted_feet(
-    body: Body, bench_height_m: float, straight_deg: float, knee0_deg: float,
-    knee_range: tuple[float, float],
+    body: Body, bench_height_m: float, straight_deg: float, tilt0_deg: float,
+    tilt_range: tuple[float, float], knee_range: tuple[float, float],
 ) -> Callable[[float], float]:
-    """Plant the feet where a straight top (hip `straight_deg`) has knee angle
-    `knee0_deg`; return the knee angle at the top as a function of the top hip angle,
-    clamped to `knee_range` (outside it the feet must shuffle for that rep)."""
+    """Plant the feet where a straight top (hip `straight_deg`) has shin tilt `tilt0_deg`
+    (`kinematics.shin_tilt_deg`); return the knee angle at the top as a function of the top
+    hip angle, the feet moved (for that rep) where its shin tilt would leave `tilt_range`
+    or its knee angle `knee_range` (a smaller knee angle tilts the shin back further, so
+    the second move keeps the first)."""
     from formcheck.synth import kinematics as kin  # kinematics imports this module
 
     seg = kin.segments_of(body)
     shoulder = (0.0, bench_height_m + seg.back_depth)
-    ankle = kin.solve_ankle(shoulder, seg, straight_deg, knee0_deg)
-    lo, hi = knee_range
+    knee0 = kin.knee_for_shin_tilt(body, bench_height_m, straight_deg, tilt0_deg)
+    ankle = kin.solve_ankle(shoulder, seg, straight_deg, knee0)
+    lo, hi = tilt_range
 
     def knee_for_hip(hip_deg: float) -> float:
         try:
             hip, knee = kin.solve_leg(shoulder, ankle, seg, hip_deg, strict=True)
+            tilt = kin.shin_tilt_deg(hip, knee, ankle)
             angle = kin.knee_angle_deg(hip, knee, ankle)
+            if not lo <= tilt <= hi:
+                angle = kin.knee_for_shin_tilt(body, bench_height_m, hip_deg,
+                                               min(max(tilt, lo), hi))
         except kin.UnreachableError:
-            angle = knee0_deg
-        return min(max(angle, lo), hi)
+            angle = kin.knee_for_shin_tilt(body, bench_height_m, hip_deg, tilt0_deg)
+        return min(max(angle, knee_range[0]), knee_range[1])
 
     return knee_for_hip
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from formcheck.config import Config
+from formcheck.synth.kinematics import top_shin_tilt_deg
 from formcheck.synth.labels import build_label, expected_faults
 from formcheck.synth.render import render_clip
 from formcheck.synth.spec import ClipSpec, RepSpec, random_clip_spec
@@ -21,9 +22,14 @@ def _rep(**kw: float) -> RepSpec:
                       "pause_s": 1.5, "eccentric_s": 1.6, **kw})
 
 
+def _faults(rep: RepSpec, band: str, config: Config | None = None, tilt: float = 0.0
+            ) -> list[str]:
+    return expected_faults(rep, band, config, shin_tilt_deg=tilt)
+
+
 def test_a_good_rep_with_a_hip_band_has_no_fault() -> None:
-    assert expected_faults(_rep(), "hips") == []
-    assert expected_faults(_rep(), "both") == []
+    assert _faults(_rep(), "hips") == []
+    assert _faults(_rep(), "both") == []
 
 
 @pytest.mark.parametrize(("field", "threshold", "below", "above"), [
@@ -31,29 +37,40 @@ def test_a_good_rep_with_a_hip_band_has_no_fault() -> None:
     ("hip_angle_top_deg", RULES.top_alignment.max_deg, None, "over_extension"),
     ("pause_s", RULES.pause.min_s, "short_pause", None),
     ("eccentric_s", RULES.lowering_tempo.min_s, "fast_lowering", None),
-    ("knee_angle_top_deg", RULES.shin_angle.min_deg, "feet_too_close", None),
-    ("knee_angle_top_deg", RULES.shin_angle.max_deg, None, "feet_too_far"),
+    ("shin_tilt", RULES.shin_angle.min_deg, "feet_too_close", None),
+    ("shin_tilt", RULES.shin_angle.max_deg, None, "feet_too_far"),
 ])
 def test_faults_switch_exactly_at_the_config_thresholds(
         field: str, threshold: float, below: str | None, above: str | None) -> None:
-    just_below = expected_faults(_rep(**{field: threshold - EPS}), "hips")
-    at = expected_faults(_rep(**{field: threshold}), "hips")
-    just_above = expected_faults(_rep(**{field: threshold + EPS}), "hips")
+    def at_value(value: float) -> list[str]:
+        if field == "shin_tilt":  # a level thigh: the knee angle is 90 + the tilt
+            return _faults(_rep(knee_angle_top_deg=90.0 + value), "hips", tilt=value)
+        return _faults(_rep(**{field: value}), "hips")
+
+    just_below, at, just_above = (at_value(threshold + d) for d in (-EPS, 0.0, EPS))
     assert just_below == ([below] if below else [])
     assert at == []  # strict comparisons, as in the rules
     assert just_above == ([above] if above else [])
 
 
+def test_a_feet_fault_needs_the_knee_past_its_limit_too() -> None:
+    """A sloped thigh (a sag, an arch): the shin tilted past its limit, the knee not."""
+    assert _faults(_rep(knee_angle_top_deg=75.0), "hips", tilt=-30.0) == []
+    assert _faults(_rep(knee_angle_top_deg=60.0), "hips", tilt=-30.0) == ["feet_too_close"]
+    assert _faults(_rep(knee_angle_top_deg=105.0), "hips", tilt=30.0) == []
+    assert _faults(_rep(knee_angle_top_deg=120.0), "hips", tilt=30.0) == ["feet_too_far"]
+
+
 def test_band_faults() -> None:
-    assert expected_faults(_rep(), "knees") == ["band_at_knees"]
-    assert expected_faults(_rep(), "none") == ["no_band"]
+    assert _faults(_rep(), "knees") == ["band_at_knees"]
+    assert _faults(_rep(), "none") == ["no_band"]
     bodyweight = Config().with_overrides({"rules.band.expected": False})
-    assert expected_faults(_rep(), "none", bodyweight) == []
+    assert _faults(_rep(), "none", bodyweight) == []
 
 
 def test_faults_follow_a_custom_config() -> None:
     strict = Config().with_overrides({"rules.pause.min_s": 2.0})
-    assert expected_faults(_rep(pause_s=1.5), "hips", strict) == ["short_pause"]
+    assert _faults(_rep(pause_s=1.5), "hips", strict) == ["short_pause"]
 
 
 def test_label_has_the_shared_format_and_exact_times() -> None:
@@ -79,7 +96,10 @@ def test_label_has_the_shared_format_and_exact_times() -> None:
         assert rep["top_end_s"] - rep["top_start_s"] == pytest.approx(rep["pause_s"])
         assert rep["end_s"] - rep["top_end_s"] == pytest.approx(rep["eccentric_s"])
         assert rep["start_s"] - previous_end == pytest.approx(rs.rest_s)
-        assert rep["faults"] == expected_faults(rs, spec.band)
+        tilt = top_shin_tilt_deg(spec.body, spec.bench_height_m, rs.hip_angle_top_deg,
+                                 rs.knee_angle_top_deg)
+        assert rep["shin_tilt_top_deg"] == pytest.approx(tilt, abs=1e-3)
+        assert rep["faults"] == _faults(rs, spec.band, tilt=tilt)
         assert rep["band"] == spec.band
         previous_end = rep["end_s"]
     assert label["faults_seen"] == sorted({f for r in label["reps"] for f in r["faults"]})

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.synth.kinematics import plan_motion
-from formcheck.synth.labels import expected_faults
+from formcheck.synth.labels import shin_tilts, spec_faults
 from formcheck.synth.spec import (
     ANGLE_MARGIN_DEG,
     BAND_COLORS,
@@ -108,9 +108,7 @@ def test_random_specs_mix_good_and_faulty_reps() -> None:
     faults: set[str] = set()
     good = 0
     for seed in SEEDS:
-        spec = random_clip_spec(seed)
-        for rep in spec.reps:
-            codes = expected_faults(rep, spec.band)
+        for codes in spec_faults(random_clip_spec(seed)):
             faults.update(codes)
             good += not codes
     assert good > 100
@@ -121,16 +119,20 @@ def test_random_specs_mix_good_and_faulty_reps() -> None:
 
 def test_random_values_keep_clear_of_every_threshold() -> None:
     rules = Config().rules
-    angle_thresholds = {
-        "hip": (rules.top_alignment.min_deg, rules.top_alignment.max_deg),
-        "knee": (rules.shin_angle.min_deg, rules.shin_angle.max_deg),
-    }
+    hip_thresholds = (rules.top_alignment.min_deg, rules.top_alignment.max_deg)
+    shin = rules.shin_angle
+    m = ANGLE_MARGIN_DEG - 0.3  # the knee grid's step
     for seed in SEEDS:
-        for rep in random_clip_spec(seed).reps:
-            for th in angle_thresholds["hip"]:
+        spec = random_clip_spec(seed)
+        for rep, tilt in zip(spec.reps, shin_tilts(spec), strict=True):
+            for th in hip_thresholds:
                 assert abs(rep.hip_angle_top_deg - th) >= ANGLE_MARGIN_DEG - 0.05
-            for th in angle_thresholds["knee"]:
-                assert abs(rep.knee_angle_top_deg - th) >= ANGLE_MARGIN_DEG - 0.05
+            knee = rep.knee_angle_top_deg
+            # A feet fault needs the shin and the knee past their limits: either both are
+            # clearly past, or one of them is clearly short of its limit.
+            close = min(shin.min_deg - tilt, shin.knee_min_deg - knee)
+            far = min(tilt - shin.max_deg, knee - shin.knee_max_deg)
+            assert abs(close) >= m and abs(far) >= m, (seed, tilt, knee)
             assert abs(rep.pause_s - rules.pause.min_s) >= TIME_MARGIN_S - 0.005
             assert abs(rep.eccentric_s - rules.lowering_tempo.min_s) >= TIME_MARGIN_S - 0.005
 
