@@ -200,7 +200,8 @@ def analyze_sequence(
     t2 = time.perf_counter()
     rep_reports = []
     for rep, band in zip(reps, bands, strict=True):
-        ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence)
+        ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence,
+                         side_on=track.view.side_on)
         findings = tuple(check_rep(ctx, cfg.rules))
         rep_reports.append(RepReport(rep, ctx.band, findings, score(findings)))
     timings["rules"] += time.perf_counter() - t2

@@ -26,6 +26,9 @@ SIDE_LANDMARKS: dict[Side, tuple[Landmark, ...]] = {
     ),
 }
 SIDE_VIEW_MESSAGE = "film from the side, whole body in frame"
+#: The set-level warning of a view that is not side-on: what is not judged, and what to do.
+NOT_SIDE_ON_MESSAGE = ("the camera is not side-on: the hip line and the shins are not judged;"
+                       " film from the side at hip height, whole body in frame")
 # In a side view the far hip hides behind the near one: the hip-to-hip distance is a small
 # fraction of the torso length. Facing the camera it is about half the torso or more.
 MAX_SIDE_VIEW_HIP_RATIO = 0.45
@@ -35,11 +38,17 @@ MAX_TORSO_INCLINE_DEG = 60.0
 
 @dataclass(frozen=True)
 class ViewCheck:
-    """Is the camera placed so that formcheck can judge the set?"""
+    """Is the camera placed so that formcheck can judge the set?
+
+    `ok`: nothing to change; `side_on`: the camera looks at the body from the side, so the
+    angles that need a side view (the knee-hip-shoulder line, the shins) can be read; a
+    front or steep oblique view still gives the reps and their timing.
+    """
 
     side: Side | None
     ok: bool
     message: str
+    side_on: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,14 +109,14 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
     """Side view, whole body in frame, a lying (not standing) person."""
     found = seq.found
     if side is None or found.mean() < cfg.min_tracked_fraction:
-        return ViewCheck(side, False, "no person found: " + SIDE_VIEW_MESSAGE)
+        return ViewCheck(side, False, "no person found: " + SIDE_VIEW_MESSAGE, side_on=False)
     near = np.asarray(SIDE_LANDMARKS[side])
     xy = seq.xy_px[found]
     torso = segment_length_px(xy[:, near[0]], xy[:, near[1]])
     hips = segment_length_px(xy[:, Landmark.LEFT_HIP], xy[:, Landmark.RIGHT_HIP])
     ratio = float(np.nanmedian(hips / np.maximum(torso, 1e-6)))
     if ratio > MAX_SIDE_VIEW_HIP_RATIO:
-        return ViewCheck(side, False, "the camera is not side-on: " + SIDE_VIEW_MESSAGE)
+        return ViewCheck(side, False, NOT_SIDE_ON_MESSAGE, side_on=False)
     w, h = seq.resolution_wh
     in_frame = (
         (seq.presence[found][:, near] >= 0.5)

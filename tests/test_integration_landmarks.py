@@ -23,6 +23,7 @@ from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import validate_report
+from formcheck.rules import Status
 
 CFG = Config()
 FPS = 30.0
@@ -279,3 +280,16 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
     assert not report.view.ok
     assert "not side-on" in report.view.message
     assert report.view.message in report.warnings
+    # The reps and their timing still come out; the side-view angles are not judged, not
+    # guessed (the sagging rep's under_extension is not claimed from the front), and the
+    # set says so once, with how to film instead.
+    assert len(report.reps) == 3
+    assert [rr.rep.start_s for rr in report.reps] == pytest.approx(
+        [r.start_s for r in script.reps], abs=TIME_TOL_S)
+    for rr in report.reps:
+        status = {f.rule: f.status for f in rr.findings}
+        assert status["top_alignment"] is Status.NOT_JUDGED
+        assert status["shin_angle"] is Status.NOT_JUDGED
+        assert status["pause"] is not Status.NOT_JUDGED
+    assert list(report.reps[2].faults) == ["short_pause"]
+    assert sum("film from the side" in w for w in report.warnings) == 1

@@ -333,3 +333,16 @@ def test_side_landmarks_name_existing_landmarks() -> None:
             assert Landmark(int(lm)) is lm
             assert 0 <= int(lm) < N_LANDMARKS
     assert [int(lm) for lm in Landmark] == list(range(N_LANDMARKS))
+
+
+def test_side_view_angles_are_not_judged_from_the_front() -> None:
+    """A front or steep oblique view: the line and the shins say what they need; the pause,
+    the lowering and the band are judged as ever."""
+    ctx = replace(_ctx(hip_deg=150.0, shin_deg=-40.0, pause_s=0.2), side_on=False)
+    status = {f.rule: f for f in check_rep(ctx, CFG)}
+    for rule_id in ("top_alignment", "shin_angle"):
+        assert status[rule_id].status is Status.NOT_JUDGED
+        assert "side view" in status[rule_id].cue
+    assert status["pause"].fault == "short_pause"
+    assert status["lowering_tempo"].status is Status.OK
+    assert status["band_placement"].status is Status.OK

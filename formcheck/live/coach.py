@@ -36,7 +36,7 @@ from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, RepStateMachine, segment_reps
 from formcheck.rules import RepContext, check_rep, score
-from formcheck.track import SIDE_LANDMARKS, Side, build_track, check_view
+from formcheck.track import NOT_SIDE_ON_MESSAGE, SIDE_LANDMARKS, Side, build_track, check_view
 from formcheck.video import Frame
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def setup_guidance(recent: PoseSequence, side: Side | None, brightness: float,
     if view.ok:
         return ""
     msg = view.message
-    if "side-on" in msg and "not side-on" in msg:
+    if msg == NOT_SIDE_ON_MESSAGE:
         return GUIDANCE_TEXT["side_on"]
     if "out of frame" in msg:
         for joint, text in OUT_OF_FRAME.items():
@@ -302,7 +302,8 @@ class Coach:
         window = PoseSequence.from_frames(self.poses[i0:], self.resolution_wh)
         if not window.found.any():
             return ()
-        reps = segment_reps(build_track(window, self.cfg.track), self.cfg.reps)
+        track = build_track(window, self.cfg.track)
+        reps = segment_reps(track, self.cfg.reps)
         # A rep already judged cannot come back: the window starts after its lift.
         after = self._last_end_t + 0.5 * self.cfg.reps.min_rep_s
         fresh = [r for r in reps if r.end_s > after
@@ -316,7 +317,8 @@ class Coach:
             rep = replace(rep, index=len(self.verdicts) + 1)
             band = (judge_rep(self.band.frames, rep, self.cfg.rules.band)
                     if self.cfg.rules.band.detect else BandJudgement.unknown())
-            ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence)
+            ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence,
+                             side_on=track.view.side_on)
             findings = tuple(check_rep(ctx, self.cfg.rules))
             report = RepReport(rep, ctx.band, findings, score(findings))
             faults = report.faults

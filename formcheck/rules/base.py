@@ -43,11 +43,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class RepContext:
-    """What a rule may look at: the rep, and the band placement seen during it."""
+    """What a rule may look at: the rep, the band placement seen during it, and whether the
+    camera looks at the body from the side (`track.ViewCheck.side_on`)."""
 
     rep: Rep
     band: str = "unknown"
     band_confidence: float = 0.0
+    side_on: bool = True
 
 
 class Rule(Protocol):
@@ -64,6 +66,10 @@ class Rule(Protocol):
         """The share of the rep's score this rule carries."""
 
     def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding: ...
+
+
+#: Why a side-view rule is not judged on a front or oblique view.
+SIDE_VIEW_NEEDED = "Needs a side view: film from the side at hip height"
 
 
 def not_judged(rule: str, target: str, why: str, confidence: float = 0.0,
@@ -84,6 +90,8 @@ class _MeasuredRule:
         weight: the share of the rep's score the rule carries.
         confidence: the `Rep` attribute that says how well the landmarks the value rests
             on were seen (below `min_confidence`: not judged).
+        side_view: the value is an angle only a side view shows truly (not judged when the
+            camera is not side-on).
     """
 
     id: str
@@ -91,6 +99,7 @@ class _MeasuredRule:
     unseen: str
     weight: float
     confidence: str = "confidence"
+    side_view: bool = False
 
     def target(self, section: Any) -> str:
         """The target, as the report shows it."""
@@ -105,6 +114,8 @@ class _MeasuredRule:
         target = self.target(section)
         value = float(getattr(ctx.rep, self.measure))
         conf = float(getattr(ctx.rep, self.confidence))
+        if self.side_view and not ctx.side_on:
+            return not_judged(self.id, target, SIDE_VIEW_NEEDED, conf)
         if math.isnan(value) or conf < cfg.min_confidence:
             return not_judged(self.id, target, self.unseen, conf)
         fault, cue = self.verdict(value, section)

@@ -47,5 +47,6 @@ SHIN_ANGLE = ShinRule(
     high_fault="feet_too_far",
     high_cue="Bring your feet in closer: shins vertical at the top",
     unseen="Knees or ankles not visible enough",
+    side_view=True,
     weight=15.0,
 )

@@ -13,5 +13,6 @@ TOP_ALIGNMENT = RangeRule(
     high_fault="over_extension",
     high_cue="Ribs down and tuck the pelvis: don't arch past a straight line",
     unseen="Hips, knees or shoulders not visible enough",
+    side_view=True,
     weight=30.0,
 )
