@@ -83,14 +83,16 @@ class RepConfig(_Section):
     )
     min_rep_s: float = Field(0.8, gt=0, description="shorter cycles are jitter, not reps")
     still_speed_deg_s: float = Field(
-        20.0, gt=0, description="hip angular speed (deg/s) below which the hips are 'held still'"
+        20.0, gt=0, description="live phase display: hip speed (deg/s) below which the hips"
+                                " are held still at the top"
     )
-    still_speed_share: float = Field(
-        0.1, gt=0, lt=1,
-        description="...or below this share of the rep's own peak speed, whichever is lower",
+    boundary_share: float = Field(
+        0.05, gt=0, lt=0.5, description="a phase boundary: the hips within this share of the"
+                                        " rep's range of the level they leave or reach"
     )
     still_speed_floor_deg_s: float = Field(
-        6.0, gt=0, description="never stricter than this (deg/s): landmark jitter at rest"
+        6.0, gt=0, description="hips slower than this (deg/s) have stopped: a lowering the"
+                               " clip cuts off is one still faster at its end"
     )
 
     @model_validator(mode="after")

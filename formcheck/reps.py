@@ -7,21 +7,18 @@ rep is complete when the angle is back within `bottom_return` of that rise above
 bottom. The two thresholds are far apart (hysteresis), so landmark jitter never counts, a
 sagging rep that falls short of the others still counts (the very fault `top_alignment`
 looks for), and a minimum duration rejects twitches. The same `RepStateMachine` runs frame
-by frame in live mode; offline, `segment_reps` runs it over the whole track, finds first
-boundaries with the angular speed, and then places them by fitting a model of the rep
-(rest, eased rise, hold, eased fall, rest) to the angle (`_fit_rep` says why).
+by frame in live mode; offline, `segment_reps` runs it over the whole track and times each
+rep's phases by levels relative to the rep's own range (`segment_reps` says how and why).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import least_squares
 
 from formcheck.config import RepConfig
 from formcheck.track import PoseTrack
@@ -156,146 +153,96 @@ class Rep:
         return Phase.ECCENTRIC
 
 
-# First guess of the rep boundaries (refined by `_fit_rep`, and kept when the fit fails):
-# the hips count as stopped below this share of the rep's peak speed.
-BOUNDARY_SPEED_SHARE = 0.15
-# Moving for less than this (s) inside a hold is jitter, not the end of the pause.
+# A wobble of the hips that leaves the boundary level for less than this (s) and stays in
+# the upper half of the rise is jitter, not the end of the pause (nor its start).
 HOLD_GAP_S = 0.25
-# The rep model (`_fit_rep`) is fitted over the rep and up to this much rest (s) either
-# side: enough to pin the resting level, not so much that a fidget far from the rep counts.
-FIT_MARGIN_S = 0.6
-# Shortest rise or fall the fit may return (s): faster is no lift a person makes.
-MIN_PHASE_S = 0.1
-# Landmark noise on the hip angle (deg): residuals beyond it are treated as outliers.
-FIT_NOISE_DEG = 2.0
-# A fit that moves the start or the end further than this (s) from the speed-threshold
-# guess has locked onto something else: the guess is kept.
-MAX_FIT_SHIFT_S = 1.0
+# The top and bottom levels are the medians of the frames within this share of the rep's
+# range of its highest and lowest frame: one high frame (a wobble, a glitch) does not set
+# them, and a hold that creeps up or a dome-shaped top gives the level it mostly sits at.
+LEVEL_SHARE = 0.1
 
 
-def _hold(t: np.ndarray, a: np.ndarray, v: np.ndarray, lo: int, hi: int, floor_deg: float,
-          still: float) -> tuple[int, int]:
-    """First and last frame of the top hold within frames [lo, hi].
+@dataclass(frozen=True)
+class _Levels:
+    """A rep's resting level before it, its top level and its resting level after it
+    (degrees), and the frames of its highest point and of the lowest points either side."""
 
-    The hold is the run of frames where the hips are still (|speed| < `still` deg/s) and
-    high (angle >= `floor_deg`) that contains the highest still frame. Moving stretches
-    shorter than `HOLD_GAP_S` inside it are landmark jitter and do not split it. The highest
-    frame overall is not used as the seed: at a low frame rate it may still carry the lift's
-    speed. With no still frame, the hold is the single highest frame (no pause).
+    before: float
+    top: float
+    after: float
+    peak: int
+
+
+def _level(values: np.ndarray, extreme: float, span: float, high: bool) -> float:
+    """The median of `values` within `LEVEL_SHARE` of `span` of `extreme` (above it when
+    not `high`, below it when `high`)."""
+    reach = LEVEL_SHARE * span
+    near = values >= extreme - reach if high else values <= extreme + reach
+    return float(np.median(values[near & ~np.isnan(values)]))
+
+
+def _levels(a: np.ndarray, c: Cycle, left: int, right: int) -> _Levels:
+    """Levels of cycle `c` between frames `left` (its valley) and `right` (the next valley,
+    or the last frame)."""
+    peak = float(a[c.peak])
+    low0 = float(np.nanmin(a[left:c.peak + 1]))
+    low1 = float(np.nanmin(a[c.peak:right + 1]))
+    span = peak - min(low0, low1)
+    return _Levels(_level(a[left:c.peak + 1], low0, span, high=False),
+                   _level(a[left:right + 1], peak, span, high=True),
+                   _level(a[c.peak:right + 1], low1, span, high=False), c.peak)
+
+
+def _crossing(t: np.ndarray, a: np.ndarray, i: int, step: int, stop: int, level: float,
+              above: bool, floor: float | None = None) -> float:
+    """Walk from frame `i` by `step` (+1, -1) while the angle stays on its side of `level`
+    (above it when `above`, else below it), at most to frame `stop`; the time (s) where it
+    crosses `level`, between the last frame on its side and the first off it (linear).
+
+    With `floor` (degrees, beyond `level`), an excursion off the side shorter than
+    `HOLD_GAP_S` that does not pass `floor` is jitter and the walk goes on over it.
     """
-    window = np.arange(lo, hi + 1)
-    high = a[window] >= floor_deg
-    held = (np.abs(v[window]) < still) & high
-    if not held.any():
-        peak = lo + int(np.nanargmax(a[lo:hi + 1]))
-        return peak, peak
-    # Close short gaps between still stretches (while the hips stay high).
-    idx = np.flatnonzero(held)
-    for p, q in itertools.pairwise(idx):
-        if q - p > 1 and t[lo + q] - t[lo + p] <= HOLD_GAP_S and high[p:q].all():
-            held[p:q] = True
-    candidates = window[held]
-    k = int(candidates[np.nanargmax(a[candidates])]) - lo
-    first = last = k
-    while first - 1 >= 0 and held[first - 1]:
-        first -= 1
-    while last + 1 < len(window) and held[last + 1]:
-        last += 1
-    return lo + first, lo + last
+    def on_side(x: float) -> bool:
+        return bool(x >= level) if above else bool(x <= level)
+
+    j = i
+    while j != stop:
+        nxt = j + step
+        if np.isnan(a[nxt]) or on_side(float(a[nxt])):
+            j = nxt
+            continue
+        if floor is not None:  # a short dip that comes back: jitter
+            k = nxt
+            while (k != stop and not on_side(float(a[k]))
+                   and abs(t[k] - t[nxt]) <= HOLD_GAP_S
+                   and (a[k] >= floor if above else a[k] <= floor)):
+                k += step
+            if k != stop and on_side(float(a[k])) and abs(t[k] - t[nxt]) <= HOLD_GAP_S:
+                j = k
+                continue
+        y0, y1 = float(a[j]), float(a[nxt])
+        f = (level - y0) / (y1 - y0) if y1 != y0 and not np.isnan(y0) else 0.0
+        return float(t[j] + f * (t[nxt] - t[j]))
+    return float(t[j])
 
 
-def _still_threshold(cfg: RepConfig, rise_deg_s: float, fall_deg_s: float) -> float:
-    """Speed (deg/s) below which this rep's hips count as held still.
-
-    A share of the rep's own peak speed, so that the slow start of a slow lowering is not
-    counted as pause; capped by `still_speed_deg_s` and floored above landmark jitter.
-    """
-    own = cfg.still_speed_share * min(rise_deg_s, fall_deg_s)
-    return float(np.clip(own, cfg.still_speed_floor_deg_s, cfg.still_speed_deg_s))
-
-
-def _ease(u: np.ndarray) -> np.ndarray:
-    """Half-cosine ease on [0, 1]: zero speed at both ends (clipped outside)."""
-    return np.asarray(0.5 - 0.5 * np.cos(np.pi * np.clip(u, 0.0, 1.0)), dtype=np.float64)
-
-
-def _rep_model(p: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The angle of one rep: rest at `a0`, eased rise to `top`, hold, eased fall to `a1`.
-
-    `p` = (a0, top, a1, t0, rise_s, hold_s, fall_s): levels in degrees, times in seconds.
-    """
-    a0, top, a1, t0, rise, hold, fall = p
-    t2 = t0 + rise + hold
-    up = a0 + (top - a0) * _ease((t - t0) / rise)
-    down = top + (a1 - top) * _ease((t - t2) / fall)
-    return np.asarray(np.where(t < t2, up, down), dtype=np.float64)
-
-
-def _fit_rep(t: np.ndarray, a: np.ndarray, lo: int, hi: int,
-             guess: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
-    """Rep boundaries (start, top_start, top_end, end; s) from a model fitted to the angle.
-
-    Why a fit. A boundary found where the angular speed crosses a threshold is biased on
-    any smooth movement: a body accelerates and decelerates, so the speed is still low for
-    a while after the hips truly leave the bottom (the threshold fires late) and already
-    low before they truly arrive (it fires early). On the eased movements the landmarks
-    give, that made the start ~0.12 s late and the end ~0.11 s early, the lowering ~0.25 s
-    short; and a hold whose landmarks wobble (a few deg/s of model jitter) was cut where
-    the wobble crossed the threshold, down to no pause at all. Fitting the whole rep as
-    rest -> eased rise -> hold -> eased fall -> rest uses the fast, well-measured middle of
-    each movement to place its ends, where the speed itself is lost in the noise, and
-    spreads a wobble of the hold over the whole hold instead of splitting it.
-
-    The half-cosine ease (zero speed at both ends, speed peaking mid-way) is the simplest
-    smooth point-to-point profile. Were a movement minimum-jerk instead (flatter ends),
-    the fitted ends would lie ~7% of its duration inside it (0.07 s on a 1 s lift): still
-    closer than a speed threshold. A soft-L1 loss keeps a landmark glitch from dragging
-    the fit.
-
-    The boundaries are where the movement truly starts and stops (zero speed), as the
-    generated clips' exact labels define them. A person labelling a real video marks where
-    movement becomes visible, a little inside these: on the hand-labelled real clips the
-    labelled onsets are ~0.1 s later than the fitted ones and the stops earlier.
-
-    `lo`..`hi`: the frames to fit (the rep and some rest either side); `guess`: the
-    threshold-based boundaries, the starting point. None when the fit fails or moves the
-    start or the end by more than `MAX_FIT_SHIFT_S` (a rep that does not look like a rep).
-    """
-    seg = slice(lo, hi + 1)
-    ts, ys = t[seg], a[seg]
-    ok = ~np.isnan(ys)
-    if ok.sum() < 8:
-        return None
-    ts, ys = ts[ok], ys[ok]
-    s0, s1, s2, s3 = guess
-    rise0, fall0 = max(s1 - s0, MIN_PHASE_S), max(s3 - s2, MIN_PHASE_S)
-    i1 = int(np.searchsorted(ts, s1))
-    i2 = int(np.searchsorted(ts, s2, side="right"))
-    top0 = float(np.median(ys[max(0, min(i1, i2 - 1)):max(i1 + 1, i2)]))
-    x0 = np.array([float(ys[0]), top0, float(ys[-1]), s0, rise0, max(s2 - s1, 0.0), fall0])
-    span = float(np.ptp(ys)) or 1.0
-    lower = [-np.inf, -np.inf, -np.inf, ts[0] - 1.0, MIN_PHASE_S, 0.0, MIN_PHASE_S]
-    upper = [np.inf, np.inf, np.inf, ts[-1], ts[-1] - ts[0], ts[-1] - ts[0], ts[-1] - ts[0]]
-    x0 = np.clip(x0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
-    try:
-        fit = least_squares(
-            lambda p: (_rep_model(p, ts) - ys) / span, x0, bounds=(lower, upper),
-            loss="soft_l1", f_scale=FIT_NOISE_DEG / span,
-        )
-    except ValueError:
-        return None
-    if not fit.success:
-        return None
-    _, _, _, t0, rise, hold, fall = (float(v) for v in fit.x)
-    # Within the fitted frames, so that a rep never reaches into its neighbour.
-    t_lo, t_hi = float(ts[0]), float(ts[-1])
-    out = tuple(float(np.clip(x, t_lo, t_hi))
-                for x in (t0, t0 + rise, t0 + rise + hold, t0 + rise + hold + fall))
-    # Only the outer boundaries are checked against the guess: a wobble in the hold may
-    # have cut the guessed hold short, and correcting that is what the fit is for.
-    if max(abs(out[0] - s0), abs(out[3] - s3)) > MAX_FIT_SHIFT_S:
-        return None
-    return out[0], out[1], out[2], out[3]
+def _boundaries(t: np.ndarray, a: np.ndarray, lv: _Levels, left: int, right: int,
+                share: float) -> tuple[float, float, float, float]:
+    """(start, top_start, top_end, end) in seconds: where the hips come within `share` of
+    the rep's range of the level they leave or reach (see `segment_reps`)."""
+    up = lv.top - lv.before
+    down = lv.top - lv.after
+    mid = lv.top - 0.5 * min(up, down)
+    top_start = _crossing(t, a, lv.peak, -1, left, lv.top - share * up, True, mid)
+    top_end = _crossing(t, a, lv.peak, +1, right, lv.top - share * down, True, mid)
+    i0 = min(max(int(np.searchsorted(t, top_start)), left), lv.peak)
+    i1 = max(min(int(np.searchsorted(t, top_end)), right), lv.peak)
+    start = _crossing(t, a, i0, -1, left, lv.before + share * up, True)
+    end = _crossing(t, a, i1, +1, right, lv.after + share * down, True)
+    # The walks may meet on a rep without rest: keep the order.
+    start = min(start, top_start)
+    end = max(end, top_end)
+    return start, top_start, top_end, end
 
 
 # A rep is seen back at the bottom when, after the state machine completes it, the hips come
@@ -314,38 +261,25 @@ def _seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> b
         return bool(np.any(after_a <= low) or np.any(after_v > -cfg.still_speed_floor_deg_s))
 
 
-def _provisional(t: np.ndarray, a: np.ndarray, v: np.ndarray, cfg: RepConfig,
-                 cycles: list[Cycle]) -> list[tuple[int, int, int, int]]:
-    """(start, hold first, hold last, end) frames of each cycle from speed thresholds."""
-    out = []
-    prev_end = 0
-    for k, c in enumerate(cycles):
-        next_valley = cycles[k + 1].valley if k + 1 < len(cycles) else len(t) - 1
-        rise = float(np.nanmax(v[c.valley:c.peak + 1], initial=0.0))
-        fall = float(-np.nanmin(v[c.peak:c.bottom + 1], initial=0.0))
-        # A boundary is where the hips stop moving: speed below a floor that scales with the
-        # rep's own peak speed, so a slow settle after touch-down does not stretch the rep.
-        start_floor = max(cfg.still_speed_floor_deg_s, BOUNDARY_SPEED_SHARE * rise)
-        end_floor = max(cfg.still_speed_floor_deg_s, BOUNDARY_SPEED_SHARE * fall)
-        start = c.lift
-        while start - 1 > max(prev_end, c.valley - 1) and v[start - 1] > start_floor:
-            start -= 1
-        end = c.bottom
-        while end + 1 < next_valley and v[end + 1] < -end_floor:
-            end += 1
-        valley_deg = float(a[c.valley])
-        floor = valley_deg + cfg.top_share * (float(a[c.peak]) - valley_deg)
-        h0, h1 = _hold(t, a, v, c.lift, c.bottom, floor, _still_threshold(cfg, rise, fall))
-        out.append((start, h0, h1, end))
-        prev_end = end
-    return out
-
-
 def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
-    """All complete reps in an offline track.
+    """All complete reps in an offline track, each with its phases timed the way a coach
+    times them.
 
-    The state machine finds the reps; speed thresholds give first boundaries; a model of
-    the rep fitted to the angle then places them (see `_fit_rep` for why).
+    The state machine finds the reps. Each rep's phases are then bounded by where the hips
+    come within `RepConfig.boundary_share` of the rep's range of the level they leave or
+    reach: the lift starts when the hips have risen that far above their resting level,
+    the top (the pause) runs from when they come that close to their top level until they
+    have sunk that far below it, and the rep ends when they are back that close to the
+    resting level after it. The levels are the medians of the frames near the rep's
+    highest and lowest points (`LEVEL_SHARE`), so a top that creeps up or is dome-shaped, a
+    slow settle at the bottom and landmark jitter do not move them; a wobble that leaves
+    the top for less than `HOLD_GAP_S` does not end the pause.
+
+    Why levels and not the speed. A person timing a rep from video marks the top when the
+    hips have (nearly) arrived and the end when they are (nearly) down; on the team's
+    hand-labelled real clips those marks sit a median 4-7% of the range from the levels.
+    Where the speed falls to nothing comes later or earlier than that on a real body:
+    hips still creep up during a hold, and a lowering ends with a slow settle.
     """
     a = track.hip_angle_deg
     t = track.t_s
@@ -354,23 +288,14 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
     if cycles and not _seen_back_down(a, v, cycles[-1], cfg):
         cycles.pop()  # the clip ends while the hips are still on their way down: partial
-    frames = _provisional(t, a, v, cfg, cycles)
     reps: list[Rep] = []
-    for k, (start, h0, h1, end) in enumerate(frames):
-        # Fit over the rep and the rest either side, never into a neighbouring rep.
-        lo = frames[k - 1][3] if k > 0 else 0
-        hi = frames[k + 1][0] if k + 1 < len(frames) else len(t) - 1
-        lo = max(lo, int(np.searchsorted(t, t[start] - FIT_MARGIN_S)))
-        hi = min(hi, int(np.searchsorted(t, t[end] + FIT_MARGIN_S)))
-        guess = (float(t[start]), float(t[h0]), float(t[h1]), float(t[end]))
-        times = _fit_rep(t, a, lo, hi, guess) or guess
-        # The fitted times may fall between frames and a little outside the data.
-        t_start, t_top0, t_top1, t_end = (float(np.clip(x, t[0], t[-1])) for x in times)
+    for k, c in enumerate(cycles):
+        right = cycles[k + 1].valley if k + 1 < len(cycles) else len(t) - 1
+        lv = _levels(a, c, c.valley, right)
+        t_start, t_top0, t_top1, t_end = _boundaries(t, a, lv, c.valley, right,
+                                                     cfg.boundary_share)
         held = top_frames(t, t_top0, t_top1)
         hip_top = float(np.nanmedian(a[held]))
-        i_start = int(np.argmin(np.abs(t - t_start)))
-        i_end = int(np.argmin(np.abs(t - t_end)))
-        rep_bottom = float(np.nanmin([a[i_start], a[i_end]]))
         reps.append(
             Rep(
                 index=len(reps) + 1,
@@ -380,7 +305,7 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
                 end_s=t_end,
                 hip_angle_top_deg=hip_top,
                 knee_angle_top_deg=float(np.nanmedian(track.knee_angle_deg[held])),
-                range_deg=hip_top - rep_bottom,
+                range_deg=hip_top - min(lv.before, lv.after),
                 confidence=float(np.median(track.confidence[held])),
                 shin_tilt_top_deg=float(np.nanmedian(track.shin_tilt_deg[held])),
                 shin_confidence=float(np.median(track.shin_confidence[held])),

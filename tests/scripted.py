@@ -1,10 +1,10 @@
 """Scripted hip-thrust signals for tests: a hip-angle curve, a PoseTrack, a side-view pose.
 
-The script is piecewise linear: bottom rest -> concentric ramp -> flat top hold ->
-eccentric ramp -> bottom rest. Its corners are the true rep boundaries, so a test knows
-exactly when each rep starts, holds and ends. The tracks built from it go through the same
-zero-phase low-pass as `formcheck.track.build_track`, so rep segmentation sees what it
-sees in production.
+The script is piecewise: bottom rest -> eased concentric ramp -> flat top hold -> eased
+eccentric ramp -> bottom rest. From its knots a test knows exactly when each rep starts,
+holds and ends, as formcheck defines those moments (`RepTimes`). The tracks built from it
+go through the same zero-phase low-pass as `formcheck.track.build_track`, so rep
+segmentation sees what it sees in production.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck.config import TrackConfig
+from formcheck.config import RepConfig, TrackConfig
 from formcheck.filters import derivative, lowpass
 from formcheck.geometry import hip_angle_deg
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark
 from formcheck.pose.sequence import PoseSequence
+from formcheck.synth.kinematics import eased_fraction
 from formcheck.track import PoseTrack, ViewCheck
 
 Float = NDArray[np.float64]
+#: The share of an eased ramp's duration between its knot and formcheck's boundary.
+SHARE_FRACTION = eased_fraction(RepConfig().boundary_share)
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,27 @@ class ScriptedRep:
 
 @dataclass(frozen=True)
 class RepTimes:
-    """The scripted boundaries of one rep (s): hips leave the bottom, hold, back down."""
+    """The scripted boundaries of one rep (s): hips leave the bottom, hold, back down; each
+    where formcheck places it (the hips within `RepConfig.boundary_share` of the rep's range
+    of the level they leave or reach), inside the script's knots by
+    `kinematics.eased_fraction` of each eased ramp."""
 
     start_s: float
     top_start_s: float
     top_end_s: float
     end_s: float
+
+    @property
+    def concentric_s(self) -> float:
+        return self.top_start_s - self.start_s
+
+    @property
+    def pause_s(self) -> float:
+        return self.top_end_s - self.top_start_s
+
+    @property
+    def eccentric_s(self) -> float:
+        return self.end_s - self.top_end_s
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,8 @@ def script_hip_angle(
         t += r.rest_s
         knots_t += [top_start, top_end, end, t]
         knots_a += [r.top_deg, r.top_deg, bottom_deg, bottom_deg]
-        times.append(RepTimes(start, top_start, top_end, end))
+        rise, fall = SHARE_FRACTION * r.concentric_s, SHARE_FRACTION * r.eccentric_s
+        times.append(RepTimes(start + rise, top_start - rise, top_end + fall, end - fall))
     t_s = np.arange(round(t * fps) + 1) / fps
     return HipScript(t_s, _eased_interp(t_s, knots_t, knots_a), tuple(times), bottom_deg)
 

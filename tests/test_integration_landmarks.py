@@ -33,8 +33,9 @@ SAGGING = ScriptedRep(concentric_s=1.0, pause_s=1.5, eccentric_s=2.0, rest_s=1.0
                       top_deg=CFG.rules.top_alignment.min_deg - 3.0)
 SHORT_PAUSE = ScriptedRep(concentric_s=1.0, pause_s=0.3, eccentric_s=2.0, rest_s=1.5)
 EXPECTED_FAULTS = [[], ["under_extension"], ["short_pause"]]
-# Rep boundaries on noise-free scripted landmarks (s): under a frame at 30 fps.
-TIME_TOL_S = 0.02
+# Rep boundaries on noise-free scripted landmarks (s): the low-pass on the angle moves one
+# by up to 0.04 s; the bias of a speed threshold (0.1 s) stays out.
+TIME_TOL_S = 0.05
 runner = CliRunner()
 
 
@@ -60,22 +61,22 @@ def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, Pose
     assert report.view.side == "left"
     assert len(report.reps) == 3
     assert [rr.faults for rr in report.reps] == EXPECTED_FAULTS
-    # Noise-free eased ramps: the rep fit lands within 0.005 s of every knot (see
-    # test_reps.py), where a speed threshold would be ~0.1 s inside each ramp.
+    # Noise-free eased ramps: every boundary where formcheck defines it (scripted.RepTimes),
+    # where a speed threshold would be ~0.1 s off.
     for rr, want in zip(report.reps, script.reps, strict=True):
-        for got, knot in zip((rr.rep.start_s, rr.rep.top_start_s, rr.rep.top_end_s,
+        for got, when in zip((rr.rep.start_s, rr.rep.top_start_s, rr.rep.top_end_s,
                               rr.rep.end_s),
                              (want.start_s, want.top_start_s, want.top_end_s, want.end_s),
                              strict=True):
-            assert got == pytest.approx(knot, abs=TIME_TOL_S)
+            assert got == pytest.approx(when, abs=TIME_TOL_S)
     good, sag, short = (rr.rep for rr in report.reps)
     assert good.hip_angle_top_deg == pytest.approx(GOOD.top_deg, abs=1.0)
     assert sag.hip_angle_top_deg == pytest.approx(SAGGING.top_deg, abs=1.0)
     # Level thigh, vertical shin at the top: knee angle 90, shin tilt 0.
     assert good.knee_angle_top_deg == pytest.approx(90.0, abs=2.0)
     assert good.shin_tilt_top_deg == pytest.approx(CFG.rules.shin_angle.target_deg, abs=2.0)
-    assert short.pause_s == pytest.approx(SHORT_PAUSE.pause_s, abs=2 * TIME_TOL_S)
-    assert good.pause_s == pytest.approx(GOOD.pause_s, abs=2 * TIME_TOL_S)
+    assert short.pause_s == pytest.approx(script.reps[2].pause_s, abs=2 * TIME_TOL_S)
+    assert good.pause_s == pytest.approx(script.reps[0].pause_s, abs=2 * TIME_TOL_S)
     # No band detector yet: placement is unknown and not judged, so it does not score.
     assert all(rr.band == "unknown" for rr in report.reps)
     assert report.reps[0].score == 100

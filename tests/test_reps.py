@@ -15,7 +15,7 @@ import pytest
 from scripted import HipScript, ScriptedRep, script_hip_angle, track_from_angles
 
 from formcheck.config import RepConfig
-from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, _fit_rep, segment_reps
+from formcheck.reps import Cycle, Phase, Rep, RepStateMachine, segment_reps
 from formcheck.track import PoseTrack
 
 CFG = RepConfig()
@@ -186,6 +186,10 @@ def test_rep_times_out_of_order_are_refused() -> None:
 FRAME_TOL_S = 0.02
 # A duration is the difference of two boundaries.
 DURATION_TOL_S = 2 * FRAME_TOL_S
+# A top with no hold, or a bottom with no rest, is a sharp turn: its level is the median of
+# the frames within `reps.LEVEL_SHARE` of the turn, a little inside it, and the boundaries
+# either side move out by up to 0.07 s on the script's 1 s ramps.
+TURN_TOL_S = 0.08
 
 
 def test_segment_reps_counts_and_places_scripted_reps() -> None:
@@ -214,11 +218,15 @@ def test_segment_reps_measures_pause_and_eccentric(scripted: ScriptedRep) -> Non
     script = script_hip_angle([scripted] * 2, fps=FPS)
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
     assert len(reps) == 2
-    for rep in reps:
-        for got, want in ((rep.pause_s, scripted.pause_s),
-                          (rep.eccentric_s, scripted.eccentric_s),
-                          (rep.concentric_s, scripted.concentric_s)):
-            assert got == pytest.approx(want, abs=DURATION_TOL_S)
+    for rep, want in zip(reps, script.reps, strict=True):
+        # The eased ramps give their slow ends to the phases around them: the pause is the
+        # hold plus a share of each ramp, the lift and the lowering a little shorter.
+        assert want.pause_s > scripted.pause_s and want.eccentric_s < scripted.eccentric_s
+        turn = scripted.pause_s == 0.0  # no hold: a sharp turn at the top
+        for got, expected in ((rep.pause_s, want.pause_s),
+                              (rep.eccentric_s, want.eccentric_s),
+                              (rep.concentric_s, want.concentric_s)):
+            assert got == pytest.approx(expected, abs=TURN_TOL_S if turn else DURATION_TOL_S)
 
 
 @pytest.mark.parametrize("top_deg", [170.0, 180.0, 190.0])
@@ -305,17 +313,16 @@ def test_hold_is_found_when_the_peak_is_the_first_frame_of_the_hold() -> None:
         hip[hold] -= 0.2 * (script.t_s[hold] - r.top_start_s) / 1.5
     reps = segment_reps(track_from_angles(script.t_s, hip), CFG)
     assert len(reps) == 2
-    for rep in reps:
-        assert rep.pause_s == pytest.approx(1.5, abs=2 / fps)
+    for rep, want in zip(reps, script.reps, strict=True):
+        assert rep.pause_s == pytest.approx(want.pause_s, abs=2 / fps)
 
 
-# --- boundaries from the fitted rep model ------------------------------------------------
+# --- boundaries on noisy and unusual reps ------------------------------------------------
 
 
-def test_fitted_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
-    """At 15 analysed frames per second with 1 deg of landmark noise, a speed threshold
-    alone puts the start ~0.1 s late and the end ~0.1 s early; the fitted model puts every
-    boundary within 0.06 s of the script on average (a frame is 0.067 s)."""
+def test_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
+    """At 15 analysed frames per second with 1 deg of landmark noise, every boundary lies
+    within 0.06 s of the script on average (a frame is 0.067 s), none further than 0.15."""
     fps = 15.0
     reps_in = [ScriptedRep(concentric_s=0.9, pause_s=1.4, eccentric_s=1.6),
                ScriptedRep(concentric_s=1.2, pause_s=0.4, eccentric_s=0.6),
@@ -331,7 +338,7 @@ def test_fitted_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
     ])
     assert np.abs(errors.mean(axis=0)).max() < 0.06
     assert np.abs(errors).max() < 0.15
-    for rep, want in zip(reps, reps_in, strict=True):
+    for rep, want in zip(reps, script.reps, strict=True):
         assert rep.pause_s == pytest.approx(want.pause_s, abs=0.15)
         assert rep.eccentric_s == pytest.approx(want.eccentric_s, abs=0.15)
 
@@ -339,7 +346,7 @@ def test_fitted_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
 def test_a_wobble_in_the_hold_does_not_cut_the_pause() -> None:
     """Pose models drift a few degrees while the body is still (a knee landmark sliding
     along the thigh): a 5 deg bump in the middle of a 1.5 s hold moves faster than the
-    'still' speed, yet the hips never leave the top. The pause stays one 1.5 s hold."""
+    'still' speed, yet the hips never leave the top. The pause stays one hold."""
     script = script_hip_angle([ScriptedRep(pause_s=1.5)] * 2, fps=FPS)
     hip = script.hip_deg.copy()
     for r in script.reps:
@@ -347,25 +354,23 @@ def test_a_wobble_in_the_hold_does_not_cut_the_pause() -> None:
         hip += 5.0 * np.exp(-0.5 * ((script.t_s - mid) / 0.12) ** 2)
     reps = segment_reps(track_from_angles(script.t_s, hip), CFG)
     assert len(reps) == 2
-    for rep in reps:
-        assert rep.pause_s == pytest.approx(1.5, abs=0.2)
-
-
-def test_fit_rep_gives_up_on_too_few_frames() -> None:
-    t = np.arange(5) / FPS
-    assert _fit_rep(t, np.linspace(110.0, 180.0, 5), 0, 4, (0.0, 0.05, 0.08, 0.13)) is None
+    for rep, want in zip(reps, script.reps, strict=True):
+        assert rep.pause_s == pytest.approx(want.pause_s, abs=DURATION_TOL_S)
 
 
 def test_back_to_back_reps_never_overlap() -> None:
-    """No rest between reps: each fit stops at its neighbour's first boundary guess."""
+    """No rest between reps: each rep ends before the next starts. The bottom between them
+    is a sharp turn, not a rest: its level is the median of the frames near it, a little
+    above the lowest (see `TURN_TOL_S`)."""
     script = script_hip_angle([ScriptedRep(rest_s=0.0, pause_s=0.5)] * 3, fps=FPS)
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
     assert len(reps) == 3
     for before, after in itertools.pairwise(reps):
         assert before.end_s <= after.start_s
-    for rep, want in zip(reps, script.reps, strict=True):
-        assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S)
-        assert rep.end_s == pytest.approx(want.end_s, abs=FRAME_TOL_S)
+    for k, (rep, want) in enumerate(zip(reps, script.reps, strict=True)):
+        assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S if k == 0 else
+                                            TURN_TOL_S)
+        assert rep.end_s == pytest.approx(want.end_s, abs=TURN_TOL_S)
 
 
 def _truncated(script: HipScript, end_s: float) -> PoseTrack:

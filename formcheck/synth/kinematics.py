@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from formcheck.synth.spec import KNEE_RANGE_DEG, Body, ClipSpec
+from formcheck.synth.spec import KNEE_RANGE_DEG, Body, ClipSpec, RepSpec
 
 Vec = NDArray[np.float64]
 
@@ -332,6 +332,12 @@ def ease(u: float) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * u)
 
 
+def eased_fraction(share: float) -> float:
+    """The fraction of an eased move's duration (`ease`) by which it has covered `share` of
+    its way; by symmetry it covers 1 - `share` at 1 minus that fraction."""
+    return math.acos(1.0 - 2.0 * share) / math.pi
+
+
 @dataclass(frozen=True)
 class RepTiming:
     """When one rep happens, seconds from the clip's start.
@@ -346,8 +352,31 @@ class RepTiming:
     end_s: float
 
 
+def coach_durations(rep: RepSpec, share: float) -> tuple[float, float, float]:
+    """(lift, pause, lowering) in seconds of `rep` timed the way formcheck times a rep
+    (`formcheck.reps.segment_reps`): the boundaries lie where the hips are within `share`
+    of the range of the level they leave or reach, so each eased move gives a little of its
+    slow start and end to the rest and the pause around it."""
+    f = eased_fraction(share)
+    return (rep.concentric_s * (1.0 - 2.0 * f),
+            rep.pause_s + f * (rep.concentric_s + rep.eccentric_s),
+            rep.eccentric_s * (1.0 - 2.0 * f))
+
+
+def coach_timings(spec: ClipSpec, share: float) -> tuple[RepTiming, ...]:
+    """`rep_timings` moved to where formcheck's boundaries lie (see `coach_durations`)."""
+    out = []
+    for rep, tm in zip(spec.reps, rep_timings(spec), strict=True):
+        rise, fall = eased_fraction(share) * rep.concentric_s, eased_fraction(share) * (
+            rep.eccentric_s)
+        out.append(RepTiming(tm.start_s + rise, tm.top_start_s - rise, tm.top_end_s + fall,
+                             tm.end_s - fall))
+    return tuple(out)
+
+
 def rep_timings(spec: ClipSpec) -> tuple[RepTiming, ...]:
-    """The exact rep boundaries that `spec` asks for (each rep's rest comes first)."""
+    """The rep's knots that `spec` asks for (each rep's rest comes first): where each eased
+    move starts and stops (zero speed)."""
     out = []
     t = 0.0
     for rep in spec.reps:

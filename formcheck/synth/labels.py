@@ -15,15 +15,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from formcheck.config import Config
-from formcheck.synth.kinematics import rep_timings, top_shin_tilt_deg
+from formcheck.synth.kinematics import coach_durations, coach_timings, top_shin_tilt_deg
 from formcheck.synth.spec import ClipSpec, RepSpec
 
 EXERCISE = "band_hip_thrust"
 GENERATOR_NAME = "formcheck.synth"
 TIMING_CONVENTION = (
     "start_s = hips leave the bottom (start of the lift); top_start_s = top reached; "
-    "top_end_s = hips start to lower; end_s = hips back at the bottom. Times in seconds "
-    "from the clip's start; frame i is at i / fps. Generated times are exact."
+    "top_end_s = hips start to lower; end_s = hips back at the bottom; each where the hips "
+    "are within 5% of the rep's range of the level they leave or reach (the way a person "
+    "times a rep from video). Times in seconds from the clip's start; frame i is at i / fps. "
+    "Generated times are exact; rest_before_s is the rest between the eased moves."
 )
 
 
@@ -34,15 +36,17 @@ def expected_faults(rep: RepSpec, band: str, config: Config | None = None, *,
 
     Comparisons are strict, as in the rules: a value exactly at a threshold passes.
     """
-    rules = (config or Config()).rules
+    cfg = config or Config()
+    rules = cfg.rules
+    _, pause, lowering = coach_durations(rep, cfg.reps.boundary_share)
     faults = []
     if rep.hip_angle_top_deg < rules.top_alignment.min_deg:
         faults.append("under_extension")
     if rep.hip_angle_top_deg > rules.top_alignment.max_deg:
         faults.append("over_extension")
-    if rep.pause_s < rules.pause.min_s:
+    if pause < rules.pause.min_s:
         faults.append("short_pause")
-    if rep.eccentric_s < rules.lowering_tempo.min_s:
+    if lowering < rules.lowering_tempo.min_s:
         faults.append("fast_lowering")
     shin = rules.shin_angle
     knee = rep.knee_angle_top_deg
@@ -106,16 +110,17 @@ def build_label(
     reps: list[dict[str, Any]] = []
     tilts = shin_tilts(spec)
     faults = spec_faults(spec, config)
-    for rep, tm, tilt, rep_faults in zip(spec.reps, rep_timings(spec), tilts, faults,
+    share = (config or Config()).reps.boundary_share
+    for rep, tm, tilt, rep_faults in zip(spec.reps, coach_timings(spec, share), tilts, faults,
                                          strict=True):
         reps.append({
             "start_s": _t(tm.start_s),
             "top_start_s": _t(tm.top_start_s),
             "top_end_s": _t(tm.top_end_s),
             "end_s": _t(tm.end_s),
-            "concentric_s": _t(rep.concentric_s),
-            "pause_s": _t(rep.pause_s),
-            "eccentric_s": _t(rep.eccentric_s),
+            "concentric_s": _t(tm.top_start_s - tm.start_s),
+            "pause_s": _t(tm.top_end_s - tm.top_start_s),
+            "eccentric_s": _t(tm.end_s - tm.top_end_s),
             "rest_before_s": _t(rep.rest_s),
             "hip_angle_top_deg": round(rep.hip_angle_top_deg, 3),
             "knee_angle_top_deg": round(rep.knee_angle_top_deg, 3),

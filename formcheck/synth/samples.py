@@ -32,10 +32,13 @@ def _sample_specs() -> dict[str, ClipSpec]:
     sag = top.min_deg - 13.0
     arched = top.max_deg + 10.0
     knee = 90.0  # shins vertical with a level thigh (the shipped clips were drawn so)
-    good_pause = rules.pause.min_s + 0.5
-    short_pause = max(0.0, rules.pause.min_s - 0.7)
-    good_lower = rules.lowering_tempo.min_s + 0.6
-    fast_lower = max(0.3, rules.lowering_tempo.min_s - 0.5)
+    # The eased moves' own durations; formcheck times the pause about 0.4 s longer and the
+    # lowering 29% shorter (each move gives its slow ends to the phases around it:
+    # `kinematics.coach_durations`): pauses of 1.7 and 0.6 s, lowerings of 1.4 and 0.4 s.
+    good_pause = rules.pause.min_s + 0.3
+    short_pause = max(0.0, rules.pause.min_s - 0.9)
+    good_lower = rules.lowering_tempo.min_s + 0.9
+    fast_lower = max(0.3, rules.lowering_tempo.min_s - 0.4)
 
     def reps(hip: float = straight, pause: float = good_pause, lower: float = good_lower,
              n: int = 3) -> tuple[RepSpec, ...]:

@@ -410,11 +410,16 @@ def random_rep(rng: random.Random, kind: str, knee_for_hip: Callable[[float], fl
     """A rep of one `kind` ("good" or a single tempo/alignment fault code).
 
     Values are drawn at least `ANGLE_MARGIN_DEG` / `TIME_MARGIN_S` away from the
-    thresholds of `config` (default `Config()`), so their verdict is unambiguous.
-    `knee_for_hip(hip_angle_deg)` gives the knee angle at the top for the drawn hip angle
-    (with the feet where they are planted, see `random_clip_spec`).
+    thresholds of `config` (default `Config()`), so their verdict is unambiguous; the pause
+    and the lowering as formcheck times them (`kinematics.coach_durations`), from which the
+    eased moves' own durations follow. `knee_for_hip(hip_angle_deg)` gives the knee angle
+    at the top for the drawn hip angle (with the feet where they are planted, see
+    `random_clip_spec`).
     """
-    rules = (config or Config()).rules
+    from formcheck.synth.kinematics import eased_fraction  # kinematics imports this module
+
+    cfg = config or Config()
+    rules = cfg.rules
     top = rules.top_alignment
     am, tm = ANGLE_MARGIN_DEG, TIME_MARGIN_S
     if kind not in REP_KINDS:
@@ -438,12 +443,16 @@ def random_rep(rng: random.Random, kind: str, knee_for_hip: Callable[[float], fl
         pause = bad_pause
     elif kind == "fast_lowering":
         ecc = bad_ecc
+    # The eased moves give a share of their slow ends to the pause and the rest.
+    f = eased_fraction(cfg.reps.boundary_share)
+    ecc_move = ecc / (1.0 - 2.0 * f)
+    pause_hold = max(0.0, pause - f * (con + ecc_move))
     return RepSpec(
         hip_angle_top_deg=round(hip, 1),
         knee_angle_top_deg=round(knee_for_hip(round(hip, 1)), 1),
         concentric_s=round(con, 2),
-        pause_s=round(pause, 2),
-        eccentric_s=round(ecc, 2),
+        pause_s=round(pause_hold, 2),
+        eccentric_s=round(ecc_move, 2),
         rest_s=round(rest, 2),
     )
 

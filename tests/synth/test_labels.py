@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
 from formcheck.config import Config
-from formcheck.synth.kinematics import top_shin_tilt_deg
+from formcheck.synth.kinematics import (
+    coach_durations,
+    coach_timings,
+    eased_fraction,
+    top_shin_tilt_deg,
+)
 from formcheck.synth.labels import build_label, expected_faults
 from formcheck.synth.render import render_clip
 from formcheck.synth.spec import ClipSpec, RepSpec, random_clip_spec
@@ -17,9 +23,20 @@ RULES = Config().rules
 EPS = 0.01
 
 
-def _rep(**kw: float) -> RepSpec:
-    return RepSpec(**{"hip_angle_top_deg": 180.0, "knee_angle_top_deg": 90.0,
-                      "pause_s": 1.5, "eccentric_s": 1.6, **kw})
+SHARE = Config().reps.boundary_share
+F = eased_fraction(SHARE)
+
+
+def _rep(pause: float = 1.5, lowering: float = 1.6, **kw: float) -> RepSpec:
+    """A rep whose pause and lowering, as formcheck times them, are `pause` and `lowering`
+    (the eased moves' own durations follow: `kinematics.coach_durations`)."""
+    con = kw.pop("concentric_s", 1.0)
+    ecc = lowering / (1.0 - 2.0 * F)
+    rep = RepSpec(**{"hip_angle_top_deg": 180.0, "knee_angle_top_deg": 90.0,
+                     "concentric_s": con, "pause_s": pause - F * (con + ecc),
+                     "eccentric_s": ecc, **kw})
+    assert coach_durations(rep, SHARE)[1:] == pytest.approx((pause, lowering))
+    return rep
 
 
 def _faults(rep: RepSpec, band: str, config: Config | None = None, tilt: float = 0.0
@@ -35,8 +52,8 @@ def test_a_good_rep_with_a_hip_band_has_no_fault() -> None:
 @pytest.mark.parametrize(("field", "threshold", "below", "above"), [
     ("hip_angle_top_deg", RULES.top_alignment.min_deg, "under_extension", None),
     ("hip_angle_top_deg", RULES.top_alignment.max_deg, None, "over_extension"),
-    ("pause_s", RULES.pause.min_s, "short_pause", None),
-    ("eccentric_s", RULES.lowering_tempo.min_s, "fast_lowering", None),
+    ("pause", RULES.pause.min_s, "short_pause", None),
+    ("lowering", RULES.lowering_tempo.min_s, "fast_lowering", None),
     ("shin_tilt", RULES.shin_angle.min_deg, "feet_too_close", None),
     ("shin_tilt", RULES.shin_angle.max_deg, None, "feet_too_far"),
 ])
@@ -70,7 +87,7 @@ def test_band_faults() -> None:
 
 def test_faults_follow_a_custom_config() -> None:
     strict = Config().with_overrides({"rules.pause.min_s": 2.0})
-    assert _faults(_rep(pause_s=1.5), "hips", strict) == ["short_pause"]
+    assert _faults(_rep(pause=1.5), "hips", strict) == ["short_pause"]
 
 
 def test_label_has_the_shared_format_and_exact_times() -> None:
@@ -89,13 +106,17 @@ def test_label_has_the_shared_format_and_exact_times() -> None:
     assert label["rep_count"] == len(label["reps"]) == 4
     assert label["view"] == ("side_left" if spec.facing == "left" else "side_right")
     previous_end = 0.0
-    for rep, rs in zip(label["reps"], spec.reps, strict=True):
+    for rep, rs, tm in zip(label["reps"], spec.reps, coach_timings(spec, SHARE), strict=True):
         assert previous_end < rep["start_s"] < rep["top_start_s"] <= rep["top_end_s"] \
             < rep["end_s"] <= video["duration_s"]
         assert rep["top_start_s"] - rep["start_s"] == pytest.approx(rep["concentric_s"])
         assert rep["top_end_s"] - rep["top_start_s"] == pytest.approx(rep["pause_s"])
         assert rep["end_s"] - rep["top_end_s"] == pytest.approx(rep["eccentric_s"])
-        assert rep["start_s"] - previous_end == pytest.approx(rs.rest_s)
+        assert (rep["start_s"], rep["top_start_s"], rep["top_end_s"], rep["end_s"]) == (
+            pytest.approx(astuple(tm)))
+        assert (rep["concentric_s"], rep["pause_s"], rep["eccentric_s"]) == pytest.approx(
+            coach_durations(rs, SHARE))
+        assert rep["rest_before_s"] == pytest.approx(rs.rest_s)
         tilt = top_shin_tilt_deg(spec.body, spec.bench_height_m, rs.hip_angle_top_deg,
                                  rs.knee_angle_top_deg)
         assert rep["shin_tilt_top_deg"] == pytest.approx(tilt, abs=1e-3)
