@@ -33,7 +33,40 @@ def test_every_usable_real_clip_is_evaluated_and_counted_exactly(real_eval: Eval
     assert not wrong, f"rep counts (predicted, labelled) that miss: {wrong}"
 
 
-def test_real_rep_boundaries_within_a_human_labels_tolerance(real_eval: Evaluated) -> None:
-    """Human labels are good to about a quarter of a second (the clips' README)."""
-    failures = check_gates(real_eval.result, Gates(max_boundary_mae_s=0.25))
+# Two people timing exercise phases from video agree to about +-0.4 s (95% limits); these
+# targets sit inside that (issue 17).
+REAL_TIMING = Gates(max_boundary_mae_s=0.2, max_pause_mae_s=0.2, max_eccentric_mae_s=0.25)
+MAX_PAUSE_BIAS_S = 0.1
+MAX_FALSE_FAULT_RATE = 0.1
+MIN_VERDICT_AGREEMENT = 0.9
+
+
+def test_real_reps_are_timed_as_people_time_them(real_eval: Evaluated) -> None:
+    """Boundaries, pause and lowering within the targets, and the pause not read short or
+    long on the whole (the bias a lifter would feel as a wrong "Hold the top")."""
+    o = real_eval.result.overall
+    failures = check_gates(real_eval.result, REAL_TIMING)
     assert not failures, failures
+    assert o.pause_bias_s is not None and abs(o.pause_bias_s) <= MAX_PAUSE_BIAS_S, o.pause_bias_s
+
+
+def test_clean_real_reps_get_no_form_fault(real_eval: Evaluated) -> None:
+    o = real_eval.result.overall
+    assert o.clean_reps >= 20, o.clean_reps
+    assert o.false_fault_rate is not None and o.false_fault_rate <= MAX_FALSE_FAULT_RATE
+
+
+def test_real_pause_verdicts_agree_with_the_labelled_times(real_eval: Evaluated) -> None:
+    o = real_eval.result.overall
+    assert o.pause_clear_n >= 20
+    assert o.pause_agreement is not None and o.pause_agreement >= MIN_VERDICT_AGREEMENT
+
+
+@pytest.mark.xfail(strict=True, reason="lowering verdicts agree with the labels on 18 of 22 "
+                   "real reps (82%): two slow-starting lowerings, a settle after touch-down "
+                   "and a peaked top are timed off by 0.3-0.4 s (issue 17's closing note)")
+def test_real_lowering_verdicts_agree_with_the_labelled_times(real_eval: Evaluated) -> None:
+    o = real_eval.result.overall
+    assert o.eccentric_clear_n >= 20
+    assert o.eccentric_agreement is not None and (
+        o.eccentric_agreement >= MIN_VERDICT_AGREEMENT)

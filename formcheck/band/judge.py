@@ -48,11 +48,10 @@ TOP_PAD_S = 0.2
 BOTTOM_PAD_S = 0.5
 #: How far into the rep (s) the "bottom" frames reach. The strand is not measured with the
 #: hips all the way down, so the bottom's strand evidence comes from the first and last
-#: moments of the movement, when the hips are just off the bottom. Rep boundaries are
-#: where the movement truly starts and ends (`formcheck.reps._fit_rep`); 0.3 s in, an
-#: eased lift has risen a few degrees. (0.15 s was set when the boundaries came from a
-#: speed threshold and lay ~0.12 s inside the movement already.)
-BOTTOM_INNER_S = 0.3
+#: moments of the movement, when the hips are just off the bottom. Rep boundaries lie where
+#: the hips are 5% of the rep's range off the bottom (`formcheck.reps.segment_reps`), about
+#: 0.15 s into a 1 s lift; 0.15 s further, the hips have risen a fifth of the range.
+BOTTOM_INNER_S = 0.15
 #: A phase needs at least this many usable frames to be judged.
 MIN_FRAMES_PER_PHASE = 2
 
