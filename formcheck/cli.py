@@ -273,8 +273,9 @@ def evaluate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables, no bar.")] = False,
 ) -> None:
     """Measure accuracy on a folder of labelled clips; exit 7 when a given gate is missed."""
+    from formcheck.cli_eval import print_eval
     from formcheck.errors import GateError
-    from formcheck.evaluate import Gates, check_gates, evaluate_dir, print_eval
+    from formcheck.evaluate import Gates, check_gates, evaluate_dir
     from formcheck.report import write_json
 
     gates = Gates(

@@ -21,13 +21,14 @@ import pytest
 from rich.console import Console
 
 from formcheck.analyze import analyze_sequence
+from formcheck.cli_eval import print_eval
 from formcheck.config import Config
+from formcheck.errors import LabelError
 from formcheck.evaluate import (
     ClipLabel,
     ClipResult,
     EvalResult,
     Gates,
-    LabelError,
     LabelRep,
     PredRep,
     aggregate,
@@ -39,7 +40,6 @@ from formcheck.evaluate import (
     interval_iou,
     load_label,
     match_reps,
-    print_eval,
 )
 from formcheck.geometry import hip_angle_deg
 from formcheck.pose.landmarks import N_LANDMARKS, PoseFrame
@@ -244,7 +244,7 @@ def test_load_label_human_format(tmp_path: Path) -> None:
         notes="free text", source={"licence": "none"},
     )
     label = load_label(path)
-    assert label.clip == tmp_path / "a.mp4"
+    assert label.video == tmp_path / "a.mp4" and label.clip == "a.mp4"
     assert (label.usable, label.view, label.band) == (True, "side_left", "none")
     assert [r.times_s for r in label.reps] == [(0.2, 0.85, 1.5, 2.05), (3.25, 3.85, 4.6, 5.3)]
     assert label.reps[0].hip_angle_top_deg is None and label.reps[0].faults is None
@@ -273,7 +273,7 @@ def test_load_label_generated_extras(tmp_path: Path) -> None:
     label = load_label(write_label(tmp_path / "g.json", [rep, {**rep, "start_s": 6,
                                    "top_start_s": 7, "top_end_s": 8, "end_s": 9, "faults": []}],
                                    band="knees"))
-    assert label.clip is None  # no video beside it
+    assert label.video is None  # no video beside it
     assert label.usable  # the default
     first = label.reps[0]
     assert (first.hip_angle_top_deg, first.knee_angle_top_deg, first.pause_s,
@@ -382,8 +382,8 @@ def prep(times: tuple[float, float, float, float], hip: float = math.nan, band: 
 
 def row(name: str, label_reps: list[LabelRep], predicted: list[PredRep], *, usable: bool = True,
         band: str | None = None, error: str | None = None) -> ClipResult:
-    label = ClipLabel(Path(f"{name}.json"), Path(f"{name}.mp4"), usable, "side_left", band,
-                      tuple(label_reps))
+    label = ClipLabel(tuple(label_reps), usable, "side_left", band, path=Path(f"{name}.json"),
+                      video=Path(f"{name}.mp4"))
     matches = match_reps([r.times_s for r in label_reps], [p.times_s for p in predicted])
     return ClipResult(name, label.path, Path(f"{name}.mp4"), label, tuple(predicted), matches,
                       "beside", (), error)

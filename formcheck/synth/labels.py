@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from formcheck.config import Config
+from formcheck.evaluate.labels import ClipLabel, LabelRep
 from formcheck.synth.kinematics import coach_durations, coach_timings, top_shin_tilt_deg
 from formcheck.synth.spec import ClipSpec, RepSpec
 
@@ -107,59 +108,43 @@ def build_label(
         from formcheck import __version__ as version
     n = spec.frame_count
     duration = n / spec.fps
-    reps: list[dict[str, Any]] = []
     tilts = shin_tilts(spec)
     faults = spec_faults(spec, config)
     share = (config or Config()).reps.boundary_share
-    for rep, tm, tilt, rep_faults in zip(spec.reps, coach_timings(spec, share), tilts, faults,
-                                         strict=True):
-        reps.append({
-            "start_s": _t(tm.start_s),
-            "top_start_s": _t(tm.top_start_s),
-            "top_end_s": _t(tm.top_end_s),
-            "end_s": _t(tm.end_s),
-            "concentric_s": _t(tm.top_start_s - tm.start_s),
-            "pause_s": _t(tm.top_end_s - tm.top_start_s),
-            "eccentric_s": _t(tm.end_s - tm.top_end_s),
-            "rest_before_s": _t(rep.rest_s),
-            "hip_angle_top_deg": round(rep.hip_angle_top_deg, 3),
-            "knee_angle_top_deg": round(rep.knee_angle_top_deg, 3),
-            "shin_tilt_top_deg": round(tilt, 3),
-            "band": spec.band,
-            "faults": rep_faults,
-        })
-    faults_seen = sorted({f for rep_faults in faults for f in rep_faults})
-    return {
-        "clip": clip_name,
-        "video": {
-            "fps": float(spec.fps),
-            "frame_count": n,
-            "duration_s": _t(duration),
-            "width": spec.width,
-            "height": spec.height,
+    reps = tuple(
+        LabelRep(
+            start_s=_t(tm.start_s), top_start_s=_t(tm.top_start_s), top_end_s=_t(tm.top_end_s),
+            end_s=_t(tm.end_s), concentric_s=_t(tm.top_start_s - tm.start_s),
+            pause_s=_t(tm.top_end_s - tm.top_start_s), eccentric_s=_t(tm.end_s - tm.top_end_s),
+            hip_angle_top_deg=round(rep.hip_angle_top_deg, 3),
+            knee_angle_top_deg=round(rep.knee_angle_top_deg, 3),
+            shin_tilt_top_deg=round(tilt, 3), band=spec.band, faults=tuple(rep_faults),
+            extra={"rest_before_s": _t(rep.rest_s)},
+        )
+        for rep, tm, tilt, rep_faults in zip(spec.reps, coach_timings(spec, share), tilts,
+                                             faults, strict=True)
+    )
+    label = ClipLabel(
+        reps=reps, usable=True, view=view_of(spec), band=spec.band,
+        faults_seen=tuple(sorted({f for rep_faults in faults for f in rep_faults})),
+        clip=clip_name,
+        extra={
+            "video": {"fps": float(spec.fps), "frame_count": n, "duration_s": _t(duration),
+                      "width": spec.width, "height": spec.height},
+            "exercise": EXERCISE,
+            "segments": [[0.0, _t(duration)]],
+            "people": 2 if passers_by or spec.second_person else 1,
+            "band_color": spec.band_color if spec.band != "none" else None,
+            "partial_reps": [],
+            "bottom_hip_angle_deg": spec.bottom_hip_angle_deg,
+            "occlusions": [dict(o) for o in occlusions],
+            "passers_by": [dict(p) for p in passers_by],
+            "overlays": "none",
+            "notes": "Synthetic clip rendered by formcheck.synth: a band hip thrust from a"
+                     " bench with exact ground truth.",
+            "timing_convention": TIMING_CONVENTION,
+            "generator": {"name": GENERATOR_NAME, "seed": spec.seed, "spec": spec.to_dict(),
+                          "formcheck_version": version},
         },
-        "exercise": EXERCISE,
-        "usable": True,
-        "segments": [[0.0, _t(duration)]],
-        "people": 2 if passers_by or spec.second_person else 1,
-        "view": view_of(spec),
-        "band": spec.band,
-        "band_color": spec.band_color if spec.band != "none" else None,
-        "reps": reps,
-        "rep_count": len(reps),
-        "partial_reps": [],
-        "faults_seen": faults_seen,
-        "bottom_hip_angle_deg": spec.bottom_hip_angle_deg,
-        "occlusions": [dict(o) for o in occlusions],
-        "passers_by": [dict(p) for p in passers_by],
-        "overlays": "none",
-        "notes": "Synthetic clip rendered by formcheck.synth: a band hip thrust from a bench"
-                 " with exact ground truth.",
-        "timing_convention": TIMING_CONVENTION,
-        "generator": {
-            "name": GENERATOR_NAME,
-            "seed": spec.seed,
-            "spec": spec.to_dict(),
-            "formcheck_version": version,
-        },
-    }
+    )
+    return label.to_dict()

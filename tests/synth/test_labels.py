@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from formcheck.config import Config
+from formcheck.evaluate import load_label
 from formcheck.synth.kinematics import (
     coach_durations,
     coach_timings,
@@ -162,3 +163,16 @@ def test_render_clip_writes_the_label_where_asked(tmp_path: Path) -> None:
     render_clip(spec, tmp_path / "v.mp4", label_path=tmp_path / "labels" / "v_truth.json")
     assert (tmp_path / "labels" / "v_truth.json").is_file()
     assert not (tmp_path / "v.json").exists()
+
+
+def test_the_harness_reads_back_what_the_generator_writes(tmp_path: Path) -> None:
+    """One typed label model for writing and reading: a generated label read by the
+    harness and written again is the same JSON."""
+    label = build_label(random_clip_spec(21, n_reps=3), "clip.mp4", version="9.9")
+    path = tmp_path / "clip.json"
+    path.write_text(json.dumps(label), encoding="utf-8")
+    read = load_label(path)
+    assert read.to_dict() == label
+    assert [r.times_s for r in read.reps] == [
+        (r["start_s"], r["top_start_s"], r["top_end_s"], r["end_s"]) for r in label["reps"]]
+    assert read.reps[0].shin_tilt_top_deg == label["reps"][0]["shin_tilt_top_deg"]
