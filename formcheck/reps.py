@@ -102,8 +102,29 @@ def top_frames(t: NDArray[np.float64], top_start_s: float, top_end_s: float
     return held
 
 
+class PhaseDurations:
+    """The phases' durations (s) of anything with a rep's four times (s)."""
+
+    start_s: float
+    top_start_s: float
+    top_end_s: float
+    end_s: float
+
+    @property
+    def concentric_s(self) -> float:
+        return self.top_start_s - self.start_s
+
+    @property
+    def pause_s(self) -> float:
+        return self.top_end_s - self.top_start_s
+
+    @property
+    def eccentric_s(self) -> float:
+        return self.end_s - self.top_end_s
+
+
 @dataclass(frozen=True)
-class Rep:
+class Rep(PhaseDurations):
     """One complete rep, times in seconds from the start of the clip.
 
     `start_s`: hips leave the bottom; `top_start_s`..`top_end_s`: the hips held still at
@@ -129,18 +150,6 @@ class Rep:
     def __post_init__(self) -> None:
         if not self.start_s <= self.top_start_s <= self.top_end_s <= self.end_s:
             raise ValueError(f"rep {self.index}: times out of order")
-
-    @property
-    def concentric_s(self) -> float:
-        return self.top_start_s - self.start_s
-
-    @property
-    def pause_s(self) -> float:
-        return self.top_end_s - self.top_start_s
-
-    @property
-    def eccentric_s(self) -> float:
-        return self.end_s - self.top_end_s
 
     def phase_at(self, t_s: float) -> Phase | None:
         """The phase of this rep at time `t_s`, or None outside the rep."""

@@ -19,6 +19,7 @@ from formcheck.filters import derivative, lowpass
 from formcheck.geometry import hip_angle_deg
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark
 from formcheck.pose.sequence import PoseSequence
+from formcheck.reps import PhaseDurations
 from formcheck.synth.kinematics import eased_fraction
 from formcheck.track import PoseTrack, ViewCheck
 
@@ -39,7 +40,7 @@ class ScriptedRep:
 
 
 @dataclass(frozen=True)
-class RepTimes:
+class RepTimes(PhaseDurations):
     """The scripted boundaries of one rep (s): hips leave the bottom, hold, back down; each
     where formcheck places it (the hips within `RepConfig.boundary_share` of the rep's range
     of the level they leave or reach), inside the script's knots by
@@ -49,18 +50,6 @@ class RepTimes:
     top_start_s: float
     top_end_s: float
     end_s: float
-
-    @property
-    def concentric_s(self) -> float:
-        return self.top_start_s - self.start_s
-
-    @property
-    def pause_s(self) -> float:
-        return self.top_end_s - self.top_start_s
-
-    @property
-    def eccentric_s(self) -> float:
-        return self.end_s - self.top_end_s
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ from scipy.optimize import linear_sum_assignment
 
 from formcheck.evaluate.labels import RepTimes
 from formcheck.report import RepReport
+from formcheck.reps import PhaseDurations
 
 #: Least IoU of the [start, end] intervals for a labelled and a predicted rep to match.
 MIN_MATCH_IOU = 0.3
 
 
 @dataclass(frozen=True)
-class PredRep:
+class PredRep(PhaseDurations):
     """One rep as formcheck reported it (a flat copy of the `RepReport` fields scored here)."""
 
     start_s: float
@@ -43,14 +44,6 @@ class PredRep:
     @property
     def times_s(self) -> RepTimes:
         return (self.start_s, self.top_start_s, self.top_end_s, self.end_s)
-
-    @property
-    def pause_s(self) -> float:
-        return self.top_end_s - self.top_start_s
-
-    @property
-    def eccentric_s(self) -> float:
-        return self.end_s - self.top_end_s
 
 
 @dataclass(frozen=True)
