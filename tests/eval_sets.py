@@ -42,6 +42,8 @@ QUOTAS: dict[tuple[str, str], int] = {
     ("feet", "close"): 5, ("feet", "far"): 5,
     ("band", "knees"): 8, ("band", "both"): 4, ("band", "none"): 6,
 }
+#: Seeds looked at before giving up on the quotas (each kind is drawn in 5% or more of clips).
+MAX_SEEDS_LOOKED_AT = 2000
 #: Renderer processes (niced: they use what the other tests leave idle).
 RENDER_PROCESSES = 2
 #: The variable that replays a run's set.
@@ -78,14 +80,14 @@ def pick_seed() -> int:
 
 
 def kinds(seed: int) -> set[tuple[str, str]]:
-    """The clip's kinds in `QUOTAS`' terms: where its feet are, where its band is."""
-    from formcheck.config import Config
+    """The clip's kinds in `QUOTAS`' terms: where its feet are (by the faults its label will
+    carry), where its band is."""
     from formcheck.synth import random_clip_spec
+    from formcheck.synth.labels import spec_faults
 
     spec = random_clip_spec(seed, n_reps=REPS)
-    shin = Config().rules.shin_angle
-    knees = [r.knee_angle_top_deg for r in spec.reps]
-    feet = ("close" if max(knees) < shin.min_deg else "far" if min(knees) > shin.max_deg
+    faults = {code for codes in spec_faults(spec) for code in codes}
+    feet = ("close" if "feet_too_close" in faults else "far" if "feet_too_far" in faults
             else "good")
     return {("feet", feet), ("band", spec.band)}
 
@@ -97,6 +99,9 @@ def choose_seeds(first: int) -> list[int]:
     chosen: list[int] = []
     seed = first
     while len(chosen) < CLIPS:
+        if seed - first > MAX_SEEDS_LOOKED_AT:  # the generator no longer draws a kind
+            raise RuntimeError(f"no set of {CLIPS} clips from seed {first} meets the quotas "
+                               f"within {MAX_SEEDS_LOOKED_AT} seeds; still missing: {need}")
         found = kinds(seed)
         fills = any(need.get(k, 0) > 0 for k in found)
         if fills or CLIPS - len(chosen) > sum(need.values()):
