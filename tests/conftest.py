@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 _SEED = pytest.StashKey[int]()
 _BACKGROUND = pytest.StashKey["eval_sets.Background"]()
+_EVALUATED = pytest.StashKey["eval_sets.Evaluated"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +59,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [it for it in items if it not in uses] + uses
     if not config.option.collectonly:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    """The generated set's figures, so that every run's log says what its set held."""
+    evaluated = config.stash.get(_EVALUATED, None)
+    if evaluated is not None:
+        terminalreporter.write_sep("-", "generated evaluation set")
+        terminalreporter.write_line(eval_sets.summary(evaluated))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -91,7 +101,9 @@ def generated_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
         background = config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
     background.wait()
     result = evaluate_dir(background.folder, Config(), cache_dir=background.cache)
-    return eval_sets.Evaluated(background.folder, background.cache, result, background.seed)
+    evaluated = eval_sets.Evaluated(background.folder, background.cache, result, background.seed)
+    config.stash[_EVALUATED] = evaluated
+    return evaluated
 
 
 @pytest.fixture(scope="session")

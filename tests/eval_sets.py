@@ -71,6 +71,22 @@ class Evaluated:
         return f"(set: {CLIPS} clips from seed {self.seed} on; replay: {SEED_ENV}={self.seed})"
 
 
+def summary(evaluated: Evaluated) -> str:
+    """The set's overall figures in a few lines (for the run's log)."""
+    m = evaluated.result.overall
+
+    def f(x: float | None, fmt: str) -> str:
+        return "-" if x is None else format(x, fmt)
+
+    faults = ", ".join(f"{s.code} {f(s.precision, '.2f')}/{f(s.recall, '.2f')}"
+                       for s in m.faults)
+    return (f"{evaluated.replay()}: {m.clips} clips, {m.labelled_reps} reps; count exact "
+            f"{f(m.count_exact_rate, '.0%')}, boundary MAE {f(m.boundary_mae_s, '.3f')} s, "
+            f"top hip angle MAE {f(m.hip_angle_mae_deg, '.2f')} deg, pause MAE "
+            f"{f(m.pause_mae_s, '.3f')} s, lowering MAE {f(m.eccentric_mae_s, '.3f')} s, band "
+            f"placement {f(m.band_accuracy, '.1%')}\nfault precision/recall: {faults}")
+
+
 def pick_seed() -> int:
     """The first seed of this run's set: `FORMCHECK_EVAL_SEED` when set, else a random one."""
     given = os.environ.get(SEED_ENV)
