@@ -27,6 +27,7 @@ from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
+from formcheck.no_reps import explain_no_reps
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.render import Overlay, annotate
@@ -130,9 +131,10 @@ def estimate_poses(
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
 
 
-def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[str]:
-    """The set-level warnings of a report (damaged file, crowd, absences, view, no reps);
-    shared by `analyze` and live mode so both say the same."""
+def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Config
+                 ) -> list[str]:
+    """The set-level warnings of a report (damaged file, crowd, absences, view, and what
+    was seen when no rep was); shared by `analyze` and live mode so both say the same."""
     out: list[str] = []
     if seq.meta.get("decode_errors"):
         last = float(seq.t_s[-1]) if len(seq) else 0.0
@@ -158,7 +160,8 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep]) -> list[s
     if not track.view.ok:
         out.append(track.view.message)
     if not reps:
-        out.append("no complete hip-thrust rep found")
+        out.append(explain_no_reps(track, cfg.reps,
+                                   straight_deg=cfg.rules.top_alignment.target_deg))
     return out
 
 
@@ -217,7 +220,7 @@ def analyze_sequence(
         model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
         view=ViewInfo(track.view.side, track.view.ok, track.view.message),
         reps=tuple(rep_reports),
-        warnings=tuple(set_warnings(seq, track, reps)),
+        warnings=tuple(set_warnings(seq, track, reps, cfg)),
     )
     return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
 

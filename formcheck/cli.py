@@ -22,6 +22,7 @@ from formcheck import __version__
 from formcheck.batch.command import batch_bench_command, batch_command
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
+from formcheck.no_reps import NO_REPS
 
 app = typer.Typer(
     name="formcheck",
@@ -171,7 +172,9 @@ def analyze(
         if not quiet:
             print_report(analysis.report, out)
         if not analysis.reps:
-            raise NoRepsError("no complete hip-thrust rep found: " + analysis.track.view.message)
+            # What was seen is the report's last warning, printed above unless quiet.
+            seen = [w for w in analysis.report.warnings if w.startswith(NO_REPS)]
+            raise NoRepsError(seen[-1] if quiet and seen else NO_REPS)
     except FormcheckError as exc:
         raise _fail(exc) from None
 

@@ -70,6 +70,11 @@ class RepStateMachine:
         """The highest angle since the lift (-inf while not lifted); live mode's phase."""
         return self._peak
 
+    @property
+    def lift_under_way(self) -> tuple[int, int] | None:
+        """(valley frame, peak frame) of the lift not yet back down; None when not lifted."""
+        return (self._valley_i, self._peak_i) if self.lifted else None
+
     def update(self, i: int, t_s: float, angle_deg: float) -> Cycle | None:
         if math.isnan(angle_deg):
             return None
@@ -260,7 +265,7 @@ def _boundaries(t: np.ndarray, a: np.ndarray, lv: _Levels, left: int, right: int
 BOTTOM_SEEN_SHARE = 0.2
 
 
-def _seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bool:
+def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bool:
     """True when the frames from cycle `c`'s completion on show the hips back at the bottom
     (see `BOTTOM_SEEN_SHARE`); False when the clip ends while they are still lowering."""
     valley = float(a[c.valley])
@@ -295,7 +300,7 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     v = track.hip_speed_deg_s
     machine = RepStateMachine(cfg)
     cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
-    if cycles and not _seen_back_down(a, v, cycles[-1], cfg):
+    if cycles and not seen_back_down(a, v, cycles[-1], cfg):
         cycles.pop()  # the clip ends while the hips are still on their way down: partial
     reps: list[Rep] = []
     for k, c in enumerate(cycles):

@@ -7,10 +7,16 @@ evaluated once per run (`real_eval` in conftest.py) and shared by the tests that
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from eval_sets import REAL_DIR, Evaluated
+from typer.testing import CliRunner
 
-from formcheck.evaluate import Gates, check_gates, find_clips, load_label
+from formcheck.cli import app
+from formcheck.config import Config
+from formcheck.evaluate import Gates, cache_key, check_gates, find_clips, load_label
 
 pytestmark = [
     pytest.mark.real,
@@ -70,3 +76,46 @@ def test_real_lowering_verdicts_agree_with_the_labelled_times(real_eval: Evaluat
     assert o.eccentric_clear_n >= 20
     assert o.eccentric_agreement is not None and (
         o.eccentric_agreement >= MIN_VERDICT_AGREEMENT)
+
+
+# A lift's times as the message quotes them, against a label accurate to about a quarter
+# of a second (the clips' README).
+PARTIAL_TOL_S = 0.25
+
+
+def _quoted(pattern: str, text: str) -> list[float]:
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return [float(g) for g in found.groups()]
+
+
+def test_a_real_clip_without_a_complete_rep_says_what_was_seen(
+    real_eval: Evaluated, tmp_path: Path,
+) -> None:
+    """Each labelled partial rep of the zero-rep clips, in the terminal and on the page: a
+    clip that opens at the top (the lift not in the clip), a lift the clip cuts off."""
+    zero = [(lab, video) for lab, video in find_clips(REAL_DIR)
+            if (label := load_label(lab)).usable and not label.reps
+            and label.extra.get("partial_reps")]
+    assert zero, "no usable real clip labelled with partial reps only"
+    for label_path, video in zero:
+        poses = real_eval.cache / cache_key(video, Config())
+        page = tmp_path / f"{video.stem}.html"
+        run = CliRunner().invoke(app, ["analyze", "--from-landmarks", str(poses),
+                                       "--html", str(page)])
+        assert run.exit_code == 6, run.output
+        text = " ".join(run.output.split())  # rich folds long lines
+        shown = " ".join(page.read_text(encoding="utf-8").split())
+        for partial in load_label(label_path).extra["partial_reps"]:
+            if partial["start_s"] is None:  # opens at the top
+                (down,) = _quoted(r"opens with the hips up \(up to \d+°; a full top is \d+°\) "
+                                  r"and they are down by ([\d.]+) s", text)
+                assert down == pytest.approx(partial["end_s"], abs=PARTIAL_TOL_S), text
+                assert "the lift to that top is not in the clip" in shown
+            if partial["end_s"] is None:  # cut off before the hips are back down
+                lift, by = _quoted(r"a lift from ([\d.]+) s reaches \d+° by ([\d.]+) s, but "
+                                   r"the clip ends", text)
+                assert lift == pytest.approx(partial["start_s"], abs=PARTIAL_TOL_S), text
+                assert by == pytest.approx(partial["top_start_s"], abs=PARTIAL_TOL_S), text
+                assert f"a lift from {lift:.1f} s" in shown
+        assert "Good set" not in shown and "reps to fix" in shown

@@ -8,11 +8,13 @@ or one fault. Accuracy over many clips is gated on a fresh generated set each ru
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
 import pytest
+from edits import cut_window
 from typer.testing import CliRunner
 
 from formcheck.analyze import analyze_video
@@ -81,3 +83,39 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert json.loads(replay_json.read_text()) == report
 
+
+
+def test_a_clip_without_a_complete_rep_says_what_was_seen(tmp_path: Path,
+                                                          estimator: PoseEstimator) -> None:
+    """A sample cut as a phone often cuts a set: from the middle of the first rep's hold to
+    halfway down the second rep's lowering. The terminal and the page say so, with the
+    label's times (less the cut's start), not generic filming advice."""
+    source = SAMPLES / "good_form_right.mp4"
+    first, second = _label(source)["reps"][:2]
+    start = (first["top_start_s"] + first["top_end_s"]) / 2
+    end = (second["top_end_s"] + second["end_s"]) / 2
+    clip = cut_window(source, tmp_path / "cut.mp4", start, end)
+    analysis = analyze_video(clip, Config(), estimator=estimator)
+    assert analysis.reps == ()
+    landmarks = tmp_path / "cut.npz"
+    analysis.sequence.save(landmarks)
+    page = tmp_path / "cut.html"
+    run = CliRunner().invoke(app, ["analyze", "--from-landmarks", str(landmarks),
+                                   "--html", str(page)])
+    assert run.exit_code == 6, run.output
+    text = " ".join(run.output.split())
+    found = re.search(r"opens with the hips up \(up to (\d+)°; a full top is 180°\) and they "
+                      r"are down by ([\d.]+) s: the lift to that top is not in the clip; a "
+                      r"lift from ([\d.]+) s reaches (\d+)° by ([\d.]+) s, but the clip ends "
+                      r"with the hips only (\d+)% of the way back down", text)
+    assert found, text
+    top, down, lift, peak, by, share = (float(g) for g in found.groups())
+    assert top == pytest.approx(first["hip_angle_top_deg"], abs=4.0)
+    assert peak == pytest.approx(second["hip_angle_top_deg"], abs=4.0)
+    assert down == pytest.approx(first["end_s"] - start, abs=0.15)
+    assert lift == pytest.approx(second["start_s"] - start, abs=0.15)
+    assert by == pytest.approx(second["top_start_s"] - start, abs=0.15)
+    assert share == pytest.approx(50, abs=10)
+    shown = " ".join(page.read_text(encoding="utf-8").split())
+    assert f"The clip opens with the hips up (up to {top:.0f}°" in shown
+    assert "Good set" not in shown

@@ -192,7 +192,9 @@ def test_cli_no_reps_exit_code_6_still_writes_the_report(tmp_path: Path) -> None
     data = json.loads(out.read_text(encoding="utf-8"))
     validate_report(data)
     assert data["summary"]["rep_count"] == 0
-    assert "no complete hip-thrust rep found" in data["warnings"]
+    assert ("no complete hip-thrust rep found: the hips never rose: the hip angle stayed at "
+            "150°") in data["warnings"][-1]
+    assert "the hips never rose" in result.output
 
 
 def test_cli_missing_landmarks_file_exit_code_3(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 from formcheck.analyze import Analysis, analyze_sequence, analyze_video
 from formcheck.cli import app
 from formcheck.config import Config
+from formcheck.no_reps import HOW_TO, NO_REPS
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import write_json
@@ -294,6 +295,23 @@ def test_a_set_without_reps_still_makes_a_page() -> None:
     html = build_report_html(data)
     assert "No complete rep found" in html and "no person found" in html
     assert _parse(html).cards == []
+    assert "Rep by rep" not in html
+
+
+def test_a_set_without_reps_says_what_was_seen_not_a_green_zero() -> None:
+    seen = ("the clip opens with the hips up (up to 181°; a full top is 180°) and they are "
+            "down by 2.2 s: the lift to that top is not in the clip")
+    data = {"schema_version": 1, "source": {"path": "cut.mp4", "duration_s": 6.0},
+            "reps": [], "summary": {"rep_count": 0, "faults": {}, "cues": [], "score": None},
+            "view": {"side": "left", "ok": True, "message": "side view, whole body in frame"},
+            "warnings": [f"{NO_REPS}: {seen}. {HOW_TO}"]}
+    html = build_report_html(data)
+    said = html[html.index('id="no-reps"'):]
+    assert "The clip opens with the hips up (up to 181°" in said and HOW_TO in said
+    # Said once, where the cues go, and no "0 reps to fix" in green.
+    assert html.count("the lift to that top is not in the clip") == 1
+    assert "Good set" not in html
+    assert re.search(r'class="stat good"><b>0</b><span>reps to fix', html) is None
 
 
 # ---------------------------------------------------------------- from saved files, CLI

@@ -31,6 +31,7 @@ from formcheck.band import BandDetector, BandJudgement, BandThread, judge_rep
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import hip_angle_deg
+from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
@@ -351,11 +352,11 @@ class Coach:
         if len(seq) and seq.found.any():
             track = build_track(seq, self.cfg.track)
             view = ViewInfo(track.view.side, track.view.ok, track.view.message)
-            warnings = set_warnings(seq, track, reps)
+            warnings = set_warnings(seq, track, reps, self.cfg)
         else:
             view = ViewInfo(None, False, "no person found: film from the side, whole body"
                             " in frame")
-            warnings = ["no person found", *(["no complete hip-thrust rep found"]
+            warnings = ["no person found", *([NO_REPS]
                                              if not reps else [])]
         return SetReport(
             source=source,

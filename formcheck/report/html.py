@@ -38,6 +38,7 @@ from formcheck import __version__
 from formcheck.atomic import atomic_write_text
 from formcheck.config import Config, RulesConfig
 from formcheck.errors import ReportFileError
+from formcheck.no_reps import NO_REPS
 from formcheck.report.json_io import validate_report
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
@@ -176,6 +177,7 @@ def build_report_html(
     cards = [_card(r, _data_uri(stills[r["index"]]) if r["index"] in stills else None)
              for r in reps]
     duration = float(source.get("duration_s") or 0.0)
+    warnings = [str(w) for w in report.get("warnings", [])]
     context = {
         "title": title,
         "clip": clip,
@@ -192,7 +194,9 @@ def build_report_html(
         "cues": list(summary.get("cues", []))[:3],
         "faulty": faulty,
         "faults": dict(summary.get("faults", {})),
-        "warnings": list(report.get("warnings", [])),
+        "warnings": [w for w in warnings if not w.startswith(NO_REPS)],
+        # What was seen in a clip without a complete rep: said where the cues would be.
+        "no_reps": [w[len(NO_REPS):].lstrip(": ") for w in warnings if w.startswith(NO_REPS)],
         "timeline": Markup(angle_timeline_svg(reps, rules, angle, duration, "wide")),
         "timeline_compact": Markup(angle_timeline_svg(reps, rules, angle, duration, "compact")),
         "trends": {k: Markup(v) for k, v in trend_svgs(reps, rules).items()},

@@ -51,7 +51,8 @@ def print_report(report: SetReport, console: Console) -> None:
             "-" if rr.score is None else str(rr.score),
             verdict,
         )
-    console.print(table)
+    if report.reps:  # no rows: what was seen is in the warnings above
+        console.print(table)
     score = report.score
     faults = report.fault_counts
     fault_text = ", ".join(f"{code} x{n}" for code, n in faults.items()) or "none"
