@@ -34,6 +34,7 @@ from formcheck.render import Overlay, annotate
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
+from formcheck.shots import Shot, ShotDetector, cuts_from_meta, split_shots
 from formcheck.track import PoseTrack, build_track
 from formcheck.video import FileSource, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
@@ -98,12 +99,14 @@ def estimate_poses(
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
     pose_s = 0.0
     band_thread = BandThread(band) if band is not None else None
+    shots = ShotDetector()
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
             pose = estimator.detect(frame)
             pose_s += time.perf_counter() - t0
             frames.append(pose)
+            shots.observe(frame)
             if band_thread is not None:
                 band_thread.submit(frame, pose)
             if progress:
@@ -125,6 +128,7 @@ def estimate_poses(
                    "duration_s": info.duration_s, "width": info.width, "height": info.height},
         "model": {"name": bundle.name, "sha256": bundle.sha256},
         "decode_errors": source.decode_errors,
+        "shots": shots.meta(),
     }
     if band is not None:
         meta["band"] = band.meta()
@@ -159,10 +163,26 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
             start = None
     if not track.view.ok:
         out.append(track.view.message)
+    cuts = cuts_from_meta(seq.meta)
+    if cuts and len(t):
+        out.append(shots_warning(split_shots(cuts, float(t[0]), float(t[-1])), reps))
     if not reps:
         out.append(explain_no_reps(track, cfg.reps,
                                    straight_deg=cfg.rules.top_alignment.target_deg))
     return out
+
+
+def shots_warning(shots: list[Shot], reps: list[Rep]) -> str:
+    """What an edited clip is told: where its cuts are, and the reps counted in each shot."""
+    cuts = ", ".join(f"{shot.start_s:.1f} s" for shot in shots[1:])
+    counts = []
+    for shot in shots:
+        n = sum(shot.start_s <= rep.start_s < shot.end_s for rep in reps)
+        counts.append(f"shot {shot.index} ({shot.start_s:.1f}-{shot.end_s:.1f} s): "
+                      f"{n} rep{'s' if n != 1 else ''}")
+    return (f"the clip is edited: {len(shots) - 1} cut{'s' if len(shots) > 2 else ''} (at "
+            f"{cuts}); reps are counted within each shot, never across a cut: "
+            + ", ".join(counts))
 
 
 def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
@@ -179,9 +199,10 @@ def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
             " whole body in frame"
         )
     t0 = time.perf_counter()
-    track = build_track(seq, cfg.track)
+    cuts = cuts_from_meta(seq.meta)
+    track = build_track(seq, cfg.track, cuts)
     t1 = time.perf_counter()
-    reps = apply_retakes(segment_reps(track, cfg.reps), seq.meta.get(RETAKE_KEY))
+    reps = apply_retakes(segment_reps(track, cfg.reps, cuts), seq.meta.get(RETAKE_KEY))
     t2 = time.perf_counter()
     evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)

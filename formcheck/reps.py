@@ -13,7 +13,9 @@ rep's phases by levels relative to the rep's own range (`segment_reps` says how 
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -21,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.config import RepConfig
+from formcheck.shots import shot_edges
 from formcheck.track import PoseTrack
 
 
@@ -275,9 +278,10 @@ def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bo
         return bool(np.any(after_a <= low) or np.any(after_v > -cfg.still_speed_floor_deg_s))
 
 
-def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
+def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -> list[Rep]:
     """All complete reps in an offline track, each with its phases timed the way a coach
-    times them.
+    times them. With `cuts` (s: where a new shot starts, `formcheck.shots`), reps are found
+    within each shot, never across a cut.
 
     The state machine finds the reps. Each rep's phases are then bounded by where the hips
     come within `RepConfig.boundary_share` of the rep's range of the level they leave or
@@ -298,13 +302,17 @@ def segment_reps(track: PoseTrack, cfg: RepConfig) -> list[Rep]:
     a = track.hip_angle_deg
     t = track.t_s
     v = track.hip_speed_deg_s
-    machine = RepStateMachine(cfg)
-    cycles = [c for i in range(len(t)) if (c := machine.update(i, float(t[i]), float(a[i])))]
-    if cycles and not seen_back_down(a, v, cycles[-1], cfg):
-        cycles.pop()  # the clip ends while the hips are still on their way down: partial
+    edges = shot_edges(t, cuts)
+    found: list[tuple[Cycle, int]] = []  # each rep's cycle and the last frame it may use
+    for lo, hi in itertools.pairwise(edges):
+        machine = RepStateMachine(cfg)
+        cycles = [c for i in range(lo, hi) if (c := machine.update(i, float(t[i]), float(a[i])))]
+        if cycles and not seen_back_down(a[:hi], v[:hi], cycles[-1], cfg):
+            cycles.pop()  # the shot ends while the hips are still on their way down: partial
+        found += [(c, cycles[k + 1].valley if k + 1 < len(cycles) else hi - 1)
+                  for k, c in enumerate(cycles)]
     reps: list[Rep] = []
-    for k, c in enumerate(cycles):
-        right = cycles[k + 1].valley if k + 1 < len(cycles) else len(t) - 1
+    for c, right in found:
         lv = _levels(a, c, c.valley, right)
         t_start, t_top0, t_top1, t_end = _boundaries(t, a, lv, c.valley, right,
                                                      cfg.boundary_share)

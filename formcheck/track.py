@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -13,6 +15,7 @@ from formcheck.filters import derivative, despike, fill_gaps, lowpass
 from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px, shin_tilt_deg
 from formcheck.pose.landmarks import Landmark
 from formcheck.pose.sequence import PoseSequence
+from formcheck.shots import shot_edges
 
 Side = Literal["left", "right"]
 Float = NDArray[np.float64]
@@ -136,8 +139,35 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
     return ViewCheck(side, True, "side view, whole body in frame")
 
 
-def build_track(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
-    """Choose the side, mask low-visibility joints, fill short gaps, smooth, measure angles."""
+def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ()) -> PoseTrack:
+    """Choose the side, mask low-visibility joints, fill short gaps, smooth, measure angles.
+
+    With `cuts` (s: where a new shot starts, `formcheck.shots`), each shot is built on its
+    own and the pieces joined: a shot may show the lifter's other side, and nothing is
+    filled or smoothed across a cut. The joined track's side and view are its longest
+    shot's.
+    """
+    edges = shot_edges(seq.t_s, cuts)
+    if len(edges) == 2:
+        return _build_shot(seq, cfg)
+    parts = [_build_shot(seq.part(lo, hi), cfg) for lo, hi in itertools.pairwise(edges)]
+    longest = max(parts, key=len)
+    return replace(
+        longest,
+        t_s=np.concatenate([p.t_s for p in parts]),
+        joints_xy_px=np.concatenate([p.joints_xy_px for p in parts]),
+        confidence=np.concatenate([p.confidence for p in parts]),
+        hip_angle_deg=np.concatenate([p.hip_angle_deg for p in parts]),
+        knee_angle_deg=np.concatenate([p.knee_angle_deg for p in parts]),
+        hip_speed_deg_s=np.concatenate([p.hip_speed_deg_s for p in parts]),
+        people=np.concatenate([p.people for p in parts]),
+        shin_tilt_deg=np.concatenate([p.shin_tilt_deg for p in parts]),
+        shin_confidence=np.concatenate([p.shin_confidence for p in parts]),
+    )
+
+
+def _build_shot(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
+    """`build_track` of one continuous shot."""
     side = choose_side(seq)
     view = check_view(seq, side, cfg)
     t = seq.t_s.astype(np.float64)

@@ -1,19 +1,57 @@
 """Edited clips for tests, made from the bundled samples as an editor would make them: a
-window cut out of a clip (the times re-started from 0), written with the product's own
-browser-playable encoder."""
+window cut out of a clip, takes joined end to end, an end card after a set; the times start
+again from 0, and the product's own browser-playable encoder writes them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 from formcheck.video import FileSource, VideoSink
 
 
+def _window(source: Path, start_s: float, end_s: float) -> Iterator[tuple[np.ndarray, float]]:
+    """The frames of `source` from `start_s` to `end_s` (s) with their times from `start_s`."""
+    for frame in FileSource(source):
+        if start_s <= frame.t_s <= end_s:
+            yield frame.image_bgr, frame.t_s - start_s
+
+
+def join(parts: Sequence[tuple[Path, float, float]], out: Path,
+         end_card_s: float = 0.0) -> list[float]:
+    """Takes (clip, start s, end s) joined end to end with hard cuts (all at the first
+    clip's size and frame rate), then `end_card_s` seconds of a still title card. Returns
+    the times (s) in `out` where each take after the first, and the card, begin."""
+    info = FileSource(parts[0][0]).info
+    size = (info.width, info.height)
+    step = 1.0 / info.fps
+    joins: list[float] = []
+    t_out = 0.0
+    with VideoSink(out, info.fps, size) as sink:
+        for k, (clip, start_s, end_s) in enumerate(parts):
+            if k:
+                joins.append(t_out)
+            for image, _ in _window(clip, start_s, end_s):
+                if (image.shape[1], image.shape[0]) != size:
+                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                sink.write(image, t_out)
+                t_out += step
+        if end_card_s > 0:
+            joins.append(t_out)
+            card = np.full((info.height, info.width, 3), (40, 30, 25), np.uint8)
+            cv2.putText(card, "Thanks for watching", (info.width // 8, info.height // 2),
+                        cv2.FONT_HERSHEY_SIMPLEX, info.width / 700, (240, 240, 240), 2,
+                        cv2.LINE_AA)
+            for _ in range(round(end_card_s * info.fps)):
+                sink.write(card, t_out)
+                t_out += step
+    return joins
+
+
 def cut_window(source: Path, out: Path, start_s: float, end_s: float) -> Path:
     """The frames of `source` from `start_s` to `end_s` (s), as a clip of their own."""
-    frames = FileSource(source)
-    with VideoSink(out, frames.info.fps, (frames.info.width, frames.info.height)) as sink:
-        for frame in frames:
-            if start_s <= frame.t_s <= end_s:
-                sink.write(frame.image_bgr, frame.t_s - start_s)
+    join([(source, start_s, end_s)], out)
     return out

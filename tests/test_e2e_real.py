@@ -7,6 +7,7 @@ evaluated once per run (`real_eval` in conftest.py) and shared by the tests that
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import pytest
 from eval_sets import REAL_DIR, Evaluated
 from typer.testing import CliRunner
 
+from formcheck.analyze import analyze_sequence
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.evaluate import Gates, cache_key, check_gates, find_clips, load_label
+from formcheck.pose.sequence import PoseSequence
 
 pytestmark = [
     pytest.mark.real,
@@ -119,3 +122,24 @@ def test_a_real_clip_without_a_complete_rep_says_what_was_seen(
                 assert by == pytest.approx(partial["top_start_s"], abs=PARTIAL_TOL_S), text
                 assert f"a lift from {lift:.1f} s" in shown
         assert "Good set" not in shown and "reps to fix" in shown
+
+
+def test_a_real_clip_with_a_jump_cut_is_counted_shot_by_shot(real_eval: Evaluated) -> None:
+    """The real clips whose label has several segments (takes joined by a cut): a cut is
+    found between each two segments, and the reps of each shot are the label's."""
+    edited = [(lab, video) for lab, video in find_clips(REAL_DIR)
+              if len(load_label(lab).extra.get("segments") or ()) > 1]
+    assert edited, "no real clip labelled with several segments"
+    for label_path, video in edited:
+        extra = load_label(label_path).extra
+        seq = PoseSequence.load(real_eval.cache / cache_key(video, Config()))
+        warnings = analyze_sequence(seq, Config()).report.warnings
+        said = [w for w in warnings if w.startswith("the clip is edited")]
+        assert len(said) == 1, (video.name, warnings)
+        cuts = [float(x) for x in re.findall(r"([\d.]+) s", said[0].split(";")[0])]
+        segments = extra["segments"]
+        assert len(cuts) == len(segments) - 1, said[0]
+        for cut, (before, after) in zip(cuts, itertools.pairwise(segments), strict=True):
+            assert before[1] - PARTIAL_TOL_S <= cut <= after[0] + PARTIAL_TOL_S, said[0]
+        counts = [int(n) for n in re.findall(r"shot \d+ \([\d.-]+ s\): (\d+) reps?", said[0])]
+        assert counts == list(extra["rep_count_by_segment"].values()), said[0]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import av
 import pytest
-from edits import cut_window
+from edits import cut_window, join
 from typer.testing import CliRunner
 
 from formcheck.analyze import analyze_video
@@ -119,3 +119,33 @@ def test_a_clip_without_a_complete_rep_says_what_was_seen(tmp_path: Path,
     shown = " ".join(page.read_text(encoding="utf-8").split())
     assert f"The clip opens with the hips up (up to {top:.0f}°" in shown
     assert "Good set" not in shown
+
+
+def _mid_hold(rep: dict) -> float:  # type: ignore[type-arg]
+    return float(rep["top_start_s"] + rep["top_end_s"]) / 2
+
+
+def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
+                                                        estimator: PoseEstimator) -> None:
+    """Two samples joined as an editor joins takes, each cut in the middle of a rep's hold,
+    then an end card. Counted across the first cut, the first take's lift and the second
+    take's lowering would make a rep; within shots they are two halves of nothing."""
+    first, second = SAMPLES / "good_form_right.mp4", SAMPLES / "sagging_hips_left.mp4"
+    reps_a, reps_b = _label(first)["reps"], _label(second)["reps"]
+    start_b = _mid_hold(reps_b[1])
+    clip = tmp_path / "joined.mp4"
+    joins = join([(first, 0.0, _mid_hold(reps_a[1])),
+                  (second, start_b, _label(second)["video"]["duration_s"])], clip,
+                 end_card_s=2.0)
+    analysis = analyze_video(clip, Config(), estimator=estimator)
+    edited = [w for w in analysis.report.warnings if w.startswith("the clip is edited")]
+    assert len(edited) == 1, analysis.report.warnings
+    cuts = [float(x) for x in re.findall(r"([\d.]+) s", edited[0].split(";")[0])]
+    assert cuts == pytest.approx(joins, abs=0.1)
+    # Shot 1 holds the first take's first rep; shot 2 the second take's last rep; the card
+    # none (and nobody is in view on it).
+    assert re.findall(r"shot \d \([\d.-]+ s\): (\d+) reps?", edited[0]) == ["1", "1", "0"]
+    assert [round(r.start_s - s, 1) for r, s in zip(analysis.reps, (0.0, joins[0]),
+                                                     strict=True)] == pytest.approx(
+        [reps_a[0]["start_s"], reps_b[2]["start_s"] - start_b], abs=0.15)
+    assert any(w.startswith("no person in view from") for w in analysis.report.warnings)

@@ -92,3 +92,28 @@ def test_joints_out_of_frame_are_named(seq: PoseSequence) -> None:
     xy[:, Landmark.LEFT_ANKLE, 0] = seq.resolution_wh[0] + 50.0  # feet cut off on the right
     view = check_view(replace(seq, xy_px=xy), "left", CFG)
     assert not view.ok and "ankles are often out of frame" in view.message
+
+
+def test_each_shot_of_an_edited_clip_gets_its_own_side(seq: PoseSequence) -> None:
+    """Two takes joined at a cut, the second filmed from the lifter's other side: one side
+    for the whole clip loses the second take; a side per shot keeps both."""
+    cut = len(seq) // 2
+    # The side turned away is hidden behind the body: the model barely sees it.
+    hidden = 0.5 * CFG.min_visibility
+    first = replace(seq.part(0, cut), visibility=seq.visibility[:cut].copy())
+    first.visibility[:, list(SIDE_LANDMARKS["right"])] = hidden
+    second = _swap_sides(seq.part(cut, len(seq)))
+    second.visibility[:, list(SIDE_LANDMARKS["left"])] = hidden
+    joined = replace(seq, **{name: np.concatenate([getattr(first, name), getattr(second, name)])
+                             for name in ("xy_px", "visibility", "presence")})
+    t_cut = float(seq.t_s[cut])
+    whole = build_track(joined, CFG)
+    # The premise: one side for the whole clip loses one take.
+    assert max(np.isnan(whole.hip_angle_deg[:cut]).mean(),
+               np.isnan(whole.hip_angle_deg[cut:]).mean()) > 0.9
+    shots = build_track(joined, CFG, cuts=[t_cut])
+    assert np.isfinite(shots.hip_angle_deg).all()
+    alone = build_track(seq, CFG)
+    inner = np.r_[10:cut - 10, cut + 10:len(seq) - 10]  # away from the cut's smoothing edges
+    assert np.abs(shots.hip_angle_deg[inner] - alone.hip_angle_deg[inner]).max() < 1.0
+    assert len(shots) == len(seq) and shots.t_s.tolist() == seq.t_s.tolist()

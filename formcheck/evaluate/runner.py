@@ -30,6 +30,7 @@ from formcheck.evaluate.matching import MIN_MATCH_IOU, PredRep, match_reps
 from formcheck.evaluate.metrics import VerdictLimits
 from formcheck.evaluate.results import ClipResult, EvalResult, aggregate
 from formcheck.pose.sequence import PoseSequence
+from formcheck.shots import SHOTS_VERSION
 from formcheck.video import FileSource
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
@@ -43,8 +44,8 @@ EvalProgress = Callable[[int, int], None]  # (clips done, clips in all)
 
 
 def cache_key(video: Path, cfg: Config) -> str:
-    """The cache file name for `video`'s landmarks: its name, size, mtime, pose settings and
-    the band measurement's settings and record versions.
+    """The cache file name for `video`'s landmarks: its name, size, mtime, pose settings, the
+    band measurement's settings and record versions, and the shot changes' version.
 
     A changed clip (size or modification time), other pose settings (model path, stride,
     confidences) or band records of another version give another key, so stale landmarks
@@ -56,7 +57,8 @@ def cache_key(video: Path, cfg: Config) -> str:
     basis = json.dumps({"name": video.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                         "pose": cfg.pose.model_dump(mode="json"),
                         "band": [band.detect, band.sample_every_s, band.retake_frames,
-                                 EVIDENCE_VERSION, RETAKE_VERSION]}, sort_keys=True)
+                                 EVIDENCE_VERSION, RETAKE_VERSION],
+                        "shots": SHOTS_VERSION}, sort_keys=True)
     digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
     return f"{video.stem}.{digest}{LANDMARKS_SUFFIX}"
 

@@ -10,7 +10,7 @@ import json
 import os
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,13 @@ class PoseSequence:
 
     def __len__(self) -> int:
         return len(self.t_s)
+
+    def part(self, lo: int, hi: int) -> PoseSequence:
+        """Frames lo..hi-1 (one shot of an edited clip), with the same meta."""
+        return replace(self, t_s=self.t_s[lo:hi], index=self.index[lo:hi],
+                       xy_px=self.xy_px[lo:hi], z=self.z[lo:hi],
+                       visibility=self.visibility[lo:hi], presence=self.presence[lo:hi],
+                       world_xyz_m=self.world_xyz_m[lo:hi], people=self.people[lo:hi])
 
     @property
     def found(self) -> NDArray[np.bool_]:
