@@ -28,6 +28,7 @@ from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.no_reps import explain_no_reps
+from formcheck.panels import Panel, PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.render import Overlay, annotate
@@ -36,7 +37,7 @@ from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
 from formcheck.shots import Shot, ShotDetector, cuts_from_meta, split_shots
 from formcheck.track import PoseTrack, build_track
-from formcheck.video import FileSource, VideoInfo, VideoSink
+from formcheck.video import FileSource, VideoInfo, VideoSink, probe
 from formcheck.video.prefetch import prefetch
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
@@ -100,6 +101,7 @@ def estimate_poses(
     pose_s = 0.0
     band_thread = BandThread(band) if band is not None else None
     shots = ShotDetector()
+    panels = PanelWatch() if source.crop is None else None
     try:
         for frame in prefetch(source):
             t0 = time.perf_counter()
@@ -107,6 +109,8 @@ def estimate_poses(
             pose_s += time.perf_counter() - t0
             frames.append(pose)
             shots.observe(frame)
+            if panels is not None:
+                panels.observe(frame)
             if band_thread is not None:
                 band_thread.submit(frame, pose)
             if progress:
@@ -130,6 +134,9 @@ def estimate_poses(
         "decode_errors": source.decode_errors,
         "shots": shots.meta(),
     }
+    if panels is not None:
+        meta["panel_candidates"] = [p.to_meta() for p in
+                                    panels.candidates((info.width, info.height))]
     if band is not None:
         meta["band"] = band.meta()
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
@@ -161,6 +168,9 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
             if end_t - t[start] >= ABSENCE_WARNING_S:
                 out.append(f"no person in view from {t[start]:.1f} s to {end_t:.1f} s")
             start = None
+    panel = Panel.from_meta(seq.meta)
+    if panel is not None:
+        out.append(panel.warning)
     if not track.view.ok:
         out.append(track.view.message)
     cuts = cuts_from_meta(seq.meta)
@@ -266,7 +276,10 @@ def measure_video(
         if not per_rep or not cfg.rules.band.detect:
             return seq
         t1 = time.perf_counter()
-        track, reps, bands = _track_reps_bands(seq, cfg, {})
+        try:
+            track, reps, bands = _track_reps_bands(seq, cfg, {})
+        except NoPersonError:  # said by the analysis; a split screen's panels may show one
+            return seq
         if any(b.found for b in bands):
             record = retake_tops(source, track, reps, bands, est, per_rep,
                                  cfg.track.min_visibility)
@@ -290,10 +303,31 @@ def analyze_video(
         NoPersonError: no person in (enough of) the video.
     """
     check_bundle(cfg.pose.model)  # fail fast, before decoding anything
-    source = FileSource(path, cfg.pose.stride, cfg.pose.max_fps)
+    probe(path)  # a broken video fails here, before the model loads
     timings: dict[str, float] = {}
-    seq = measure_video(source, cfg, progress, timings, estimator)
+    est = estimator if estimator is not None else open_estimator(cfg)
+    try:
+        seq = measure_clip(path, cfg, est, progress, timings)
+    finally:
+        if estimator is None:
+            est.close()
     return analyze_sequence(seq, cfg, timings)
+
+
+def measure_clip(path: str | Path, cfg: Config, estimator: PoseEstimator,
+                 progress: Progress | None = None, timings: dict[str, float] | None = None,
+                 ) -> PoseSequence:
+    """`measure_video` of the clip at `path`, strided; a split screen is measured again in
+    only the panel where the lifter is seen best (`panels.split_screen_panel`), kept in the
+    sequence's `meta["panel"]`."""
+    seq = measure_video(FileSource(path, cfg.pose.stride, cfg.pose.max_fps), cfg, progress,
+                        timings, estimator)
+    panel = split_screen_panel(path, seq, estimator)
+    if panel is None:
+        return seq
+    seq = measure_video(FileSource(path, cfg.pose.stride, cfg.pose.max_fps, crop=panel.box),
+                        cfg, progress, timings, estimator)
+    return replace(seq, meta={**seq.meta, "panel": panel.to_meta()})
 
 
 def _overlays(analysis: Analysis, t_s: float) -> Overlay:
@@ -336,7 +370,9 @@ def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
 def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[
         tuple[np.ndarray, float]]:
     """Decode the clip again and yield (annotated image, t_s) for each frame."""
-    for frame in prefetch(FileSource(path, stride=stride)):
+    panel = Panel.from_meta(analysis.sequence.meta)
+    crop = panel.box if panel is not None else None
+    for frame in prefetch(FileSource(path, stride=stride, crop=crop)):
         yield annotate(frame.image_bgr, _overlays(analysis, frame.t_s)), frame.t_s
 
 
@@ -344,7 +380,8 @@ def write_annotated_video(
     path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
 ) -> None:
     """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
-    info: VideoInfo = FileSource(path).info
+    panel = Panel.from_meta(analysis.sequence.meta)
+    info: VideoInfo = FileSource(path, crop=panel.box if panel is not None else None).info
     total = info.frame_count
     with VideoSink(out, info.fps, (info.width, info.height)) as sink:
         for n, (image, t_s) in enumerate(iter_annotated(path, analysis), start=1):

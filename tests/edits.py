@@ -55,3 +55,33 @@ def cut_window(source: Path, out: Path, start_s: float, end_s: float) -> Path:
     """The frames of `source` from `start_s` to `end_s` (s), as a clip of their own."""
     join([(source, start_s, end_s)], out)
     return out
+
+
+def side_by_side(clips: Sequence[Path], out: Path, divider_px: int = 0,
+                 stacked: bool = False) -> Path:
+    """A split screen: the clips' frames in panels side by side (or `stacked`), each at the
+    first clip's size, with a white divider `divider_px` wide between them, as long as the
+    shortest clip."""
+    info = FileSource(clips[0]).info
+    size = (info.width, info.height)
+    n = len(clips)
+    if stacked:
+        whole = (info.width, n * info.height + (n - 1) * divider_px)
+    else:
+        whole = (n * info.width + (n - 1) * divider_px, info.height)
+    step = 1.0 / info.fps
+    with VideoSink(out, info.fps, whole) as sink:
+        for k, frames in enumerate(zip(*(FileSource(c) for c in clips), strict=False)):
+            canvas = np.full((whole[1], whole[0], 3), 255, np.uint8)
+            for j, frame in enumerate(frames):
+                image = frame.image_bgr
+                if (image.shape[1], image.shape[0]) != size:
+                    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                if stacked:
+                    y0 = j * (info.height + divider_px)
+                    canvas[y0:y0 + info.height] = image
+                else:
+                    x0 = j * (info.width + divider_px)
+                    canvas[:, x0:x0 + info.width] = image
+            sink.write(canvas, k * step)
+    return out

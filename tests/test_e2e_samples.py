@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import av
 import pytest
-from edits import cut_window, join
+from edits import cut_window, join, side_by_side
 from typer.testing import CliRunner
 
 from formcheck.analyze import analyze_video
@@ -149,3 +149,30 @@ def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
                                                      strict=True)] == pytest.approx(
         [reps_a[0]["start_s"], reps_b[2]["start_s"] - start_b], abs=0.15)
     assert any(w.startswith("no person in view from") for w in analysis.report.warnings)
+
+
+@pytest.mark.parametrize(("stacked", "names"), [
+    (False, ("good_form_right", "short_pause_left", "sagging_hips_left")),
+    (True, ("over_arched_right", "fast_lowering_right")),
+])
+def test_a_split_screen_is_analysed_in_one_panel(tmp_path: Path, estimator: PoseEstimator,
+                                                 stacked: bool, names: tuple[str, ...]) -> None:
+    """Samples shown at once in panels (first rep of each, with a divider, as an editor
+    makes a comparison): one panel is analysed, the warning says which, and its reps are
+    that sample's."""
+    clips = [cut_window(SAMPLES / f"{n}.mp4", tmp_path / f"{n}.mp4", 0.0, 5.6) for n in names]
+    split = side_by_side(clips, tmp_path / "split.mp4", divider_px=8, stacked=stacked)
+    analysis = analyze_video(split, Config(), estimator=estimator)
+    said = [w for w in analysis.report.warnings if w.startswith("a split screen")]
+    assert len(said) == 1, analysis.report.warnings
+    layout = "stacked" if stacked else "side by side"
+    found = re.match(rf"a split screen of {len(names)} panels {layout}: analysed only the "
+                     r"(\w+) panel", said[0])
+    assert found, said[0]
+    where = ["top", "bottom"] if stacked else ["left", "middle", "right"][-len(names):]
+    shown = names[where.index(found.group(1))] if len(names) == 3 or stacked else names[0]
+    want = [r for r in _label(SAMPLES / f"{shown}.mp4")["reps"] if r["end_s"] < 5.6]
+    assert len(analysis.reps) == len(want) == 1
+    assert set(analysis.report.reps[0].faults) == set(want[0]["faults"])
+    assert analysis.reps[0].start_s == pytest.approx(want[0]["start_s"], abs=0.15)
+    assert (analysis.report.source.width, analysis.report.source.height) == (640, 360)

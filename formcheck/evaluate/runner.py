@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formcheck.analyze import analyze_sequence, measure_video, open_estimator
+from formcheck.analyze import analyze_sequence, measure_clip, open_estimator
 from formcheck.band.detector import EVIDENCE_VERSION
 from formcheck.band.retake import RETAKE_VERSION
 from formcheck.config import Config
@@ -29,9 +29,10 @@ from formcheck.evaluate.labels import find_clips, load_label
 from formcheck.evaluate.matching import MIN_MATCH_IOU, PredRep, match_reps
 from formcheck.evaluate.metrics import VerdictLimits
 from formcheck.evaluate.results import ClipResult, EvalResult, aggregate
+from formcheck.panels import PANELS_VERSION
 from formcheck.pose.sequence import PoseSequence
 from formcheck.shots import SHOTS_VERSION
-from formcheck.video import FileSource
+from formcheck.video import probe
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
     from formcheck.pose.landmarker import PoseEstimator
@@ -45,7 +46,8 @@ EvalProgress = Callable[[int, int], None]  # (clips done, clips in all)
 
 def cache_key(video: Path, cfg: Config) -> str:
     """The cache file name for `video`'s landmarks: its name, size, mtime, pose settings, the
-    band measurement's settings and record versions, and the shot changes' version.
+    band measurement's settings and record versions, and the shot and panel searches'
+    versions.
 
     A changed clip (size or modification time), other pose settings (model path, stride,
     confidences) or band records of another version give another key, so stale landmarks
@@ -58,7 +60,7 @@ def cache_key(video: Path, cfg: Config) -> str:
                         "pose": cfg.pose.model_dump(mode="json"),
                         "band": [band.detect, band.sample_every_s, band.retake_frames,
                                  EVIDENCE_VERSION, RETAKE_VERSION],
-                        "shots": SHOTS_VERSION}, sort_keys=True)
+                        "shots": SHOTS_VERSION, "panels": PANELS_VERSION}, sort_keys=True)
     digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
     return f"{video.stem}.{digest}{LANDMARKS_SUFFIX}"
 
@@ -97,9 +99,8 @@ def _poses(video: Path, cfg: Config, cache_dir: Path | None,
     cached = cache_dir / cache_key(video, cfg) if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return PoseSequence.load(cached), "cache"
-    # A broken video fails here, before the model loads.
-    source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
-    seq = measure_video(source, cfg, estimator=est.get())
+    probe(video)  # a broken video fails here, before the model loads
+    seq = measure_clip(video, cfg, est.get())
     if cached is not None:
         try:
             seq.save(cached)

@@ -39,6 +39,7 @@ from formcheck.atomic import atomic_write_text
 from formcheck.config import Config, RulesConfig
 from formcheck.errors import ReportFileError
 from formcheck.no_reps import NO_REPS
+from formcheck.panels import Panel
 from formcheck.report.json_io import validate_report
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
@@ -224,8 +225,10 @@ def stills_for(reps: Sequence[Mapping[str, Any]], track: PoseTrack | None,
     if track is None and video is None:
         return {}
     times = [top_time_s(r) for r in reps]
-    images: list[ImageBGR | None] = (list(frames_at(video, times)) if video is not None
-                                     else [None] * len(times))
+    panel = Panel.from_meta(seq.meta) if seq is not None else None
+    images: list[ImageBGR | None] = (
+        list(frames_at(video, times, panel.box if panel is not None else None))
+        if video is not None else [None] * len(times))
     out: dict[int, ImageBGR] = {}
     for rep, t, image in zip(reps, times, images, strict=True):
         joints = body = None
@@ -294,6 +297,7 @@ def report_html_from_files(
         ReportFileError, LandmarksFileError, VideoOpenError: an input cannot be read.
     """
     from formcheck.pose.sequence import PoseSequence
+    from formcheck.shots import cuts_from_meta
     from formcheck.track import build_track
 
     cfg = cfg or Config()
@@ -301,7 +305,7 @@ def report_html_from_files(
     seq = track = angle = None
     if landmarks is not None:
         seq = PoseSequence.load(landmarks)
-        track = build_track(seq, cfg.track)
+        track = build_track(seq, cfg.track, cuts_from_meta(seq.meta))
         angle = AngleSeries(track.t_s, track.hip_angle_deg)
     stills = stills_for(report["reps"], track, seq, video)
     return build_report_html(report, angle=angle, stills=stills, rules=cfg.rules,

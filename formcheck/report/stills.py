@@ -123,8 +123,10 @@ def draw_still(image_bgr: ImageBGR | None, wh: tuple[int, int],
     return img
 
 
-def frames_at(video: str | Path, times_s: Sequence[float]) -> list[ImageBGR | None]:
-    """The decoded frame nearest each time (s), in one pass over the video.
+def frames_at(video: str | Path, times_s: Sequence[float],
+              crop: tuple[int, int, int, int] | None = None) -> list[ImageBGR | None]:
+    """The decoded frame nearest each time (s), in one pass over the video (only the `crop`
+    box of it: the panel of a split screen that was analysed).
 
     Raises:
         VideoOpenError: the file cannot be read as a video.
@@ -133,7 +135,7 @@ def frames_at(video: str | Path, times_s: Sequence[float]) -> list[ImageBGR | No
     if not times_s:
         return []
     last = max(times_s) + DECODE_SLACK_S
-    for frame in FileSource(video):
+    for frame in FileSource(video, crop=crop):
         for k, t in enumerate(times_s):
             d = abs(frame.t_s - t)
             if d < best[k][0]:

@@ -12,6 +12,7 @@ import math
 import time
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -123,13 +124,23 @@ class FileSource:
             the saving.
         max_fps: raise the stride so that about this many frames per second of video are
             kept at most (see `stride_for`); 0 leaves `stride` as it is.
+        crop: (x0, y0, x1, y1) in the upright frame's pixels: yield only that box (one
+            panel of a split screen); `info` then gives the box's size.
     """
 
-    def __init__(self, path: str | Path, stride: int = 1, max_fps: float = 0.0) -> None:
+    def __init__(self, path: str | Path, stride: int = 1, max_fps: float = 0.0,
+                 crop: tuple[int, int, int, int] | None = None) -> None:
         if stride < 1:
             raise ValueError("stride must be >= 1")
         self.path = Path(path)
         self.info = probe(self.path)
+        self.crop = crop
+        if crop is not None:
+            x0, y0, x1, y1 = crop
+            if not (0 <= x0 < x1 <= self.info.width and 0 <= y0 < y1 <= self.info.height):
+                raise ValueError(f"crop {crop} is not inside the {self.info.width}x"
+                                 f"{self.info.height} frame")
+            self.info = replace(self.info, width=x1 - x0, height=y1 - y0)
         self.stride = max(stride, stride_for(self.info.fps, max_fps))
         self.decode_errors = 0
         self.decode_s = 0.0  # wall time spent decoding and converting, for the benchmark
@@ -143,7 +154,11 @@ class FileSource:
     def _image(self, frame: av.VideoFrame) -> ImageBGR:
         """A decoded frame as an upright BGR image."""
         image: ImageBGR = frame.to_ndarray(format="bgr24")  # type: ignore[assignment]
-        return _upright(image, self.info.rotation_deg)
+        image = _upright(image, self.info.rotation_deg)
+        if self.crop is None:
+            return image
+        x0, y0, x1, y1 = self.crop
+        return np.ascontiguousarray(image[y0:y1, x0:x1])
 
     def __iter__(self) -> Iterator[Frame]:
         container = _open(self.path)
