@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +37,7 @@ from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
 from formcheck.shots import Shot, ShotDetector, cuts_from_meta, split_shots
 from formcheck.track import PoseTrack, build_track
-from formcheck.video import FileSource, VideoInfo, VideoSink, probe
+from formcheck.video import FileSource, Frame, VideoInfo, VideoSink, probe
 from formcheck.video.prefetch import prefetch
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
@@ -84,6 +84,17 @@ def open_estimator(cfg: Config) -> PoseEstimator:
                          p.count_people_every_s or None)
 
 
+def _watched(frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | None
+             ) -> Iterator[Frame]:
+    """The frames, each shown first to the watchers: run inside `prefetch`, their work is
+    done on the decoding thread, off the model's path."""
+    for frame in frames:
+        for watcher in watchers:
+            if watcher is not None:
+                watcher.observe(frame)
+        yield frame
+
+
 def estimate_poses(
     source: FileSource, cfg: Config, estimator: PoseEstimator,
     progress: Progress | None = None, timings: dict[str, float] | None = None,
@@ -103,14 +114,11 @@ def estimate_poses(
     shots = ShotDetector()
     panels = PanelWatch() if source.crop is None else None
     try:
-        for frame in prefetch(source):
+        for frame in prefetch(_watched(source, shots, panels)):
             t0 = time.perf_counter()
             pose = estimator.detect(frame)
             pose_s += time.perf_counter() - t0
             frames.append(pose)
-            shots.observe(frame)
-            if panels is not None:
-                panels.observe(frame)
             if band_thread is not None:
                 band_thread.submit(frame, pose)
             if progress:
