@@ -1,17 +1,20 @@
 """Split screens: a clip made of several panels side by side (or stacked), each its own video.
 
 A comparison edit shows two or three sets at once; the pose model would follow one lifter
-and jump between panels, and the reps would mix. So before the pose pass a few frames
-spread over the clip are looked at for *seams*: a straight line across the whole picture
-where the two sides do not continue each other. In a natural picture, neighbouring pixel
-columns (or rows) are alike almost everywhere, even along a door frame or a bench edge,
-which never runs the full height in every frame; across a panel border they differ on most
-of the line in every frame. A seam is a line where at least `SEAM_SHARE` of the pixels
-differ from their neighbours across it by more than `SEAM_LEVEL` grey levels, in every
-sampled frame. A border drawn as a bar gives two seams close together; the bar between
-them (narrower than `MIN_PANEL_SHARE` of the picture) is not a panel, nor is a flat area
-(letterbox bars). The clip is then analysed in the panel where the pose model sees the
-lifter best (`choose_panel` in `analyze`).
+and jump between panels, and the reps would mix. So during the pose pass a small copy of a
+frame is kept every second (`PanelWatch`) and looked at for *seams*: straight lines across
+the whole picture where the two sides do not continue each other. In a natural picture,
+neighbouring pixel columns (or rows) are alike almost everywhere; across a panel border
+they differ on most of the line in every frame. A seam is a line where at least
+`SEAM_SHARE` of the pixels differ from their neighbours across it by more than `SEAM_LEVEL`
+levels in some colour channel, in every kept frame. A flat span between seams (a divider
+bar, a letterbox) is no panel; a narrow strip that is not flat (the floor under a floor
+line) belongs to the panel beside it.
+
+A floor line or a bench edge can run straight across a whole picture too. So a candidate
+border counts only when the lifter's joints, as the pose pass saw them, do not straddle it,
+and two panels or more show a lifter (`split_screen_panel`); the clip is then measured again
+in the panel where the pose model sees the lifter best (`analyze.measure_clip`).
 """
 
 from __future__ import annotations
