@@ -37,7 +37,7 @@ from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
 from formcheck.shots import Shot, ShotDetector, cuts_from_meta, split_shots
 from formcheck.track import PoseTrack, build_track
-from formcheck.video import FileSource, Frame, VideoInfo, VideoSink, probe
+from formcheck.video import FileSource, Frame, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
@@ -311,30 +311,30 @@ def analyze_video(
         NoPersonError: no person in (enough of) the video.
     """
     check_bundle(cfg.pose.model)  # fail fast, before decoding anything
-    probe(path)  # a broken video fails here, before the model loads
+    # A broken video fails here, before the model loads.
+    source = FileSource(path, cfg.pose.stride, cfg.pose.max_fps)
     timings: dict[str, float] = {}
     est = estimator if estimator is not None else open_estimator(cfg)
     try:
-        seq = measure_clip(path, cfg, est, progress, timings)
+        seq = measure_clip(source, cfg, est, progress, timings)
     finally:
         if estimator is None:
             est.close()
     return analyze_sequence(seq, cfg, timings)
 
 
-def measure_clip(path: str | Path, cfg: Config, estimator: PoseEstimator,
+def measure_clip(source: FileSource, cfg: Config, estimator: PoseEstimator,
                  progress: Progress | None = None, timings: dict[str, float] | None = None,
                  ) -> PoseSequence:
-    """`measure_video` of the clip at `path`, strided; a split screen is measured again in
-    only the panel where the lifter is seen best (`panels.split_screen_panel`), kept in the
-    sequence's `meta["panel"]`."""
-    seq = measure_video(FileSource(path, cfg.pose.stride, cfg.pose.max_fps), cfg, progress,
-                        timings, estimator)
-    panel = split_screen_panel(path, seq, estimator)
+    """`measure_video` of a whole clip; a split screen is measured again in only the panel
+    where the lifter is seen best (`panels.split_screen_panel`), kept in the sequence's
+    `meta["panel"]`."""
+    seq = measure_video(source, cfg, progress, timings, estimator)
+    panel = split_screen_panel(source, seq, estimator)
     if panel is None:
         return seq
-    seq = measure_video(FileSource(path, cfg.pose.stride, cfg.pose.max_fps, crop=panel.box),
-                        cfg, progress, timings, estimator)
+    seq = measure_video(FileSource(source.path, source.stride, crop=panel.box), cfg, progress,
+                        timings, estimator)
     return replace(seq, meta={**seq.meta, "panel": panel.to_meta()})
 
 

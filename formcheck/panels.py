@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -103,7 +102,9 @@ class Panel:
 def _small(image: ImageBGR) -> np.ndarray:
     """The picture at `WORK_PX` on its long side, in colour (float)."""
     h, w = image.shape[:2]
-    scale = min(1.0, WORK_PX / max(h, w))
+    if max(h, w) <= WORK_PX:  # already small (`PanelWatch` keeps such copies)
+        return np.asarray(image, np.float32)
+    scale = WORK_PX / max(h, w)
     size = (max(16, round(w * scale)), max(16, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
@@ -265,9 +266,9 @@ def _crossed(seq: PoseSequence, panels: Sequence[Panel]) -> bool:
     return False
 
 
-def split_screen_panel(path: str | Path, seq: PoseSequence, estimator: PoseEstimator
+def split_screen_panel(source: FileSource, seq: PoseSequence, estimator: PoseEstimator
                        ) -> Panel | None:
-    """The panel to analyse when the clip at `path`, measured over its whole picture as
+    """The panel to analyse when the clip of `source`, measured over its whole picture as
     `seq`, is a split screen with a lifter in two panels or more: the one where the pose
     model sees the lifter best; None for a clip of one picture, or whose candidate panels
     (`meta["panel_candidates"]`, from `PanelWatch`) are cut by a floor line or a bar (one
@@ -279,7 +280,6 @@ def split_screen_panel(path: str | Path, seq: PoseSequence, estimator: PoseEstim
     candidates = [Panel.from_dict(d) for d in seq.meta.get("panel_candidates", [])]
     if len(candidates) < 2 or _crossed(seq, candidates):
         return None
-    source = FileSource(path)
     duration = source.info.duration_s or 1.0
     times = [duration * (k + 0.5) / SAMPLE_FRAMES for k in range(SAMPLE_FRAMES)]
     frames = list(source.frames_at(times))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -152,18 +152,14 @@ def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ())
         return _build_shot(seq, cfg)
     parts = [_build_shot(seq.part(lo, hi), cfg) for lo, hi in itertools.pairwise(edges)]
     longest = max(parts, key=len)
-    return replace(
-        longest,
-        t_s=np.concatenate([p.t_s for p in parts]),
-        joints_xy_px=np.concatenate([p.joints_xy_px for p in parts]),
-        confidence=np.concatenate([p.confidence for p in parts]),
-        hip_angle_deg=np.concatenate([p.hip_angle_deg for p in parts]),
-        knee_angle_deg=np.concatenate([p.knee_angle_deg for p in parts]),
-        hip_speed_deg_s=np.concatenate([p.hip_speed_deg_s for p in parts]),
-        people=np.concatenate([p.people for p in parts]),
-        shin_tilt_deg=np.concatenate([p.shin_tilt_deg for p in parts]),
-        shin_confidence=np.concatenate([p.shin_confidence for p in parts]),
-    )
+    joined: dict[str, Any] = {name: np.concatenate([getattr(p, name) for p in parts])
+                              for name in _PER_FRAME}
+    return replace(longest, **joined)
+
+
+#: The `PoseTrack` fields that hold one value (or row) per frame.
+_PER_FRAME = ("t_s", "joints_xy_px", "confidence", "hip_angle_deg", "knee_angle_deg",
+              "hip_speed_deg_s", "people", "shin_tilt_deg", "shin_confidence")
 
 
 def _build_shot(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:

@@ -32,7 +32,7 @@ from formcheck.evaluate.results import ClipResult, EvalResult, aggregate
 from formcheck.panels import PANELS_VERSION
 from formcheck.pose.sequence import PoseSequence
 from formcheck.shots import SHOTS_VERSION
-from formcheck.video import probe
+from formcheck.video import FileSource
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
     from formcheck.pose.landmarker import PoseEstimator
@@ -99,8 +99,9 @@ def _poses(video: Path, cfg: Config, cache_dir: Path | None,
     cached = cache_dir / cache_key(video, cfg) if cache_dir is not None else None
     if cached is not None and cached.is_file():
         return PoseSequence.load(cached), "cache"
-    probe(video)  # a broken video fails here, before the model loads
-    seq = measure_clip(video, cfg, est.get())
+    # A broken video fails here, before the model loads.
+    source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
+    seq = measure_clip(source, cfg, est.get())
     if cached is not None:
         try:
             seq.save(cached)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
@@ -166,17 +167,23 @@ def _joints_at(paths: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_all: np
     return out.reshape(4, 2)
 
 
-def overlay_clip(video: Path, track: PoseTrack, out: Path, placement: Placement,
-                 color: str, twist: float) -> None:
-    """Write `video` with a band drawn at `placement`, in `color`, to `out` (H.264 MP4)."""
+def overlay_clip(video: Path, track: PoseTrack, outs: Mapping[Placement, tuple[Path, float]],
+                 color: str) -> None:
+    """Write `video` with a band drawn, in `color`, at each placement of `outs` to its
+    (path, twist), decoding the clip once."""
     source = FileSource(video)
     info = source.info
     paths = _joint_paths(track)
     bgr = hex_to_bgr(BAND_COLORS[color])
-    with VideoSink(out, info.fps, (info.width, info.height)) as sink:
+    with ExitStack() as stack:
+        sinks = {placement: stack.enter_context(VideoSink(out, info.fps,
+                                                          (info.width, info.height)))
+                 for placement, (out, _) in outs.items()}
         for frame in source:
             joints = _joints_at(paths, track.t_s, frame.t_s)
-            sink.write(draw_band(frame.image_bgr, joints, placement, bgr, twist), frame.t_s)
+            for placement, sink in sinks.items():
+                sink.write(draw_band(frame.image_bgr, joints, placement, bgr,
+                                     outs[placement][1]), frame.t_s)
 
 
 def overlay_label(label: dict[str, Any], clip_name: str, placement: Placement,
@@ -206,18 +213,20 @@ def band_overlay_set(source_dir: Path, out_dir: Path, cfg: Config,
             label = json.loads(label_path.read_text(encoding="utf-8"))
             if not label.get("usable", True) or not label.get("reps"):
                 continue
-            track = analyze_sequence(measure_clip(video, cfg, estimator), cfg).track
+            source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
+            track = analyze_sequence(measure_clip(source, cfg, estimator), cfg).track
             color = COLOR_CYCLE[k % len(COLOR_CYCLE)]
-            for placement in placements:
-                if label.get("band", "none") != "none" and placement != "hips":
-                    continue
-                name = f"{video.stem}__band_{placement}"
-                clip = out_dir / f"{name}.mp4"
-                if progress:
+            outs: dict[Placement, tuple[Path, float]] = {
+                placement: (out_dir / f"{video.stem}__band_{placement}.mp4",
+                            (k * 0.618034 + len(placement) * 0.1) % 1.0)
+                for placement in placements
+                if label.get("band", "none") == "none" or placement == "hips"}
+            if progress:
+                for clip, _ in outs.values():
                     progress(clip.name)
-                twist = (k * 0.618034 + len(placement) * 0.1) % 1.0
-                overlay_clip(video, track, clip, placement, color, twist)
-                (out_dir / f"{name}.json").write_text(
+            overlay_clip(video, track, outs, color)
+            for placement, (clip, _) in outs.items():
+                clip.with_suffix(".json").write_text(
                     json.dumps(overlay_label(label, clip.name, placement, color), indent=1),
                     encoding="utf-8")
                 written.append(clip)
