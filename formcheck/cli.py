@@ -378,21 +378,22 @@ def band_overlay(
         file_okay=False)],
     out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the copies.")],
     placement: Annotated[list[str] | None, typer.Option(
-        help="Band placement to draw (repeat): hips, knees or both. Default: all three.",
+        help="Band placement to draw (repeat): hips, knees, both, or none (the clip encoded "
+        "again, no band). Default: all four.",
         show_default=False)] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Draw a band on the lifters of real clips, along their own tracked landmarks, to measure the band detector on real bodies (`formcheck eval OUT`).
 
-    Each usable clip with complete reps and no band gets a copy per placement (a clip with a knee band gets a hip band too: both), with its label saying the band it now shows. The clip's light, blur and grain are given to the band, and the copy is encoded again.
+    Each usable clip with complete reps and no band gets a copy per placement (a clip with a knee band gets a hip band too: both), with its label saying the band it now shows. The clip's light, blur and grain are given to the band, and every copy is encoded again (the `none` copy too, so that all share the same compression).
     """  # noqa: E501 - typer keeps a docstring's line breaks in --help
     from formcheck.synth.band_overlay import PLACEMENTS, band_overlay_set
 
     chosen = tuple(placement or PLACEMENTS)
     bad = [p for p in chosen if p not in PLACEMENTS]
     if bad:
-        raise _fail(ConfigError(f"band-overlay: --placement {bad[0]!r}: expected hips, knees "
-                                "or both"))
+        raise _fail(ConfigError(f"band-overlay: --placement {bad[0]!r}: expected hips, knees, "
+                                "both or none"))
     try:
         written = band_overlay_set(source_dir, out_dir, load_config(config),
                                    chosen,  # type: ignore[arg-type]

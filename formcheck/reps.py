@@ -266,16 +266,32 @@ def _boundaries(t: np.ndarray, a: np.ndarray, lv: _Levels, left: int, right: int
 # within this share of its rise of the starting level, or stop (turn round into the next
 # lift, or settle). Only the clip's last rep can fail this: the clip cut it off mid-lowering.
 BOTTOM_SEEN_SHARE = 0.2
+# ... or when the clip ends as they slow into the bottom: within this share of the rise, at
+# under `SLOWING_SHARE` of the lowering's top speed. On the team's real clips a clip that
+# ends as the hips touch down leaves them 0.15-0.26 of the rise up at 0.37-0.54 of their top
+# speed (the hip angle still settles); one cut off mid-lowering, 0.30-0.34 up at 0.79-0.96.
+SLOWING_WITHIN_SHARE = 1 / 3
+SLOWING_SHARE = 0.5
 
 
 def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bool:
     """True when the frames from cycle `c`'s completion on show the hips back at the bottom
-    (see `BOTTOM_SEEN_SHARE`); False when the clip ends while they are still lowering."""
+    (see `BOTTOM_SEEN_SHARE`, `SLOWING_SHARE`); False when the clip ends while they are still
+    on their way down. `a`: hip angle (deg), `v`: its speed (deg/s), up to the shot's end."""
     valley = float(a[c.valley])
-    low = valley + BOTTOM_SEEN_SHARE * (float(a[c.peak]) - valley)
+    rise = float(a[c.peak]) - valley
     after_a, after_v = a[c.bottom:], v[c.bottom:]
     with np.errstate(invalid="ignore"):
-        return bool(np.any(after_a <= low) or np.any(after_v > -cfg.still_speed_floor_deg_s))
+        if np.any(after_a <= valley + BOTTOM_SEEN_SHARE * rise) or np.any(
+                after_v > -cfg.still_speed_floor_deg_s):
+            return True
+    seen = np.flatnonzero(np.isfinite(after_a) & np.isfinite(after_v))
+    if len(seen) == 0:
+        return False
+    last = c.bottom + int(seen[-1])
+    top_speed = float(np.nanmin(v[c.peak:last + 1]))
+    return bool(a[last] <= valley + SLOWING_WITHIN_SHARE * rise
+                and v[last] >= SLOWING_SHARE * top_speed)
 
 
 def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -> list[Rep]:

@@ -393,3 +393,27 @@ def test_a_rep_the_clip_cuts_off_mid_lowering_is_not_counted(lowered: float,
     end_s = last.top_end_s + u * (last.end_s - last.top_end_s)
     reps = segment_reps(_truncated(script, end_s), CFG)
     assert len(reps) == counted
+
+
+@pytest.mark.parametrize(("settle_deg_s", "counted"), [
+    (12.0, 3),  # the hips slow into the bottom (a real lowering's settle): the rep is done
+    (None, 2),  # the same height, still at full lowering speed: cut off, a partial rep
+])
+def test_a_clip_ending_as_the_hips_slow_into_the_bottom_counts(settle_deg_s: float | None,
+                                                               counted: int) -> None:
+    """Real lowerings slow down well before the hip angle settles: a clip that ends there,
+    a quarter of the rise up and at a fraction of the lowering's speed, ends a whole rep."""
+    script = script_hip_angle([ScriptedRep()] * 3, fps=FPS)
+    last = script.reps[-1]
+    top = float(np.max(script.hip_deg))
+    bottom = float(np.min(script.hip_deg))
+    reached = bottom + 0.27 * (top - bottom)  # between BOTTOM_SEEN_SHARE and a third
+    t, hip = script.t_s.copy(), script.hip_deg.copy()
+    lowering = np.flatnonzero((t > last.top_end_s) & (hip <= reached))[0]
+    end = lowering + int(0.4 * FPS)
+    if settle_deg_s is not None:  # from `reached` on, the hips creep down slowly
+        hip[lowering:end] = reached - settle_deg_s * (t[lowering:end] - t[lowering])
+    else:  # the clip ends as the hips pass `reached` at full speed
+        end = lowering + 1
+    reps = segment_reps(track_from_angles(t[:end], hip[:end]), CFG)
+    assert len(reps) == counted

@@ -10,10 +10,14 @@ frame where the lifter's near-side joints are:
   over the crease;
 - `knees`: a mini-band round the thighs just above the knees, seen from the side as a strip
   across the thigh;
-- `both`.
+- `both`;
+- `none`: the clip encoded again with no band (the same compression as the banded copies),
+  so the set also asks the detector to say "none" on real bodies.
 
 Only the near strand is drawn: the far one is behind the body. The band takes the clip's
-light (its colour is scaled by the brightness of the body around it), blur (it is drawn on
+light (its colour is scaled by the light falling on the body: the brightness of the
+brightest surfaces around it, not their mean, which is the clothes' own colour as much as
+the light: a band on black leggings in a bright studio stays bright), blur (it is drawn on
 a layer softened in proportion to the frame size) and grain, and the clip is encoded again
 with the product's H.264 encoder (its compression). The joints are the track's (interpolated
 to every frame and smoothed a little, as a band moves with the body, not with landmark
@@ -39,9 +43,9 @@ from formcheck.synth.spec import BAND_COLORS, hex_to_bgr
 from formcheck.track import PoseTrack
 from formcheck.video import FileSource, VideoSink
 
-Placement = Literal["hips", "knees", "both"]
+Placement = Literal["hips", "knees", "both", "none"]
 #: The placements drawn by default, and the colours taken in turn, clip after clip.
-PLACEMENTS: tuple[Placement, ...] = ("hips", "knees", "both")
+PLACEMENTS: tuple[Placement, ...] = ("hips", "knees", "both", "none")
 COLOR_CYCLE: tuple[str, ...] = ("red", "blue", "green", "black", "purple", "yellow", "orange")
 #: Band width as a share of the thigh's length in the picture (2.6 cm on a 45 cm thigh).
 BAND_WIDTH = 0.058
@@ -49,6 +53,12 @@ BAND_WIDTH = 0.058
 JOINT_CUTOFF_HZ = 4.0
 #: Grain added to the band (grey levels), as a camera's sensor adds it to everything.
 GRAIN = 3.0
+#: The light on the body: this percentile of the brightness (max of R, G, B) around the
+#: thigh, against `FULL_LIGHT` (grey levels), the brightness of a white surface in a
+#: well-lit clip. The bright surfaces (skin, a white wall or floor, lit cloth) tell the
+#: light; the mean would take dark clothing for a dark room.
+LIGHT_PERCENTILE = 95.0
+FULL_LIGHT = 215.0
 
 
 def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -86,9 +96,9 @@ def _capsule(layer: np.ndarray, mask: np.ndarray, a: np.ndarray, b: np.ndarray, 
 def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placement,
               color_bgr: tuple[int, int, int], twist: float) -> np.ndarray:
     """`image` with a band drawn at `placement` on the body whose near side's shoulder, hip,
-    knee and ankle are `joints` (4, 2) in pixels; unchanged where the hip, knee or ankle is
-    missing."""
-    if not np.isfinite(joints[1:]).all():
+    knee and ankle are `joints` (4, 2) in pixels; unchanged for `none`, and where the hip,
+    knee or ankle is missing."""
+    if placement == "none" or not np.isfinite(joints[1:]).all():
         return image
     _, hip, knee, ankle = joints
     thigh = knee - hip
@@ -101,7 +111,8 @@ def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placeme
     x0, y0 = np.clip(np.minimum(hip, knee) - 0.2 * length, 0, [wd - 1, h - 1]).astype(int)
     x1, y1 = np.clip(np.maximum(hip, knee) + 0.2 * length, 1, [wd, h]).astype(int)
     region = image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
-    light = float(np.clip(np.mean(region) / 110.0, 0.35, 1.25)) if region.size else 1.0
+    light = (float(np.clip(np.percentile(region.max(axis=2), LIGHT_PERCENTILE) / FULL_LIGHT,
+                           0.35, 1.15)) if region.size else 1.0)
     color = tuple(int(np.clip(c * light, 0, 255)) for c in color_bgr)
     edge = tuple(int(c * 0.7) for c in color)
     sigma = max(0.5, 0.8 * h / 720.0)  # the clip's softness: 720 px high blur about 1 px
@@ -190,19 +201,20 @@ def overlay_label(label: dict[str, Any], clip_name: str, placement: Placement,
                   color: str) -> dict[str, Any]:
     """The real clip's label for its banded copy: the band placement it now shows."""
     band = "both" if placement == "hips" and label.get("band") == "knees" else placement
-    out = {**label, "clip": clip_name, "band": band, "band_color": color,
-           "reps": [{**r, "band": band} for r in label.get("reps", [])],
-           "overlays": f"a {color} band drawn at the {placement} along the tracked landmarks "
-                       "(formcheck band-overlay)"}
-    return out
+    drawn = (f"a {color} band drawn at the {placement} along the tracked landmarks"
+             if placement != "none" else "no band drawn: the clip encoded again")
+    return {**label, "clip": clip_name, "band": band,
+            "band_color": color if placement != "none" else None,
+            "reps": [{**r, "band": band} for r in label.get("reps", [])],
+            "overlays": f"{drawn} (formcheck band-overlay)"}
 
 
 def band_overlay_set(source_dir: Path, out_dir: Path, cfg: Config,
                      placements: tuple[Placement, ...] = PLACEMENTS,
                      progress: Callable[[str], None] | None = None) -> list[Path]:
     """Banded copies of the usable labelled clips of `source_dir` (those without a band, and
-    for `hips` the knee-band ones too, which then show both), with their labels, in
-    `out_dir`. Returns the clips written."""
+    for `hips` the knee-band ones too, which then show both; `none`: re-encoded, no band),
+    with their labels, in `out_dir`. Returns the clips written."""
     from formcheck.analyze import analyze_sequence, measure_clip, open_estimator
     from formcheck.evaluate.labels import find_clips
 

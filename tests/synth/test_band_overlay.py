@@ -74,3 +74,7 @@ def test_the_command_draws_bands_the_detector_finds(tmp_path: Path,
     for clip in result.clips:
         want = json.loads(Path(clip.label_path).read_text())["band"]
         assert [p.band for p in clip.predicted] == [want], clip.name
+
+
+def test_a_none_copy_leaves_the_picture_as_it_was() -> None:
+    assert not _painted("none").any()
