@@ -35,7 +35,14 @@ from formcheck.render import Overlay, annotate
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
-from formcheck.shots import Shot, ShotDetector, cuts_from_meta, split_shots
+from formcheck.shots import (
+    Shot,
+    ShotDetector,
+    breaks_from_meta,
+    cuts_from_meta,
+    moves_from_meta,
+    split_shots,
+)
 from formcheck.track import PoseTrack, build_track
 from formcheck.video import FileSource, Frame, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
@@ -184,9 +191,31 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
     cuts = cuts_from_meta(seq.meta)
     if cuts and len(t):
         out.append(shots_warning(split_shots(cuts, float(t[0]), float(t[-1])), reps))
+    out += [f"the camera {what} from {a:.1f} s to {b:.1f} s: reps are counted before and"
+            " after it, never across it" for what, a, b in camera_moves(seq)]
     if not reps:
         out.append(explain_no_reps(track, cfg.reps,
                                    straight_deg=cfg.rules.top_alignment.target_deg))
+    return out
+
+
+def camera_moves(seq: PoseSequence) -> list[tuple[str, float, float]]:
+    """The camera's moves (`formcheck.shots.find_moves`) as a report names them: ("moved",
+    start s, end s), or ("turned away from the lifter", ...) for a move away and the move
+    back, with nobody in view for most of the time between (a phone swung away and back)."""
+    moves = moves_from_meta(seq.meta)
+    out: list[tuple[str, float, float]] = []
+    k = 0
+    while k < len(moves):
+        start, end = moves[k]
+        if k + 1 < len(moves):
+            between = (seq.t_s > end) & (seq.t_s < moves[k + 1][0])
+            if between.any() and float(np.mean(seq.found[between])) < 0.5:
+                out.append(("turned away from the lifter", start, moves[k + 1][1]))
+                k += 2
+                continue
+        out.append(("moved", start, end))
+        k += 1
     return out
 
 
@@ -217,10 +246,10 @@ def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
             " whole body in frame"
         )
     t0 = time.perf_counter()
-    cuts = cuts_from_meta(seq.meta)
-    track = build_track(seq, cfg.track, cuts)
+    breaks = breaks_from_meta(seq.meta)
+    track = build_track(seq, cfg.track, breaks)
     t1 = time.perf_counter()
-    reps = apply_retakes(segment_reps(track, cfg.reps, cuts), seq.meta.get(RETAKE_KEY))
+    reps = apply_retakes(segment_reps(track, cfg.reps, breaks), seq.meta.get(RETAKE_KEY))
     t2 = time.perf_counter()
     evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)

@@ -1,8 +1,11 @@
-"""Shots: where a clip's picture changes all at once (a jump cut, a change of shot, an end card).
+"""Shots: where a clip's picture changes all at once (a jump cut, a change of shot, an end
+card), or moves as a whole (a handheld phone swung away and back).
 
 People send edited clips: two takes joined, a coach's tutorial, a set followed by a title
-card. A rep counted across a cut joins two different lifts, so reps are counted within one
-continuous shot (`analyze`), and the report says where the cuts are.
+card; and handheld ones, where the phone is turned away for a moment. A rep counted across
+a cut, or across the moment the camera looked elsewhere, joins two different lifts, so reps
+are counted within one continuous, steady view (`analyze`), and the report says where the
+cuts and the camera's moves are.
 
 How a cut is found. Each analysed frame is shrunk to `THUMB_PX` on its long side, in grey;
 its *change* is the share of pixels that differ from the previous analysed frame by more than
@@ -12,7 +15,13 @@ whose change is at least `MIN_CHANGED_SHARE` and `MIN_RATIO` times the median of
 `NEIGHBOURS` frames on either side. Counting *large* changes (not the mean change) keeps
 the small, frame-wide jump of a compression keyframe, or sensor noise, from looking like a
 cut, and still catches a jump cut between two takes from the same fixed camera, where only
-the lifter changes. (PySceneDetect does this job, but it requires the `opencv-python` build,
+the lifter changes.
+
+How a camera move is found. When the camera pans or swings, the whole picture slides: most
+pixels change in every frame for as long as it moves (`MOVE_SHARE` for at least
+`MOVE_MIN_S`), where a lifter, a passer-by or a shaky hand change a few percent. A swing
+over a plain wall changes few pixels and is not found; the lifter's absence is still
+reported. (PySceneDetect does this job, but it requires the `opencv-python` build,
 which would overwrite mediapipe's `opencv-contrib-python`.)
 """
 
@@ -44,6 +53,11 @@ NEIGHBOURS = 4
 BASELINE_FLOOR = 0.005
 #: Two cuts closer than this (s) are one transition (a blended frame, a flash).
 MERGE_S = 0.3
+#: The camera is moving while at least this share of the pixels changes in every frame...
+MOVE_SHARE = 0.15
+#: ...for at least this long (s). On the team's 68 real, drawn and banded clips (handheld
+#: shake, fast lifts, passers-by) the change held for 0.3 s is at most 0.024.
+MOVE_MIN_S = 0.3
 
 
 def _thumb(image_bgr: np.ndarray) -> np.ndarray:
@@ -99,14 +113,50 @@ def find_cuts(t_s: np.ndarray, change: np.ndarray) -> list[float]:
     return cuts
 
 
-def cuts_from_meta(meta: dict[str, Any]) -> list[float]:
-    """The cuts of a measured clip (`ShotDetector.meta()` in `meta["shots"]`); none when the
-    landmarks were saved without it (an older file) or with another version."""
+def find_moves(t_s: np.ndarray, change: np.ndarray) -> list[tuple[float, float]]:
+    """The (start, end) times (s) of the camera's moves: `change` (as in `find_cuts`) at least
+    `MOVE_SHARE` for at least `MOVE_MIN_S`, dips shorter than `MERGE_S` bridged. A move starts
+    at the frame before its first changed one (the change is from that frame)."""
+    moving = np.flatnonzero(change >= MOVE_SHARE)
+    spans: list[list[int]] = []
+    for i in moving.tolist():
+        if spans and t_s[i] - t_s[spans[-1][1]] <= MERGE_S:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    out = []
+    for first, last in spans:
+        start = float(t_s[max(first - 1, 0)])
+        if float(t_s[last]) - start >= MOVE_MIN_S:
+            out.append((start, float(t_s[last])))
+    return out
+
+
+def _change(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame times and changes `ShotDetector.meta()` kept in `meta["shots"]`; None when
+    the landmarks were saved without them (an older file) or with another version."""
     shots = meta.get("shots")
     if not isinstance(shots, dict) or shots.get("version") != SHOTS_VERSION:
-        return []
-    return find_cuts(np.asarray(shots["t_s"], np.float64), np.asarray(shots["change"],
-                                                                      np.float64))
+        return None
+    return np.asarray(shots["t_s"], np.float64), np.asarray(shots["change"], np.float64)
+
+
+def cuts_from_meta(meta: dict[str, Any]) -> list[float]:
+    """The cuts of a measured clip (none without `meta["shots"]`, see `_change`)."""
+    measured = _change(meta)
+    return find_cuts(*measured) if measured is not None else []
+
+
+def moves_from_meta(meta: dict[str, Any]) -> list[tuple[float, float]]:
+    """The camera's moves in a measured clip (none without `meta["shots"]`)."""
+    measured = _change(meta)
+    return find_moves(*measured) if measured is not None else []
+
+
+def breaks_from_meta(meta: dict[str, Any]) -> list[float]:
+    """Where the view is broken (s): the cuts, and the start and end of each camera move.
+    Reps are counted and the track is built between breaks, never across one."""
+    return sorted([*cuts_from_meta(meta), *(t for move in moves_from_meta(meta) for t in move)])
 
 
 @dataclass(frozen=True)

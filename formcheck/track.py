@@ -142,10 +142,10 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
 def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ()) -> PoseTrack:
     """Choose the side, mask low-visibility joints, fill short gaps, smooth, measure angles.
 
-    With `cuts` (s: where a new shot starts, `formcheck.shots`), each shot is built on its
-    own and the pieces joined: a shot may show the lifter's other side, and nothing is
-    filled or smoothed across a cut. The joined track's side and view are its longest
-    shot's.
+    With `cuts` (s: where the view breaks, at a cut or a camera move's start and end,
+    `formcheck.shots.breaks_from_meta`), each shot is built on its own and the pieces
+    joined: a shot may show the lifter's other side, and nothing is filled or smoothed
+    across a break. The joined track's side and view are its longest shot's.
     """
     edges = shot_edges(seq.t_s, cuts)
     if len(edges) == 2:

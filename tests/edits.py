@@ -1,5 +1,6 @@
 """Edited clips for tests, made from the bundled samples as an editor would make them: a
-window cut out of a clip, takes joined end to end, an end card after a set; the times start
+window cut out of a clip, takes joined end to end, an end card after a set, panels side by
+side; and as a handheld phone films: turned away from the lifter and back. The times start
 again from 0, and the product's own browser-playable encoder writes them."""
 
 from __future__ import annotations
@@ -85,3 +86,25 @@ def side_by_side(clips: Sequence[Path], out: Path, divider_px: int = 0,
                     canvas[:, x0:x0 + info.width] = image
             sink.write(canvas, k * step)
     return out
+
+
+def swing_away(source: Path, out: Path, at_s: float, pan_s: float = 0.5,
+               away_s: float = 0.6) -> tuple[float, float]:
+    """`source` filmed by a phone that turns away at `at_s` (s): the view pans off the lifter
+    over `pan_s` onto the room beside them (a textured wall), stays there `away_s`, and pans
+    back, while the lifter carries on. Returns when the camera leaves and when it is back."""
+    info = FileSource(source).info
+    w, h = info.width, info.height
+    rng = np.random.default_rng(11)
+    blocks = rng.integers(40, 220, (h // 40 + 1, w // 40 + 1, 3), dtype=np.uint8)
+    room = cv2.GaussianBlur(np.kron(blocks, np.ones((40, 40, 1), np.uint8))[:h, :w], (0, 0), 3)
+    back_s = at_s + pan_s + away_s
+    with VideoSink(out, info.fps, (w, h)) as sink:
+        for frame in FileSource(source):
+            t = frame.t_s
+            turned = min(max((t - at_s) / pan_s, 0.0), 1.0) - min(max((t - back_s) / pan_s, 0.0),
+                                                                  1.0)
+            shift = round(0.5 * (1 - np.cos(np.pi * turned)) * w)  # eased, as a hand turns
+            view = np.hstack([frame.image_bgr, room])[:, shift:shift + w]
+            sink.write(np.ascontiguousarray(view), t)
+    return at_s, back_s + pan_s

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import av
 import pytest
-from edits import cut_window, join, side_by_side
+from edits import cut_window, join, side_by_side, swing_away
 from typer.testing import CliRunner
 
 from formcheck.analyze import analyze_video
@@ -149,6 +149,27 @@ def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
                                                      strict=True)] == pytest.approx(
         [reps_a[0]["start_s"], reps_b[2]["start_s"] - start_b], abs=0.15)
     assert any(w.startswith("no person in view from") for w in analysis.report.warnings)
+
+
+def test_a_phone_turned_away_mid_rep_breaks_the_count(tmp_path: Path,
+                                                      estimator: PoseEstimator) -> None:
+    """A handheld phone turns off the lifter during the second rep's hold and back during its
+    lowering: the camera's move is reported with its times, and that rep, seen whole in no
+    steady view, is not counted; the reps before and after are."""
+    sample = SAMPLES / "fast_lowering_right.mp4"
+    reps = _label(sample)["reps"]
+    clip = tmp_path / "handheld.mp4"
+    left, back = swing_away(sample, clip, at_s=_mid_hold(reps[1]) - 0.4)
+    analysis = analyze_video(clip, Config(), estimator=estimator)
+    said = [w for w in analysis.report.warnings if w.startswith("the camera")]
+    assert len(said) == 1, analysis.report.warnings
+    found = re.match(r"the camera turned away from the lifter from ([\d.]+) s to ([\d.]+) s",
+                     said[0])
+    assert found, said[0]
+    assert [float(found.group(1)), float(found.group(2))] == pytest.approx([left, back],
+                                                                           abs=0.15)
+    assert [round(r.start_s, 1) for r in analysis.reps] == pytest.approx(
+        [reps[0]["start_s"], reps[2]["start_s"]], abs=0.15)
 
 
 @pytest.mark.parametrize(("stacked", "names"), [

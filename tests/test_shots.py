@@ -10,9 +10,14 @@ from formcheck.config import RepConfig
 from formcheck.reps import segment_reps
 from formcheck.shots import (
     MIN_CHANGED_SHARE,
+    MOVE_MIN_S,
+    MOVE_SHARE,
     ShotDetector,
+    breaks_from_meta,
     cuts_from_meta,
     find_cuts,
+    find_moves,
+    moves_from_meta,
     split_shots,
 )
 from formcheck.video.frames import Frame
@@ -37,11 +42,15 @@ def _person(image: np.ndarray, x: float) -> np.ndarray:
     return out
 
 
-def _cuts(frames: list[np.ndarray]) -> list[float]:
+def _measured(frames: list[np.ndarray]) -> dict[str, object]:
     detector = ShotDetector()
     for i, image in enumerate(frames):
         detector.observe(Frame(image, i / FPS, i))
-    return cuts_from_meta({"shots": detector.meta()})
+    return {"shots": detector.meta()}
+
+
+def _cuts(frames: list[np.ndarray]) -> list[float]:
+    return cuts_from_meta(_measured(frames))
 
 
 def test_a_change_of_shot_is_a_cut_and_movement_is_not() -> None:
@@ -94,6 +103,40 @@ def test_find_cuts_needs_a_spike_above_its_neighbours() -> None:
 def test_landmarks_saved_without_shots_have_no_cuts() -> None:
     assert cuts_from_meta({}) == []
     assert cuts_from_meta({"shots": {"version": 0, "t_s": [0.0], "change": [1.0]}}) == []
+    assert moves_from_meta({}) == [] and breaks_from_meta({}) == []
+
+
+def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
+    """A phone turned off the lifter onto the wall beside them and back: the view slides
+    (12 frames each way), rests on the wall, slides back."""
+    room = np.hstack([_scene(6), _scene(7)])  # the lifter's side of the room, then the wall
+    w = room.shape[1] // 2
+    shifts = [0] * 30 + [w * k // 12 for k in range(1, 13)] + [w] * 20
+    shifts += [w - w * k // 12 for k in range(1, 13)] + [0] * 30
+    frames = [_person(room, 250 + 2 * i)[:, s:s + w] for i, s in enumerate(shifts)]
+    measured = _measured(frames)
+    assert cuts_from_meta(measured) == []
+    away, back = moves_from_meta(measured)
+    assert away == pytest.approx((29 / FPS, 42 / FPS), abs=1.5 / FPS)
+    assert back == pytest.approx((61 / FPS, 74 / FPS), abs=1.5 / FPS)
+    assert breaks_from_meta(measured) == sorted([*away, *back])
+
+
+def test_a_lifter_moving_before_a_steady_camera_is_no_move() -> None:
+    room = _scene(8)
+    frames = [_person(room, 150 + 8 * i) for i in range(60)]  # fast, for 2 s
+    assert moves_from_meta(_measured(frames)) == []
+
+
+def test_find_moves_needs_a_sustained_picture_wide_change() -> None:
+    t = np.arange(40) / FPS
+    change = np.full(40, 0.03)
+    long_enough = round(MOVE_MIN_S * FPS) + 1
+    change[10:10 + long_enough] = MOVE_SHARE + 0.1
+    assert find_moves(t, change) == [pytest.approx((t[9], t[9 + long_enough]))]
+    brief = np.full(40, 0.03)
+    brief[10:10 + long_enough - 3] = 0.9  # a whip of the phone too short to be a move
+    assert find_moves(t, brief) == []
 
 
 def test_split_shots() -> None:
@@ -117,3 +160,7 @@ def test_no_rep_is_counted_across_a_cut() -> None:
     # A cut at the bottom between the reps keeps both.
     between = (first.end_s + second.start_s) / 2
     assert len(segment_reps(track, cfg, cuts=[between])) == 2
+    # The camera turned away during the first rep's hold and back during its lowering: that
+    # rep is seen in neither steady view whole.
+    away = (mid_hold, (first.top_end_s + first.end_s) / 2)
+    assert [r.index for r in segment_reps(track, cfg, cuts=away)] == [1]

@@ -297,7 +297,7 @@ def report_html_from_files(
         ReportFileError, LandmarksFileError, VideoOpenError: an input cannot be read.
     """
     from formcheck.pose.sequence import PoseSequence
-    from formcheck.shots import cuts_from_meta
+    from formcheck.shots import breaks_from_meta
     from formcheck.track import build_track
 
     cfg = cfg or Config()
@@ -305,7 +305,7 @@ def report_html_from_files(
     seq = track = angle = None
     if landmarks is not None:
         seq = PoseSequence.load(landmarks)
-        track = build_track(seq, cfg.track, cuts_from_meta(seq.meta))
+        track = build_track(seq, cfg.track, breaks_from_meta(seq.meta))
         angle = AngleSeries(track.t_s, track.hip_angle_deg)
     stills = stills_for(report["reps"], track, seq, video)
     return build_report_html(report, angle=angle, stills=stills, rules=cfg.rules,
