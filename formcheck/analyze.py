@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from formcheck.render import Overlay, annotate
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.rules import RepContext, check_rep, score
+from formcheck.schedule import SPARSE_EVERY, measure_sparse_dense, on_grid
 from formcheck.shots import (
     Shot,
     ShotDetector,
@@ -81,14 +82,19 @@ class Analysis:
         return replace(self, report=report, sequence=replace(self.sequence, meta=meta))
 
 
-def open_estimator(cfg: Config) -> PoseEstimator:
-    """A VIDEO-mode pose estimator configured from `cfg.pose` (loads mediapipe)."""
+def open_estimator(cfg: Config, offline: bool = True) -> PoseEstimator:
+    """A VIDEO-mode pose estimator configured from `cfg.pose` (loads mediapipe). For
+    `offline` analysis with the sparse schedule, its twin loads on a thread meanwhile (live
+    coaching runs one model)."""
     from formcheck.pose.landmarker import PoseEstimator
 
     p = cfg.pose
-    return PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
-                         p.min_presence_confidence, p.min_tracking_confidence,
-                         p.count_people_every_s or None)
+    est = PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
+                        p.min_presence_confidence, p.min_tracking_confidence,
+                        p.count_people_every_s or None)
+    if offline and p.schedule == "sparse":
+        est.load_twin()  # the second model loads while the first starts on the clip
+    return est
 
 
 def _watched(frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | None
@@ -102,11 +108,23 @@ def _watched(frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | Non
         yield frame
 
 
+def _counted(frames: Iterable[Frame], progress: Progress | None, total: int
+             ) -> Iterator[Frame]:
+    """The frames, with `progress(done, total)` after each."""
+    for done, frame in enumerate(frames, start=1):
+        yield frame
+        if progress:
+            progress(done, total)
+
+
 def estimate_poses(
     source: FileSource, cfg: Config, estimator: PoseEstimator,
     progress: Progress | None = None, timings: dict[str, float] | None = None,
 ) -> PoseSequence:
-    """Run the pose model over every (strided) frame; frames with no pose are kept as missing.
+    """The pose of every analysed frame (one in `source.stride`); frames with no pose are
+    kept as missing. With `cfg.pose.schedule` "sparse" the model sees only some of them
+    (`formcheck.schedule`), on `estimator` and its twin at once, and the rest are
+    interpolated; "every": all of them, on `estimator`.
 
     `estimator` is reset for this clip and left open (one loaded model serves many clips).
     When `cfg.rules.band.detect`, a band detector sees each frame with its pose as it goes;
@@ -114,27 +132,39 @@ def estimate_poses(
     """
     band = BandDetector(cfg.rules.band.sample_every_s) if cfg.rules.band.detect else None
     estimator.start_clip()
-    frames = []
     total = source.info.frame_count // source.stride if source.info.frame_count else 0
-    pose_s = 0.0
     band_thread = BandThread(band) if band is not None else None
     shots = ShotDetector()
     panels = PanelWatch() if source.crop is None else None
+    grid = _counted(prefetch(_watched(source, shots, panels)), progress, total)
+    schedule: dict[str, Any] = {"name": cfg.pose.schedule, "grid_stride": source.stride}
+    t0 = time.perf_counter()
     try:
-        for frame in prefetch(_watched(source, shots, panels)):
-            t0 = time.perf_counter()
-            pose = estimator.detect(frame)
-            pose_s += time.perf_counter() - t0
-            frames.append(pose)
-            if band_thread is not None:
-                band_thread.submit(frame, pose)
-            if progress:
-                progress(len(frames), total)
+        if cfg.pose.schedule == "sparse":
+            twin = estimator.twin()
+            twin.start_clip()
+            seen = measure_sparse_dense(grid, estimator.detect,
+                                        lambda frame: twin.detect(frame, count_people=False),
+                                        band_thread.submit if band_thread else None)
+            frames = on_grid(seen)
+            schedule.update(sparse_every=SPARSE_EVERY, grid=len(frames),
+                            seen=len(seen.poses), sparse=len(seen.sparse),
+                            model_frames=seen.model_frames,
+                            dense_frames=sorted(set(seen.poses) - seen.sparse))
+        else:
+            frames = []
+            for frame in grid:
+                pose = estimator.detect(frame)
+                frames.append(pose)
+                if band_thread is not None:
+                    band_thread.submit(frame, pose)
+            schedule.update(grid=len(frames), seen=len(frames), model_frames=len(frames))
         if band_thread is not None:
             band_thread.wait()
     finally:
         if band_thread is not None:
             band_thread.close()
+    pose_s = time.perf_counter() - t0
     bundle = estimator.bundle
     if timings is not None:
         timings["decode"] = source.decode_s  # on the prefetch thread: overlaps the model
@@ -148,6 +178,7 @@ def estimate_poses(
         "model": {"name": bundle.name, "sha256": bundle.sha256},
         "decode_errors": source.decode_errors,
         "shots": shots.meta(),
+        "schedule": schedule,
     }
     if panels is not None:
         meta["panel_candidates"] = [p.to_meta() for p in

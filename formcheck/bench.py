@@ -6,14 +6,18 @@ Everything runs on the same clip in one process, so the figures are comparable:
 - model alone (the ceiling): the pose model on every pre-decoded frame, nothing else;
 - pipeline: `analyze_video` with the given configuration (by default it analyses about
   `pose.max_fps` frames per second of video), decode, band, rules and all;
-- pipeline, every frame: the same with `pose.max_fps = 0`, the like-for-like comparison
-  with the model alone (what the pipeline adds on top of the model);
+- pipeline, every frame: the same with `pose.max_fps = 0` and `pose.schedule = "every"`
+  (one model on every frame), the like-for-like comparison with the model alone (what the
+  pipeline adds on top of the model), and the reference the default schedule is checked
+  against: rep count, top hip angle, pause and lowering of each rep (`ScheduleAgreement`);
 - annotated video (optional): `write_annotated_video`, the cost of `analyze --video`.
 
-The model is loaded once, before any timing, as batch workers and the server do; its load
-time is reported apart. Each timed stage runs `repeats` times and the fastest run counts,
-which filters out other programs on the machine. Peak memory is read right after the
-pipeline runs, before the model-alone stage holds decoded frames in memory.
+The models are loaded once, before any timing, as batch workers and the server do (the
+default schedule's two: `PoseEstimator.twin`); their load time is reported apart, and
+counted in `cold_ratio`, the one-off `analyze` against the model alone. Each timed stage
+runs `repeats` times and the fastest run counts, which filters out other programs on the
+machine. Peak memory is read right after the pipeline runs, before the model-alone stage
+holds decoded frames in memory.
 """
 
 from __future__ import annotations
@@ -53,6 +57,31 @@ class StageFigure:
 
 
 @dataclass(frozen=True)
+class ScheduleAgreement:
+    """How the default schedule's analysis agrees with the every-frame one on the same clip:
+    rep counts, and over the reps matched in order, the mean absolute difference of the top
+    hip angle (deg), the pause and the lowering (s)."""
+
+    reps: int
+    reps_every_frame: int
+    top_angle_deg: float | None
+    pause_s: float | None
+    lowering_s: float | None
+
+    @classmethod
+    def of(cls, fast: Analysis, every: Analysis) -> ScheduleAgreement:
+        pairs = list(zip(fast.reps, every.reps, strict=False))
+
+        def mean(values: list[float]) -> float | None:
+            return float(sum(values) / len(values)) if values else None
+
+        return cls(len(fast.reps), len(every.reps),
+                   mean([abs(a.hip_angle_top_deg - b.hip_angle_top_deg) for a, b in pairs]),
+                   mean([abs(a.pause_s - b.pause_s) for a, b in pairs]),
+                   mean([abs(a.eccentric_s - b.eccentric_s) for a, b in pairs]))
+
+
+@dataclass(frozen=True)
 class BenchResult:
     """All figures of one benchmark run (seconds, MiB)."""
 
@@ -71,6 +100,9 @@ class BenchResult:
     pipeline_vs_model_pct: float  # default pipeline wall over model-alone wall, minus 100%
     every_frame_overhead_pct: float  # every-frame pipeline over model alone, minus 100%
     cold_realtime_x: float  # clip duration / (model load + default pipeline): a one-off run
+    cold_ratio: float  # (model load + default pipeline) / model alone on every frame
+    model_frames: int  # frames the default pipeline's models measured (both passes)
+    agreement: ScheduleAgreement | None = None
     pipeline_stages_s: dict[str, float] = field(default_factory=dict)
     every_frame_stages_s: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0  # peak resident memory after the default pipeline
@@ -111,7 +143,8 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
     annotated-video stage."""
     info = probe(video)
     stride = max(cfg.pose.stride, stride_for(info.fps, cfg.pose.max_fps))
-    every_cfg = cfg.with_overrides({"pose.max_fps": 0.0, "pose.stride": 1})
+    every_cfg = cfg.with_overrides({"pose.max_fps": 0.0, "pose.stride": 1,
+                                    "pose.schedule": "every"})
 
     def fig(wall_s: float, frames: int) -> StageFigure:
         return StageFigure(frames, wall_s, frames / wall_s if wall_s else 0.0,
@@ -119,6 +152,8 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
 
     t0 = time.perf_counter()
     est = open_estimator(cfg)
+    if cfg.pose.schedule == "sparse":
+        est.twin()  # both loaded before timing (they load side by side)
     load_s = time.perf_counter() - t0
     with est:
         pipe_s, pipe = _best(lambda: analyze_video(video, cfg, estimator=est), repeats)
@@ -149,6 +184,10 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
         pipeline_vs_model_pct=100.0 * (pipe_s / model_s - 1.0),
         every_frame_overhead_pct=100.0 * (every_s / model_s - 1.0),
         cold_realtime_x=info.duration_s / (load_s + pipe_s),
+        cold_ratio=(load_s + pipe_s) / model_s,
+        model_frames=int(pipe.sequence.meta.get("schedule", {}).get("model_frames",
+                                                                    len(pipe.sequence))),
+        agreement=ScheduleAgreement.of(pipe, every),
         pipeline_stages_s=stages, every_frame_stages_s=dict(every.timings_s),
         peak_rss_mb=peak,
     )

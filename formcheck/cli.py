@@ -195,9 +195,10 @@ def bench(
 ) -> None:
     """Time decoding, the pose model alone and the whole pipeline on one clip.
 
-    The model alone on every pre-decoded frame is the ceiling; the pipeline runs with the
-    configured settings (by default about `pose.max_fps` frames analysed per second) and
-    again on every frame, which shows what the pipeline adds on top of the model.
+    The model alone on every pre-decoded frame is the reference; the pipeline runs with the
+    configured settings (by default the sparse-then-dense schedule on two models) and again
+    with one model on every frame, which shows what the pipeline adds on top of the model
+    and whether the two schedules agree (rep count, top angle, pause, lowering).
     """
     from formcheck.bench import run_bench
     from formcheck.report import write_json
@@ -225,8 +226,17 @@ def bench(
               f"{r.pipeline_vs_model_pct:+.1f}% wall time vs the model alone; every frame: "
               f"{r.every_frame_overhead_pct:+.1f}% (what the pipeline adds to the model)")
     out.print(f"model load {r.model_load_s:.2f} s (not in the figures above; with it the "
-              f"pipeline runs at {r.cold_realtime_x:.2f}x real time); "
-              f"peak memory {r.peak_rss_mb:.0f} MiB")
+              f"pipeline runs at {r.cold_realtime_x:.2f}x real time, {r.cold_ratio:.2f} of the "
+              f"model alone); peak memory {r.peak_rss_mb:.0f} MiB")
+    out.print(f"the models measured {r.model_frames} of the clip's {r.model_alone.frames} "
+              "frames")
+    a = r.agreement
+    if a is not None:
+        def diff(x: float | None, unit: str) -> str:
+            return "-" if x is None else f"{x:.2f} {unit}"
+        out.print(f"default vs every-frame schedule: {a.reps} vs {a.reps_every_frame} reps; "
+                  f"mean difference per rep: top angle {diff(a.top_angle_deg, 'deg')}, pause "
+                  f"{diff(a.pause_s, 's')}, lowering {diff(a.lowering_s, 's')}")
     for label, stages in (("pipeline stages", r.pipeline_stages_s),
                           ("every-frame stages", r.every_frame_stages_s)):
         out.print(f"{label}: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()))

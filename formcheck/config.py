@@ -44,8 +44,12 @@ class PoseConfig(_Section):
     stride: int = Field(1, ge=1, le=10, description="analyse at least every n-th frame")
     max_fps: float = Field(
         15.0, ge=0, le=240,
-        description="analyse about this many frames per second of video at most (a 30 fps clip"
-        " every 2nd frame, 60 fps every 4th); 0: every frame",
+        description="time reps on about this many frames per second of video (24, 25 and 30"
+        " fps clips every 2nd frame, 60 fps every 4th); 0: every frame",
+    )
+    schedule: Literal["every", "sparse"] = Field(
+        "every", description="every: the model sees every analysed frame; sparse (trial):"
+        " about 5 a second, and every frame where the hips move, on two models at once"
     )
 
 

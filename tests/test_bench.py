@@ -47,6 +47,14 @@ def test_bench_times_every_stage_on_the_same_frames(tmp_path: Path) -> None:
     assert r["pipeline_stages_s"]["rendering"] == r["annotated_video"]["wall_s"]
     assert r["model_load_s"] > 0
     assert r["peak_rss_mb"] > 100  # the model alone is bigger than that
+    assert r["cold_ratio"] == pytest.approx(
+        (r["model_load_s"] + r["pipeline"]["wall_s"]) / r["model_alone"]["wall_s"])
+    # The default schedule measures part of the analysed frames, the every-frame one all.
+    assert 0 < r["model_frames"] < n // 2 + 1
+    agree = r["agreement"]
+    assert agree["reps"] == agree["reps_every_frame"] == 3
+    assert agree["top_angle_deg"] < 3.0 and agree["pause_s"] < 0.15
+    assert "the models measured" in result.stdout
 
 
 def test_bench_missing_clip_is_a_clean_error(tmp_path: Path) -> None:

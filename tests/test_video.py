@@ -151,7 +151,8 @@ def test_frames_at_gives_exactly_the_frames_asked_for_across_key_frames(tmp_path
 
 @pytest.mark.parametrize(("fps", "max_fps", "stride"), [
     (30.0, 15.0, 2), (29.97, 15.0, 2), (60.0, 15.0, 4), (59.94, 15.0, 4), (50.0, 15.0, 3),
-    (25.0, 15.0, 1), (24.0, 15.0, 1), (15.0, 15.0, 1), (30.0, 0.0, 1), (0.0, 15.0, 1),
+    (25.0, 15.0, 2), (24.0, 15.0, 2), (20.0, 15.0, 1), (15.0, 15.0, 1), (30.0, 0.0, 1),
+    (0.0, 15.0, 1),
 ])
 def test_stride_for_keeps_about_max_fps(fps: float, max_fps: float, stride: int) -> None:
     assert stride_for(fps, max_fps) == stride

@@ -164,7 +164,7 @@ def run_live(source: LiveSource, cfg: Config, opts: LiveOptions,
 
     with ExitStack() as stack:
         if estimator is None:
-            estimator = open_estimator(cfg)
+            estimator = open_estimator(cfg, offline=False)
             stack.callback(estimator.close)
         sound = Sound(mute=opts.mute, speak=cfg.live.speak)
         stack.callback(sound.close)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -87,6 +88,10 @@ class PoseEstimator:
     ) -> None:
         self.bundle: ModelBundle = check_bundle(model)
         self.mode = mode
+        self._settings = (num_poses, min_detection_confidence, min_presence_confidence,
+                          min_tracking_confidence)
+        self._twin: PoseEstimator | None = None
+        self._twin_loading: threading.Thread | None = None
         # Imported here so that model-free paths (replaying landmarks) never load mediapipe.
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -144,6 +149,31 @@ class PoseEstimator:
         self._last_ms = -1
         self._last_center = None
         self._next_count_s = 0.0
+
+    def twin(self) -> PoseEstimator:
+        """A second estimator with this one's model and settings, without the people count:
+        loaded on first use (or by `load_twin`) and kept, closed with this one, so that two
+        models can run at once, one per core, and a process loads each once."""
+        if self._twin_loading is not None:
+            self._twin_loading.join()
+            self._twin_loading = None
+        if self._twin is None:
+            self._twin = PoseEstimator(self.bundle.path, self.mode, *self._settings,
+                                       count_people_every_s=None)
+        return self._twin
+
+    def load_twin(self) -> None:
+        """Start loading the twin on a thread of its own: it loads while this model works."""
+        if self._twin is None and self._twin_loading is None:
+            self._twin_loading = threading.Thread(target=self._load_twin, daemon=True)
+            self._twin_loading.start()
+
+    def _load_twin(self) -> None:
+        try:
+            self._twin = PoseEstimator(self.bundle.path, self.mode, *self._settings,
+                                       count_people_every_s=None)
+        except ModelError:  # said again, in the caller, when `twin` loads it there
+            self._twin = None
 
     def detect(self, frame: Frame, count_people: bool = True) -> PoseFrame:
         """Landmarks of the followed person in `frame`, or a missing `PoseFrame`.
@@ -223,9 +253,13 @@ class PoseEstimator:
         return chosen
 
     def close(self) -> None:
+        if self._twin_loading is not None:
+            self._twin_loading.join()
         self._landmarker.close()
         if self._counter is not None:
             self._counter.close()
+        if self._twin is not None:
+            self._twin.close()
 
     def __enter__(self) -> PoseEstimator:
         return self

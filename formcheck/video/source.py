@@ -8,7 +8,6 @@ portrait phone videos.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -71,14 +70,13 @@ def _rotation_of(container: av.container.InputContainer) -> int:
 
 
 def stride_for(fps: float, max_fps: float) -> int:
-    """The stride that keeps a `fps` clip near `max_fps` analysed frames per second at most.
-
-    A little slack (0.1 of a stride) lets 29.97 fps count as 30; `max_fps` 0 (or an unknown
-    clip rate) keeps every frame.
-    """
+    """The stride that keeps a `fps` clip at about `max_fps` analysed frames per second: the
+    nearest whole stride (15 on a 30 fps clip is every 2nd frame, and so are 24 and 25 fps
+    clips, at 12-12.5 a second; 60 fps every 4th). `max_fps` 0 (or an unknown clip rate)
+    keeps every frame."""
     if max_fps <= 0 or fps <= 0:
         return 1
-    return max(1, math.floor(fps / max_fps + 0.1))
+    return max(1, round(fps / max_fps))
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -123,7 +121,7 @@ class FileSource:
             decoded (codecs need them) but never converted to arrays, which is most of
             the saving.
         max_fps: raise the stride so that about this many frames per second of video are
-            kept at most (see `stride_for`); 0 leaves `stride` as it is.
+            kept (see `stride_for`); 0 leaves `stride` as it is.
         crop: (x0, y0, x1, y1) in the upright frame's pixels: yield only that box (one
             panel of a split screen); `info` then gives the box's size.
     """
