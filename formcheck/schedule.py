@@ -1,24 +1,28 @@
-"""Where the pose model looks: a sparse pass over the whole clip, dense frames where timing is
-decided, two models at once.
+"""Where the pose model looks (the trial `pose.schedule = "sparse"`): a sparse pass over the
+whole clip, and every frame where the hips move, on two models at once.
 
 A hip-thrust rep lasts seconds and its phases are slow, but its boundaries (the lift's
 start, the top's start and end, the return to the bottom) must be timed to a frame or two.
-So the clip's frames are taken on a *grid* (about `DENSE_FPS` a second: the rate the rep
-timing is computed at), and the model sees:
+The clip's frames are taken on a *grid* (about 15 a second, `pose.max_fps`: the rate reps
+are timed at), and:
 
-- every `SPARSE_EVERY`-th grid frame (the sparse pass, about 5 a second), on one model;
-- the grid frames between two sparse ones where a boundary may lie, on a second model
-  running at the same time on the other core: where the hips go from still to moving or
-  back (a boundary is where they come within a few percent of the level they leave or
-  reach, so it lies beside such a change), where the sparse pass lost the person or saw
-  them poorly, and at the clip's start and end (a rep the clip cuts off is judged there).
+- one model sees every `SPARSE_EVERY`-th grid frame (the sparse pass, about 5 a second);
+- a second model, on a thread of its own and so on the other core, sees whole every stretch
+  between two sparse frames where the hips move, from the stretch before a movement to the
+  one after it, sparse frame included; and the stretches where the sparse pass lost the
+  person or saw them poorly, and the clip's first and last ones (a rep the clip cuts off is
+  judged there). Where the hips are still (a long hold, a rest), the sparse frames serve.
 
-The decision for a stretch between two sparse frames needs the sparse frames on either
-side of it, so the grid frames wait in a short buffer (a few tenths of a second) until it
-is made: each frame is decoded once and memory stays flat in clip length. Between the
-frames the model saw, `on_grid` fills the grid by interpolating the landmarks (the hips
-move smoothly there: in the middle of a lift, a lowering, a hold or a rest), so everything
-downstream sees one evenly sampled sequence, with the frames actually seen marked.
+Why whole movements: a VIDEO-mode tracker that sees a moving body a fifth of a second apart
+lags it by about a tenth of a second (3-7 degrees of hip angle on a real lift), so a sparse
+frame among dense ones would make the track saw-toothed and time the top late. Why a warm-up:
+a tracker that last saw the body a while ago looks where it was; the second model first sees
+the frame before each stretch it takes up again, and that pose is dropped.
+
+The decision for a stretch needs the sparse frames on either side of it, so the grid frames
+wait in a short buffer (a few tenths of a second): each frame is decoded once and memory
+stays flat in clip length. `on_grid` fills the grid between measured frames by
+interpolating the landmarks, so everything downstream sees one evenly sampled sequence.
 """
 
 from __future__ import annotations
@@ -36,8 +40,6 @@ from formcheck.geometry import hip_angle_deg
 from formcheck.pose.landmarks import Landmark, PoseFrame
 from formcheck.video.frames import Frame
 
-#: Grid frames per second of video (at most): rep timing is computed at this rate.
-DENSE_FPS = 15.0
 #: One grid frame in this many is in the sparse pass (5 a second on a 15 fps grid).
 SPARSE_EVERY = 3
 #: Between two sparse frames the hips are still when their hip angle changes less than this
@@ -55,17 +57,10 @@ _SIDES = ((Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
 Detect = Callable[[Frame], PoseFrame]
 
 
-def dense_stride(fps: float, max_fps: float = DENSE_FPS) -> int:
-    """Decoded frames per grid frame: the grid keeps about `max_fps` frames a second (24, 25
-    and 30 fps clips every 2nd frame, 60 fps every 4th); 1 for an unknown rate."""
-    if fps <= 0 or max_fps <= 0:
-        return 1
-    return max(1, round(fps / max_fps))
-
-
 def _angle(pose: PoseFrame) -> tuple[float, float]:
-    """The signed-free hip angle (deg) of the better-seen side and how surely it is seen
-    (the least visibility of its shoulder, hip and knee); (nan, 0) for a missing pose."""
+    """The hip angle (deg, `geometry.hip_angle_deg`) of the better-seen side and how surely
+    it is seen (the least visibility of its shoulder, hip and knee); (nan, 0) for a missing
+    pose. Only its changes are used: is the body still or moving."""
     if pose.is_missing:
         return math.nan, 0.0
     best = max(_SIDES, key=lambda s: float(min(pose.visibility[list(s)])))
