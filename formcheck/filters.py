@@ -71,10 +71,7 @@ def despike(t_s: Float, x: Float, window_s: float) -> Float:
     """Running median over `window_s` seconds, on each NaN-free run separately.
 
     Removes landmark glitches shorter than half the window (a hip that jumps for a few
-    frames) while keeping ramps and plateaus, and so the timing of real movements. At the
-    ends of a run the window is mirrored about the end sample: a tracker's first frames can
-    be wrong (a pose found in the wrong place before it locks on), and repeating the end
-    sample to fill the window would keep such a glitch.
+    frames) while keeping ramps and plateaus, and so the timing of real movements.
     """
     out = np.array(x, dtype=np.float64)
     if len(t_s) < 3:
@@ -86,7 +83,7 @@ def despike(t_s: Float, x: Float, window_s: float) -> Float:
         return out
     for start, stop in _runs(~np.isnan(out)):
         if stop - start >= size:
-            out[start:stop] = median_filter(out[start:stop], size=size, mode="mirror")
+            out[start:stop] = median_filter(out[start:stop], size=size, mode="nearest")
     return out
 
 

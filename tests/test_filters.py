@@ -9,7 +9,7 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from formcheck.config import TrackConfig
-from formcheck.filters import OneEuroFilter, derivative, despike, fill_gaps, lowpass
+from formcheck.filters import OneEuroFilter, derivative, fill_gaps, lowpass
 
 FPS = 30.0
 CUTOFF_HZ = TrackConfig().cutoff_hz
@@ -212,29 +212,3 @@ def test_one_euro_reset_starts_over() -> None:
     _run(f, _t(30), np.zeros(30))
     f.reset()
     assert f(5.0, 42.0) == 42.0
-
-
-# --- despike ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("where", ["start", "middle", "end"])
-@pytest.mark.parametrize("frames", [1, 2])
-def test_despike_removes_a_short_glitch_even_at_the_ends(where: str, frames: int) -> None:
-    """A tracker's first frames can hold a pose found in the wrong place (a hip angle of 2-25
-    degrees before it locks on, seen on drawn clips): repeating the end sample to fill the
-    window would keep it."""
-    t = _t(60, fps=15.0)
-    x = 110.0 + 10.0 * np.sin(t)  # a slow real movement
-    at = {"start": slice(0, frames), "middle": slice(30, 30 + frames),
-          "end": slice(60 - frames, 60)}[where]
-    glitched = x.copy()
-    glitched[at] = 5.0
-    window_s = TrackConfig().despike_s
-    out = despike(t, glitched, window_s)
-    # Each glitched frame takes a real value from within the window around it (at an end
-    # the window is mirrored, so a value a few frames in: off by the movement over them).
-    reach = round(window_s * 15.0 / 2)
-    for i in range(60)[at]:
-        near = x[max(0, i - reach):i + reach + 1]
-        assert near.min() - 1e-9 <= out[i] <= near.max() + 1e-9
-    np.testing.assert_allclose(out[reach:60 - reach], x[reach:60 - reach], atol=1.0)
