@@ -71,7 +71,12 @@ def despike(t_s: Float, x: Float, window_s: float) -> Float:
     """Running median over `window_s` seconds, on each NaN-free run separately.
 
     Removes landmark glitches shorter than half the window (a hip that jumps for a few
-    frames) while keeping ramps and plateaus, and so the timing of real movements.
+    frames) while keeping ramps and plateaus, and so the timing of real movements. At the
+    ends of a run the window reaches past them onto the straight line that best fits the
+    run's first (last) two windows of samples, robustly (`_robust_line`): a ramp keeps its end
+    values, and a tracker's wrong first frames (a pose found in the wrong place before it
+    locks on) are removed like any other glitch. Repeating the end sample instead would
+    keep such a glitch.
     """
     out = np.array(x, dtype=np.float64)
     if len(t_s) < 3:
@@ -81,10 +86,26 @@ def despike(t_s: Float, x: Float, window_s: float) -> Float:
     size += 1 - size % 2  # odd, centred
     if size < 3:
         return out
+    half = size // 2
     for start, stop in _runs(~np.isnan(out)):
         if stop - start >= size:
-            out[start:stop] = median_filter(out[start:stop], size=size, mode="nearest")
+            run = out[start:stop]
+            fit = min(len(run), 2 * size)  # two windows: a few wild samples are a minority
+            ahead = _robust_line(run[:fit], np.arange(-half, 0))
+            behind = _robust_line(run[-fit:], np.arange(fit, fit + half))
+            padded = np.concatenate([ahead, run, behind])
+            out[start:stop] = median_filter(padded, size=size, mode="nearest")[half:-half]
     return out
+
+
+def _robust_line(y: Float, at: NDArray[np.int_]) -> Float:
+    """The Theil-Sen line through `y` (samples 0, 1, ... n-1), evaluated at sample positions
+    `at`: the median of the pairwise slopes and the median intercept, so a few wild samples
+    among them do not move it."""
+    i, j = np.triu_indices(len(y), k=1)
+    slope = float(np.median((y[j] - y[i]) / (j - i)))
+    intercept = float(np.median(y - slope * np.arange(len(y))))
+    return intercept + slope * at.astype(np.float64)
 
 
 def derivative(t_s: Float, x: Float) -> Float:

@@ -9,7 +9,7 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from formcheck.config import TrackConfig
-from formcheck.filters import OneEuroFilter, derivative, fill_gaps, lowpass
+from formcheck.filters import OneEuroFilter, derivative, despike, fill_gaps, lowpass
 
 FPS = 30.0
 CUTOFF_HZ = TrackConfig().cutoff_hz
@@ -212,3 +212,37 @@ def test_one_euro_reset_starts_over() -> None:
     _run(f, _t(30), np.zeros(30))
     f.reset()
     assert f(5.0, 42.0) == 42.0
+
+
+# --- despike ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+@pytest.mark.parametrize("frames", [1, 2])
+def test_despike_removes_a_short_glitch_even_at_the_ends(where: str, frames: int) -> None:
+    """A tracker's first frames can hold a pose found in the wrong place (a hip angle of 2-25
+    degrees before it locks on, seen on drawn clips): repeating the end sample to fill the
+    window would keep it."""
+    t = _t(60, fps=15.0)
+    x = 110.0 + 10.0 * np.sin(t)  # a slow real movement
+    at = {"start": slice(0, frames), "middle": slice(30, 30 + frames),
+          "end": slice(60 - frames, 60)}[where]
+    glitched = x.copy()
+    glitched[at] = 5.0
+    out = despike(t, glitched, TrackConfig().despike_s)
+    # Each glitched frame takes a value off its own by no more than the movement over the
+    # glitch's length and a frame (a median with k wild samples in its window moves by up
+    # to k samples); the others keep theirs.
+    step = float(np.max(np.abs(np.diff(x))))
+    for i in range(60)[at]:
+        assert abs(out[i] - x[i]) <= (frames + 1) * step
+    np.testing.assert_allclose(np.delete(out, range(60)[at]), np.delete(x, range(60)[at]),
+                               atol=1.0)
+
+
+def test_despike_keeps_a_ramp_to_the_end() -> None:
+    """A clip that ends mid-lowering keeps the angle it ends on (how far down the hips got
+    is said from it)."""
+    t = _t(30, fps=15.0)
+    x = 180.0 - 40.0 * t  # lowering at 40 deg/s to the clip's last frame
+    np.testing.assert_allclose(despike(t, x, TrackConfig().despike_s), x, atol=1e-6)
