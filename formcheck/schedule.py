@@ -98,9 +98,6 @@ def needs_dense(sparse: list[_Sparse], m: int, last: bool) -> bool:
     (a tracker that sees a moving body a fifth of a second apart lags it by a tenth)."""
     if m < EDGE_STRETCHES or last:
         return True
-    a, b = sparse[m], sparse[m + 1]
-    if a.unsure or b.unsure:
-        return True
     states = [_still(sparse[k], sparse[k + 1]) for k in (m - 1, m, m + 1)
               if k >= 0 and k + 1 < len(sparse)]
     return not all(states)
