@@ -150,7 +150,6 @@ def estimate_poses(
             frames = on_grid(seen)
             pose_s = time.perf_counter() - t0
             schedule.update(sparse_every=SPARSE_EVERY, grid=len(frames),
-                            seen=len(seen.poses), sparse=len(seen.sparse),
                             model_frames=seen.model_frames,
                             dense_frames=sorted(set(seen.poses) - seen.sparse))
         else:
@@ -162,7 +161,7 @@ def estimate_poses(
                 frames.append(pose)
                 if band_thread is not None:
                     band_thread.submit(frame, pose)
-            schedule.update(grid=len(frames), seen=len(frames), model_frames=len(frames))
+            schedule.update(grid=len(frames), model_frames=len(frames))
         if band_thread is not None:
             band_thread.wait()
     finally:

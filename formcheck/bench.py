@@ -12,8 +12,8 @@ Everything runs on the same clip in one process, so the figures are comparable:
   against: rep count, top hip angle, pause and lowering of each rep (`ScheduleAgreement`);
 - annotated video (optional): `write_annotated_video`, the cost of `analyze --video`.
 
-The models are loaded once, before any timing, as batch workers and the server do (the
-default schedule's two: `PoseEstimator.twin`); their load time is reported apart, and
+The models are loaded once, before any timing, as batch workers and the server do (with
+`pose.schedule = "sparse"`, two: `PoseEstimator.twin`); their load time is reported apart, and
 counted in `cold_ratio`, the one-off `analyze` against the model alone. Each timed stage
 runs `repeats` times and the fastest run counts, which filters out other programs on the
 machine. Peak memory is read right after the pipeline runs, before the model-alone stage
@@ -185,8 +185,7 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
         every_frame_overhead_pct=100.0 * (every_s / model_s - 1.0),
         cold_realtime_x=info.duration_s / (load_s + pipe_s),
         cold_ratio=(load_s + pipe_s) / model_s,
-        model_frames=int(pipe.sequence.meta.get("schedule", {}).get("model_frames",
-                                                                    len(pipe.sequence))),
+        model_frames=int(pipe.sequence.meta["schedule"]["model_frames"]),
         agreement=ScheduleAgreement.of(pipe, every),
         pipeline_stages_s=stages, every_frame_stages_s=dict(every.timings_s),
         peak_rss_mb=peak,

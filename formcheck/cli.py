@@ -196,7 +196,7 @@ def bench(
     """Time decoding, the pose model alone and the whole pipeline on one clip.
 
     The model alone on every pre-decoded frame is the reference; the pipeline runs with the
-    configured settings (by default the sparse-then-dense schedule on two models) and again
+    configured settings (by default one model on about 15 frames a second) and again
     with one model on every frame, which shows what the pipeline adds on top of the model
     and whether the two schedules agree (rep count, top angle, pause, lowering).
     """

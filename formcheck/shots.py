@@ -156,7 +156,10 @@ def moves_from_meta(meta: dict[str, Any]) -> list[tuple[float, float]]:
 def breaks_from_meta(meta: dict[str, Any]) -> list[float]:
     """Where the view is broken (s): the cuts, and the start and end of each camera move.
     Reps are counted and the track is built between breaks, never across one."""
-    return sorted([*cuts_from_meta(meta), *(t for move in moves_from_meta(meta) for t in move)])
+    measured = _change(meta)
+    if measured is None:
+        return []
+    return sorted([*find_cuts(*measured), *(t for move in find_moves(*measured) for t in move)])
 
 
 @dataclass(frozen=True)

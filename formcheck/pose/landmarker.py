@@ -158,8 +158,7 @@ class PoseEstimator:
             self._twin_loading.join()
             self._twin_loading = None
         if self._twin is None:
-            self._twin = PoseEstimator(self.bundle.path, self.mode, *self._settings,
-                                       count_people_every_s=None)
+            self._twin = self._new_twin()
         return self._twin
 
     def load_twin(self) -> None:
@@ -168,10 +167,13 @@ class PoseEstimator:
             self._twin_loading = threading.Thread(target=self._load_twin, daemon=True)
             self._twin_loading.start()
 
+    def _new_twin(self) -> PoseEstimator:
+        return PoseEstimator(self.bundle.path, self.mode, *self._settings,
+                             count_people_every_s=None)
+
     def _load_twin(self) -> None:
         try:
-            self._twin = PoseEstimator(self.bundle.path, self.mode, *self._settings,
-                                       count_people_every_s=None)
+            self._twin = self._new_twin()
         except ModelError:  # said again, in the caller, when `twin` loads it there
             self._twin = None
 
