@@ -60,6 +60,14 @@ class TrackConfig(_Section):
         0.5, ge=0, le=1, description="landmarks below this visibility count as missing"
     )
     max_gap_s: float = Field(0.4, ge=0, description="longest gap (s) filled by interpolation")
+    max_scale_ratio: float = Field(
+        1.6, gt=1, description="a pose whose torso is this many times longer or shorter than"
+                               " in the seconds around is another detection: missing"
+    )
+    scale_window_s: float = Field(
+        4.0, gt=0, description="the seconds around a frame whose median torso length it is"
+                               " compared with (max_scale_ratio)"
+    )
     despike_s: float = Field(
         0.45, ge=0, description="running-median window (s): removes landmark glitches"
     )

@@ -108,6 +108,30 @@ def _robust_line(y: Float, at: NDArray[np.int_]) -> Float:
     return intercept + slope * at.astype(np.float64)
 
 
+def off_scale(t_s: Float, size: Float, window_s: float, max_ratio: float) -> NDArray[np.bool_]:
+    """Samples whose `size` (a body segment's length) is over `max_ratio` times, or under
+    1/`max_ratio` of, the median of the valid samples within `window_s` / 2 seconds around.
+
+    A person's torso keeps its length in pixels from one second to the next (a zoom or a
+    step towards the camera changes it slowly); a pose of a tenth or a third of that size is
+    not that person but the model's guess at something else (a passer-by's limbs, a shape
+    in the background before it locks on again). NaN samples are never off scale.
+    """
+    size = np.asarray(size, dtype=np.float64)
+    out = np.zeros(len(size), dtype=bool)
+    valid = np.flatnonzero(np.isfinite(size) & (size > 0))
+    if len(valid) < 3:
+        return out
+    t = np.asarray(t_s, dtype=np.float64)[valid]
+    v = size[valid]
+    lo = np.searchsorted(t, t - window_s / 2, side="left")
+    hi = np.searchsorted(t, t + window_s / 2, side="right")
+    typical = np.array([np.median(v[a:b]) for a, b in zip(lo, hi, strict=True)])
+    ratio = v / typical
+    out[valid] = (ratio > max_ratio) | (ratio < 1.0 / max_ratio)
+    return out
+
+
 def derivative(t_s: Float, x: Float) -> Float:
     """dx/dt by central differences on the (possibly non-uniform) time grid; NaN stays NaN."""
     x = np.asarray(x, dtype=np.float64)

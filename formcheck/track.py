@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.config import TrackConfig
-from formcheck.filters import derivative, despike, fill_gaps, lowpass
+from formcheck.filters import derivative, despike, fill_gaps, lowpass, off_scale
 from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px, shin_tilt_deg
 from formcheck.pose.landmarks import Landmark
 from formcheck.pose.sequence import PoseSequence
@@ -140,7 +140,8 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
 
 
 def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ()) -> PoseTrack:
-    """Choose the side, mask low-visibility joints, fill short gaps, smooth, measure angles.
+    """Choose the side, mask low-visibility joints and poses of the wrong size
+    (`filters.off_scale`), fill short gaps, smooth, measure angles.
 
     With `cuts` (s: where the view breaks, at a cut or a camera move's start and end,
     `formcheck.shots.breaks_from_meta`), each shot is built on its own and the pieces
@@ -176,6 +177,8 @@ def _build_shot(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
         vis = seq.visibility[:, idx].astype(np.float64)
         raw = seq.xy_px[:, idx].astype(np.float64)
         raw[vis < cfg.min_visibility] = np.nan
+        torso = segment_length_px(raw[:, 0], raw[:, 1])
+        raw[off_scale(t, torso, cfg.scale_window_s, cfg.max_scale_ratio)] = np.nan
         for j in range(len(JOINTS)):
             for c in range(2):
                 joints[:, j, c] = fill_gaps(t, raw[:, j, c], cfg.max_gap_s)

@@ -9,7 +9,14 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from formcheck.config import TrackConfig
-from formcheck.filters import OneEuroFilter, derivative, despike, fill_gaps, lowpass
+from formcheck.filters import (
+    OneEuroFilter,
+    derivative,
+    despike,
+    fill_gaps,
+    lowpass,
+    off_scale,
+)
 
 FPS = 30.0
 CUTOFF_HZ = TrackConfig().cutoff_hz
@@ -246,3 +253,15 @@ def test_despike_keeps_a_ramp_to_the_end() -> None:
     t = _t(30, fps=15.0)
     x = 180.0 - 40.0 * t  # lowering at 40 deg/s to the clip's last frame
     np.testing.assert_allclose(despike(t, x, TrackConfig().despike_s), x, atol=1e-6)
+
+
+def test_off_scale_flags_a_pose_of_another_size_and_follows_a_slow_zoom() -> None:
+    t = np.arange(0, 12, 1 / 15)
+    torso = np.linspace(100.0, 160.0, len(t))  # a slow zoom: 1.6x over 12 s
+    torso[(t > 5.0) & (t < 5.7)] *= 0.3  # a tenth-of-a-second-long guess, a third the size
+    torso[(t > 8.0) & (t < 8.3)] *= 1.8
+    torso[t > 11.5] = np.nan
+    flagged = off_scale(t, torso, window_s=4.0, max_ratio=1.6)
+    expected = ((t > 5.0) & (t < 5.7)) | ((t > 8.0) & (t < 8.3))
+    np.testing.assert_array_equal(flagged, expected)
+    assert not off_scale(t, np.full(len(t), np.nan), 4.0, 1.6).any()

@@ -117,3 +117,19 @@ def test_each_shot_of_an_edited_clip_gets_its_own_side(seq: PoseSequence) -> Non
     inner = np.r_[10:cut - 10, cut + 10:len(seq) - 10]  # away from the cut's smoothing edges
     assert np.abs(shots.hip_angle_deg[inner] - alone.hip_angle_deg[inner]).max() < 1.0
     assert len(shots) == len(seq) and shots.t_s.tolist() == seq.t_s.tolist()
+
+
+def test_a_pose_of_another_size_is_masked_not_measured(seq: PoseSequence) -> None:
+    """After a passer-by hides the lifter, the model may lock on to a skeleton a third of
+    the lifter's size for most of a second (a drawn clip read a 241 deg 'top' there):
+    those frames are missing, not a rep."""
+    xy = seq.xy_px.copy()
+    wrong = (seq.t_s > 3.0) & (seq.t_s < 3.7)
+    centre = np.nanmean(xy[wrong], axis=1, keepdims=True)
+    shrunk = centre + (xy[wrong] - centre) * 0.3
+    shrunk[:, Landmark.LEFT_KNEE, 1] += 40.0  # and folded the wrong way: a high angle
+    xy[wrong] = shrunk
+    track = build_track(replace(seq, xy_px=xy), CFG)
+    assert np.isnan(track.joints_xy_px[wrong]).all()
+    assert np.isnan(track.hip_angle_deg[wrong]).all()
+    assert np.isfinite(track.hip_angle_deg[~wrong]).mean() > 0.95
