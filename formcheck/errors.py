@@ -85,6 +85,12 @@ class BatchFailedError(FormcheckError):
     exit_code = 9
 
 
+class DataBusyError(FormcheckError):
+    """`formcheck serve`: another server already runs on the data folder."""
+
+    exit_code = 10
+
+
 EXIT_CODES: dict[int, str] = {
     0: "analysis done (a report may still say what it could not judge)",
     1: "unexpected internal error (a bug: please report it)",
@@ -96,5 +102,6 @@ EXIT_CODES: dict[int, str] = {
     7: "formcheck eval: an accuracy gate was missed (live-bench --check: a latency target)",
     8: "formcheck live: camera or stream missing, busy, or sending no frame",
     9: "formcheck batch: finished, but some clips failed (see the summary's error rows)",
+    10: "formcheck serve: another server already uses the data folder",
     130: "interrupted (Ctrl-C)",
 }

@@ -175,7 +175,7 @@ def test_openapi_documents_the_api(served: Served) -> None:
     assert {"/api/uploads", "/api/uploads/{upload_id}", "/api/uploads/{upload_id}/report",
             "/api/uploads/{upload_id}/video"} <= set(paths)
     assert "multipart/form-data" in paths["/api/uploads"]["post"]["requestBody"]["content"]
-    assert served.client.get("/docs").status_code == 200
+    assert served.client.get("/docs").status_code == 404  # Swagger UI loads a CDN script
 
 
 def test_delete_removes_rows_and_files(bare: tuple[TestClient, str, ServerSettings]) -> None:

@@ -30,6 +30,17 @@ CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+def _wait_ready(page: playwright_api.Page, state: int, timeout_s: float = 30.0) -> None:
+    """Wait until the result page's video reaches `readyState` `state`. Polled from here:
+    the pages' Content-Security-Policy forbids the string evaluation `wait_for_function`
+    uses."""
+    for _ in range(int(timeout_s / 0.1)):
+        if page.eval_on_selector("video#video", "v => v.readyState") >= state:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the video did not reach readyState {state} in {timeout_s} s")
+
+
 def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
     data = tmp_path / "data"
     config = tmp_path / "fast.toml"
@@ -63,8 +74,7 @@ def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
                 page.wait_for_url("**/clips/*", timeout=60_000)
                 # The result page polls the job and reloads itself when it is done.
                 page.wait_for_selector("video#video", timeout=240_000)
-                page.wait_for_function(
-                    "document.querySelector('video#video').readyState >= 1", timeout=30_000)
+                _wait_ready(page, 1)
                 duration = page.eval_on_selector("video#video", "v => v.duration")
                 assert 11.0 < duration < 13.0
                 assert page.locator(".plot-wide svg.plot").is_visible()
@@ -76,8 +86,7 @@ def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
                 page.set_viewport_size({"width": 430, "height": 900})
                 assert page.locator(".plot-compact svg.plot").is_visible()
                 page.eval_on_selector("video#video", "v => { v.currentTime = 5.0; }")
-                page.wait_for_function(
-                    "document.querySelector('video#video').readyState >= 2", timeout=30_000)
+                _wait_ready(page, 2)
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(shot), full_page=True)
                 listing = page.goto(f"{server.url}/clips")

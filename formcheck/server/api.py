@@ -1,7 +1,7 @@
 """The HTTP API under /api, for scripts and apps: `Authorization: Bearer <token>`.
 
-FastAPI documents it at /docs (OpenAPI). Every route works on the caller's own uploads, or
-on everyone's for a coach.
+FastAPI publishes its schema at /openapi.json (OpenAPI). Every route works on the caller's
+own uploads, or on everyone's for a coach.
 """
 
 from __future__ import annotations

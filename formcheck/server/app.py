@@ -2,29 +2,71 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TextIO
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from sqlalchemy import select
 from starlette.requests import Request
 
 from formcheck import __version__
 from formcheck.config import load_config
+from formcheck.errors import DataBusyError
 from formcheck.pose.bundle import check_bundle
 from formcheck.server import api, pages, queue
 from formcheck.server.auth import RateLimiter, create_token, load_secret
-from formcheck.server.db import make_engine
+from formcheck.server.db import make_engine, uploads
 from formcheck.server.service import Service
 from formcheck.server.settings import ServerSettings
+from formcheck.server.storage import remove_orphans
 from formcheck.server.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
+#: Same-origin everything; inline scripts and styles are the templates' own (autoescaped).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; media-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class DataLock:
+    """An exclusive lock on the data folder (`DATA/serve.lock`, flock) for as long as a
+    server runs on it: a second server would hand out the first one's running jobs again
+    and take its uploads in progress for orphans. The kernel drops it when the process
+    dies, however it dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "serve.lock"
+        self._file: TextIO | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise DataBusyError at once."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = self.path.open("a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise DataBusyError(
+                f"{self.path.parent}: another formcheck serve already uses this data folder"
+                " (stop it, or give --data another folder)") from None
+        self._file = f
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file drops the lock
+            self._file = None
+
 
 def create_app(settings: ServerSettings) -> FastAPI:
-    """The upload service on `settings.data_dir`: API (/api, documented at /docs), pages,
+    """The upload service on `settings.data_dir`: API (/api, schema at /openapi.json), pages,
     and `settings.workers` scoring processes started and stopped with the app's lifespan.
 
     On start, jobs a previous server left running go back to the queue before any worker
@@ -38,11 +80,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
     svc = Service(settings, engine, load_secret(settings.data_dir),
                   RateLimiter(settings.uploads_per_window, settings.rate_window_s), config)
 
+    lock = DataLock(settings.data_dir)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock.acquire()
         n = queue.requeue_running(engine)
         if n:
             log.warning("%d job(s) left running by the last server: back in the queue", n)
+        with engine.connect() as conn:
+            known = set(conn.execute(select(uploads.c.id)).scalars())
+        orphans = remove_orphans(settings.uploads_dir, known)
+        if orphans:
+            log.warning("removed %d upload folder(s) a stopped server left half-written",
+                        len(orphans))
         pool = WorkerPool(settings, engine)
         app.state.pool = pool
         pool.start()
@@ -51,6 +102,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             pool.stop()
             engine.dispose()
+            lock.release()
 
     app = FastAPI(
         title="formcheck upload service",
@@ -59,6 +111,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         "annotated video and the cues. Authenticate with `Authorization: Bearer <token>` "
         "(tokens come from `formcheck serve --create-token NAME`).",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN, on the pages' own origin: the
+        # schema is served (/openapi.json), the third-party viewers are not.
+        docs_url=None, redoc_url=None,
     )
     app.state.service = svc
     app.include_router(api.router)
@@ -76,6 +131,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Nothing from other origins (the pages' few inline scripts and styles are theirs).
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        # Every page and answer is a user's own data: no shared or browser cache keeps it.
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.get("/healthz", include_in_schema=False)
@@ -101,6 +160,9 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     requeued on the way out)."""
     import uvicorn
 
+    lock = DataLock(settings.data_dir)  # say a busy folder in one line, before uvicorn starts
+    lock.acquire()
+    lock.release()
     logging.getLogger("formcheck").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
                 proxy_headers=False, server_header=False)

@@ -133,3 +133,11 @@ class RateLimiter:
                 return max(self.window_s - (t - events[0]), 0.001)
             events.append(t)
             return 0.0
+
+    def refund(self, key: int) -> None:
+        """Take back `key`'s latest event: an upload the service refused (not a video, too
+        large) does not count against the user's quota."""
+        with self._lock:
+            events = self._events.get(key)
+            if events:
+                events.pop()

@@ -158,7 +158,7 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
                             headers={"Retry-After": str(int(wait_s) + 1)})
     upload_id = new_upload_id()
     folder = svc.folder(upload_id)
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=0o700, parents=True)
     try:
         received = await receive_multipart(request, folder / INPUT_NAME,
                                            svc.settings.max_upload_bytes)
@@ -176,6 +176,7 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
         upload = await run_in_threadpool(record)
     except UploadRefusedError as exc:
         remove_upload(folder)
+        svc.limiter.refund(user.id)
         raise HTTPException(exc.status, exc.message) from None
     except BaseException:
         remove_upload(folder)

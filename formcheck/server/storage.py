@@ -8,6 +8,7 @@ check), then checked by opening them as a video: an extension proves nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import av
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -31,6 +33,13 @@ HTML_NAME = "report.html"  # the self-contained HTML report (formcheck.report.ht
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 # Small form fields (the CSRF token) are kept; anything longer is a misuse.
 MAX_FIELD_BYTES = 4096
+#: Parts in one upload: the file and a few small fields (the page's form sends two).
+MAX_PARTS = 8
+#: What the multipart envelope may add to the file's bytes (boundaries, part headers, the
+#: small fields): the whole body is cut off beyond the size limit plus this.
+ENVELOPE_BYTES = MAX_PARTS * (MAX_FIELD_BYTES + 4096)
+#: Uploaded files are readable by the service's user only.
+FILE_MODE = 0o600
 
 
 class UploadRefusedError(Exception):
@@ -95,9 +104,12 @@ class _PartSink:
         self._file: BinaryIO | None = None
         self._field_name: str | None = None
         self._field_value = bytearray()
-        self.error: UploadRefusedError | None = None
+        self.parts = 0
 
     def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise UploadRefusedError(400, f"too many form fields (at most {MAX_PARTS} parts)")
         self._headers = {}
         self._field_name = None
         self._field_value = bytearray()
@@ -121,7 +133,8 @@ class _PartSink:
             if self.filename is not None:
                 raise UploadRefusedError(400, "one file per upload")
             self.filename = display_name(filename.decode("utf-8", "replace"))
-            self._file = self.dest.open("wb")
+            self._file = os.fdopen(
+                os.open(self.dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb")
         elif filename is None:
             self._field_name = name
 
@@ -153,17 +166,22 @@ class _PartSink:
 async def receive_multipart(request: Request, dest: Path, max_bytes: int) -> ReceivedUpload:
     """Stream a multipart/form-data body's `file` part to `dest`, stopping at `max_bytes`.
 
+    Memory stays bounded whatever the client sends: the file goes to disk, at most
+    `MAX_PARTS` parts of at most `MAX_FIELD_BYTES` each are kept, part headers are capped by
+    the parser, and the whole body by `max_bytes` plus `ENVELOPE_BYTES`.
+
     Raises:
         UploadRefusedError: 413 too large (from Content-Length before reading, or while
-            reading), 400 not multipart / no file part / a path as filename.
+            reading: the file or the whole body), 400 not multipart / malformed / too many
+            fields / no file part / a path as filename.
     """
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise UploadRefusedError(400, "send the clip as multipart/form-data with a 'file' part")
     declared = request.headers.get("content-length")
-    # The multipart envelope adds well under 64 KiB: refuse a declared oversize at once.
-    if declared and declared.isdigit() and int(declared) > max_bytes + 65536:
+    limit = max_bytes + ENVELOPE_BYTES
+    if declared and declared.isdigit() and int(declared) > limit:  # refused before reading
         raise UploadRefusedError(413, f"the file is larger than {max_bytes} bytes")
     sink = _PartSink(dest, max_bytes)
     parser = MultipartParser(boundary, {  # type: ignore[arg-type]
@@ -172,10 +190,18 @@ async def receive_multipart(request: Request, dest: Path, max_bytes: int) -> Rec
         "on_header_value": sink.on_header_value, "on_header_end": sink.on_header_end,
         "on_headers_finished": sink.on_headers_finished,
     })
+    received = 0
     try:
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise UploadRefusedError(413, f"the upload is larger than {max_bytes} bytes"
+                                              " and its form fields")
             parser.write(chunk)
         parser.finalize()
+    except MultipartParseError as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else "cannot be parsed"
+        raise UploadRefusedError(400, f"the multipart body is malformed: {reason}") from None
     finally:
         sink.close()
     if sink.filename is None:
@@ -207,6 +233,16 @@ def _looks_like_mp4(path: Path) -> bool:
         return f.read(12)[4:8] == b"ftyp"
 
 
+def _sound_only(path: Path) -> bool:
+    """Does the file open as a media file with streams but no video stream (a voice memo,
+    a song)?"""
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams) and not container.streams.video
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
 def check_video(path: Path) -> VideoInfo:
     """Open an upload as a video (by content, whatever its name) and check it is whole.
 
@@ -218,6 +254,8 @@ def check_video(path: Path) -> VideoInfo:
     except EmptyVideoError:
         raise UploadRefusedError(422, "the video holds no frame") from None
     except VideoOpenError:
+        if _sound_only(path):
+            raise UploadRefusedError(415, "the file holds sound only, no video") from None
         if _looks_like_mp4(path):  # an MP4/MOV cut before its index (moov) will not open
             raise UploadRefusedError(422, "the video is truncated or damaged") from None
         raise UploadRefusedError(415, "the file is not a video this service can read") from None
@@ -226,6 +264,17 @@ def check_video(path: Path) -> VideoInfo:
     if info.fps <= 0 or info.duration_s <= 0:
         raise UploadRefusedError(422, "the video has no duration")
     return info
+
+
+def remove_orphans(uploads_dir: Path, known: set[str]) -> list[str]:
+    """Delete the upload folders with no upload recorded (a server killed mid-upload leaves
+    one); returns their ids. Only for a server that holds the data folder's lock: another
+    one's upload in progress would look the same."""
+    orphans = [p.name for p in uploads_dir.iterdir()
+               if p.is_dir() and is_upload_id(p.name) and p.name not in known]
+    for name in orphans:
+        remove_upload(uploads_dir / name)
+    return orphans
 
 
 def remove_upload(path: Path) -> None:

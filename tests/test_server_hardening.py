@@ -1,0 +1,185 @@
+"""The upload service against hostile and unlucky input (issue 20): malformed multipart, a
+flood of form fields, sound-only files, refused uploads and the quota, file modes, headers,
+a second server on the same data folder, and folders a killed server left behind.
+
+Each test drives the real app (no workers: nothing here reaches the model).
+"""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from test_server_api import (
+    TestClient,
+    _assert_nothing_kept,
+    _small_clip,
+    bearer,
+    settings_for,
+    upload,
+)
+
+from formcheck.errors import DataBusyError
+from formcheck.server import ServerSettings
+from formcheck.server.app import DataLock, create_app, make_token
+from formcheck.server.storage import MAX_PARTS
+
+BOUNDARY = "XyZ"
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
+    """A service without workers, a generous size limit and a small rate limit."""
+    settings = settings_for(tmp_path / "data", workers=0, max_upload_bytes=5_000_000,
+                            uploads_per_window=3, rate_window_s=60.0)
+    token = make_token(settings, "carol", coach=False)
+    with TestClient(create_app(settings)) as client:
+        yield client, token, settings
+
+
+def _part(name: str, value: bytes, filename: str | None = None, extra: str = "") -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+    return (f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n{extra}\r\n").encode() \
+        + value + b"\r\n"
+
+
+def _post(client: TestClient, token: str, body: bytes, boundary: str = BOUNDARY
+          ) -> tuple[int, str]:
+    def chunks() -> Iterator[bytes]:  # chunked: no Content-Length to refuse it by
+        for i in range(0, len(body), 65536):
+            yield body[i:i + 65536]
+
+    r = client.post("/api/uploads", content=chunks(), headers={
+        **bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return r.status_code, str(r.json().get("detail", ""))
+
+
+def _with_file(*parts: bytes, filename: str = "set.mp4", extra: str = "") -> bytes:
+    return b"".join(parts) + _part("file", _small_clip(), filename, extra) \
+        + f"--{BOUNDARY}--\r\n".encode()
+
+
+@pytest.mark.parametrize(("body", "boundary"), [
+    (_with_file(), "Other"),  # the declared boundary is not the body's
+    (_with_file(filename="a" * 5000 + ".mp4"), BOUNDARY),  # a 5,000-character filename
+    (_with_file(extra="X-Odd: a\rb\r\n"), BOUNDARY),  # a bare CR inside a part header
+], ids=["boundary", "long-filename", "cr-in-header"])
+def test_malformed_multipart_is_a_400_with_a_message(
+        bare: tuple[TestClient, str, ServerSettings], body: bytes, boundary: str) -> None:
+    client, token, settings = bare
+    status, detail = _post(client, token, body, boundary)
+    assert status == 400 and "malformed" in detail
+    _assert_nothing_kept(settings)
+
+
+def test_a_flood_of_form_fields_is_refused_before_it_is_held(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    """50,000 fields of 4 kB once got a 201 and grew the server by 200 MB."""
+    client, token, settings = bare
+    fields = [_part(f"f{i}", b"v" * 4000) for i in range(MAX_PARTS)]
+    status, detail = _post(client, token, _with_file(*fields))
+    assert status == 400 and "too many form fields" in detail
+    _assert_nothing_kept(settings)
+    # Parts that are neither the file nor a field are not kept, but still count: the whole
+    # body stops at the size limit plus the envelope.
+    unnamed = [_part("other", b"\0" * 1_000_000, f"x{i}.bin") for i in range(6)]
+    status, detail = _post(client, token, _with_file(*unnamed))
+    assert status == 413 and "larger than" in detail
+    _assert_nothing_kept(settings)
+    status, detail = _post(client, token, _with_file(_part("note", b"v" * 4000)))
+    assert status == 201, detail  # a small field beside the file is fine
+
+
+def _sound_only(path: Path) -> bytes:
+    """A second of a tone in an MP4 container (a voice memo): no video stream."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=44100)
+        for k in range(44):
+            t = (np.arange(1024) + 1024 * k) / 44100
+            frame = av.AudioFrame.from_ndarray(
+                (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :],
+                format="fltp", layout="mono")
+            frame.sample_rate = 44100
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def test_sound_only_is_415_and_refusals_do_not_use_the_quota(
+        bare: tuple[TestClient, str, ServerSettings], tmp_path: Path) -> None:
+    client, token, settings = bare
+    memo = _sound_only(tmp_path / "memo.m4a")
+    for _ in range(4):  # more refusals than the quota of 3
+        status, body = upload(client, token, memo, "memo.m4a")
+        assert status == 415 and "sound only" in str(body["detail"])
+    _assert_nothing_kept(settings)
+    codes = [upload(client, token, _small_clip())[0] for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+
+
+def test_uploads_are_private_files_and_private_pages(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    client, token, settings = bare
+    status, body = upload(client, token, _small_clip())
+    assert status == 201, body
+    folder = settings.uploads_dir / str(body["id"])
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "input.video").stat().st_mode) == 0o600
+    for r in (client.get("/login"), client.get(f"/api/uploads/{body['id']}",
+                                               headers=bearer(token))):
+        assert r.headers["cache-control"] == "no-store"
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    # No third-party script on the pages' origin: the CDN-loaded Swagger UI is not served.
+    assert client.get("/docs").status_code == 404
+    assert client.get("/openapi.json").status_code == 200
+    assert "cdn" not in client.get("/login").text.lower()
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    _, _, settings = bare
+    with pytest.raises(DataBusyError, match="another formcheck serve"), \
+            TestClient(create_app(settings)):
+        pass
+    # The command says so in one line, before it binds a port (a subprocess: were the lock
+    # ignored, a server would start, and the timeout fails the test instead of hanging it).
+    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
+                          str(settings.data_dir), "--workers", "0", "--port", "8799"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == DataBusyError.exit_code, run.stderr
+    assert "another formcheck serve already uses this data folder" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_folder_left_by_a_killed_upload_is_removed_at_the_next_start(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "data", workers=0)
+    token = make_token(settings, "carol", coach=False)
+    with TestClient(create_app(settings)) as client:
+        status, body = upload(client, token, _small_clip())
+        assert status == 201
+    orphan = settings.uploads_dir / ("ab" * 16)  # as a kill -9 mid-upload leaves it
+    orphan.mkdir()
+    (orphan / "input.video").write_bytes(b"\0" * 1000)
+    with TestClient(create_app(settings)):
+        assert not orphan.exists()
+        assert (settings.uploads_dir / str(body["id"])).is_dir()  # a recorded one stays
+
+
+def test_the_data_lock_is_released_with_the_server(tmp_path: Path) -> None:
+    lock = DataLock(tmp_path)
+    lock.acquire()
+    with pytest.raises(DataBusyError):
+        DataLock(tmp_path).acquire()
+    lock.release()
+    again = DataLock(tmp_path)
+    again.acquire()
+    again.release()
