@@ -87,10 +87,28 @@ def finish(engine: Engine, claim: Claim, *, rep_count: int | None = None,
     return n == 1
 
 
-def requeue_running(engine: Engine) -> int:
-    """At startup: every job a dead server left running goes back to the queue (or is given
-    up after MAX_ATTEMPTS). Only safe while no worker of this database is alive."""
+def requeue_running(engine: Engine, interrupted: bool = False) -> int:
+    """Every running job goes back to the queue. Only safe while no worker of this database
+    is alive.
+
+    At startup (`interrupted` False) these are jobs a dead server left running: the attempt
+    counts, and a job is given up after MAX_ATTEMPTS. At a graceful stop (`interrupted`)
+    the server itself cut them short: the attempt does not count, so restarting a server
+    never gives up a good clip.
+    """
+    if interrupted:
+        with engine.begin() as conn:
+            return int(conn.execute(
+                update(jobs).where(jobs.c.state == "running")
+                .values(state="queued", claim=None, worker=None, progress=0.0, stage="",
+                        attempts=jobs.c.attempts - 1)
+            ).rowcount)
     return _requeue(engine, jobs.c.state == "running")
+
+
+def requeue_worker(engine: Engine, worker: str) -> int:
+    """Hand back at once the job of a worker that died (its attempt counts)."""
+    return _requeue(engine, and_(jobs.c.state == "running", jobs.c.worker == worker))
 
 
 def requeue_stale(engine: Engine, lease_s: float) -> int:

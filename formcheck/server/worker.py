@@ -22,9 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
@@ -172,7 +171,30 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
             remove_upload(folder)
 
 
-def worker_main(settings: ServerSettings, name: str, stop: Event, parent_pid: int) -> None:
+class StopFlag:
+    """A flag the pool raises to stop its workers: a lock-free shared byte.
+
+    Not a `multiprocessing.Event`: its `set()` waits for every process sleeping in `wait()`
+    to wake, so a worker killed while idle made the server's shutdown hang for ever.
+    """
+
+    def __init__(self, ctx: Any) -> None:
+        self._value = ctx.RawValue(ctypes.c_bool, False)
+
+    def set(self) -> None:
+        self._value.value = True
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+    def wait(self, timeout_s: float) -> None:
+        """Sleep up to `timeout_s`, waking early once the flag is raised."""
+        deadline = time.monotonic() + timeout_s
+        while not self.is_set() and time.monotonic() < deadline:
+            time.sleep(min(0.05, timeout_s))
+
+
+def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid: int) -> None:
     """A worker process's body: load the model once, then claim and run jobs until `stop`."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
@@ -205,7 +227,7 @@ class WorkerPool:
         self.settings = settings
         self.engine = engine
         self._ctx = mp.get_context("spawn")  # no fork: the server has threads and sockets
-        self._stop = self._ctx.Event()
+        self._stop = StopFlag(self._ctx)
         self._procs: dict[str, BaseProcess] = {}
         self._watch: threading.Thread | None = None
         self._halt = threading.Event()
@@ -229,6 +251,11 @@ class WorkerPool:
             for name, proc in list(self._procs.items()):
                 if not proc.is_alive() and not self._stop.is_set():
                     log.warning("%s died (exit %s): restarting it", name, proc.exitcode)
+                    try:  # its job goes back now, not after the lease
+                        if queue.requeue_worker(self.engine, name):
+                            log.warning("%s's job is back in the queue", name)
+                    except Exception:
+                        log.exception("requeue of %s's job failed", name)
                     self._spawn(name)
             try:
                 n = queue.requeue_stale(self.engine, self.settings.lease_s)
@@ -253,6 +280,6 @@ class WorkerPool:
             if proc.is_alive():
                 proc.kill()
                 proc.join(2.0)
-        n = queue.requeue_running(self.engine)
+        n = queue.requeue_running(self.engine, interrupted=True)
         if n:
             log.info("%d interrupted job(s) back in the queue for the next start", n)
