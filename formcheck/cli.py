@@ -570,6 +570,9 @@ def serve(
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload (MB).")] = 300,
     uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")
                                 ] = 30,
+    max_clip_minutes: Annotated[float, typer.Option(
+        min=0.1, help="Longest clip scored (minutes of video); clips over 4K or 240 fps are "
+        "refused too.")] = 10.0,
     config: ConfigOpt = None,
     create_token: Annotated[str | None, typer.Option(
         "--create-token", metavar="NAME", help="Print a new API token for user NAME (made "
@@ -585,7 +588,7 @@ def serve(
     settings = ServerSettings(
         data_dir=data, db_url=db_url, workers=workers, config_path=config,
         max_upload_bytes=max_upload_mb * 1024 * 1024, uploads_per_window=uploads_per_hour,
-        rate_window_s=3600.0)
+        rate_window_s=3600.0, max_clip_s=max_clip_minutes * 60.0)
     try:
         load_config(config)  # a bad config fails here, not in every worker
         if create_token is not None:

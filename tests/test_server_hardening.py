@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from sqlalchemy import select
 from test_server_api import (
     TestClient,
     _assert_nothing_kept,
@@ -25,10 +26,13 @@ from test_server_api import (
     upload,
 )
 
+from formcheck.config import Config
 from formcheck.errors import DataBusyError
-from formcheck.server import ServerSettings
+from formcheck.server import ServerSettings, queue
 from formcheck.server.app import DataLock, create_app, make_token
+from formcheck.server.db import jobs, make_engine
 from formcheck.server.storage import MAX_PARTS
+from formcheck.server.worker import run_job
 
 BOUNDARY = "XyZ"
 
@@ -183,3 +187,32 @@ def test_the_data_lock_is_released_with_the_server(tmp_path: Path) -> None:
     again = DataLock(tmp_path)
     again.acquire()
     again.release()
+
+
+@pytest.mark.parametrize(("limit", "status", "words"), [
+    ({"max_clip_s": 5.0}, 413, "min; this service scores clips of up to"),
+    ({"max_pixels": 100_000}, 413, "megapixels"),
+    ({"max_fps": 10.0}, 422, "fps; this service scores clips of up to 10 fps"),
+], ids=["minutes", "pixels", "fps"])
+def test_a_clip_that_costs_too_much_is_refused_at_upload_and_in_the_worker(
+        tmp_path: Path, limit: dict[str, float], status: int, words: str) -> None:
+    """A one-hour clip once held a worker for 15 minutes, an 8K one added 1.3 GB to it."""
+    strict = settings_for(tmp_path / "data", workers=0, **limit)
+    token = make_token(strict, "carol", coach=False)
+    with TestClient(create_app(strict)) as client:
+        got, body = upload(client, token, _small_clip())
+        assert got == status and words in str(body["detail"]), body
+        _assert_nothing_kept(strict)
+    # Accepted under the defaults, then scored by a worker whose limit was lowered since.
+    lax = settings_for(tmp_path / "data", workers=0)
+    with TestClient(create_app(lax)) as client:
+        got, body = upload(client, token, _small_clip())
+        assert got == 201
+    engine = make_engine(lax.database_url)
+    claim = queue.claim_next(engine, "w")
+    assert claim is not None
+    run_job(engine, claim, strict, Config(), estimator=None)
+    with engine.connect() as conn:
+        state, error = conn.execute(select(jobs.c.state, jobs.c.error)).one()
+    engine.dispose()
+    assert state == "error" and words in error

@@ -29,6 +29,7 @@ from formcheck.server.storage import (
     REPORT_NAME,
     VIDEO_NAME,
     UploadRefusedError,
+    check_cost,
     check_video,
     is_upload_id,
     new_upload_id,
@@ -149,8 +150,9 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
     whole video, record it and queue its job. Returns the upload and the small form fields.
 
     Raises:
-        HTTPException: 429 too many uploads; 413 too large; 415 not a video; 422 truncated
-            or empty; 400 malformed request or a path as filename.
+        HTTPException: 429 too many uploads; 413 too large (bytes, minutes or pixels); 415
+            not a video; 422 truncated, empty or too high a frame rate; 400 malformed
+            request or a path as filename.
     """
     wait_s = svc.limiter.allow(user.id)
     if wait_s:
@@ -163,6 +165,8 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
         received = await receive_multipart(request, folder / INPUT_NAME,
                                            svc.settings.max_upload_bytes)
         info = await run_in_threadpool(check_video, received.path)
+        limits = svc.settings
+        check_cost(info, limits.max_clip_s, limits.max_pixels, limits.max_fps)
 
         def record() -> UploadInfo:  # in a thread: a busy database must not stall the loop
             with svc.engine.begin() as conn:

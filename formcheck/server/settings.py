@@ -12,6 +12,13 @@ DEFAULT_UPLOADS_PER_WINDOW = 30
 DEFAULT_RATE_WINDOW_S = 3600.0
 # A running job whose worker has not reported for this long (s) is handed to another worker.
 DEFAULT_LEASE_S = 120.0
+# What one clip may cost a worker: a set lasts a few minutes; scoring takes about a second
+# per second of video, so ten minutes hold a worker for ten.
+DEFAULT_MAX_CLIP_MINUTES = 10.0
+# Phones film up to 4K (3840x2160, 8.3 MP); each decoded frame of an 8K clip is 100 MB.
+DEFAULT_MAX_PIXELS = 3840 * 2160
+# Slow-motion phone clips run at 240 fps; more is not a clip of a set.
+DEFAULT_MAX_FPS = 240.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class ServerSettings:
         rate_window_s: the sliding rate-limit window (s).
         lease_s: a running job silent for this long (s) goes back to the queue.
         poll_s: how often an idle worker looks for a job (s).
+        max_clip_s: the longest clip accepted (s of video); longer ones get 413.
+        max_pixels: the most pixels per frame accepted (width x height); more get 413.
+        max_fps: the highest frame rate accepted; higher gets 422.
     """
 
     data_dir: Path
@@ -39,6 +49,9 @@ class ServerSettings:
     rate_window_s: float = DEFAULT_RATE_WINDOW_S
     lease_s: float = DEFAULT_LEASE_S
     poll_s: float = 0.5
+    max_clip_s: float = DEFAULT_MAX_CLIP_MINUTES * 60.0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_fps: float = DEFAULT_MAX_FPS
 
     @property
     def database_url(self) -> str:

@@ -266,6 +266,25 @@ def check_video(path: Path) -> VideoInfo:
     return info
 
 
+def check_cost(info: VideoInfo, max_clip_s: float, max_pixels: int, max_fps: float) -> None:
+    """Refuse a clip that would hold a worker too long or take too much memory: at upload,
+    and again in the worker (a limit may have been lowered since).
+
+    Raises:
+        UploadRefusedError: 413 too long or too many pixels, 422 too high a frame rate.
+    """
+    if info.duration_s > max_clip_s:
+        raise UploadRefusedError(413, f"the clip lasts {info.duration_s / 60:.1f} min; this"
+                                      f" service scores clips of up to {max_clip_s / 60:g} min")
+    if info.width * info.height > max_pixels:
+        raise UploadRefusedError(413, f"the clip is {info.width}x{info.height}; this service"
+                                      f" scores clips of up to {max_pixels / 1e6:.1f} megapixels"
+                                      " (4K)")
+    if info.fps > max_fps:
+        raise UploadRefusedError(422, f"the clip runs at {info.fps:.0f} fps; this service"
+                                      f" scores clips of up to {max_fps:g} fps")
+
+
 def remove_orphans(uploads_dir: Path, known: set[str]) -> list[str]:
     """Delete the upload folders with no upload recorded (a server killed mid-upload leaves
     one); returns their ids. Only for a server that holds the data folder's lock: another

@@ -37,9 +37,12 @@ from formcheck.server.storage import (
     REPORT_NAME,
     TRACE_NAME,
     VIDEO_NAME,
+    UploadRefusedError,
+    check_cost,
     remove_upload,
     upload_dir,
 )
+from formcheck.video import probe
 
 if TYPE_CHECKING:
     from formcheck.analyze import Analysis
@@ -100,7 +103,7 @@ def load_trace(path: Path) -> tuple[list[float], list[float]] | None:
     return [float(v) for v in data["t_s"]], angles
 
 
-def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
+def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: Config,
             estimator: PoseEstimator | None, parent_pid: int | None = None) -> None:
     """Score one claimed upload: report JSON, trace and annotated video, then mark it done.
 
@@ -111,7 +114,7 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
     from formcheck.report import validate_report, write_json
     from formcheck.report.html import report_html_for_analysis, write_html
 
-    folder = upload_dir(uploads_dir, claim.upload_id)
+    folder = upload_dir(settings.uploads_dir, claim.upload_id)
     with engine.connect() as conn:
         filename = conn.execute(select(uploads.c.filename)
                                 .where(uploads.c.id == claim.upload_id)).scalar()
@@ -141,6 +144,7 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
 
     try:
         src = folder / INPUT_NAME
+        check_cost(probe(src), settings.max_clip_s, settings.max_pixels, settings.max_fps)
         # Named after the client's file, not where the server keeps it.
         analysis = analyze_video(src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE),
                                  estimator).named(filename)
@@ -155,6 +159,8 @@ def run_job(engine: Engine, claim: queue.Claim, uploads_dir: Path, cfg: Config,
                             score=analysis.report.score)
     except LostClaimError:
         done = False
+    except UploadRefusedError as exc:  # over a limit lowered since the upload
+        done = queue.finish(engine, claim, error=exc.message)
     except FormcheckError as exc:  # no person, unreadable video, ...: the client's answer
         log.info("job %s: %s", claim.job_id, exc)
         done = queue.finish(engine, claim, error=public(str(exc)))
@@ -215,7 +221,7 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
                 continue
             log.info("job %s (upload %s, attempt %d)", claim.job_id, claim.upload_id,
                      claim.attempts)
-            run_job(engine, claim, settings.uploads_dir, cfg, estimator, parent_pid)
+            run_job(engine, claim, settings, cfg, estimator, parent_pid)
     engine.dispose()
 
 
