@@ -579,10 +579,14 @@ def serve(
         "if new) and exit; the token is shown only this once.", show_default=False)] = None,
     coach: Annotated[bool, typer.Option("--coach", help="With --create-token: NAME is a "
                                         "coach and sees every upload.")] = False,
+    revoke_token: Annotated[str | None, typer.Option(
+        "--revoke-token", metavar="NAME", help="Remove every token of user NAME, and the "
+        "browser sessions opened with them, and exit.", show_default=False)] = None,
 ) -> None:
     """Run the upload service: clients upload clips in the browser or over the API."""
     from formcheck.server import ServerSettings
     from formcheck.server.app import make_token
+    from formcheck.server.app import revoke_token as revoke
     from formcheck.server.app import serve as run_server
 
     settings = ServerSettings(
@@ -596,6 +600,11 @@ def serve(
             out.print(f"token for {create_token} ({'coach' if coach else 'client'}); it is "
                       "shown only now:", highlight=False)
             sys.stdout.write(token + "\n")
+            return
+        if revoke_token is not None:
+            n = revoke(settings, revoke_token)
+            out.print(f"revoked {n} token(s) of {revoke_token.strip()}; their sessions ended",
+                      highlight=False)
             return
         run_server(settings, host, port)
     except FormcheckError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_server_api import (
     TestClient,
     _assert_nothing_kept,
@@ -30,7 +30,8 @@ from formcheck.config import Config
 from formcheck.errors import DataBusyError
 from formcheck.server import ServerSettings, queue
 from formcheck.server.app import DataLock, create_app, make_token
-from formcheck.server.db import jobs, make_engine
+from formcheck.server.auth import LOGIN_ATTEMPTS
+from formcheck.server.db import jobs, make_engine, sessions
 from formcheck.server.storage import MAX_PARTS
 from formcheck.server.worker import run_job
 
@@ -216,3 +217,63 @@ def test_a_clip_that_costs_too_much_is_refused_at_upload_and_in_the_worker(
         state, error = conn.execute(select(jobs.c.state, jobs.c.error)).one()
     engine.dispose()
     assert state == "error" and words in error
+
+
+def _login(client: TestClient, token: str) -> str:
+    client.cookies.clear()
+    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return str(client.cookies.get("formcheck_session"))
+
+
+def test_a_session_is_its_own_expiring_cookie_ended_by_logout(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    """The cookie used to be the permanent API token: reused after logout, it still worked."""
+    client, token, settings = bare
+    cookie = _login(client, token)
+    assert cookie and cookie != token and token not in cookie
+    page = client.get("/upload")
+    csrf = page.text.split('var csrf = "', 1)[1].split('"', 1)[0]
+    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    client.cookies.set("formcheck_session", cookie)  # the old cookie, replayed
+    r = client.get("/clips", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    # An expired session is no session.
+    _login(client, token)
+    assert client.get("/clips", follow_redirects=False).status_code == 200
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(update(sessions).values(expires_at=0.0))
+    engine.dispose()
+    assert client.get("/clips", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_token_opens_nothing_any_more(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    client, token, settings = bare
+    _login(client, token)
+    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
+                          str(settings.data_dir), "--revoke-token", "carol"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "revoked 1 token(s) of carol" in run.stdout, run.stderr
+    assert client.get("/clips", follow_redirects=False).status_code == 303  # session ended
+    assert client.get("/api/uploads", headers=bearer(token)).status_code == 401
+    assert client.post("/login", data={"token": token}).status_code == 401
+    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
+                          str(settings.data_dir), "--revoke-token", "nobody"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "no user named 'nobody'" in run.stderr
+
+
+def test_wrong_logins_are_throttled_per_client(
+        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    """167 wrong logins once went through in 1.7 s."""
+    client, token, _ = bare
+    for _ in range(3):
+        _login(client, token)  # right logins do not count
+    codes = [client.post("/login", data={"token": f"guess-{k}"}).status_code
+             for k in range(LOGIN_ATTEMPTS + 2)]
+    assert codes == [401] * LOGIN_ATTEMPTS + [429, 429]
+    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1

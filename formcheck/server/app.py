@@ -19,7 +19,7 @@ from formcheck.config import load_config
 from formcheck.errors import DataBusyError
 from formcheck.pose.bundle import check_bundle
 from formcheck.server import api, pages, queue
-from formcheck.server.auth import RateLimiter, create_token, load_secret
+from formcheck.server.auth import RateLimiter, create_token, load_secret, revoke_tokens
 from formcheck.server.db import make_engine, uploads
 from formcheck.server.service import Service
 from formcheck.server.settings import ServerSettings
@@ -151,6 +151,15 @@ def make_token(settings: ServerSettings, name: str, coach: bool) -> str:
     engine = make_engine(settings.database_url)
     try:
         return create_token(engine, name, coach)
+    finally:
+        engine.dispose()
+
+
+def revoke_token(settings: ServerSettings, name: str) -> int:
+    """`formcheck serve --revoke-token`: remove `name`'s tokens (and sessions); how many."""
+    engine = make_engine(settings.database_url)
+    try:
+        return revoke_tokens(engine, name)
     finally:
         engine.dispose()
 

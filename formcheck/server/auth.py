@@ -1,10 +1,13 @@
-"""API tokens, roles, the browser session cookie and CSRF tokens.
+"""API tokens, roles, browser sessions, CSRF tokens and login throttling.
 
 A token is `secrets.token_urlsafe(32)`, shown once by `formcheck serve --create-token`; the
 database keeps only its sha256, so a leaked database gives no working token. The API takes
-it as `Authorization: Bearer <token>`. The web pages take it once in a login form and keep it
-in an HttpOnly, SameSite=Strict cookie; every form post also carries a CSRF token derived
-from the session (HMAC with a per-data-dir secret), checked before anything changes.
+it as `Authorization: Bearer <token>`; `formcheck serve --revoke-token NAME` removes a
+user's tokens. The web pages take it once in a login form and open a *session* of their
+own: a fresh random value in an HttpOnly, SameSite=Strict cookie (never the token itself),
+stored hashed, that expires (`SESSION_MAX_AGE_S`), ends at logout and with the token it was
+opened with. Every form post also carries a CSRF token derived from the session (HMAC with
+a per-data-dir secret), checked before anything changes.
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from formcheck.errors import ConfigError
-from formcheck.server.db import now, tokens, users
+from formcheck.server.db import now, sessions, tokens, users
 
 ROLES = ("client", "coach")
 COOKIE_NAME = "formcheck_session"
+#: A browser session lasts this long (s); logging in again opens a new one.
+SESSION_MAX_AGE_S = 7 * 24 * 3600
+#: Wrong logins allowed per client address within `LOGIN_WINDOW_S` (then 429).
+LOGIN_ATTEMPTS = 10
+LOGIN_WINDOW_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class User:
     id: int
     name: str
     role: str
-    token_hash: str  # the session's key for its CSRF token
+    token_hash: str  # the request's key: the API token's hash, or the session's (CSRF)
 
     @property
     def is_coach(self) -> bool:
@@ -88,6 +97,62 @@ def user_for_token(engine: Engine, token: str | None) -> User | None:
     return None if row is None else User(row.id, row.name, row.role, digest)
 
 
+def revoke_tokens(engine: Engine, name: str) -> int:
+    """Remove every token of user `name`, and so every session opened with them; returns
+    how many tokens there were.
+
+    Raises:
+        ConfigError: no such user.
+    """
+    with engine.begin() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.name == name.strip())).scalar()
+        if user_id is None:
+            raise ConfigError(f"no user named {name.strip()!r}")
+        conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        return int(conn.execute(delete(tokens).where(tokens.c.user_id == user_id)).rowcount)
+
+
+def open_session(engine: Engine, token: str) -> str | None:
+    """A new browser session for the holder of API `token`: the cookie's value, or None for
+    an unknown token. Expired sessions are swept on the way."""
+    if not token or len(token) > 200:
+        return None
+    t = now()
+    with engine.begin() as conn:
+        row = conn.execute(select(tokens.c.id, tokens.c.user_id)
+                           .where(tokens.c.token_hash == hash_token(token))).first()
+        if row is None:
+            return None
+        conn.execute(delete(sessions).where(sessions.c.expires_at <= t))
+        value = secrets.token_urlsafe(32)
+        conn.execute(insert(sessions).values(
+            session_hash=hash_token(value), user_id=row.user_id, token_id=row.id,
+            created_at=t, expires_at=t + SESSION_MAX_AGE_S))
+    return value
+
+
+def user_for_session(engine: Engine, value: str | None) -> User | None:
+    """The user of a live session cookie, or None (missing, unknown, expired, ended)."""
+    if not value or len(value) > 200:
+        return None
+    digest = hash_token(value)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users.c.id, users.c.name, users.c.role)
+            .join(sessions, sessions.c.user_id == users.c.id)
+            .join(tokens, tokens.c.id == sessions.c.token_id)
+            .where(sessions.c.session_hash == digest, sessions.c.expires_at > now())
+        ).first()
+    return None if row is None else User(row.id, row.name, row.role, digest)
+
+
+def close_session(engine: Engine, value: str | None) -> None:
+    """End a session (logout): its cookie no longer works, wherever it was copied to."""
+    if value and len(value) <= 200:
+        with engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.session_hash == hash_token(value)))
+
+
 def load_secret(data_dir: Path) -> bytes:
     """The data dir's HMAC secret for CSRF tokens (made once, readable by the owner only)."""
     path = data_dir / "secret.key"
@@ -119,10 +184,10 @@ class RateLimiter:
     def __init__(self, max_events: int, window_s: float) -> None:
         self.max_events = max_events
         self.window_s = window_s
-        self._events: dict[int, deque[float]] = {}
+        self._events: dict[Hashable, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: int) -> float:
+    def allow(self, key: Hashable) -> float:
         """Record an event for `key`; 0 when allowed, else the seconds until one is allowed."""
         t = time.monotonic()
         with self._lock:
@@ -134,7 +199,7 @@ class RateLimiter:
             events.append(t)
             return 0.0
 
-    def refund(self, key: int) -> None:
+    def refund(self, key: Hashable) -> None:
         """Take back `key`'s latest event: an upload the service refused (not a video, too
         large) does not count against the user's quota."""
         with self._lock:

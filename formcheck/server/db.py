@@ -1,4 +1,4 @@
-"""The service's database: users and their tokens, uploads, and the job queue.
+"""The service's database: users, their tokens and browser sessions, uploads, the job queue.
 
 SQLAlchemy Core, so the same tables run on the default embedded SQLite file and on
 PostgreSQL (`--db-url postgresql+psycopg://...`). Times are stored as POSIX seconds (float):
@@ -41,6 +41,17 @@ tokens = Table(
     # sha256 hex of the token: the token itself is shown once and never stored.
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    # sha256 hex of the cookie's random value: a leaked database opens no session.
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # The API token logged in with: revoking it ends the sessions it opened.
+    Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
 
 uploads = Table(

@@ -1,8 +1,9 @@
 """The web pages: log in with a token, upload with a progress bar, my clips, a clip's result.
 
 Server-rendered with Jinja2 (autoescaped), a little plain JavaScript for the upload progress
-and the status polling; nothing to build. The session is the API token in an HttpOnly,
-SameSite=Strict cookie; every state-changing post carries the session's CSRF token (a form
+and the status polling; nothing to build. Logging in with the API token opens a session
+(`formcheck.server.auth`: its own random value in an HttpOnly, SameSite=Strict cookie,
+expiring, ended by logout); every state-changing post carries the session's CSRF token (a form
 field, or the X-CSRF-Token header for the upload), and a cross-site Origin is refused.
 """
 
@@ -19,15 +20,22 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from formcheck.server import service
-from formcheck.server.auth import COOKIE_NAME, User, csrf_ok, csrf_token, user_for_token
+from formcheck.server.auth import (
+    COOKIE_NAME,
+    SESSION_MAX_AGE_S,
+    User,
+    close_session,
+    csrf_ok,
+    csrf_token,
+    open_session,
+    user_for_session,
+)
 from formcheck.server.service import Service, UploadInfo
 from formcheck.server.storage import HTML_NAME, REPORT_NAME, TRACE_NAME
 from formcheck.server.worker import load_trace
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-# The session cookie lives this long (s); logging in again with the token renews it.
-SESSION_MAX_AGE_S = 30 * 24 * 3600
 
 
 class LoginRequiredError(Exception):
@@ -44,7 +52,7 @@ def _svc(request: Request) -> Service:
 
 
 def _session_user(request: Request) -> User | None:
-    return user_for_token(_svc(request).engine, request.cookies.get(COOKIE_NAME))
+    return user_for_session(_svc(request).engine, request.cookies.get(COOKIE_NAME))
 
 
 def page_user(request: Request) -> User:
@@ -102,12 +110,19 @@ def login_page(request: Request) -> HTMLResponse:
 def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
     if not _same_origin(request):
         raise HTTPException(403, "cross-site login refused")
-    user = user_for_token(_svc(request).engine, token.strip())
-    if user is None:
+    svc = _svc(request)
+    client = request.client.host if request.client else ""
+    wait_s = svc.logins.allow(client)  # counts this try; a right one is given back below
+    if wait_s:
+        raise HTTPException(429, f"too many wrong logins: try again in {wait_s:.0f} s",
+                            headers={"Retry-After": str(int(wait_s) + 1)})
+    session = open_session(svc.engine, token.strip())
+    if session is None:
         return _render(request, "login.html", None, status_code=401,
                        error="That token is not valid. Ask your coach for yours.")
+    svc.logins.refund(client)
     response = RedirectResponse("/clips", status_code=303)
-    response.set_cookie(COOKIE_NAME, token.strip(), max_age=SESSION_MAX_AGE_S, httponly=True,
+    response.set_cookie(COOKIE_NAME, session, max_age=SESSION_MAX_AGE_S, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")
     return response
 
@@ -116,6 +131,7 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Resp
 def logout(request: Request, user: PageUser,
            csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     _check_post(request, user, csrf)
+    close_session(_svc(request).engine, request.cookies.get(COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
     return response

@@ -8,7 +8,7 @@ upload ids cannot be probed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from formcheck.config import Config
 from formcheck.server import queue
-from formcheck.server.auth import RateLimiter, User
+from formcheck.server.auth import LOGIN_ATTEMPTS, LOGIN_WINDOW_S, RateLimiter, User
 from formcheck.server.db import jobs, now, uploads, users
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import (
@@ -43,14 +43,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Service:
-    """The app's shared state: settings, database, CSRF secret, upload rate limiter, and the
-    analysis configuration (its rule thresholds draw the result page's plot)."""
+    """The app's shared state: settings, database, CSRF secret, upload rate limiter (per
+    user), wrong-login limiter (per client address), and the analysis configuration (its
+    rule thresholds draw the result page's plot)."""
 
     settings: ServerSettings
     engine: Engine
     secret: bytes
     limiter: RateLimiter
     config: Config
+    logins: RateLimiter = field(
+        default_factory=lambda: RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S))
 
     def folder(self, upload_id: str) -> Path:
         return upload_dir(self.settings.uploads_dir, upload_id)
