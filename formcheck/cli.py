@@ -573,6 +573,13 @@ def serve(
     max_clip_minutes: Annotated[float, typer.Option(
         min=0.1, help="Longest clip scored (minutes of video); clips over 4K or 240 fps are "
         "refused too.")] = 10.0,
+    public_url: Annotated[str | None, typer.Option(
+        help="The address users reach the service at through an HTTPS proxy (e.g. "
+        "https://coach.example): forms posted from it are accepted whatever Host the proxy "
+        "sends, and the session cookie is Secure.", show_default=False)] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="Proxy addresses whose X-Forwarded-For/-Proto headers are trusted (e.g. "
+        "127.0.0.1); by default none.", show_default=False)] = None,
     config: ConfigOpt = None,
     create_token: Annotated[str | None, typer.Option(
         "--create-token", metavar="NAME", help="Print a new API token for user NAME (made "
@@ -589,11 +596,12 @@ def serve(
     from formcheck.server.app import revoke_token as revoke
     from formcheck.server.app import serve as run_server
 
-    settings = ServerSettings(
-        data_dir=data, db_url=db_url, workers=workers, config_path=config,
-        max_upload_bytes=max_upload_mb * 1024 * 1024, uploads_per_window=uploads_per_hour,
-        rate_window_s=3600.0, max_clip_s=max_clip_minutes * 60.0)
     try:
+        settings = ServerSettings(
+            data_dir=data, db_url=db_url, workers=workers, config_path=config,
+            max_upload_bytes=max_upload_mb * 1024 * 1024, uploads_per_window=uploads_per_hour,
+            rate_window_s=3600.0, max_clip_s=max_clip_minutes * 60.0, public_url=public_url,
+            forwarded_allow_ips=forwarded_allow_ips)
         load_config(config)  # a bad config fails here, not in every worker
         if create_token is not None:
             token = make_token(settings, create_token, coach)

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import httpx
 import numpy as np
 import pytest
+from server_proc import Server, create_token
 from sqlalchemy import select, update
 from test_server_api import (
     TestClient,
@@ -277,3 +279,42 @@ def test_wrong_logins_are_throttled_per_client(
     assert codes == [401] * LOGIN_ATTEMPTS + [429, 429]
     r = client.post("/login", data={"token": token}, follow_redirects=False)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_behind_a_proxy_the_public_url_is_same_origin_and_the_cookie_secure(
+        tmp_path: Path) -> None:
+    """A proxy that rewrote Host broke every form with 403, and the cookie never got Secure."""
+    proxied = settings_for(tmp_path / "data", workers=0, public_url="https://coach.example")
+    token = make_token(proxied, "carol", coach=False)
+    as_proxied = {"Origin": "https://coach.example", "Host": "127.0.0.1:8000"}
+    with TestClient(create_app(proxied)) as client:
+        r = client.post("/login", data={"token": token}, headers=as_proxied,
+                        follow_redirects=False)
+        assert r.status_code == 303
+        assert "secure" in r.headers["set-cookie"].lower()
+        r = client.post("/login", data={"token": token}, follow_redirects=False,
+                        headers={**as_proxied, "Origin": "https://evil.example"})
+        assert r.status_code == 403
+    with TestClient(create_app(settings_for(tmp_path / "plain", workers=0))) as client:
+        plain = make_token(settings_for(tmp_path / "plain", workers=0), "dan", coach=False)
+        r = client.post("/login", data={"token": plain}, headers=as_proxied,
+                        follow_redirects=False)
+        assert r.status_code == 403  # without --public-url: another origin
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_forwarded_proto_from_a_trusted_proxy_makes_the_cookie_secure(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    token = create_token(data, "carol")
+    server = Server(data, tmp_path / "server.log", "--workers", "0",
+                    "--forwarded-allow-ips", "127.0.0.1")
+    try:
+        r = httpx.post(f"{server.url}/login", data={"token": token},
+                       headers={"X-Forwarded-Proto": "https"})
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+    finally:
+        server.stop()
+    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data", str(data),
+                          "--public-url", "coach.example"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "give the scheme too" in run.stderr

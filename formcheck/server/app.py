@@ -173,5 +173,7 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     lock.acquire()
     lock.release()
     logging.getLogger("formcheck").setLevel(logging.INFO)
+    proxied = settings.forwarded_allow_ips is not None
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=False, server_header=False)
+                proxy_headers=proxied, forwarded_allow_ips=settings.forwarded_allow_ips,
+                server_header=False)

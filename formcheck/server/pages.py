@@ -72,12 +72,23 @@ def json_user(request: Request) -> User:
 
 
 def _same_origin(request: Request) -> bool:
-    """A browser sends Origin on posts; one from another site is a forged request."""
+    """A browser sends Origin on posts; one from another site is a forged request. The
+    service's own origin is the request's Host, or `--public-url` behind a proxy that
+    rewrites Host."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
+    public = _svc(request).settings.public_url
+    if public and origin.rstrip("/") == public.rstrip("/"):
+        return True
     host = request.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
+
+
+def _secure(request: Request) -> bool:
+    """Is the page served over HTTPS (directly, or behind a proxy that says so)?"""
+    public = _svc(request).settings.public_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 def _check_post(request: Request, user: User, token: str | None) -> None:
@@ -123,7 +134,7 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Resp
     svc.logins.refund(client)
     response = RedirectResponse("/clips", status_code=303)
     response.set_cookie(COOKIE_NAME, session, max_age=SESSION_MAX_AGE_S, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/")
+                        samesite="strict", secure=_secure(request), path="/")
     return response
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from formcheck.errors import ConfigError
+
 # A phone clip of one set (1080p, a minute) is 50-150 MB; 300 MB leaves room, no more.
 DEFAULT_MAX_UPLOAD_MB = 300
 # Uploads each user may start within the sliding window below (a set or two a day is normal).
@@ -38,6 +40,12 @@ class ServerSettings:
         max_clip_s: the longest clip accepted (s of video); longer ones get 413.
         max_pixels: the most pixels per frame accepted (width x height); more get 413.
         max_fps: the highest frame rate accepted; higher gets 422.
+        public_url: the address users reach the service at through a reverse proxy (e.g.
+            "https://coach.example"): forms posted from it are same-origin whatever Host
+            the proxy sends, and with https the session cookie is Secure. None: the
+            request's own Host and scheme.
+        forwarded_allow_ips: proxy addresses whose X-Forwarded-For/-Proto headers are
+            trusted (uvicorn's setting, e.g. "127.0.0.1"); None trusts none.
     """
 
     data_dir: Path
@@ -52,6 +60,14 @@ class ServerSettings:
     max_clip_s: float = DEFAULT_MAX_CLIP_MINUTES * 60.0
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_fps: float = DEFAULT_MAX_FPS
+    public_url: str | None = None
+    forwarded_allow_ips: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.public_url is not None and not self.public_url.startswith(
+                ("http://", "https://")):
+            raise ConfigError(f"--public-url {self.public_url!r}: give the scheme too, as in"
+                              " https://coach.example")
 
     @property
     def database_url(self) -> str:
