@@ -7,6 +7,7 @@ Each test drives the real app (no workers: nothing here reaches the model).
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -318,3 +319,34 @@ def test_forwarded_proto_from_a_trusted_proxy_makes_the_cookie_secure(tmp_path: 
                           "--public-url", "coach.example"], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 2 and "give the scheme too" in run.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs (root only; skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()[:100]}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_507_and_the_server_stays_up(small_disk: Path) -> None:
+    settings = settings_for(small_disk / "data", workers=0)
+    token = make_token(settings, "carol", coach=False)
+    with TestClient(create_app(settings)) as client:
+        filler = small_disk / "filler"
+        free = shutil.disk_usage(small_disk).free
+        filler.write_bytes(b"\0" * max(free - 64 * 1024, 0))  # 64 kB left: the clip is 50
+        status, body = upload(client, token, _small_clip() * 3)  # over what is left
+        assert status == 507 and "disk is full" in str(body["detail"]), body
+        assert list(settings.uploads_dir.iterdir()) == []  # nothing half-written
+        assert client.get("/api/uploads", headers=bearer(token)).status_code == 200
+        filler.unlink()
+        status, body = upload(client, token, _small_clip())
+        assert status == 201, body

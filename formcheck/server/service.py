@@ -7,6 +7,7 @@ upload ids cannot be probed.
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import HTTPException
 from pydantic import BaseModel
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -147,6 +149,16 @@ def delete_upload(svc: Service, user: User, upload_id: str) -> None:
     remove_upload(svc.folder(upload_id))
 
 
+def _disk_full(exc: OSError | OperationalError) -> UploadRefusedError | None:
+    """A 507 for a full disk (the file's write or the database's), else None."""
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+        isinstance(exc, OperationalError) and "full" in str(exc.orig).lower())
+    if not full:
+        return None
+    log.error("upload refused: the disk is full (%s)", exc)
+    return UploadRefusedError(507, "the server's disk is full: try again later")
+
+
 async def accept_upload(svc: Service, request: Request, user: User) -> tuple[UploadInfo,
                                                                             dict[str, str]]:
     """Take a multipart upload: rate limit, stream to disk with the size limit, check it is a
@@ -155,7 +167,7 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
     Raises:
         HTTPException: 429 too many uploads; 413 too large (bytes, minutes or pixels); 415
             not a video; 422 truncated, empty or too high a frame rate; 400 malformed
-            request or a path as filename.
+            request or a path as filename; 507 the server's disk is full (nothing kept).
     """
     wait_s = svc.limiter.allow(user.id)
     if wait_s:
@@ -181,10 +193,13 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
             return get_upload(svc, user, upload_id)
 
         upload = await run_in_threadpool(record)
-    except UploadRefusedError as exc:
+    except (UploadRefusedError, OSError, OperationalError) as exc:
         remove_upload(folder)
         svc.limiter.refund(user.id)
-        raise HTTPException(exc.status, exc.message) from None
+        refusal = exc if isinstance(exc, UploadRefusedError) else _disk_full(exc)
+        if refusal is None:
+            raise
+        raise HTTPException(refusal.status, refusal.message) from None
     except BaseException:
         remove_upload(folder)
         raise
