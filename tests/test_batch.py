@@ -83,6 +83,26 @@ def test_inputs_explicit_file_is_taken_whatever_its_name(tmp_path: Path) -> None
     assert [c.path for c in collect_inputs([str(f)])] == [f.resolve()]
 
 
+def test_inputs_a_pipe_and_a_broken_link_are_error_rows_not_a_hang(tmp_path: Path) -> None:
+    """A FIFO given as input hung the batch (the decoder waits for a writer for ever); a
+    dangling link in a folder was left out of the summary without a word."""
+    import os
+
+    fifo = tmp_path / "in" / "pipe.mp4"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    (tmp_path / "in" / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    good = _touch(tmp_path / "in" / "set.mp4")
+    folder = {c.key: c for c in collect_inputs([str(tmp_path / "in")])}
+    assert set(folder) == {"in/pipe", "in/gone", "in/set"}
+    assert "not a regular file" in (folder["in/pipe"].error or "")
+    assert "broken link" in (folder["in/gone"].error or "")
+    assert folder["in/set"].error is None and folder["in/set"].path == good.resolve()
+    named = collect_inputs([str(fifo), str(tmp_path / "in" / "gone.mp4")])
+    assert ["not a regular file" in (named[0].error or ""),
+            "broken link" in (named[1].error or "")] == [True, True]
+
+
 # -- atomic writes ------------------------------------------------------------------------------
 
 

@@ -345,6 +345,11 @@ def test_report_command(saved: tuple[Path, Path], tmp_path: Path) -> None:
     not_a_report = tmp_path / "x.json"
     not_a_report.write_text(json.dumps({"hello": 1}), encoding="utf-8")
     assert runner.invoke(app, ["report", str(not_a_report)]).exit_code == 3
+    # 100,000 nested brackets once ended in a RecursionError, exit 1.
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000, encoding="utf-8")
+    deep = runner.invoke(app, ["report", str(nested)])
+    assert deep.exit_code == 3 and "nested too deeply" in deep.output
 
 
 def test_analyze_html_option_from_landmarks(saved: tuple[Path, Path], tmp_path: Path) -> None:

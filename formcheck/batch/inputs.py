@@ -48,36 +48,53 @@ def _inside(path: Path, folder: Path | None) -> bool:
     return True
 
 
-def _walk(folder: Path, exclude: Path | None) -> list[tuple[str, Path]]:
-    """(key, path) of the videos under `folder`, keys prefixed with the folder's own name so
-    that two folders holding `set1.mp4` stay apart; hidden folders and `exclude` are skipped."""
-    found: list[tuple[str, Path]] = []
+def _problem(path: Path) -> str | None:
+    """Why an existing name is not a clip to read: a dangling link, or not a regular file (a
+    pipe would block the decoder for ever, a device never ends); None for a regular file."""
+    if path.is_symlink() and not path.exists():
+        return f"{path}: a broken link (its target is gone)"
+    if not path.is_file():
+        return f"{path}: not a regular file (a pipe, socket or device)"
+    return None
+
+
+Found = tuple[str, Path, str | None]  # (key, path, why it cannot be read, or None)
+
+
+def _walk(folder: Path, exclude: Path | None) -> list[Found]:
+    """The videos under `folder` (see `Found`), keys prefixed with the folder's own name so
+    that two folders holding `set1.mp4` stay apart; hidden folders and `exclude` are skipped.
+    A video name that is a broken link or not a regular file is kept, with its problem."""
+    found: list[Found] = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts[:-1]) or _inside(path, exclude):
             continue
-        if path.is_file() and _is_video_name(path):
-            key = (Path(folder.name or "clips") / rel.with_suffix("")).as_posix()
-            found.append((key, path))
+        if path.is_dir() or not _is_video_name(path):
+            continue
+        key = (Path(folder.name or "clips") / rel.with_suffix("")).as_posix()
+        found.append((key, path, _problem(path)))
     return found
 
 
-def _expand(item: str, exclude: Path | None) -> list[tuple[str, Path]] | str:
-    """The (key, path) pairs one INPUT stands for, or the error message when it gives none."""
+def _expand(item: str, exclude: Path | None) -> list[Found] | str:
+    """What one INPUT stands for, or the error message when it gives nothing."""
     path = Path(item).expanduser()
     if path.is_dir():
         found = _walk(path.resolve(), exclude)
         return found or f"{item}: no video files ({', '.join(VIDEO_SUFFIXES)}) in this folder"
-    if path.exists():
-        return [(path.stem, path.resolve())]
+    if path.exists() or path.is_symlink():
+        return [(path.stem, path.absolute() if path.is_symlink() else path.resolve(),
+                 _problem(path))]
     if _GLOB_CHARS & set(item):
-        pairs: list[tuple[str, Path]] = []
+        pairs: list[Found] = []
         for match in sorted(glob.glob(str(path), recursive=True)):
-            m = Path(match).resolve()
+            m = Path(match)
             if m.is_dir():
-                pairs.extend(_walk(m, exclude))
-            elif m.is_file() and not _inside(m, exclude):
-                pairs.append((m.stem, m))
+                pairs.extend(_walk(m.resolve(), exclude))
+            elif not _inside(m.resolve(), exclude):
+                pairs.append((m.stem, m.absolute() if m.is_symlink() else m.resolve(),
+                              _problem(m)))
         return pairs or f"{item}: no file matches this pattern"
     return f"{item}: no such file or folder"
 
@@ -110,11 +127,11 @@ def collect_inputs(items: Sequence[str], exclude: Path | None = None) -> list[Cl
         if isinstance(expanded, str):
             clips.append(ClipInput(_unique(_safe_key(item), taken), Path(item), expanded))
             continue
-        for key, path in expanded:
+        for key, path, problem in expanded:
             if path in seen:  # the same file through two INPUTs: analyse it once
                 continue
             seen.add(path)
-            clips.append(ClipInput(_unique(_safe_key(key), taken), path))
+            clips.append(ClipInput(_unique(_safe_key(key), taken), path, problem))
     return clips
 
 

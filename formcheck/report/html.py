@@ -274,12 +274,16 @@ def load_report_json(path: str | Path) -> dict[str, Any]:
         raise ReportFileError(f"{path}: no such report file") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportFileError(f"{path}: not a JSON report ({exc})") from exc
+    except RecursionError:  # thousands of nested brackets: a hostile or broken file
+        raise ReportFileError(f"{path}: not a formcheck report (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ReportFileError(f"{path}: not a formcheck report")
     try:
         validate_report(data)
     except jsonschema.ValidationError as exc:
         raise ReportFileError(f"{path}: not a formcheck report ({exc.message})") from exc
+    except RecursionError:
+        raise ReportFileError(f"{path}: not a formcheck report (nested too deeply)") from None
     return data
 
 
