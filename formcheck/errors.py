@@ -91,6 +91,19 @@ class DataBusyError(FormcheckError):
     exit_code = 10
 
 
+class OutputError(FormcheckError):
+    """`formcheck batch`: the output folder cannot be written (read-only, full disk)."""
+
+    exit_code = 11
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so a batch stops as on Ctrl-C (the finished clips
+    and the summary kept), then exits 143."""
+
+    exit_code = 143
+
+
 EXIT_CODES: dict[int, str] = {
     0: "analysis done (a report may still say what it could not judge)",
     1: "unexpected internal error (a bug: please report it)",
@@ -103,5 +116,7 @@ EXIT_CODES: dict[int, str] = {
     8: "formcheck live: camera or stream missing, busy, or sending no frame",
     9: "formcheck batch: finished, but some clips failed (see the summary's error rows)",
     10: "formcheck serve: another server already uses the data folder",
+    11: "formcheck batch: the output folder cannot be written (read-only, or the disk is full)",
     130: "interrupted (Ctrl-C)",
+    143: "formcheck batch: stopped by SIGTERM (finished clips and the summary kept)",
 }

@@ -28,6 +28,7 @@ from test_server_api import (
     settings_for,
     upload,
 )
+from tmpfs import mounted_tmpfs
 
 from formcheck.config import Config
 from formcheck.errors import DataBusyError
@@ -323,17 +324,8 @@ def test_forwarded_proto_from_a_trusted_proxy_makes_the_cookie_secure(tmp_path: 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs (root only; skipped where mounting is not allowed)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()[:100]}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_is_a_507_and_the_server_stays_up(small_disk: Path) -> None:

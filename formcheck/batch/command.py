@@ -7,6 +7,9 @@ The library is imported inside the commands so that `formcheck --help` stays fas
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from formcheck.errors import BatchFailedError, FormcheckError
+from formcheck.errors import BatchFailedError, FormcheckError, Terminated
 
 if TYPE_CHECKING:
     from formcheck.batch.outputs import ClipRow
@@ -104,10 +107,14 @@ def batch_command(
     try:
         cfg = _settings(config, model, stride, no_band, band_color)
         opts = BatchOptions(out_dir, jobs, ray, video, landmarks, force, retry_errors, html)
-        with _clip_bar(quiet) as on_row:
+        with _clip_bar(quiet) as on_row, _sigterm_stops():
             result = run_batch(inputs, cfg, opts, on_row)
     except FormcheckError as exc:
         raise _fail(exc) from None
+    except Terminated:
+        err.print(f"stopped (SIGTERM): finished clips kept in {out_dir} "
+                  f"(rerun the same command to go on)", soft_wrap=True)
+        raise typer.Exit(Terminated.exit_code) from None
     except KeyboardInterrupt:
         err.print(f"interrupted: finished clips kept in {out_dir} "
                   f"(rerun the same command to go on)", soft_wrap=True)
@@ -130,6 +137,22 @@ def batch_command(
         err.print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more (see the summary)")
     if failed:
         raise _fail(BatchFailedError(f"{len(failed)} of {len(result.rows)} clips failed"))
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """While inside, SIGTERM raises `Terminated` in the main thread: the batch stops as on
+    Ctrl-C (workers ended, finished clips and the summary kept) instead of dying on the
+    spot and leaving its workers running."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _clip_bar:  # noqa: N801 - used like a function, as a context manager

@@ -27,6 +27,8 @@ from formcheck.batch.outputs import ClipPaths, ClipRow, write_summary
 from formcheck.batch.resume import input_fingerprint, kept_result, settings_hash, write_state
 from formcheck.batch.worker import ClipProduct, ClipTask, init_process, run_in_process
 from formcheck.config import Config
+from formcheck.errors import OutputError
+from formcheck.lifeline import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,22 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+#: The prefix of a batch's scratch folder in the system's temp folder (then its pid).
+SCRATCH_PREFIX = "formcheck-batch-"
+
+
+def sweep_scratch() -> list[Path]:
+    """Remove the scratch folders of batches that are no longer running (a batch killed with
+    -9 cannot remove its own); returns them."""
+    gone = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+    return gone
+
+
 class LocalBackend:
     """A pool of `workers` local processes, each loading the model once at start-up."""
 
@@ -147,12 +165,16 @@ class LocalBackend:
     def __init__(self, cfg: Config, workers: int) -> None:
         self.cfg = cfg
         self.workers = workers
-        self.scratch = tempfile.mkdtemp(prefix="formcheck-batch-")  # the workers' temp files
+        sweep_scratch()
+        # The workers' temp files, named after this process so a later batch can tell a
+        # folder a killed batch left behind from one in use.
+        self.scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=_mp_context(),
-                                   initializer=init_process, initargs=(self.cfg, self.scratch))
+                                   initializer=init_process,
+                                   initargs=(self.cfg, self.scratch, os.getpid()))
 
     def results(self, tasks: Sequence[ClipTask]) -> Iterator[ClipProduct]:
         attempts = dict.fromkeys(range(len(tasks)), 0)
@@ -263,12 +285,14 @@ def run_batch(
     `KeyboardInterrupt` is raised again for the CLI to exit 130.
 
     Raises:
+        OutputError: the output folder cannot be written (checked before any work), or a
+            write failed on the way (the rows finished before are in the summary).
         ModelError: the pose model bundle is missing or invalid (checked before any work).
         ConfigError: a Ray address was given but Ray is not installed or not reachable.
     """
     t0 = time.perf_counter()
     out_dir = opts.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir)
     clips = collect_inputs(items, exclude=out_dir)
     settings = settings_hash(cfg)  # also checks the model bundle, before any work
     rows: dict[int, ClipRow] = {}
@@ -310,8 +334,15 @@ def run_batch(
             try:
                 for product in backend.results(tasks):
                     clip = clips[product.index]
-                    finish(product.index, _write_product(clip, product, opts,
-                                                         prints[product.index], settings))
+                    try:
+                        row = _write_product(clip, product, opts, prints[product.index],
+                                             settings)
+                    except OSError as exc:
+                        raise OutputError(
+                            f"{out_dir}: cannot write the outputs ({exc.strerror}); the "
+                            "clips finished before are kept: free some space or fix the "
+                            "folder, then run the same command again") from None
+                    finish(product.index, row)
                     if product.worker:  # not for clips no worker finished
                         samples.append(WorkSample(
                             clip.key, product.worker, product.processing_s, product.cpu_s,
@@ -321,11 +352,30 @@ def run_batch(
                 backend.stop()
                 raise
             backend.close()
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, SIGTERM, an output error: the run did not finish
         interrupted = True
         raise
     finally:
         result = BatchResult(tuple(rows[i] for i in sorted(rows)), time.perf_counter() - t0,
                              backend_name, workers, interrupted, tuple(samples))
-        write_summary(out_dir, result.rows, result.summary_extra())
+        try:
+            write_summary(out_dir, result.rows, result.summary_extra())
+        except OSError as exc:  # a full disk: what is being raised says so already
+            log.warning("%s: the summary could not be written (%s)", out_dir, exc.strerror)
     return result
+
+
+def check_writable(out_dir: Path) -> None:
+    """Make the output folder and write a file in it, before any clip is analysed.
+
+    Raises:
+        OutputError: it cannot be made or written (read-only, no permission, full disk).
+    """
+    probe = out_dir / ".formcheck-write-test"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"\0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: the output folder cannot be written ({exc.strerror})"
+                          ) from None

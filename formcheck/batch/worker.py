@@ -26,6 +26,7 @@ from formcheck.analyze import analyze_video, open_estimator, write_annotated_vid
 from formcheck.bench import peak_rss_mb
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
+from formcheck.lifeline import die_with_parent, exit_when_gone
 from formcheck.report import validate_report
 from formcheck.report.html import report_html_for_analysis
 
@@ -217,14 +218,20 @@ _WORKER: ClipWorker | None = None
 _WORKER_ERROR: str = ""
 
 
-def init_process(cfg: Config, scratch: str | None = None) -> None:
+def init_process(cfg: Config, scratch: str | None = None, driver_pid: int | None = None
+                 ) -> None:
     """`ProcessPoolExecutor` initializer: load the model once for this worker process.
 
-    SIGINT is ignored here: Ctrl-C reaches the whole process group, and it is the driver's
-    job to stop the batch (it terminates the workers and keeps the finished results).
+    SIGINT and SIGTERM are ignored here: Ctrl-C reaches the whole process group, and it is
+    the driver's job to stop the batch (it terminates the workers and keeps the finished
+    results). The worker dies with the driver (`formcheck.lifeline`), however it dies.
     """
     global _WORKER, _WORKER_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver's own handler is not ours
+    die_with_parent(os.getppid())  # the forkserver (or the driver, with spawn)
+    if driver_pid is not None:
+        exit_when_gone(driver_pid)
     try:
         _WORKER = ClipWorker(cfg, scratch)
     except FormcheckError as exc:  # reported with every clip, instead of a broken pool

@@ -10,7 +10,6 @@ server leaves no worker finishing a job that the next server hands out again.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import logging
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 
 from formcheck.errors import FormcheckError
+from formcheck.lifeline import die_with_parent
 from formcheck.server import queue
 from formcheck.server.db import make_engine, uploads
 from formcheck.server.settings import ServerSettings
@@ -57,26 +57,10 @@ ANALYSIS_SHARE = 0.75
 PROGRESS_EVERY_S = 0.5
 # The trace behind the hip-angle plot keeps at most this many samples.
 TRACE_POINTS = 1500
-_PR_SET_PDEATHSIG = 1
 
 
 class LostClaimError(Exception):
     """The job is no longer this worker's (deleted, or handed out again): stop working on it."""
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (a no-op elsewhere).
-
-    Strictly, Linux sends it when the parent *thread* that started this process ends: the
-    pool starts workers from the server's event-loop thread and restarts them from its
-    watcher thread, both of which live exactly as long as the pool. The parent-pid checks
-    (between jobs and between frames) cover systems without the signal.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
-        os._exit(0)
 
 
 def save_trace(analysis: Analysis, path: Path) -> None:
@@ -202,7 +186,7 @@ class StopFlag:
 
 def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid: int) -> None:
     """A worker process's body: load the model once, then claim and run jobs until `stop`."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
     from formcheck.analyze import open_estimator
