@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                 except httpx.TransportError:
                     refused["server down"] = refused.get("server down", 0) + 1
                 next_upload = now + rng.uniform(*UPLOAD_EVERY_S)
-            if now >= next_kill:
+            if now >= next_kill and (worker_kills + server_kills) < 2 * args.max_kills:
+                before = len(events)
                 workers = service.worker_pids()
                 kill_worker = workers and worker_kills < args.max_kills and (
                     server_kills >= args.max_kills or rng.random() < 0.5)
@@ -183,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                     events.append(f"{now - t_end + args.minutes * 60:.0f}s: server {how.name}"
                                   f" (stopped in {took:.1f} s)")
                     service.start()
-                print(events[-1] if events else "", flush=True)
+                if len(events) > before:
+                    print(events[-1], flush=True)
                 next_kill = now + rng.uniform(*KILL_EVERY_S)
             time.sleep(0.2)
 

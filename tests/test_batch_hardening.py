@@ -128,3 +128,27 @@ def test_a_full_output_disk_stops_the_batch_keeping_what_was_written(tmp_path: P
                   None, _factory(rest))
         assert sorted(t.key for t in rest.tasks) == sorted(
             {"in/a", "in/b", "in/c"} - set(kept))
+
+
+@pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
+def test_a_clip_that_hangs_its_worker_is_stopped_and_the_batch_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FIFO hung the batch for ever: nothing limited a clip's time. (Inputs now refuse
+    FIFOs; here one is handed to the workers directly, as a stalled mount would hang.)"""
+    from formcheck.batch import runner
+    from formcheck.batch.worker import ClipTask
+
+    monkeypatch.setattr(runner, "CLIP_BUDGET_BASE_S", 4.0)
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    tasks = [ClipTask(0, "stalled", str(fifo)),
+             ClipTask(1, "good", str(SAMPLES / "good_form_portrait_left.mp4"))]
+    backend = runner.LocalBackend(batch_config(), 1)
+    try:
+        t0 = time.monotonic()
+        products = {p.index: p for p in backend.results(tasks)}
+    finally:
+        backend.close()
+    assert "took longer than 4 s and was stopped" in (products[0].error or "")
+    assert products[1].report is not None  # the clip behind it was scored
+    assert time.monotonic() - t0 < 90

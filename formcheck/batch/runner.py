@@ -141,6 +141,23 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+#: How long one clip may take in a worker: this much (s) plus `CLIP_BUDGET_PER_MB_S` per
+#: megabyte of file. Phone video holds 1-2 s a megabyte, analysed at about a second per
+#: second here and rendered as fast again: the budget only stops a clip that hangs. By
+#: size, not duration: reading the duration may itself hang (a stalled mount, a pipe).
+CLIP_BUDGET_BASE_S = 300.0
+CLIP_BUDGET_PER_MB_S = 60.0
+
+
+def clip_budget_s(path: Path) -> float:
+    """The most seconds a worker may spend on the clip at `path` (see `CLIP_BUDGET_BASE_S`)."""
+    try:
+        size_mb = path.stat().st_size / 1e6
+    except OSError:  # gone: the worker says so at once
+        size_mb = 0.0
+    return CLIP_BUDGET_BASE_S + CLIP_BUDGET_PER_MB_S * size_mb
+
+
 #: The prefix of a batch's scratch folder in the system's temp folder (then its pid).
 SCRATCH_PREFIX = "formcheck-batch-"
 
@@ -178,45 +195,75 @@ class LocalBackend:
 
     def results(self, tasks: Sequence[ClipTask]) -> Iterator[ClipProduct]:
         attempts = dict.fromkeys(range(len(tasks)), 0)
+        budget: dict[int, float] = {}  # (s) a clip's time limit, set when it starts
         pending: dict[Future[ClipProduct], int] = {}
+        running_since: dict[Future[ClipProduct], float] = {}
 
         def submit(i: int) -> None:
             attempts[i] += 1
             pending[self.pool.submit(run_in_process, tasks[i])] = i
 
+        def restart(failed: list[int], why: str) -> Iterator[ClipProduct]:
+            """A new pool: every unfinished task fails with the old one; the `failed` ones
+            (the cause) are given up after MAX_ATTEMPTS, the others run again."""
+            others = [i for i in pending.values() if i not in failed]
+            pending.clear()
+            running_since.clear()
+            self._end_pool()
+            self.pool = self._new_pool()
+            for i in sorted(failed):
+                if attempts[i] >= MAX_ATTEMPTS:
+                    yield ClipProduct(tasks[i].index, None,
+                                      error=why.format(s=budget.get(i, 0.0)))
+                else:
+                    submit(i)
+            for i in sorted(others):
+                attempts[i] -= 1  # not their fault: this run does not count
+                submit(i)
+
         for i in range(len(tasks)):
             submit(i)
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             broken: list[int] = []
             for fut in done:
                 i = pending.pop(fut)
+                running_since.pop(fut, None)
                 try:
                     yield fut.result()
                 except BrokenProcessPool:
                     broken.append(i)
             if broken:  # a worker died: every unfinished task fails with the pool
-                broken.extend(pending.values())
-                pending.clear()
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = self._new_pool()
-                for i in sorted(broken):
-                    if attempts[i] >= MAX_ATTEMPTS:
-                        yield ClipProduct(tasks[i].index, None, error=(
-                            "the worker process died while analysing this clip (a decoder "
-                            "crash or out of memory)"))
-                    else:
-                        submit(i)
+                yield from restart(broken, "the worker process died while analysing this clip"
+                                           " (a decoder crash or out of memory)")
+                continue
+            now = time.monotonic()
+            for fut, i in pending.items():
+                if fut.running() and fut not in running_since:
+                    running_since[fut] = now
+                    budget.setdefault(i, clip_budget_s(Path(tasks[i].path)))
+            late = [i for fut, i in pending.items()
+                    if fut in running_since and now - running_since[fut] > budget[i]]
+            if late:  # a clip that hangs its worker (a stalled network mount, a decoder loop)
+                for i in late:
+                    attempts[i] = MAX_ATTEMPTS  # a hang is not retried
+                yield from restart(late, "the analysis took longer than {s:.0f} s and was"
+                                         " stopped (the file may be unreadable or still"
+                                         " being written)")
 
-    def stop(self) -> None:
-        # The workers ignore SIGINT (see `worker.init_process`): end them here, so Ctrl-C
-        # does not wait for the clips in flight.
+    def _end_pool(self) -> None:
+        """End the pool's processes now, without waiting for the clips in flight."""
         processes = list((self.pool._processes or {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             proc.terminate()
         for proc in processes:
             proc.join(timeout=5)
+
+    def stop(self) -> None:
+        # The workers ignore SIGINT (see `worker.init_process`): end them here, so Ctrl-C
+        # does not wait for the clips in flight.
+        self._end_pool()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
@@ -83,18 +84,25 @@ def create_token(engine: Engine, name: str, coach: bool = False) -> str:
     return token
 
 
+#: Longer "tokens" and cookies are not ours: refused before hashing.
+MAX_SECRET_CHARS = 200
+_USER_COLUMNS = (users.c.id, users.c.name, users.c.role)
+
+
+def _user(engine: Engine, query: Any, digest: str) -> User | None:
+    """The user `query` (over `_USER_COLUMNS`) finds, keyed by `digest`, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else User(row.id, row.name, row.role, digest)
+
+
 def user_for_token(engine: Engine, token: str | None) -> User | None:
     """The user a token belongs to, or None for a missing or unknown token."""
-    if not token or len(token) > 200:
+    if not token or len(token) > MAX_SECRET_CHARS:
         return None
     digest = hash_token(token)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.id, users.c.name, users.c.role)
-            .join(tokens, tokens.c.user_id == users.c.id)
-            .where(tokens.c.token_hash == digest)
-        ).first()
-    return None if row is None else User(row.id, row.name, row.role, digest)
+    return _user(engine, select(*_USER_COLUMNS).join(tokens, tokens.c.user_id == users.c.id)
+                 .where(tokens.c.token_hash == digest), digest)
 
 
 def revoke_tokens(engine: Engine, name: str) -> int:
@@ -115,7 +123,7 @@ def revoke_tokens(engine: Engine, name: str) -> int:
 def open_session(engine: Engine, token: str) -> str | None:
     """A new browser session for the holder of API `token`: the cookie's value, or None for
     an unknown token. Expired sessions are swept on the way."""
-    if not token or len(token) > 200:
+    if not token or len(token) > MAX_SECRET_CHARS:
         return None
     t = now()
     with engine.begin() as conn:
@@ -133,22 +141,19 @@ def open_session(engine: Engine, token: str) -> str | None:
 
 def user_for_session(engine: Engine, value: str | None) -> User | None:
     """The user of a live session cookie, or None (missing, unknown, expired, ended)."""
-    if not value or len(value) > 200:
+    if not value or len(value) > MAX_SECRET_CHARS:
         return None
     digest = hash_token(value)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.id, users.c.name, users.c.role)
-            .join(sessions, sessions.c.user_id == users.c.id)
-            .join(tokens, tokens.c.id == sessions.c.token_id)
-            .where(sessions.c.session_hash == digest, sessions.c.expires_at > now())
-        ).first()
-    return None if row is None else User(row.id, row.name, row.role, digest)
+    return _user(engine, select(*_USER_COLUMNS)
+                 .join(sessions, sessions.c.user_id == users.c.id)
+                 .join(tokens, tokens.c.id == sessions.c.token_id)
+                 .where(sessions.c.session_hash == digest, sessions.c.expires_at > now()),
+                 digest)
 
 
 def close_session(engine: Engine, value: str | None) -> None:
     """End a session (logout): its cookie no longer works, wherever it was copied to."""
-    if value and len(value) <= 200:
+    if value and len(value) <= MAX_SECRET_CHARS:
         with engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.session_hash == hash_token(value)))
 
