@@ -7,6 +7,7 @@ progress bars live here, the library only takes callbacks.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from formcheck.batch.command import batch_bench_command, batch_command
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 from formcheck.no_reps import NO_REPS
+from formcheck.pose.landmarker import NATIVE_LOGS_ENV
 
 app = typer.Typer(
     name="formcheck",
@@ -93,6 +95,8 @@ def main_options(
     """Form checker for the resistance band hip thrust."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if verbose:  # MediaPipe's own log lines too, in worker processes as well
+        os.environ[NATIVE_LOGS_ENV] = "1"
 
 
 @app.command(epilog=_exit_codes_help())
@@ -129,13 +133,14 @@ def analyze(
         str | None, typer.Option(help="The band's colour (red, green, blue, yellow, black, "
                                  "purple, orange); default: found automatically.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, no bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the one-line result: no "
+                                        "table, no bar.")] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
     from formcheck.analyze import analyze_sequence, analyze_video, write_annotated_video
     from formcheck.pose.sequence import PoseSequence
     from formcheck.report import validate_report, write_json
-    from formcheck.report.terminal import print_report
+    from formcheck.report.terminal import print_report, summary_line
 
     try:
         cfg = _settings(config, {
@@ -169,7 +174,9 @@ def analyze(
 
             # With only --from-landmarks the pictures are drawn on a plain background.
             write_html(report_html_for_analysis(analysis, video, cfg.rules), html_out)
-        if not quiet:
+        if quiet:  # the result in one line, for scripts
+            out.print(summary_line(analysis.report), highlight=False, soft_wrap=True)
+        else:
             print_report(analysis.report, out)
         if not analysis.reps:
             # What was seen is the report's last warning, printed above unless quiet.

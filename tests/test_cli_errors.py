@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from formcheck.cli import app
 from formcheck.errors import EXIT_CODES, FormcheckError
+from formcheck.pose.bundle import default_model_path
+from formcheck.pose.landmarker import NATIVE_LOGS_ENV
 
 runner = CliRunner()
 
@@ -68,3 +74,16 @@ def test_version() -> None:
     code, output = _run("--version")
     assert code == 0
     assert output.startswith("formcheck ")
+
+
+@pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
+def test_quiet_analyze_prints_one_result_line_and_no_native_log(tmp_path: Path) -> None:
+    """MediaPipe's C++ side printed six `INFO: [accelerator_registry.cc:43]
+    DestroyAccelerator` lines after every run, even with -q, and -q printed no result."""
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / "short_pause_left.mp4"
+    env = {k: v for k, v in os.environ.items() if k != NATIVE_LOGS_ENV}
+    done = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(clip), "-q"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert re.fullmatch(r"3 reps, score \d+/100, faults: .+\n", done.stdout), done.stdout

@@ -10,6 +10,7 @@ a Ray worker on another machine needs no access to the output folder.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import os
@@ -151,6 +152,9 @@ class ClipWorker:
         self.scratch = scratch
         t0 = time.perf_counter()
         self.estimator: PoseEstimator = open_estimator(cfg)
+        # A pool's worker process just exits: close the model before the interpreter's
+        # finalizers would, quietly (see `PoseEstimator.close`).
+        atexit.register(self.estimator.close)
         self.model_load_s = time.perf_counter() - t0
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 

@@ -32,14 +32,23 @@ RunningMode = Literal["video", "image"]
 MAX_PEOPLE = 3
 
 
+#: Set (to anything) to let MediaPipe's native log lines through (`formcheck --verbose`);
+#: an environment variable, so worker processes inherit it.
+NATIVE_LOGS_ENV = "FORMCHECK_NATIVE_LOGS"
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
-    """Silence the C++ start-up chatter (TFLite, glog) that MediaPipe writes to fd 2.
+    """Silence the C++ chatter (TFLite, glog, absl) that MediaPipe writes to fd 2 when a
+    model loads, first runs and closes.
 
     Those lines are not for the user and cannot be turned off from Python; Python's own
     errors are raised as exceptions, so nothing the user needs is hidden.
     """
     os.environ.setdefault("GLOG_minloglevel", "2")
+    if os.environ.get(NATIVE_LOGS_ENV):  # `formcheck --verbose`: show them
+        yield
+        return
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured by pytest)
@@ -92,6 +101,7 @@ class PoseEstimator:
                           min_tracking_confidence)
         self._twin: PoseEstimator | None = None
         self._twin_loading: threading.Thread | None = None
+        self._closed = False
         # Imported here so that model-free paths (replaying landmarks) never load mediapipe.
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -143,8 +153,8 @@ class PoseEstimator:
 
         if self._last_ms < 0:  # nothing tracked yet: the current tracker is fresh
             return
-        self._landmarker.close()
         with _quiet_native_stderr():
+            self._landmarker.close()
             self._landmarker = vision.PoseLandmarker.create_from_options(self._options)
         self._last_ms = -1
         self._last_center = None
@@ -255,11 +265,16 @@ class PoseEstimator:
         return chosen
 
     def close(self) -> None:
+        """Release the models (again: a no-op). Quietly: closing prints native lines."""
+        if self._closed:
+            return
+        self._closed = True
         if self._twin_loading is not None:
             self._twin_loading.join()
-        self._landmarker.close()
-        if self._counter is not None:
-            self._counter.close()
+        with _quiet_native_stderr():
+            self._landmarker.close()
+            if self._counter is not None:
+                self._counter.close()
         if self._twin is not None:
             self._twin.close()
 

@@ -17,6 +17,15 @@ def _fmt(value: float, unit: str, digits: int = 0, signed: bool = False) -> str:
     return "-" if value != value else f"{value:{sign}.{digits}f}{unit}"  # NaN != NaN
 
 
+def summary_line(report: SetReport) -> str:
+    """The set in one line: reps, score and faults (what `analyze --quiet` prints)."""
+    score = report.score
+    faults = report.fault_counts
+    fault_text = ", ".join(f"{code} x{n}" for code, n in faults.items()) or "none"
+    return (f"{len(report.reps)} reps, score {'-' if score is None else score}/100, "
+            f"faults: {fault_text}")
+
+
 def print_report(report: SetReport, console: Console) -> None:
     """Print the per-rep table, the summary line and the cues that matter most."""
     src = report.source
@@ -53,13 +62,7 @@ def print_report(report: SetReport, console: Console) -> None:
         )
     if report.reps:  # no rows: what was seen is in the warnings above
         console.print(table)
-    score = report.score
-    faults = report.fault_counts
-    fault_text = ", ".join(f"{code} x{n}" for code, n in faults.items()) or "none"
-    console.print(
-        f"[bold]{len(report.reps)} reps[/], score {'-' if score is None else score}/100, "
-        f"faults: {fault_text}"
-    )
+    console.print(summary_line(report), style="bold", highlight=False)
     if report.cues:
         console.print("[bold]What to fix:[/]")
         for cue in report.cues[:3]:
