@@ -21,6 +21,7 @@ from rich.table import Table
 
 from formcheck import __version__
 from formcheck.batch.command import batch_bench_command, batch_command
+from formcheck.cli_flag import flag
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 from formcheck.no_reps import NO_REPS
@@ -49,8 +50,13 @@ ModelOpt = Annotated[
 ]
 
 
-def _exit_codes_help() -> str:
-    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+def _exit_codes_help(*codes: int) -> str:
+    """The `--help` epilog: the exit codes this command can end with (0, 1, 2 and 130 are
+    every command's), each with its meaning."""
+    listed = sorted({0, 1, 2, 130, *codes})
+    return "Exit codes: " + "; ".join(
+        f"{code} {'done' if code == 0 and 6 not in codes else EXIT_CODES[code]}"
+        for code in listed)
 
 
 @contextmanager
@@ -87,10 +93,10 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True,
+        bool, flag("--version", callback=version_callback, is_eager=True,
                            help="Print the version and exit.")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    verbose: Annotated[bool, flag("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """Form checker for the resistance band hip thrust."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
@@ -99,7 +105,7 @@ def main_options(
         os.environ[NATIVE_LOGS_ENV] = "1"
 
 
-@app.command(epilog=_exit_codes_help())
+@app.command(epilog=_exit_codes_help(3, 4, 5, 6))
 def analyze(
     video: Annotated[
         Path | None, typer.Argument(help="Video of the set, filmed from the side.")
@@ -127,13 +133,13 @@ def analyze(
         int | None, typer.Option(min=1, max=10, help="Analyse every n-th frame.")
     ] = None,
     no_band: Annotated[
-        bool, typer.Option("--no-band", help="A bodyweight set: no band is expected.")
+        bool, flag("--no-band", help="A bodyweight set: no band is expected.")
     ] = False,
     band_color: Annotated[
         str | None, typer.Option(help="The band's colour (red, green, blue, yellow, black, "
                                  "purple, orange); default: found automatically.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the one-line result: no "
+    quiet: Annotated[bool, flag("--quiet", "-q", help="Only the one-line result: no "
                                         "table, no bar.")] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
@@ -186,7 +192,7 @@ def analyze(
         raise _fail(exc) from None
 
 
-@app.command(epilog=_exit_codes_help())
+@app.command(epilog=_exit_codes_help(3, 4))
 def bench(
     video: Annotated[Path, typer.Argument(help="Clip to time (e.g. a bundled sample).")],
     json_out: Annotated[
@@ -194,7 +200,7 @@ def bench(
     ] = None,
     repeat: Annotated[int, typer.Option(
         min=1, max=10, help="Run each stage this many times; the fastest run counts.")] = 2,
-    render: Annotated[bool, typer.Option(
+    render: Annotated[bool, flag(
         "--render/--no-render", help="Also time writing the annotated video (--video).")
     ] = True,
     config: ConfigOpt = None,
@@ -251,7 +257,7 @@ def bench(
         write_json(r.to_dict(), json_out)
 
 
-@app.command("eval", epilog=_exit_codes_help())
+@app.command("eval", epilog=_exit_codes_help(3, 4, 7))
 def evaluate(
     folder: Annotated[Path, typer.Argument(help="Folder of clips, each with a <name>.json "
                                            "label beside it (formcheck synth or real_videos).")],
@@ -261,7 +267,7 @@ def evaluate(
     cache: Annotated[
         Path | None, typer.Option(help="Keep landmarks here so a rerun skips the model.")
     ] = None,
-    details: Annotated[bool, typer.Option(help="Per-rep labelled vs predicted tables.")] = False,
+    details: Annotated[bool, flag(help="Per-rep labelled vs predicted tables.")] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     min_count_exact: Annotated[float | None, typer.Option(
@@ -287,10 +293,10 @@ def evaluate(
     fault: Annotated[list[str] | None, typer.Option(
         help="Fault code the fault gates apply to (repeat the option).", show_default=False)
     ] = None,
-    pooled: Annotated[bool, typer.Option(
+    pooled: Annotated[bool, flag(
         "--pooled", help="The fault gates apply to the precision and recall pooled over the "
         "--fault codes, not to each code.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables, no bar.")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No tables, no bar.")] = False,
 ) -> None:
     """Measure accuracy on a folder of labelled clips; exit 7 when a given gate is missed."""
     from formcheck.cli_eval import print_eval
@@ -333,7 +339,7 @@ def synth(
     count: Annotated[int | None, typer.Option(
         min=1, help="Write this many varied clips (seeds SEED, SEED+1, ...) into OUT/.",
         show_default=False)] = None,
-    samples: Annotated[bool, typer.Option(
+    samples: Annotated[bool, flag(
         "--samples", help="Regenerate the bundled sample clips into OUT/.")] = False,
     reps: Annotated[int | None, typer.Option(min=1, max=20, help="Number of reps.",
                                              show_default=False)] = None,
@@ -348,10 +354,10 @@ def synth(
         "held upright).", show_default=False)] = None,
     fps: Annotated[float | None, typer.Option(
         min=1, max=240, help="Frame rate.", show_default=False)] = None,
-    legs_like_band: Annotated[bool, typer.Option(
+    legs_like_band: Annotated[bool, flag(
         "--legs-like-band", help="Leggings of the band's own colour (the band detector's "
         "hardest case).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No bar.")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No bar.")] = False,
 ) -> None:
     """Render labelled clips of a person doing band hip thrusts (for trying and testing)."""
     from formcheck.synth import random_clip_spec, render_clip, with_legs_like_band, write_samples
@@ -388,7 +394,7 @@ def synth(
         raise _fail(exc) from None
 
 
-@app.command("band-overlay", epilog=_exit_codes_help())
+@app.command("band-overlay", epilog=_exit_codes_help(3, 4))
 def band_overlay(
     source_dir: Annotated[Path, typer.Argument(
         metavar="REAL_DIR", help="Labelled real clips (<name>.mp4 with <name>.json).",
@@ -420,7 +426,7 @@ def band_overlay(
     out.print(f"wrote {len(written)} banded clips to {out_dir}")
 
 
-@app.command("report", epilog=_exit_codes_help())
+@app.command("report", epilog=_exit_codes_help(3))
 def report_cmd(
     report_json: Annotated[Path, typer.Argument(
         metavar="REPORT.json", help="A report written by `formcheck analyze --json`.",
@@ -448,7 +454,7 @@ def report_cmd(
     out.print(f"wrote {target}")
 
 
-@app.command(epilog=_exit_codes_help(), short_help="Coach a set live from a camera: reps, "
+@app.command(epilog=_exit_codes_help(3, 4, 8), short_help="Coach a set live from a camera: reps, "
              "phase, a cue after every rep.", help=(
     "Coach a set live: rep count, phase and a cue after every rep, on screen and aloud. "
     "Keys in the window: q ends the set, r resets the count, space pauses. The set also "
@@ -458,26 +464,26 @@ def live(
     source: Annotated[str, typer.Option(
         "--source", "-s", help="Camera index (0, 1, ...), a video file, or a stream URL "
         "(rtsp://, http://: e.g. a phone used as a webcam).")] = "0",
-    no_window: Annotated[bool, typer.Option(
+    no_window: Annotated[bool, flag(
         "--no-window", help="Headless: no window (tests; a phone streaming to a box).")
     ] = False,
-    realtime: Annotated[bool, typer.Option(
+    realtime: Annotated[bool, flag(
         "--realtime", help="With a file: play it at its own frame rate, as a camera would.")
     ] = False,
-    mute: Annotated[bool, typer.Option("--mute", help="No tones, no spoken cues.")] = False,
+    mute: Annotated[bool, flag("--mute", help="No tones, no spoken cues.")] = False,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write the set's report here (the JSON contract of analyze).")] = None,
     record: Annotated[Path | None, typer.Option(
         "--record", help="Write the annotated picture as an H.264 MP4 here.")] = None,
-    mirror: Annotated[bool | None, typer.Option(
+    mirror: Annotated[bool | None, flag(
         "--mirror/--no-mirror", help="Show the picture mirrored. Default: for a camera "
         "index yes, for files and streams no.", show_default=False)] = None,
     no_band: Annotated[
-        bool, typer.Option("--no-band", help="A bodyweight set: no band is expected.")
+        bool, flag("--no-band", help="A bodyweight set: no band is expected.")
     ] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-rep lines, no table.")
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No per-rep lines, no table.")
                      ] = False,
 ) -> None:
     """Coach a set live (see the command's help); the work is in `formcheck.live`."""
@@ -515,14 +521,14 @@ def live(
     out.print(result.latency.line(), highlight=False)
 
 
-@app.command("live-bench", epilog=_exit_codes_help())
+@app.command("live-bench", epilog=_exit_codes_help(3, 4, 7))
 def live_bench(
     video: Annotated[Path, typer.Argument(help="Clip to play in real time (e.g. 30 fps).")],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the figures as JSON here.")
     ] = None,
-    window: Annotated[bool, typer.Option("--window", help="Also draw the window.")] = False,
-    check: Annotated[bool, typer.Option(
+    window: Annotated[bool, flag("--window", help="Also draw the window.")] = False,
+    check: Annotated[bool, flag(
         "--check", help="Exit 7 when a latency target is missed.")] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
@@ -562,7 +568,7 @@ def show_config(config: ConfigOpt = None) -> None:
     sys.stdout.write(config_to_toml(cfg))
 
 
-@app.command(epilog=_exit_codes_help())
+@app.command(epilog=_exit_codes_help(4, 10))
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the "
                                       "network.")] = "127.0.0.1",
@@ -591,7 +597,7 @@ def serve(
     create_token: Annotated[str | None, typer.Option(
         "--create-token", metavar="NAME", help="Print a new API token for user NAME (made "
         "if new) and exit; the token is shown only this once.", show_default=False)] = None,
-    coach: Annotated[bool, typer.Option("--coach", help="With --create-token: NAME is a "
+    coach: Annotated[bool, flag("--coach", help="With --create-token: NAME is a "
                                         "coach and sees every upload.")] = False,
     revoke_token: Annotated[str | None, typer.Option(
         "--revoke-token", metavar="NAME", help="Remove every token of user NAME, and the "
@@ -627,8 +633,8 @@ def serve(
 
 
 # `formcheck batch` and `batch-bench` live in formcheck/batch/command.py (their own room).
-app.command("batch", epilog=_exit_codes_help())(batch_command)
-app.command("batch-bench", epilog=_exit_codes_help())(batch_bench_command)
+app.command("batch", epilog=_exit_codes_help(4, 9, 11, 143))(batch_command)
+app.command("batch-bench", epilog=_exit_codes_help(3, 4))(batch_bench_command)
 
 
 def main() -> None:

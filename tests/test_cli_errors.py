@@ -87,3 +87,32 @@ def test_quiet_analyze_prints_one_result_line_and_no_native_log(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert re.fullmatch(r"3 reps, score \d+/100, faults: .+\n", done.stdout), done.stdout
+
+
+@pytest.mark.parametrize(("command", "codes"), [
+    ("analyze", {0, 1, 2, 3, 4, 5, 6, 130}),
+    ("synth", {0, 1, 2, 130}),
+    ("report", {0, 1, 2, 3, 130}),
+    ("batch", {0, 1, 2, 4, 9, 11, 130, 143}),
+    ("serve", {0, 1, 2, 4, 10, 130}),
+])
+def test_each_command_s_help_lists_only_its_own_exit_codes(command: str, codes: set[int]
+                                                            ) -> None:
+    """Every --help repeated the whole table (`synth --help` listed '0 analysis done')."""
+    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    epilog = " ".join(result.output.split("Exit codes:", 1)[1].split()).replace("│", "")
+    listed = {int(c) for c in re.findall(r"(?:^|; )(\d+) ", " ".join(epilog.split()))}
+    assert listed == codes, epilog
+    assert ("analysis done" in epilog) == (command == "analyze")
+
+
+def test_help_shows_flags_without_a_value_name_and_keeps_brackets() -> None:
+    """Flags showed `<bool>` as if they took a value; rich markup ate `[ray]` from
+    `pip install formcheck[ray]`."""
+    for command in ("analyze", "batch", "live", "serve", "eval", "synth"):
+        text = runner.invoke(app, [command, "--help"], terminal_width=200).output
+        options = [line for line in text.splitlines() if "<bool>" in line]
+        assert all("--help" in line for line in options), (command, options)
+    batch = runner.invoke(app, ["batch", "--help"], terminal_width=200).output
+    assert "pip install formcheck[ray]" in " ".join(batch.replace("│", " ").split())

@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from formcheck.cli_flag import flag
 from formcheck.errors import BatchFailedError, FormcheckError, Terminated
 
 if TYPE_CHECKING:
@@ -66,20 +67,20 @@ def batch_command(
     ray: Annotated[str | None, typer.Option(
         "--ray", metavar="ADDRESS", help="Run on a Ray cluster: 'auto' (the cluster this "
         "machine is in, see `ray start`), an address (host:6379, ray://host:10001), or "
-        "'local' to start Ray here. Needs `pip install formcheck[ray]`.",
+        "'local' to start Ray here. Needs `pip install formcheck\\[ray]`.",
         show_default=False)] = None,
-    video: Annotated[bool, typer.Option(
+    video: Annotated[bool, flag(
         "--video", help="Also write each clip's annotated video (videos/<clip>.mp4).")] = False,
-    landmarks: Annotated[bool, typer.Option(
+    landmarks: Annotated[bool, flag(
         "--landmarks", help="Also save each clip's pose track (landmarks/<clip>.npz).")
     ] = False,
-    html: Annotated[bool, typer.Option(
+    html: Annotated[bool, flag(
         "--html/--no-html", help="Write each clip's self-contained HTML report "
         "(reports/<clip>.html); index.html links to it, else to the JSON report.")] = True,
-    force: Annotated[bool, typer.Option(
+    force: Annotated[bool, flag(
         "--force", help="Analyse every clip again, even those with an up-to-date report.")
     ] = False,
-    retry_errors: Annotated[bool, typer.Option(
+    retry_errors: Annotated[bool, flag(
         "--retry-errors", help="Analyse again the unchanged clips that failed last time.")
     ] = False,
     config: Annotated[Path | None, typer.Option(
@@ -89,11 +90,11 @@ def batch_command(
         "--model", help="Another PoseLandmarker .task bundle.", dir_okay=False)] = None,
     stride: Annotated[int | None, typer.Option(
         min=1, max=10, help="Analyse every n-th frame.")] = None,
-    no_band: Annotated[bool, typer.Option(
+    no_band: Annotated[bool, flag(
         "--no-band", help="Bodyweight sets: no band is expected.")] = False,
     band_color: Annotated[str | None, typer.Option(
         help="The band's colour; default: found automatically.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No bar, no summary.")] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No bar, no summary.")] = False,
 ) -> None:
     """Score many clips: one report per clip (JSON and HTML) and a summary table; resumable.
 
