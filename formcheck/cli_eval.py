@@ -29,27 +29,35 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
     table = Table(title=f"Clips in {result.directory}")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("clip", "left"), ("use", "left"), ("label", "right"), ("pred", "right"),
-        ("bound s", "right"), ("hip° MAE", "right"), ("pause s", "right"),
-        ("band", "left"), ("note", "left"),
+        ("bound\ns", "right"), ("hip°\nMAE", "right"), ("pause\ns", "right"),
+        ("band", "left"),
     )
     for col, justify in columns:
-        table.add_column(col, justify=justify, no_wrap=col != "note", overflow="fold")
+        # Only the name may wrap, and no figure is cut (a cut "knees 100%" read "knees 10"):
+        # the table fits 80 columns; notes follow it, one line each.
+        table.add_column(col, justify=justify, overflow="fold", no_wrap=col != "clip",
+                         min_width=12 if col == "clip" else None)
+    notes: list[str] = []
     for c in result.clips:
         label = c.label
         m = c.metrics
-        note = f"[red]{c.error}[/]" if c.error else "; ".join(c.warnings)
         name = Path(c.name).stem
+        note = f"[red]{c.error}[/]" if c.error else "; ".join(c.warnings)
+        if note:
+            notes.append(f"{name}: {note}")
         if label is None:
-            table.add_row(name, "?", "", "", "", "", "", "", note)
+            table.add_row(name, "?", "", "", "", "", "", "")
             continue
         count_style = "green" if len(c.predicted) == len(label.reps) else "bold red"
         table.add_row(
             name, "yes" if label.usable else "[yellow]no[/]", str(len(label.reps)),
             f"[{count_style}]{'-' if c.error else len(c.predicted)}[/]",
             _f(m.boundary_mae_s), _f(m.hip_angle_mae_deg, 1), _f(m.pause_mae_s),
-            f"{label.band or '-'} {_pct(m.band_accuracy)}", note,
+            f"{label.band or '-'} {_pct(m.band_accuracy)}",
         )
     console.print(table)
+    for line in notes:
+        console.print(line, soft_wrap=True, highlight=False)
     if details:
         for c in result.clips:
             _print_details(c, console)

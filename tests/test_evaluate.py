@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -762,3 +763,19 @@ def test_print_eval_shows_clips_overall_and_faults(result: EvalResult) -> None:
     for expected in ("faults", "plain", "cut_clip", "count_exact_rate", "under_extension",
                      "missed", "extra", "Left out of the overall figures"):
         assert expected in text
+
+
+def test_print_eval_fits_80_columns_without_cutting_a_figure(result: EvalResult) -> None:
+    """At 80 columns the clip table cut names and figures ('knees 100%' read 'knees 10')."""
+    long_name = row("banded_bridge_knees_pexels", [lrep((0, 1, 2, 3))], [])
+    console = Console(record=True, width=80)
+    print_eval(aggregate([*result.clips, long_name], Path("d")), console)
+    text = console.export_text()
+    assert max(map(len, text.splitlines())) <= 80
+    table = text.split("Overall", 1)[0]
+    cells = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
+    assert "banded_bridge_knees_pexels" in "".join(cells)  # folded, never cut
+    bands = [line.split("│")[-2].strip() for line in table.splitlines()
+             if line.startswith("│") and line.split("│")[-2].strip()]
+    assert bands and all(re.fullmatch(r"(hips|knees|both|none|-) (\d{1,3}%|-)", b)
+                         for b in bands), bands
