@@ -405,11 +405,11 @@ def _overlays(analysis: Analysis, t_s: float) -> Overlay:
     track = analysis.track
     i = int(np.clip(np.searchsorted(track.t_s, t_s), 0, len(track.t_s) - 1))
     done = [rr for rr in analysis.report.reps if rr.rep.end_s <= t_s]
-    phase = Phase.BOTTOM.value
+    phase = Phase.BOTTOM.word
     for rr in analysis.report.reps:
         current = rr.rep.phase_at(t_s)
         if current is not None:
-            phase = current.value
+            phase = current.word
     verdict, fault = "", False
     if done and t_s - done[-1].rep.end_s < 2.0:  # the last verdict stays up for two seconds
         last = done[-1]

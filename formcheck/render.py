@@ -35,7 +35,7 @@ class Overlay:
     joints_xy_px: np.ndarray
     hip_angle_deg: float
     reps: int
-    phase: str
+    phase: str  # in the report's words (`Phase.word`): lifting, top, lowering, bottom
     cue: str
     verdict: str = ""
     fault: bool = False

@@ -35,6 +35,16 @@ class Phase(str, Enum):
     TOP = "top"
     ECCENTRIC = "eccentric"
 
+    @property
+    def word(self) -> str:
+        """The phase in the words of the report, the HTML page and the video: "lifting",
+        "top", "lowering", "bottom" (the values are the field's terms)."""
+        return _PHASE_WORDS[self]
+
+
+_PHASE_WORDS = {Phase.BOTTOM: "bottom", Phase.CONCENTRIC: "lifting", Phase.TOP: "top",
+                Phase.ECCENTRIC: "lowering"}
+
 
 @dataclass(frozen=True)
 class Cycle:

@@ -296,3 +296,17 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
         assert status["pause"] is not Status.NOT_JUDGED
     assert list(report.reps[2].faults) == ["short_pause"]
     assert sum("film from the side" in w for w in report.warnings) == 1
+
+
+def test_the_video_overlay_names_phases_in_the_report_s_words(
+        three_reps: tuple[HipScript, PoseSequence]) -> None:
+    """The annotated video said 'eccentric' where the report and the page say 'lowering'."""
+    from formcheck.analyze import _overlays
+
+    _, seq = three_reps
+    analysis = analyze_sequence(seq, CFG)
+    rep = analysis.report.reps[0].rep
+    said = {_overlays(analysis, t).phase for t in (
+        (rep.start_s + rep.top_start_s) / 2, (rep.top_start_s + rep.top_end_s) / 2,
+        (rep.top_end_s + rep.end_s) / 2, rep.start_s - 0.3)}
+    assert said == {"lifting", "top", "lowering", "bottom"}

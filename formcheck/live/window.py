@@ -21,6 +21,7 @@ import numpy as np
 from formcheck.config import Config
 from formcheck.live.coach import SHORT_CUES, CoachState, Verdict
 from formcheck.render import Overlay, _panel, _text, _wrap, annotate
+from formcheck.reps import Phase
 from formcheck.video.frames import ImageBGR
 
 # The window shows small frames enlarged to this long side (px) so that text stays legible.
@@ -71,7 +72,7 @@ def draw_live(image_bgr: ImageBGR, state: CoachState, hud: Hud, cfg: Config, *,
     # The message panel is drawn here rather than by `annotate`: live, the verdict leads
     # with the word or two the lifter can take in mid-set, in large type.
     overlay = Overlay(joints_xy_px=joints, hip_angle_deg=state.hip_angle_deg,
-                      reps=state.reps, phase=state.phase, cue="")
+                      reps=state.reps, phase=Phase(state.phase).word, cue="")
     out = annotate(img, overlay)
     _draw_message(out, state, hud)
     _draw_hud(out, state, hud, cfg)
