@@ -112,13 +112,12 @@ def batch_command(
             result = run_batch(inputs, cfg, opts, on_row)
     except FormcheckError as exc:
         raise _fail(exc) from None
-    except Terminated:
-        err.print(f"stopped (SIGTERM): finished clips kept in {out_dir} "
-                  f"(rerun the same command to go on)", soft_wrap=True)
-        raise typer.Exit(Terminated.exit_code) from None
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished clips kept in {out_dir} "
-                  f"(rerun the same command to go on)", soft_wrap=True)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`)
+        terminated = isinstance(exc, Terminated)
+        err.print(f"{'stopped (SIGTERM)' if terminated else 'interrupted'}: finished clips "
+                  f"kept in {out_dir} (rerun the same command to go on)", soft_wrap=True)
+        if terminated:
+            raise typer.Exit(Terminated.exit_code) from None
         raise
     failed = [r for r in result.rows if r.result == "error"]
     if not quiet:

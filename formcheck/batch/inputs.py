@@ -61,6 +61,12 @@ def _problem(path: Path) -> str | None:
 Found = tuple[str, Path, str | None]  # (key, path, why it cannot be read, or None)
 
 
+def _named(path: Path) -> Found:
+    """A file named on the command line (or matched by a glob): keyed by its stem, at its
+    resolved path (a link's own, when the link is broken and has nothing to resolve to)."""
+    return path.stem, path.absolute() if path.is_symlink() else path.resolve(), _problem(path)
+
+
 def _walk(folder: Path, exclude: Path | None) -> list[Found]:
     """The videos under `folder` (see `Found`), keys prefixed with the folder's own name so
     that two folders holding `set1.mp4` stay apart; hidden folders and `exclude` are skipped.
@@ -84,8 +90,7 @@ def _expand(item: str, exclude: Path | None) -> list[Found] | str:
         found = _walk(path.resolve(), exclude)
         return found or f"{item}: no video files ({', '.join(VIDEO_SUFFIXES)}) in this folder"
     if path.exists() or path.is_symlink():
-        return [(path.stem, path.absolute() if path.is_symlink() else path.resolve(),
-                 _problem(path))]
+        return [_named(path)]
     if _GLOB_CHARS & set(item):
         pairs: list[Found] = []
         for match in sorted(glob.glob(str(path), recursive=True)):
@@ -93,8 +98,7 @@ def _expand(item: str, exclude: Path | None) -> list[Found] | str:
             if m.is_dir():
                 pairs.extend(_walk(m.resolve(), exclude))
             elif not _inside(m.resolve(), exclude):
-                pairs.append((m.stem, m.absolute() if m.is_symlink() else m.resolve(),
-                              _problem(m)))
+                pairs.append(_named(m))
         return pairs or f"{item}: no file matches this pattern"
     return f"{item}: no such file or folder"
 

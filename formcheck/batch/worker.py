@@ -226,13 +226,12 @@ def init_process(cfg: Config, scratch: str | None = None, driver_pid: int | None
                  ) -> None:
     """`ProcessPoolExecutor` initializer: load the model once for this worker process.
 
-    SIGINT and SIGTERM are ignored here: Ctrl-C reaches the whole process group, and it is
-    the driver's job to stop the batch (it terminates the workers and keeps the finished
-    results). The worker dies with the driver (`formcheck.lifeline`), however it dies.
+    SIGINT is ignored here: Ctrl-C reaches the whole process group, and it is the driver's
+    job to stop the batch (it terminates the workers and keeps the finished results). The
+    worker dies with the driver (`formcheck.lifeline`), however it dies.
     """
     global _WORKER, _WORKER_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver's own handler is not ours
     die_with_parent(os.getppid())  # the forkserver (or the driver, with spawn)
     if driver_pid is not None:
         exit_when_gone(driver_pid)
