@@ -6,6 +6,7 @@ read from it or use their own app without workers (refusals never reach a worker
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
@@ -93,14 +94,23 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                      final)
 
 
-@pytest.fixture
-def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
-    """A service without workers (uploads stay queued), a small size and rate limit."""
-    settings = settings_for(tmp_path / "data", workers=0, max_upload_bytes=400_000,
-                            uploads_per_window=3, rate_window_s=60.0)
+@contextlib.contextmanager
+def bare_service(data: Path, **limits: object) -> Iterator[tuple[TestClient, str,
+                                                                 ServerSettings]]:
+    """A service without workers (uploads stay queued) on `data`, with `limits` (settings),
+    its client and carol's token."""
+    settings = settings_for(data, workers=0, **limits)
     token = make_token(settings, "carol", coach=False)
     with TestClient(create_app(settings)) as client:
         yield client, token, settings
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
+    """A service without workers, a small size and rate limit."""
+    with bare_service(tmp_path / "data", max_upload_bytes=400_000, uploads_per_window=3,
+                      rate_window_s=60.0) as served:
+        yield served
 
 
 def test_upload_is_queued_then_scored_and_reported(served: Served) -> None:

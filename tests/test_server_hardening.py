@@ -24,6 +24,7 @@ from test_server_api import (
     TestClient,
     _assert_nothing_kept,
     _small_clip,
+    bare_service,
     bearer,
     settings_for,
     upload,
@@ -45,11 +46,9 @@ BOUNDARY = "XyZ"
 @pytest.fixture
 def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
     """A service without workers, a generous size limit and a small rate limit."""
-    settings = settings_for(tmp_path / "data", workers=0, max_upload_bytes=5_000_000,
-                            uploads_per_window=3, rate_window_s=60.0)
-    token = make_token(settings, "carol", coach=False)
-    with TestClient(create_app(settings)) as client:
-        yield client, token, settings
+    with bare_service(tmp_path / "data", max_upload_bytes=5_000_000, uploads_per_window=3,
+                      rate_window_s=60.0) as served:
+        yield served
 
 
 def _part(name: str, value: bytes, filename: str | None = None, extra: str = "") -> bytes:

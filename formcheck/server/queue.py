@@ -96,14 +96,7 @@ def requeue_running(engine: Engine, interrupted: bool = False) -> int:
     the server itself cut them short: the attempt does not count, so restarting a server
     never gives up a good clip.
     """
-    if interrupted:
-        with engine.begin() as conn:
-            return int(conn.execute(
-                update(jobs).where(jobs.c.state == "running")
-                .values(state="queued", claim=None, worker=None, progress=0.0, stage="",
-                        attempts=jobs.c.attempts - 1)
-            ).rowcount)
-    return _requeue(engine, jobs.c.state == "running")
+    return _requeue(engine, jobs.c.state == "running", counted=not interrupted)
 
 
 def requeue_worker(engine: Engine, worker: str) -> int:
@@ -117,15 +110,24 @@ def requeue_stale(engine: Engine, lease_s: float) -> int:
                                  jobs.c.heartbeat_at < now() - lease_s))
 
 
-def _requeue(engine: Engine, where: object) -> int:
+def _requeue(engine: Engine, where: object, counted: bool = True) -> int:
+    """Put the jobs `where` selects back in the queue. A `counted` attempt (the job may be
+    what killed its worker) gives a job up after MAX_ATTEMPTS; an uncounted one (the server
+    cut it short) is taken back."""
+    back_to_queue: dict[str, object] = {"state": "queued", "claim": None, "worker": None,
+                                        "progress": 0.0, "stage": ""}
+    gave_up = 0
     with engine.begin() as conn:
-        gave_up = conn.execute(
-            update(jobs).where(and_(where, jobs.c.attempts >= MAX_ATTEMPTS))  # type: ignore[arg-type]
-            .values(state="error", claim=None, finished_at=now(),
-                    error=f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)")
-        ).rowcount
+        if counted:
+            gave_up = conn.execute(
+                update(jobs).where(and_(where, jobs.c.attempts >= MAX_ATTEMPTS))  # type: ignore[arg-type]
+                .values(state="error", claim=None, finished_at=now(),
+                        error=f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)")
+            ).rowcount
+        else:
+            back_to_queue["attempts"] = jobs.c.attempts - 1
         back = conn.execute(
             update(jobs).where(where)  # type: ignore[arg-type]
-            .values(state="queued", claim=None, worker=None, progress=0.0, stage="")
+            .values(**back_to_queue)
         ).rowcount
     return int(back + gave_up)

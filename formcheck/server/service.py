@@ -180,8 +180,7 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
         received = await receive_multipart(request, folder / INPUT_NAME,
                                            svc.settings.max_upload_bytes)
         info = await run_in_threadpool(check_video, received.path)
-        limits = svc.settings
-        check_cost(info, limits.max_clip_s, limits.max_pixels, limits.max_fps)
+        check_cost(info, svc.settings)
 
         def record() -> UploadInfo:  # in a thread: a busy database must not stall the loop
             with svc.engine.begin() as conn:

@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from formcheck.errors import EmptyVideoError, VideoOpenError
+from formcheck.server.settings import ServerSettings
 from formcheck.video import FileSource, VideoInfo
 
 INPUT_NAME = "input.video"  # the upload as received
@@ -266,13 +267,15 @@ def check_video(path: Path) -> VideoInfo:
     return info
 
 
-def check_cost(info: VideoInfo, max_clip_s: float, max_pixels: int, max_fps: float) -> None:
-    """Refuse a clip that would hold a worker too long or take too much memory: at upload,
-    and again in the worker (a limit may have been lowered since).
+def check_cost(info: VideoInfo, limits: ServerSettings) -> None:
+    """Refuse a clip that would hold a worker too long or take too much memory
+    (`limits.max_clip_s`, `max_pixels`, `max_fps`): at upload, and again in the worker (a
+    limit may have been lowered since).
 
     Raises:
         UploadRefusedError: 413 too long or too many pixels, 422 too high a frame rate.
     """
+    max_clip_s, max_pixels, max_fps = limits.max_clip_s, limits.max_pixels, limits.max_fps
     if info.duration_s > max_clip_s:
         raise UploadRefusedError(413, f"the clip lasts {info.duration_s / 60:.1f} min; this"
                                       f" service scores clips of up to {max_clip_s / 60:g} min")

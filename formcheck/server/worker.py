@@ -128,7 +128,7 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
 
     try:
         src = folder / INPUT_NAME
-        check_cost(probe(src), settings.max_clip_s, settings.max_pixels, settings.max_fps)
+        check_cost(probe(src), settings)
         # Named after the client's file, not where the server keeps it.
         analysis = analyze_video(src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE),
                                  estimator).named(filename)
