@@ -50,13 +50,12 @@ ModelOpt = Annotated[
 ]
 
 
-def _exit_codes_help(*codes: int) -> str:
+def _exit_codes_help(*codes: int, done: str = "done") -> str:
     """The `--help` epilog: the exit codes this command can end with (0, 1, 2 and 130 are
-    every command's), each with its meaning."""
-    listed = sorted({0, 1, 2, 130, *codes})
-    return "Exit codes: " + "; ".join(
-        f"{code} {'done' if code == 0 and 6 not in codes else EXIT_CODES[code]}"
-        for code in listed)
+    every command's), each with its meaning; `done` says what 0 means for it."""
+    meaning = {**EXIT_CODES, 0: done}
+    return "Exit codes: " + "; ".join(f"{code} {meaning[code]}"
+                                      for code in sorted({0, 1, 2, 130, *codes}))
 
 
 @contextmanager
@@ -105,7 +104,7 @@ def main_options(
         os.environ[NATIVE_LOGS_ENV] = "1"
 
 
-@app.command(epilog=_exit_codes_help(3, 4, 5, 6))
+@app.command(epilog=_exit_codes_help(3, 4, 5, 6, done=EXIT_CODES[0]))
 def analyze(
     video: Annotated[
         Path | None, typer.Argument(help="Video of the set, filmed from the side.")
