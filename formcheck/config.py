@@ -68,6 +68,19 @@ class TrackConfig(_Section):
         4.0, gt=0, description="the seconds around a frame whose median torso length it is"
                                " compared with (max_scale_ratio)"
     )
+    max_shot_scale_ratio: float = Field(
+        2.0, gt=1, description="a pose whose torso is this many times longer or shorter than"
+                               " the shot's lifter's is another detection: missing"
+    )
+    min_torso_lean: float = Field(
+        0.3, ge=0, le=1, description="a torso leans one way when its horizontal extent is at"
+                                     " least this share of its length"
+    )
+    min_facing_share: float = Field(
+        0.75, gt=0.5, le=1, description="when this share of the leaning torsos of a shot lean"
+                                        " one way, one leaning the other way is another"
+                                        " detection: missing"
+    )
     despike_s: float = Field(
         0.45, ge=0, description="running-median window (s): removes landmark glitches"
     )

@@ -132,6 +132,52 @@ def off_scale(t_s: Float, size: Float, window_s: float, max_ratio: float) -> NDA
     return out
 
 
+def facing_back(lean: Float, min_lean: float, min_share: float) -> NDArray[np.bool_]:
+    """Samples that lean the other way from most of the samples that lean clearly.
+
+    `lean` is a segment's horizontal extent over its length (shoulder x minus hip x, over
+    the torso's length: -1 to 1, 0 upright). A sample leans clearly when |lean| is at least
+    `min_lean`. When `min_share` or more of those lean one way, the ones that lean clearly
+    the other way are flagged: a lifter seen side-on keeps their head on one side of their
+    hips for a whole shot, so a torso pointing the other way is the model reading something
+    else as the body (the thighs as a mirrored torso, before it finds the lifter). With no
+    clear majority (a front view, two sets facing each way) nothing is flagged. NaN samples
+    are never flagged.
+    """
+    lean = np.asarray(lean, dtype=np.float64)
+    clear = np.isfinite(lean) & (np.abs(lean) >= min_lean)
+    ahead = int(np.count_nonzero(clear & (lean > 0)))
+    total = int(np.count_nonzero(clear))
+    if total == 0:
+        return np.zeros(len(lean), dtype=bool)
+    if ahead >= min_share * total:
+        return clear & (lean < 0)
+    if total - ahead >= min_share * total:
+        return clear & (lean > 0)
+    return np.zeros(len(lean), dtype=bool)
+
+
+def far_from(size: Float, reference: NDArray[np.bool_], max_ratio: float) -> NDArray[np.bool_]:
+    """Samples whose `size` is over `max_ratio` times, or under 1/`max_ratio` of, the median
+    size of the `reference` samples (all valid samples when no reference sample is valid).
+
+    `off_scale` compares a sample with the seconds around it, so a wrong pose that lasts
+    longer than half its window passes it; this compares with the shot's lifter (the
+    reference: the samples that face the shot's way), so a guess of half the lifter's size
+    is caught however long it lasts. A zoom within the shot changes the size by less than
+    `max_ratio`. NaN samples are never flagged.
+    """
+    size = np.asarray(size, dtype=np.float64)
+    valid = np.isfinite(size) & (size > 0)
+    pool = size[valid & reference] if (valid & reference).any() else size[valid]
+    out = np.zeros(len(size), dtype=bool)
+    if len(pool) == 0:
+        return out
+    ratio = size[valid] / float(np.median(pool))
+    out[valid] = (ratio > max_ratio) | (ratio < 1.0 / max_ratio)
+    return out
+
+
 def derivative(t_s: Float, x: Float) -> Float:
     """dx/dt by central differences on the (possibly non-uniform) time grid; NaN stays NaN."""
     x = np.asarray(x, dtype=np.float64)

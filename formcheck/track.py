@@ -11,7 +11,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.config import TrackConfig
-from formcheck.filters import derivative, despike, fill_gaps, lowpass, off_scale
+from formcheck.filters import (
+    derivative,
+    despike,
+    facing_back,
+    far_from,
+    fill_gaps,
+    lowpass,
+    off_scale,
+)
 from formcheck.geometry import hip_angle_deg, knee_angle_deg, segment_length_px, shin_tilt_deg
 from formcheck.pose.landmarks import Landmark
 from formcheck.pose.sequence import PoseSequence
@@ -163,6 +171,25 @@ _PER_FRAME = ("t_s", "joints_xy_px", "confidence", "hip_angle_deg", "knee_angle_
               "hip_speed_deg_s", "people", "shin_tilt_deg", "shin_confidence")
 
 
+def _not_the_lifter(t_s: NDArray[np.float64], near_xy: NDArray[np.float64],
+                    cfg: TrackConfig) -> NDArray[np.bool_]:
+    """Frames of one shot whose near-side pose (shoulder, hip, ... in px; NaN missing) is not
+    the lifter's but the model's guess at something else: a torso that faces the other way
+    (`filters.facing_back`), one of another size than the shot's lifter's
+    (`filters.far_from`) or than in the seconds around (`filters.off_scale`)."""
+    torso = segment_length_px(near_xy[:, 0], near_xy[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lean = (near_xy[:, 0, 0] - near_xy[:, 1, 0]) / torso
+    wrong = facing_back(lean, cfg.min_torso_lean, cfg.min_facing_share)
+    facing = np.isfinite(lean) & (np.abs(lean) >= cfg.min_torso_lean) & ~wrong
+    wrong |= far_from(torso, facing, cfg.max_shot_scale_ratio)
+    # The seconds-around median is taken without the poses already found wrong: a wrong
+    # guess that lasts seconds would otherwise be its own reference.
+    wrong |= off_scale(t_s, np.where(wrong, np.nan, torso), cfg.scale_window_s,
+                       cfg.max_scale_ratio)
+    return wrong
+
+
 def _build_shot(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
     """`build_track` of one continuous shot."""
     side = choose_side(seq)
@@ -177,8 +204,7 @@ def _build_shot(seq: PoseSequence, cfg: TrackConfig) -> PoseTrack:
         vis = seq.visibility[:, idx].astype(np.float64)
         raw = seq.xy_px[:, idx].astype(np.float64)
         raw[vis < cfg.min_visibility] = np.nan
-        torso = segment_length_px(raw[:, 0], raw[:, 1])
-        raw[off_scale(t, torso, cfg.scale_window_s, cfg.max_scale_ratio)] = np.nan
+        raw[_not_the_lifter(t, raw, cfg)] = np.nan
         for j in range(len(JOINTS)):
             for c in range(2):
                 joints[:, j, c] = fill_gaps(t, raw[:, j, c], cfg.max_gap_s)
