@@ -13,6 +13,8 @@ from formcheck.filters import (
     OneEuroFilter,
     derivative,
     despike,
+    facing_back,
+    far_from,
     fill_gaps,
     lowpass,
     off_scale,
@@ -265,3 +267,19 @@ def test_off_scale_flags_a_pose_of_another_size_and_follows_a_slow_zoom() -> Non
     expected = ((t > 5.0) & (t < 5.7)) | ((t > 8.0) & (t < 8.3))
     np.testing.assert_array_equal(flagged, expected)
     assert not off_scale(t, np.full(len(t), np.nan), 4.0, 1.6).any()
+
+
+def test_facing_back_flags_the_few_that_lean_the_other_way() -> None:
+    lean = np.array([0.8, 0.7, 0.9, 0.1, -0.05, 0.6, -0.7, 0.75, np.nan, 0.8])
+    np.testing.assert_array_equal(np.flatnonzero(facing_back(lean, 0.3, 0.75)), [6])
+    # No clear majority (two sets, one facing each way; a front view): nothing is flagged.
+    assert not facing_back(np.array([0.8, 0.7, -0.8, -0.6]), 0.3, 0.75).any()
+    assert not facing_back(np.array([0.1, -0.2, 0.05, np.nan]), 0.3, 0.75).any()
+
+
+def test_far_from_compares_with_the_reference_samples() -> None:
+    size = np.array([100.0, 110.0, 40.0, 45.0, 95.0, 260.0, np.nan, 105.0])
+    reference = np.array([True, True, False, False, True, False, False, True])
+    np.testing.assert_array_equal(np.flatnonzero(far_from(size, reference, 2.0)), [2, 3, 5])
+    # Without a valid reference sample, every valid sample is the reference.
+    assert not far_from(np.array([100.0, 120.0, 90.0]), np.zeros(3, bool), 2.0).any()

@@ -133,3 +133,22 @@ def test_a_pose_of_another_size_is_masked_not_measured(seq: PoseSequence) -> Non
     assert np.isnan(track.joints_xy_px[wrong]).all()
     assert np.isnan(track.hip_angle_deg[wrong]).all()
     assert np.isfinite(track.hip_angle_deg[~wrong]).mean() > 0.95
+
+
+def test_a_mirrored_skeleton_before_the_model_finds_the_lifter_is_masked(
+        seq: PoseSequence) -> None:
+    """A drawn clip began with 2.7 s of the lifter's thighs read as a torso pointing the
+    other way at half the size (its 'top' read 305 deg): longer than the seconds-around
+    scale check can see, so the shot's facing and the shot's lifter's size catch it."""
+    xy = seq.xy_px.copy()
+    wrong = seq.t_s < 2.7
+    hip = xy[wrong][:, [Landmark.LEFT_HIP]]
+    xy[wrong] = hip - (xy[wrong] - hip) * 0.6  # turned round the hip, at 0.6x the size
+    track = build_track(replace(seq, xy_px=xy), CFG)
+    assert np.isnan(track.hip_angle_deg[wrong]).all()
+    assert np.isfinite(track.hip_angle_deg[~wrong]).mean() > 0.95
+    # The premise: the seconds-around check alone keeps most of it.
+    alone = build_track(replace(seq, xy_px=xy),
+                        CFG.model_copy(update={"min_facing_share": 1.0,
+                                               "max_shot_scale_ratio": 100.0}))
+    assert np.isfinite(alone.hip_angle_deg[wrong]).mean() > 0.5
