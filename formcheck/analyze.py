@@ -319,7 +319,7 @@ def analyze_sequence(
             width=seq.resolution_wh[0], height=seq.resolution_wh[1],
         ),
         model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
-        view=ViewInfo(track.view.side, track.view.ok, track.view.message),
+        view=ViewInfo.of(track),
         reps=tuple(rep_reports),
         warnings=tuple(set_warnings(seq, track, reps, cfg)),
     )

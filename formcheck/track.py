@@ -103,6 +103,18 @@ class PoseTrack:
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) else 0.0
 
+    @property
+    def head(self) -> Literal["left", "right"] | None:
+        """Where the lifter's head is in the picture: "left" on the image's left (the labels'
+        `side_left`), from the side of the hip the shoulder is on over the clip; None
+        without a pose. Not `side`: a lifter whose head is on the right shows the camera
+        their left side."""
+        dx = self.joints_xy_px[:, 0, 0] - self.joints_xy_px[:, 1, 0]
+        dx = dx[np.isfinite(dx)]
+        if len(dx) == 0 or float(np.median(dx)) == 0.0:
+            return None
+        return "left" if float(np.median(dx)) < 0 else "right"
+
 
 def choose_side(seq: PoseSequence) -> Side | None:
     """The side whose shoulder, hip, knee and ankle are more visible over the clip."""

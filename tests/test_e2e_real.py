@@ -40,6 +40,12 @@ def test_every_usable_real_clip_is_evaluated_and_counted_exactly(real_eval: Eval
               for n in usable}
     wrong = {n: c for n, c in counts.items() if c[0] != c[1]}
     assert not wrong, f"rep counts (predicted, labelled) that miss: {wrong}"
+    # One word, one meaning: a label's side_left is the report's head on the left.
+    side_on = {n: rows[n].label.view for n in usable  # type: ignore[union-attr]
+               if (rows[n].label.view or "").startswith("side_")}  # type: ignore[union-attr]
+    assert side_on, "no side-on real clip"
+    heads = {n: f"side_{rows[n].head}" for n in side_on}
+    assert heads == side_on
 
 
 # Two people timing exercise phases from video agree to about +-0.4 s (95% limits); these

@@ -48,6 +48,8 @@ def test_sample_clip_reps_and_faults(clip: Path, estimator: PoseEstimator) -> No
     report = analyze_video(clip, Config(), estimator=estimator).report
     validate_report(report.to_dict())
     assert len(report.reps) == label["rep_count"]
+    # One word, one meaning: the label's side_right is the report's head on the right.
+    assert f"side_{report.view.head}" == label["view"]
     for got, want in zip(report.reps, label["reps"], strict=True):
         assert set(got.faults) == set(want["faults"]), f"rep {got.rep.index}"
         assert got.band == want["band"], f"rep {got.rep.index}"
@@ -64,6 +66,7 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
     assert report["summary"]["rep_count"] == _label(clip)["rep_count"]
     assert all(not rep["faults"] for rep in _label(clip)["reps"])  # a good set, so:
     assert "Good set: nothing to fix." in result.output
+    assert "head on the right, left side measured" in result.output  # good_form_*right*
     assert "What to fix" not in result.output
     # The annotated video: H.264 yuv420p in MP4, every frame, the moov atom up front.
     with av.open(str(out_video)) as container:

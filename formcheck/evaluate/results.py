@@ -34,6 +34,8 @@ class ClipResult:
         warnings: the report's warnings.
         error: the error message, or None.
         elapsed_s: wall time spent on the clip.
+        head: where formcheck saw the lifter's head ("left"/"right", the report's
+            `view.head`; the label's `view` says it as side_left/side_right), or None.
     """
 
     name: str
@@ -46,6 +48,7 @@ class ClipResult:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     elapsed_s: float = 0.0
+    head: str | None = None
 
     @property
     def metrics(self) -> Metrics:
@@ -60,6 +63,7 @@ class ClipResult:
             "video": str(self.video),
             "usable": None if label is None else label.usable,
             "view": None if label is None else label.view,
+            "head": self.head,
             "band": None if label is None else label.band,
             "landmarks": self.landmarks,
             "error": self.error,

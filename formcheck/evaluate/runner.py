@@ -143,7 +143,8 @@ def _evaluate_clip(label_path: Path, video: Path, cfg: Config, cache_dir: Path |
     matches = match_reps([r.times_s for r in label.reps], [p.times_s for p in predicted],
                          min_iou)
     return ClipResult(video.name, label_path, video, label, predicted, matches, kind,
-                      analysis.report.warnings, None, time.perf_counter() - t0)
+                      analysis.report.warnings, None, time.perf_counter() - t0,
+                      head=analysis.report.view.head)
 
 
 def evaluate_dir(

@@ -351,7 +351,7 @@ class Coach:
         reps: list[Rep] = [v.report.rep for v in self.verdicts]
         if len(seq) and seq.found.any():
             track = build_track(seq, self.cfg.track)
-            view = ViewInfo(track.view.side, track.view.ok, track.view.message)
+            view = ViewInfo.of(track)
             warnings = set_warnings(seq, track, reps, self.cfg)
         else:
             view = ViewInfo(None, False, "no person found: film from the side, whole body"

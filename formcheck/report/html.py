@@ -41,6 +41,7 @@ from formcheck.errors import ReportFileError
 from formcheck.no_reps import NO_REPS
 from formcheck.panels import Panel
 from formcheck.report.json_io import validate_report
+from formcheck.report.model import view_words
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
 from formcheck.video.frames import ImageBGR
@@ -186,7 +187,7 @@ def build_report_html(
         "date": generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
         "duration": _fmt_value(duration, "s"),
         "size": f"{source.get('width', '?')}×{source.get('height', '?')}",
-        "side": view.get("side") or "–",
+        "view_words": view_words(view.get("head"), view.get("side")),
         "view_ok": bool(view.get("ok", True)),
         "view_message": view.get("message", ""),
         "rep_count": summary.get("rep_count", len(reps)),

@@ -13,6 +13,7 @@ from typing import Any
 
 from formcheck.reps import Rep
 from formcheck.rules import Finding, Status
+from formcheck.track import PoseTrack
 
 SCHEMA_VERSION = 1
 
@@ -37,9 +38,33 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class ViewInfo:
+    """How the lifter was seen.
+
+    side: the lifter's own body side that was measured, the one facing the camera ("left",
+        "right"; None without a pose).
+    head: where the lifter's head is in the picture ("left": on the image's left, the
+        labels' `side_left`; None without a pose). A lifter whose head is on the right
+        shows the camera their left side.
+    ok, message: whether the view allows judging the form, and what to change if not.
+    """
+
     side: str | None
     ok: bool
     message: str
+    head: str | None = None
+
+    @classmethod
+    def of(cls, track: PoseTrack) -> ViewInfo:
+        """The view of a measured track."""
+        return cls(track.side, track.view.ok, track.view.message, track.head)
+
+
+def view_words(head: str | None, side: str | None) -> str:
+    """The view in the words of every output: "head on the right, left side measured"."""
+    if side is None:
+        return "no side measured"
+    where = f"head on the {head}, " if head else ""
+    return f"{where}{side} side measured"
 
 
 @dataclass(frozen=True)
@@ -132,7 +157,8 @@ class SetReport:
                 "duration_s": _num(s.duration_s), "width": s.width, "height": s.height,
             },
             "model": {"name": self.model.name, "sha256": self.model.sha256},
-            "view": {"side": self.view.side, "ok": self.view.ok, "message": self.view.message},
+            "view": {"side": self.view.side, "head": self.view.head, "ok": self.view.ok,
+                     "message": self.view.message},
             "reps": [r.to_dict() for r in self.reps],
             "summary": {
                 "rep_count": len(self.reps),

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from formcheck.report.model import SetReport
+from formcheck.report.model import SetReport, view_words
 from formcheck.rules import Status
 
 _STATUS_STYLE = {Status.OK: "green", Status.FAULT: "bold red", Status.NOT_JUDGED: "dim"}
@@ -31,7 +31,7 @@ def print_report(report: SetReport, console: Console) -> None:
     src = report.source
     console.print(
         f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, "
-        f"{src.fps:.2f} fps  side: {report.view.side or '-'}"
+        f"{src.fps:.2f} fps  {view_words(report.view.head, report.view.side)}"
     )
     if not report.view.ok:
         console.print(f"[yellow]View: {report.view.message}[/]")
