@@ -336,10 +336,16 @@ def test_rebuilt_from_saved_files_matches(sample: Analysis, saved: tuple[Path, P
 def test_report_command(saved: tuple[Path, Path], tmp_path: Path) -> None:
     report, landmarks = saved
     out = tmp_path / "out" / "set.html"
-    result = runner.invoke(app, ["report", str(report), "--landmarks", str(landmarks),
+    # A report analysed long ago: its page is dated when the set was analysed, not built.
+    data = json.loads(report.read_text(encoding="utf-8"))
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**data, "analysed_at": "2026-01-02T03:04:05+00:00"}),
+                   encoding="utf-8")
+    result = runner.invoke(app, ["report", str(old), "--landmarks", str(landmarks),
                                  "--video", str(SAMPLE), "--html", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.is_file() and "rep-3" in out.read_text(encoding="utf-8")
+    page = out.read_text(encoding="utf-8")
+    assert "rep-3" in page and "Analysed 2026-01-02 03:04 UTC" in page
     missing = runner.invoke(app, ["report", str(tmp_path / "nope.json")])
     assert missing.exit_code == 3
     not_a_report = tmp_path / "x.json"

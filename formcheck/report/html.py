@@ -149,6 +149,15 @@ def _data_uri(image_bgr: ImageBGR) -> str:
     return f"data:image/jpeg;base64,{data}"
 
 
+def _analysed_at(report: Mapping[str, Any]) -> datetime | None:
+    """The report's analysis time (UTC), or None when it has none or an unreadable one."""
+    try:
+        when = datetime.fromisoformat(str(report["analysed_at"]))
+    except (KeyError, ValueError):
+        return None
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def build_report_html(
     report: Mapping[str, Any], *, angle: AngleSeries | None = None,
     stills: Mapping[int, ImageBGR] | None = None, rules: RulesConfig | None = None,
@@ -162,11 +171,12 @@ def build_report_html(
         stills: rep index -> still image (BGR, skeleton already drawn; see
             `stills.draw_still`); reps without one get a card without a picture.
         rules: the thresholds the plots draw as targets (default: the defaults).
-        generated: when the report was made (default: now, UTC).
+        generated: when the set was analysed (default: the report's `analysed_at`, or now
+            for a report from before it was recorded; shown in UTC).
         title: the page title.
     """
     rules = rules or RulesConfig()
-    generated = generated or datetime.now(timezone.utc)
+    generated = generated or _analysed_at(report) or datetime.now(timezone.utc)
     stills = stills or {}
     reps: list[dict[str, Any]] = list(report.get("reps", []))
     source: Mapping[str, Any] = report.get("source", {})

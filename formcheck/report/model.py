@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from formcheck.reps import Rep
@@ -132,6 +133,8 @@ class SetReport:
     view: ViewInfo
     reps: tuple[RepReport, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: When the set was analysed (UTC; the JSON's `analysed_at`, ISO 8601 to the second).
+    analysed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def fault_counts(self) -> dict[str, int]:
@@ -167,4 +170,6 @@ class SetReport:
                 "score": self.score,
             },
             "warnings": list(self.warnings),
+            "analysed_at": self.analysed_at.astimezone(timezone.utc).isoformat(
+                timespec="seconds"),
         }
