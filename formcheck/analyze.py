@@ -27,14 +27,14 @@ from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
+from formcheck.judge import once_for_the_set, rep_report
 from formcheck.no_reps import explain_no_reps
 from formcheck.panels import Panel, PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.render import Overlay, annotate
-from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
+from formcheck.report import ModelInfo, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
-from formcheck.rules import RepContext, check_rep, score
 from formcheck.schedule import SPARSE_EVERY, measure_sparse_dense, on_grid
 from formcheck.shots import (
     Shot,
@@ -302,12 +302,9 @@ def analyze_sequence(
     timings = {} if timings is None else timings
     track, reps, bands = _track_reps_bands(seq, cfg, timings)
     t2 = time.perf_counter()
-    rep_reports = []
-    for rep, band in zip(reps, bands, strict=True):
-        ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence,
-                         side_on=track.view.side_on)
-        findings = tuple(check_rep(ctx, cfg.rules))
-        rep_reports.append(RepReport(rep, ctx.band, findings, score(findings)))
+    rep_reports, set_findings = once_for_the_set(
+        [rep_report(rep, band, track.view.side_on, cfg.rules)
+         for rep, band in zip(reps, bands, strict=True)])
     timings["rules"] += time.perf_counter() - t2
     src = seq.meta.get("source", {})
     model = seq.meta.get("model", {})
@@ -320,8 +317,9 @@ def analyze_sequence(
         ),
         model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
         view=ViewInfo.of(track),
-        reps=tuple(rep_reports),
+        reps=rep_reports,
         warnings=tuple(set_warnings(seq, track, reps, cfg)),
+        set_findings=set_findings,
     )
     return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
 

@@ -57,9 +57,13 @@ def test_generated_clips_are_judged_by_where_the_band_is(
     assert len(analysis.reps) == 2
     assert [rr.band for rr in analysis.report.reps] == [band, band]
     # Every verdict, the band's (band_at_knees, no_band) and the rest: a knee misread would
-    # add a feet fault.
-    assert [sorted(rr.faults) for rr in analysis.report.reps] == [
+    # add a feet fault. No band in the set is said once, for the set (the label lists it on
+    # every rep).
+    report = analysis.report
+    assert [sorted([*rr.faults, *report.set_faults]) for rr in report.reps] == [
         sorted(r["faults"]) for r in label["reps"]]
+    assert report.set_faults == (["no_band"] if band == "none" else [])
+    assert not any("no_band" in rr.faults for rr in report.reps)
     # Where a band was found, the tops were measured again with it painted out.
     retaken = analysis.sequence.meta.get("retake", {}).get("reps", [])
     assert [r["rep"] for r in retaken] == ([] if band == "none" else [1, 2])

@@ -148,7 +148,8 @@ def test_empty_set_has_no_score() -> None:
     report = _set_report(warnings=("no complete hip-thrust rep found",))
     data = report.to_dict()
     validate_report(data)
-    assert data["summary"] == {"rep_count": 0, "faults": {}, "cues": [], "score": None}
+    assert data["summary"] == {"rep_count": 0, "faults": {}, "set_faults": [], "cues": [],
+                               "score": None}
     assert data["warnings"] == ["no complete hip-thrust rep found"]
 
 

@@ -36,10 +36,12 @@ class PredRep(PhaseDurations):
     faults: tuple[str, ...]
 
     @classmethod
-    def from_report(cls, rr: RepReport) -> PredRep:
+    def from_report(cls, rr: RepReport, set_faults: Sequence[str] = ()) -> PredRep:
+        """The rep's fields; `set_faults`, said once for the whole set (no band in any
+        rep), are every rep's faults for scoring, as a label lists them on every rep."""
         r = rr.rep
         return cls(r.start_s, r.top_start_s, r.top_end_s, r.end_s, r.hip_angle_top_deg,
-                   r.knee_angle_top_deg, rr.band, tuple(rr.faults))
+                   r.knee_angle_top_deg, rr.band, (*rr.faults, *set_faults))
 
     @property
     def times_s(self) -> RepTimes:

@@ -139,7 +139,8 @@ def _evaluate_clip(label_path: Path, video: Path, cfg: Config, cache_dir: Path |
         log.info("%s: %s", video.name, exc)
         return ClipResult(video.name, label_path, video, label, landmarks=kind, error=str(exc),
                           elapsed_s=time.perf_counter() - t0)
-    predicted = tuple(PredRep.from_report(rr) for rr in analysis.report.reps)
+    report = analysis.report
+    predicted = tuple(PredRep.from_report(rr, report.set_faults) for rr in report.reps)
     matches = match_reps([r.times_s for r in label.reps], [p.times_s for p in predicted],
                          min_iou)
     return ClipResult(video.name, label_path, video, label, predicted, matches, kind,

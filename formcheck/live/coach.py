@@ -31,12 +31,12 @@ from formcheck.band import BandDetector, BandJudgement, BandThread, judge_rep
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import hip_angle_deg
+from formcheck.judge import SAID_ONCE, once_for_the_set, rep_report
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
 from formcheck.reps import Phase, Rep, RepStateMachine, segment_reps
-from formcheck.rules import RepContext, check_rep, score
 from formcheck.track import NOT_SIDE_ON_MESSAGE, SIDE_LANDMARKS, Side, build_track, check_view
 from formcheck.video import Frame
 
@@ -201,6 +201,7 @@ class Coach:
         self._next_guidance_t = -math.inf
         self._guidance = ""
         self._last_end_t = -math.inf
+        self._said_once: set[str] = set()  # set faults already said (judge.SAID_ONCE)
         self._motion_ref = math.nan
         self.resolution_wh: tuple[int, int] = (0, 0)
 
@@ -318,11 +319,10 @@ class Coach:
             rep = replace(rep, index=len(self.verdicts) + 1)
             band = (judge_rep(self.band.frames, rep, self.cfg.rules.band)
                     if self.cfg.rules.band.detect else BandJudgement.unknown())
-            ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence,
-                             side_on=track.view.side_on)
-            findings = tuple(check_rep(ctx, self.cfg.rules))
-            report = RepReport(rep, ctx.band, findings, score(findings))
-            faults = report.faults
+            report = rep_report(rep, band, track.view.side_on, self.cfg.rules)
+            # "Add the band" is said on the first rep without one, not on every rep.
+            faults = [f for f in report.faults if f not in self._said_once]
+            self._said_once.update(f for f in report.faults if f in SAID_ONCE)
             verdict = Verdict(report, SHORT_CUES.get(faults[0], faults[0]) if faults
                               else GOOD_REP, now_t)
             self.verdicts.append(verdict)
@@ -358,11 +358,13 @@ class Coach:
                             " in frame")
             warnings = ["no person found", *([NO_REPS]
                                              if not reps else [])]
+        rep_reports, set_findings = once_for_the_set([v.report for v in self.verdicts])
         return SetReport(
             source=source,
             model=ModelInfo(bundle.name, bundle.sha256),
             view=view,
-            reps=tuple(v.report for v in self.verdicts),
+            reps=rep_reports,
             warnings=tuple(warnings) + tuple(extra_warnings),
+            set_findings=set_findings,
         )
 

@@ -101,20 +101,21 @@ class RepReport:
             "knee_angle_top_deg": _num(r.knee_angle_top_deg),
             "shin_tilt_top_deg": _num(r.shin_tilt_top_deg),
             "band": self.band,
-            "findings": [
-                {
-                    "rule": f.rule,
-                    "status": f.status.value,
-                    "fault": f.fault,
-                    "value": _num(f.value) if isinstance(f.value, float) else f.value,
-                    "target": f.target,
-                    "confidence": _num(f.confidence),
-                    "cue": f.cue,
-                }
-                for f in self.findings
-            ],
+            "findings": [_finding_dict(f) for f in self.findings],
             "score": self.score,
         }
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "status": f.status.value,
+        "fault": f.fault,
+        "value": _num(f.value) if isinstance(f.value, float) else f.value,
+        "target": f.target,
+        "confidence": _num(f.confidence),
+        "cue": f.cue,
+    }
 
 
 def _num(x: float | None, digits: int = 3) -> float | None:
@@ -133,18 +134,28 @@ class SetReport:
     view: ViewInfo
     reps: tuple[RepReport, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: Findings said once for the whole set, not per rep (`judge.once_for_the_set`).
+    set_findings: tuple[Finding, ...] = ()
     #: When the set was analysed (UTC; the JSON's `analysed_at`, ISO 8601 to the second).
     analysed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def fault_counts(self) -> dict[str, int]:
+        """Reps with each fault (the set's own faults are `set_faults`)."""
         return dict(Counter(code for r in self.reps for code in r.faults))
 
     @property
+    def set_faults(self) -> list[str]:
+        """Faults of the whole set, said once (e.g. no band in any rep)."""
+        return [f.fault for f in self.set_findings if f.fault is not None]
+
+    @property
     def cues(self) -> list[str]:
-        """Distinct cues of faulty findings, most frequent first (ties: first seen)."""
+        """Distinct cues of faulty findings: the set's first, then the reps' most frequent
+        first (ties: first seen)."""
         counts = Counter(f.cue for r in self.reps for f in r.findings if f.status is Status.FAULT)
-        return [cue for cue, _ in counts.most_common()]
+        said = [f.cue for f in self.set_findings if f.status is Status.FAULT]
+        return said + [cue for cue, _ in counts.most_common() if cue not in said]
 
     @property
     def score(self) -> int | None:
@@ -166,10 +177,12 @@ class SetReport:
             "summary": {
                 "rep_count": len(self.reps),
                 "faults": self.fault_counts,
+                "set_faults": self.set_faults,
                 "cues": self.cues,
                 "score": self.score,
             },
             "warnings": list(self.warnings),
+            "set_findings": [_finding_dict(f) for f in self.set_findings],
             "analysed_at": self.analysed_at.astimezone(timezone.utc).isoformat(
                 timespec="seconds"),
         }

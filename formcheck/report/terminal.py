@@ -21,7 +21,8 @@ def summary_line(report: SetReport) -> str:
     """The set in one line: reps, score and faults (what `analyze --quiet` prints)."""
     score = report.score
     faults = report.fault_counts
-    fault_text = ", ".join(f"{code} x{n}" for code, n in faults.items()) or "none"
+    fault_text = ", ".join([*(f"{code} (the set)" for code in report.set_faults),
+                            *(f"{code} x{n}" for code, n in faults.items())]) or "none"
     return (f"{len(report.reps)} reps, score {'-' if score is None else score}/100, "
             f"faults: {fault_text}")
 

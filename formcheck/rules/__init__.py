@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from formcheck.config import RulesConfig
-from formcheck.rules.band_placement import BandPlacement
-from formcheck.rules.base import Finding, RepContext, Rule, Status
+from formcheck.rules.band_placement import BAND_PLACEMENT
+from formcheck.rules.base import Finding, RepContext, Rule, Status, not_judged
 from formcheck.rules.lowering_tempo import LOWERING_TEMPO
 from formcheck.rules.pause import PAUSE
 from formcheck.rules.shin_angle import SHIN_ANGLE
 from formcheck.rules.top_alignment import TOP_ALIGNMENT
 
-RULES: tuple[Rule, ...] = (TOP_ALIGNMENT, PAUSE, LOWERING_TEMPO, SHIN_ANGLE, BandPlacement())
+RULES: tuple[Rule, ...] = (TOP_ALIGNMENT, PAUSE, LOWERING_TEMPO, SHIN_ANGLE, BAND_PLACEMENT)
 FAULT_CODES: tuple[str, ...] = tuple(code for rule in RULES for code in rule.faults)
 
 
@@ -32,4 +32,5 @@ def score(findings: Sequence[Finding], rules: Sequence[Rule] = RULES) -> int | N
     return round(100 * passed / total)
 
 
-__all__ = ["FAULT_CODES", "RULES", "Finding", "RepContext", "Rule", "Status", "check_rep", "score"]
+__all__ = ["FAULT_CODES", "RULES", "Finding", "RepContext", "Rule", "Status", "check_rep",
+           "not_judged", "score"]

@@ -32,3 +32,6 @@ class BandPlacement:
                 return Finding(self.id, Status.OK, None, band, "no band (bodyweight set)", conf, "")
             return Finding(self.id, Status.FAULT, "no_band", band, target, conf, self.cue_none)
         return not_judged(self.id, target, "Band placement not judged", conf, band)
+
+
+BAND_PLACEMENT = BandPlacement()
