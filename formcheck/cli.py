@@ -142,9 +142,9 @@ def analyze(
                                         "table, no bar.")] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
-    from formcheck.analyze import analyze_sequence, analyze_video, write_annotated_video
+    from formcheck.analyze import analyze_sequence, analyze_video
+    from formcheck.outputs import ClipOutputs, write_outputs
     from formcheck.pose.sequence import PoseSequence
-    from formcheck.report import validate_report, write_json
     from formcheck.report.terminal import print_report, summary_line
 
     try:
@@ -162,23 +162,13 @@ def analyze(
         else:
             err.print("error: give a VIDEO, or --from-landmarks PATH", soft_wrap=True)
             raise typer.Exit(2)
-        if landmarks_out is not None:
-            analysis.sequence.save(landmarks_out)
-        data = analysis.report.to_dict()
-        validate_report(data)
-        if json_out is not None:
-            write_json(data, json_out)
-        if video_out is not None:
-            if video is None:
-                err.print("error: --video needs the VIDEO itself, not only --from-landmarks")
-                raise typer.Exit(2)
-            with _progress("Rendering", quiet) as progress:
-                write_annotated_video(video, analysis, video_out, progress)
-        if html_out is not None:
-            from formcheck.report.html import report_html_for_analysis, write_html
-
-            # With only --from-landmarks the pictures are drawn on a plain background.
-            write_html(report_html_for_analysis(analysis, video, cfg.rules), html_out)
+        if video_out is not None and video is None:
+            err.print("error: --video needs the VIDEO itself, not only --from-landmarks")
+            raise typer.Exit(2)
+        # With only --from-landmarks the page's pictures are drawn on a plain background.
+        with _progress("Rendering", quiet or video_out is None) as progress:
+            write_outputs(analysis, ClipOutputs(json_out, landmarks_out, video_out, html_out),
+                          video, cfg.rules, progress)
         if quiet:  # the result in one line, for scripts
             out.print(summary_line(analysis.report), highlight=False, soft_wrap=True)
         else:

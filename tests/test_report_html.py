@@ -33,13 +33,13 @@ from formcheck.analyze import Analysis, analyze_sequence, analyze_video
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.no_reps import HOW_TO, NO_REPS
+from formcheck.outputs import report_html
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import write_json
 from formcheck.report.html import (
     build_index_html,
     build_report_html,
-    report_html_for_analysis,
     report_html_from_files,
 )
 from formcheck.synth import ClipRenderer, random_clip_spec
@@ -64,7 +64,7 @@ def sample(estimator: Any) -> Analysis:
 
 @pytest.fixture(scope="module")
 def sample_html(sample: Analysis) -> str:
-    return report_html_for_analysis(sample, SAMPLE, CFG.rules)
+    return report_html(sample, SAMPLE, CFG.rules)
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +270,7 @@ def test_ten_rep_set_stays_under_two_megabytes(ten_reps: tuple[Analysis, Path],
                                                tmp_path: Path) -> None:
     analysis, video = ten_reps
     assert len(analysis.reps) == 10
-    html = report_html_for_analysis(analysis, video, CFG.rules)
+    html = report_html(analysis, video, CFG.rules)
     size = len(html.encode("utf-8"))
     assert size < MAX_TEN_REP_BYTES, f"{size / 1e6:.2f} MB"
     page = _parse(html)
@@ -432,6 +432,6 @@ def test_renders_in_chromium(sample_html: str, tmp_path: Path, name: str, width:
 def test_ten_rep_set_fits_a_phone(ten_reps: tuple[Analysis, Path], tmp_path: Path) -> None:
     analysis, video = ten_reps
     page = tmp_path / "ten.html"
-    page.write_text(report_html_for_analysis(analysis, video, CFG.rules), encoding="utf-8")
+    page.write_text(report_html(analysis, video, CFG.rules), encoding="utf-8")
     assert _page_width(page, 390, tmp_path) <= 390
 

@@ -23,16 +23,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from formcheck.analyze import analyze_video, open_estimator, write_annotated_video
+from formcheck.analyze import analyze_video, open_estimator
 from formcheck.bench import peak_rss_mb
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.lifeline import die_with_parent, exit_when_gone
-from formcheck.report import validate_report
-from formcheck.report.html import report_html_for_analysis
+from formcheck.outputs import ClipOutputs, write_outputs
 
 if TYPE_CHECKING:
-    from formcheck.analyze import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -190,30 +188,16 @@ class ClipWorker:
     def _analyse(self, task: ClipTask, source: Path, tmp: Path) -> ClipProduct:
         # Named after the user's file, not the worker's copy of it.
         analysis = analyze_video(source, self.cfg, estimator=self.estimator).named(task.path)
-        report = analysis.report.to_dict()
-        validate_report(report)
-        landmarks = video = None
-        if task.want_landmarks:
-            analysis.sequence.save(tmp / "landmarks.npz")
-            landmarks = (tmp / "landmarks.npz").read_bytes()
-        if task.want_video:
-            write_annotated_video(source, analysis, tmp / "annotated.mp4")
-            video = (tmp / "annotated.mp4").read_bytes()
-        html = self._html(analysis, task, source) if task.want_html else None
-        return ClipProduct(task.index, report, landmarks, video, html)
+        wanted = ClipOutputs(landmarks=tmp / "landmarks.npz" if task.want_landmarks else None,
+                             video=tmp / "annotated.mp4" if task.want_video else None,
+                             html=tmp / "report.html" if task.want_html else None)
+        report = write_outputs(analysis, wanted, source, self.cfg.rules)
 
-    def _html(self, analysis: Analysis, task: ClipTask, source: Path) -> bytes:
-        """The clip's HTML page.
+        def read(path: Path | None) -> bytes | None:
+            return None if path is None else path.read_bytes()
 
-        Its stills come from the clip; should a frame not be readable again, the page is
-        made with the skeleton on a plain background rather than lose the clip's report.
-        """
-        try:
-            page = report_html_for_analysis(analysis, source, self.cfg.rules)
-        except FormcheckError as exc:
-            log.warning("%s: no pictures in the HTML report (%s)", task.path, _one_line(exc))
-            page = report_html_for_analysis(analysis, None, self.cfg.rules)
-        return page.encode("utf-8")
+        return ClipProduct(task.index, report, read(wanted.landmarks), read(wanted.video),
+                           read(wanted.html))
 
 
 # -- the local process pool's per-process worker -------------------------------------------

@@ -7,7 +7,7 @@ of three doors:
 
 - `build_report_html(report_dict, angle=..., stills=...)`: the core, for any caller that
   already has the data (the server, batch);
-- `report_html_for_analysis(analysis, video)`: straight after `analyze_video`;
+- `formcheck.outputs.report_html(analysis, video)`: straight after `analyze_video`;
 - `report_html_from_files(report.json, landmarks.npz, video)`: later, from saved files
   (without landmarks there is no per-frame curve and no skeleton; without the video the
   skeleton is drawn on a plain background).
@@ -46,8 +46,7 @@ from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, tren
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
 from formcheck.video.frames import ImageBGR
 
-if TYPE_CHECKING:  # analyze imports report: only the type is needed here
-    from formcheck.analyze import Analysis
+if TYPE_CHECKING:
     from formcheck.pose.sequence import PoseSequence
     from formcheck.track import PoseTrack
 
@@ -258,18 +257,6 @@ def stills_for(reps: Sequence[Mapping[str, Any]], track: PoseTrack | None,
             image = np.asarray(cv2.resize(image, wh, interpolation=cv2.INTER_AREA), np.uint8)
         out[int(rep["index"])] = draw_still(image, wh, joints, body)
     return out
-
-
-def report_html_for_analysis(analysis: Analysis, video: str | Path | None = None,
-                             rules: RulesConfig | None = None,
-                             generated: datetime | None = None) -> str:
-    """The page for a finished analysis; stills from `video` when given (else plain)."""
-    report = analysis.report.to_dict()
-    track = analysis.track
-    angle = AngleSeries(track.t_s, track.hip_angle_deg)
-    stills = stills_for(report["reps"], track, analysis.sequence, video)
-    return build_report_html(report, angle=angle, stills=stills, rules=rules,
-                             generated=generated)
 
 
 def load_report_json(path: str | Path) -> dict[str, Any]:

@@ -94,9 +94,8 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
     Outputs are each written atomically (temp file + rename) and the job is marked done only
     after all of them exist, so a job killed half-way is simply run again from the start.
     """
-    from formcheck.analyze import analyze_video, write_annotated_video
-    from formcheck.report import validate_report, write_json
-    from formcheck.report.html import report_html_for_analysis, write_html
+    from formcheck.analyze import analyze_video
+    from formcheck.outputs import ClipOutputs, write_outputs
 
     folder = upload_dir(settings.uploads_dir, claim.upload_id)
     with engine.connect() as conn:
@@ -132,13 +131,10 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
         # Named after the client's file, not where the server keeps it.
         analysis = analyze_video(src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE),
                                  estimator).named(filename)
-        data = analysis.report.to_dict()
-        validate_report(data)
         save_trace(analysis, folder / TRACE_NAME)
-        write_annotated_video(src, analysis, folder / VIDEO_NAME,
-                              progress("rendering", ANALYSIS_SHARE, 1.0))
-        write_html(report_html_for_analysis(analysis, src, cfg.rules), folder / HTML_NAME)
-        write_json(data, folder / REPORT_NAME)
+        write_outputs(analysis, ClipOutputs(json=folder / REPORT_NAME, video=folder / VIDEO_NAME,
+                                            html=folder / HTML_NAME),
+                      src, cfg.rules, progress("rendering", ANALYSIS_SHARE, 1.0))
         done = queue.finish(engine, claim, rep_count=len(analysis.reps),
                             score=analysis.report.score)
     except LostClaimError:
