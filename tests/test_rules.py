@@ -302,6 +302,8 @@ class _FakeRule:
     id: str
     weight: float
     faults: tuple[str, ...] = ("bad",)
+    label: str = "fake"
+    unit: str = ""
 
     def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:  # pragma: no cover
         raise NotImplementedError
@@ -346,3 +348,16 @@ def test_side_view_angles_are_not_judged_from_the_front() -> None:
     assert status["pause"].fault == "short_pause"
     assert status["lowering_tempo"].status is Status.OK
     assert status["band_placement"].status is Status.OK
+
+
+def test_a_rule_naming_a_rep_field_or_section_that_does_not_exist_fails_when_made() -> None:
+    """The table names what each rule measures and against which settings: a rename of a
+    `Rep` field or a config section fails on import, not on the first rep judged."""
+    with pytest.raises(TypeError, match="Rep has no field 'pause_seconds'"):
+        replace(RULE_BY_ID["pause"], measure="pause_seconds")  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="RulesConfig has no section 'pauses'"):
+        replace(RULE_BY_ID["pause"], id="pauses")  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="Rep has no field 'knee_angle'"):
+        replace(RULE_BY_ID["shin_angle"], knee="knee_angle")  # type: ignore[type-var]
+    for rule in RULES:
+        assert rule.label and rule.unit in ("deg", "s", "")

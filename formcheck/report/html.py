@@ -44,6 +44,7 @@ from formcheck.report.json_io import validate_report
 from formcheck.report.model import view_words
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
+from formcheck.rules import RULES
 from formcheck.video.frames import ImageBGR
 
 if TYPE_CHECKING:
@@ -51,13 +52,7 @@ if TYPE_CHECKING:
     from formcheck.track import PoseTrack
 
 # What each rule measures, as the card's row label, and the unit of its value.
-_MEASURES: dict[str, tuple[str, str]] = {
-    "top_alignment": ("Hip angle at the top", "deg"),
-    "shin_angle": ("Shin tilt from vertical at the top", "deg"),
-    "pause": ("Pause at the top", "s"),
-    "lowering_tempo": ("Lowering time", "s"),
-    "band_placement": ("Band", ""),
-}
+_MEASURES: dict[str, tuple[str, str]] = {rule.id: (rule.label, rule.unit) for rule in RULES}
 # Score colours: at or above the first a set is good, at or above the second it is fair.
 GOOD_SCORE = 85
 FAIR_SCORE = 60

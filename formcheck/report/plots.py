@@ -26,6 +26,10 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from formcheck.config import RulesConfig
+from formcheck.rules.base import MeasuredRule
+from formcheck.rules.lowering_tempo import LOWERING_TEMPO
+from formcheck.rules.pause import PAUSE
+from formcheck.rules.top_alignment import TOP_ALIGNMENT
 
 # Phase colours, shared with the page's legend (report.css uses the same values).
 COLORS = {
@@ -224,6 +228,12 @@ def _rule_fault(rep: dict[str, Any], rule: str) -> bool:
                for f in rep.get("findings", []))
 
 
+#: The trend plots, by name, and the rule each follows (what it measures, its target).
+TRENDS: tuple[tuple[str, MeasuredRule], ...] = (
+    ("top_angle", TOP_ALIGNMENT), ("pause", PAUSE), ("lowering", LOWERING_TEMPO))
+_UNIT_WORDS = {"deg": "degrees", "s": "seconds"}
+
+
 def trend_svgs(reps: Sequence[dict[str, Any]], rules: RulesConfig) -> dict[str, str]:
     """Top hip angle (deg), pause (s) and lowering time (s) rep by rep, against the targets.
 
@@ -233,35 +243,28 @@ def trend_svgs(reps: Sequence[dict[str, Any]], rules: RulesConfig) -> dict[str, 
     if not reps:
         return {}
     x = np.array([float(r["index"]) for r in reps])
-    top = rules.top_alignment
-    specs: list[tuple[str, str, str, str, str, float | None, tuple[float, float] | None]] = [
-        ("top_angle", "hip_angle_top_deg", "top_alignment", "Hip angle at the top", "degrees",
-         top.target_deg, (top.min_deg, top.max_deg)),
-        ("pause", "pause_s", "pause", "Pause at the top", "seconds", rules.pause.min_s, None),
-        ("lowering", "eccentric_s", "lowering_tempo", "Lowering time", "seconds",
-         rules.lowering_tempo.min_s, None),
-    ]
     out: dict[str, str] = {}
-    for name, key, rule, title, unit, line, band in specs:
-        y = np.array([_num(r[key]) for r in reps])
-        bad = np.array([_rule_fault(r, rule) for r in reps], dtype=bool)
+    for name, rule in TRENDS:
+        section = rule.section(rules)
+        title, unit = rule.label, _UNIT_WORDS[rule.unit]
+        line, band = rule.goal(section), rule.accepted(section)
+        y = np.array([_num(r[rule.measure]) for r in reps])
+        bad = np.array([_rule_fault(r, rule.id) for r in reps], dtype=bool)
         with _style(f"trend-{name}"):
             fig = Figure(figsize=(4.0, 2.7), layout="constrained")
             ax = fig.add_subplot()
             if band is not None:
                 ax.axhspan(*band, color=COLORS["ok_band"], lw=0, zorder=0)
-            if line is not None:
-                ax.axhline(line, color=COLORS["target"], ls="--", lw=1.2, zorder=1)
+            ax.axhline(line, color=COLORS["target"], ls="--", lw=1.2, zorder=1)
             _trend(ax, x, y, bad, title, unit)
             finite = y[np.isfinite(y)]
-            if name != "top_angle" and line is not None:
-                # Seconds start at zero so that "shorter" reads as shorter.
+            if band is None:  # a minimum (a duration): from zero, so shorter reads as shorter
                 top_y = max([line, *finite.tolist()]) * 1.2
                 ax.set_ylim(0.0, max(top_y, 0.5))
-            elif len(finite) and band is not None:
+            elif len(finite):
                 ax.set_ylim(min(band[0], float(finite.min())) - 5.0,
                             max(band[1], float(finite.max())) + 5.0)
-            target = "" if line is None else f" (target {'≥ ' if name != 'top_angle' else ''}" \
-                f"{line:g} {'°' if name == 'top_angle' else 's'})"
+            target = (f" (target {line:g} {'°' if rule.unit == 'deg' else rule.unit})"
+                      if band is not None else f" (target ≥ {line:g} {rule.unit})")
             out[name] = figure_to_svg(fig, f"{title} per rep{target}", f"trend-{name}")
     return out

@@ -13,6 +13,8 @@ class BandPlacement:
     id: str = "band_placement"
     faults: tuple[str, ...] = ("band_at_knees", "no_band")
     weight: float = 15.0
+    label: str = "Band"
+    unit: str = ""
     cue_knees: str = (
         "Loop the band under your feet and across your hips: at the knees it adds no"
         " resistance to the thrust"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any, Protocol
 
@@ -65,7 +65,25 @@ class Rule(Protocol):
     def weight(self) -> float:
         """The share of the rep's score this rule carries."""
 
+    @property
+    def label(self) -> str:
+        """What the rule looks at, as reports show it ("Pause at the top")."""
+
+    @property
+    def unit(self) -> str:
+        """The unit of its finding's value ("deg", "s"; "" for a word)."""
+
     def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding: ...
+
+
+def check_rep_fields(rule: str, *names: str) -> None:
+    """Raise TypeError unless every name is a `Rep` field or property (a rule's table entry
+    names them)."""
+    known = {f.name for f in fields(Rep)} | {
+        name for name in dir(Rep) if isinstance(getattr(Rep, name, None), property)}
+    for name in names:
+        if name not in known:
+            raise TypeError(f"rule {rule!r}: Rep has no field {name!r}")
 
 
 #: Why a side-view rule is not judged on a front or oblique view.
@@ -79,13 +97,20 @@ def not_judged(rule: str, target: str, why: str, confidence: float = 0.0,
 
 
 @dataclass(frozen=True, kw_only=True)
-class _MeasuredRule:
+class MeasuredRule:
     """A rule on one measured value of the rep, judged against its `RulesConfig` section
     (`cfg.<id>`); a missing value or an uncertain rep is not judged.
 
+    The table of rules is the one place that says what a rule measures and against what:
+    reports and plots take the label, unit, target and accepted range from it. The `Rep`
+    fields and the `RulesConfig` section named here are checked when the rule is made (on
+    import), so a rename fails at once, not on the first rep judged.
+
     Attributes:
         id: the rule id, also the name of its `RulesConfig` section.
-        measure: the `Rep` attribute judged.
+        measure: the `Rep` field judged (also the key of the report's rep).
+        label: what that is, as reports show it ("Pause at the top").
+        unit: its unit ("deg" or "s").
         unseen: why the rule cannot judge a rep whose value is missing or uncertain.
         weight: the share of the rep's score the rule carries.
         confidence: the `Rep` attribute that says how well the landmarks the value rests
@@ -96,21 +121,40 @@ class _MeasuredRule:
 
     id: str
     measure: str
+    label: str
+    unit: str
     unseen: str
     weight: float
     confidence: str = "confidence"
     side_view: bool = False
 
+    def __post_init__(self) -> None:
+        check_rep_fields(self.id, self.measure, self.confidence)
+        if self.id not in RulesConfig.model_fields:
+            raise TypeError(f"rule {self.id!r}: RulesConfig has no section {self.id!r}")
+
+    def section(self, cfg: RulesConfig) -> Any:
+        """The rule's settings (`cfg.<id>`)."""
+        return getattr(cfg, self.id)
+
     def target(self, section: Any) -> str:
         """The target, as the report shows it."""
         raise NotImplementedError
+
+    def goal(self, section: Any) -> float:
+        """The value aimed at (a plot's target line), in `unit`."""
+        raise NotImplementedError
+
+    def accepted(self, section: Any) -> tuple[float, float] | None:
+        """The range of values that pass, when it is bounded on both sides."""
+        return None
 
     def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
         """(fault code or None, cue) for a judged `value`."""
         raise NotImplementedError
 
     def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
-        section = getattr(cfg, self.id)
+        section = self.section(cfg)
         target = self.target(section)
         value = float(getattr(ctx.rep, self.measure))
         conf = float(getattr(ctx.rep, self.confidence))
@@ -124,7 +168,7 @@ class _MeasuredRule:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RangeRule(_MeasuredRule):
+class RangeRule(MeasuredRule):
     """A value (degrees) that must lie within [min_deg, max_deg] of the rule's section,
     which also names the ideal `target_deg`.
 
@@ -147,6 +191,12 @@ class RangeRule(_MeasuredRule):
         return (f"{section.min_deg:.0f} to {section.max_deg:.0f} deg "
                 f"({self.ideal} = {section.target_deg:.0f})")
 
+    def goal(self, section: Any) -> float:
+        return float(section.target_deg)
+
+    def accepted(self, section: Any) -> tuple[float, float] | None:
+        return float(section.min_deg), float(section.max_deg)
+
     def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
         if value < section.min_deg:
             return self.low_fault, self.low_cue
@@ -156,7 +206,7 @@ class RangeRule(_MeasuredRule):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinimumRule(_MeasuredRule):
+class MinimumRule(MeasuredRule):
     """A duration (seconds) that must last at least `min_s` of the rule's section.
 
     Attributes:
@@ -172,6 +222,9 @@ class MinimumRule(_MeasuredRule):
 
     def target(self, section: Any) -> str:
         return f">= {section.min_s:.1f} s"
+
+    def goal(self, section: Any) -> float:
+        return float(section.min_s)
 
     def verdict(self, value: float, section: Any) -> tuple[str | None, str]:
         return (self.fault, self.cue) if value < section.min_s else (None, "")

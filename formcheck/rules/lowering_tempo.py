@@ -7,6 +7,8 @@ from formcheck.rules.base import MinimumRule
 LOWERING_TEMPO = MinimumRule(
     id="lowering_tempo",
     measure="eccentric_s",
+    label="Lowering time",
+    unit="s",
     fault="fast_lowering",
     cue="Lower slowly: take at least a second on the way down",
     unseen="Hips not visible enough",

@@ -7,6 +7,8 @@ from formcheck.rules.base import MinimumRule
 PAUSE = MinimumRule(
     id="pause",
     measure="pause_s",
+    label="Pause at the top",
+    unit="s",
     fault="short_pause",
     cue="Hold the top for a full second before you lower",
     unseen="Hips not visible enough at the top",

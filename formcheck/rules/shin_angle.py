@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 
 from formcheck.config import RulesConfig
-from formcheck.rules.base import Finding, RangeRule, RepContext, Status
+from formcheck.rules.base import Finding, RangeRule, RepContext, Status, check_rep_fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,11 +23,15 @@ class ShinRule(RangeRule):
 
     knee: str
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_rep_fields(self.id, self.knee)
+
     def check(self, ctx: RepContext, cfg: RulesConfig) -> Finding:
         finding = super().check(ctx, cfg)
         if finding.status is not Status.FAULT:
             return finding
-        section = cfg.shin_angle
+        section = self.section(cfg)
         knee = float(getattr(ctx.rep, self.knee))
         past = (knee < section.knee_min_deg if finding.fault == self.low_fault
                 else knee > section.knee_max_deg)
@@ -39,6 +43,8 @@ class ShinRule(RangeRule):
 SHIN_ANGLE = ShinRule(
     id="shin_angle",
     measure="shin_tilt_top_deg",
+    label="Shin tilt from vertical at the top",
+    unit="deg",
     knee="knee_angle_top_deg",
     confidence="shin_confidence",
     ideal="shins vertical",

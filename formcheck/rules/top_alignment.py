@@ -7,6 +7,8 @@ from formcheck.rules.base import RangeRule
 TOP_ALIGNMENT = RangeRule(
     id="top_alignment",
     measure="hip_angle_top_deg",
+    label="Hip angle at the top",
+    unit="deg",
     ideal="straight line",
     low_fault="under_extension",
     low_cue="Drive your hips higher and squeeze your glutes at the top",
