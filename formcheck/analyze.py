@@ -33,7 +33,7 @@ from formcheck.panels import Panel, PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.render import Overlay, annotate
-from formcheck.report import ModelInfo, SetReport, SourceInfo, ViewInfo
+from formcheck.report import ModelInfo, SetReport, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.schedule import SPARSE_EVERY, measure_sparse_dense, on_grid
 from formcheck.shots import (
@@ -309,7 +309,7 @@ def analyze_sequence(
     src = seq.meta.get("source", {})
     model = seq.meta.get("model", {})
     report = SetReport(
-        source=SourceInfo(
+        source=VideoInfo(
             path=str(src.get("path", "")), fps=float(src.get("fps", 0.0)),
             frame_count=int(src.get("frame_count", len(seq))),
             duration_s=float(src.get("duration_s", 0.0)),

@@ -10,9 +10,10 @@ from test_rules import _rep
 from formcheck.band import BandJudgement
 from formcheck.config import BandConfig, RulesConfig
 from formcheck.judge import NO_BAND_SAID_ONCE, once_for_the_set, rep_report
-from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
+from formcheck.report import ModelInfo, RepReport, SetReport, ViewInfo
 from formcheck.report.terminal import summary_line
 from formcheck.rules import Status
+from formcheck.video import VideoInfo
 
 CFG = RulesConfig()
 
@@ -39,7 +40,7 @@ def test_a_set_without_a_band_hears_it_once_for_the_set() -> None:
     before = _reports("none", pause_s=0.2)[0]
     assert reps[0].score is not None and before.score is not None
     assert reps[0].score > before.score
-    report = SetReport(SourceInfo("set.mp4", 30.0, 300, 10.0, 640, 360), ModelInfo("m", "0"),
+    report = SetReport(VideoInfo("set.mp4", 30.0, 300, 10.0, 640, 360), ModelInfo("m", "0"),
                        ViewInfo("left", True, ""), reps, set_findings=said)
     assert report.cues[0] == said[0].cue and report.cues.count(said[0].cue) == 1
     assert report.fault_counts == {"short_pause": 3}

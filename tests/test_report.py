@@ -17,7 +17,6 @@ from formcheck.report import (
     ModelInfo,
     RepReport,
     SetReport,
-    SourceInfo,
     ViewInfo,
     report_schema,
     validate_report,
@@ -25,6 +24,7 @@ from formcheck.report import (
 )
 from formcheck.reps import Rep
 from formcheck.rules import RULES, RepContext, Status, check_rep, score
+from formcheck.video import VideoInfo
 
 CFG = RulesConfig()
 SHA = "0123456789abcdef" * 4
@@ -44,7 +44,7 @@ def _rep_report(
 
 def _set_report(*reps: RepReport, warnings: tuple[str, ...] = ()) -> SetReport:
     return SetReport(
-        source=SourceInfo("clip.mp4", 29.97, 450, 15.015, 1920, 1080),
+        source=VideoInfo("clip.mp4", 29.97, 450, 15.015, 1920, 1080),
         model=ModelInfo("pose_landmarker_full.task", SHA),
         view=ViewInfo("left", True, "side view, whole body in frame"),
         reps=reps,
@@ -101,7 +101,7 @@ def test_a_rep_dict_holds_its_times_and_findings() -> None:
 def test_nan_becomes_null() -> None:
     rr = _rep_report(knee_deg=math.nan, hip_deg=math.nan)
     report = SetReport(
-        source=SourceInfo("clip.mp4", math.nan, 0, math.nan, 640, 480),
+        source=VideoInfo("clip.mp4", math.nan, 0, math.nan, 640, 480),
         model=ModelInfo("m.task", ""),
         view=ViewInfo(None, False, "no person found"),
         reps=(rr,),

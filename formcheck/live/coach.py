@@ -35,10 +35,10 @@ from formcheck.judge import SAID_ONCE, once_for_the_set, rep_report
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
-from formcheck.report import ModelInfo, RepReport, SetReport, SourceInfo, ViewInfo
+from formcheck.report import ModelInfo, RepReport, SetReport, ViewInfo
 from formcheck.reps import Phase, Rep, RepStateMachine, segment_reps
 from formcheck.track import NOT_SIDE_ON_MESSAGE, SIDE_LANDMARKS, Side, build_track, check_view
-from formcheck.video import Frame
+from formcheck.video import Frame, VideoInfo
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -344,7 +344,7 @@ class Coach:
             seq_meta["band"] = self.band.meta()
         return PoseSequence.from_frames(self.poses, self.resolution_wh, seq_meta)
 
-    def report(self, source: SourceInfo, extra_warnings: tuple[str, ...] = ()) -> SetReport:
+    def report(self, source: VideoInfo, extra_warnings: tuple[str, ...] = ()) -> SetReport:
         """The set in the same JSON contract as `analyze`: the reps as judged live."""
         bundle = self.estimator.bundle
         seq = self.sequence()

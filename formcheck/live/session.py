@@ -29,8 +29,8 @@ from formcheck.live.coach import Coach, CoachState, Verdict
 from formcheck.live.display import KEY_PAUSE, KEY_QUIT, KEY_RESET, LiveWindow
 from formcheck.live.sound import Sound
 from formcheck.live.window import Hud, display_scale, draw_live, draw_summary
-from formcheck.report import SetReport, SourceInfo, validate_report, write_json
-from formcheck.video import VideoSink
+from formcheck.report import SetReport, validate_report, write_json
+from formcheck.video import VideoInfo, VideoSink
 from formcheck.video.frames import ImageBGR
 
 if TYPE_CHECKING:
@@ -144,10 +144,10 @@ class LiveOptions:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _source_info(source: LiveSource, coach: Coach, frames: int) -> SourceInfo:
+def _source_info(source: LiveSource, coach: Coach, frames: int) -> VideoInfo:
     t = [p.t_s for p in coach.poses]
     w, h = coach.resolution_wh
-    return SourceInfo(path=source.name, fps=float(source.fps), frame_count=frames,
+    return VideoInfo(path=source.name, fps=float(source.fps), frame_count=frames,
                       duration_s=float(t[-1] - t[0]) if t else 0.0, width=w, height=h)
 
 

@@ -6,7 +6,6 @@ from formcheck.report.model import (
     ModelInfo,
     RepReport,
     SetReport,
-    SourceInfo,
     ViewInfo,
 )
 
@@ -15,7 +14,6 @@ __all__ = [
     "ModelInfo",
     "RepReport",
     "SetReport",
-    "SourceInfo",
     "ViewInfo",
     "report_schema",
     "validate_report",

@@ -15,20 +15,9 @@ from typing import Any
 from formcheck.reps import Rep
 from formcheck.rules import Finding, Status
 from formcheck.track import PoseTrack
+from formcheck.video.frames import VideoInfo
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """The analysed clip: path, nominal fps, frame count, duration (s), size (px)."""
-
-    path: str
-    fps: float
-    frame_count: int
-    duration_s: float
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)
@@ -129,7 +118,7 @@ def _num(x: float | None, digits: int = 3) -> float | None:
 class SetReport:
     """A whole set: the contract's top level."""
 
-    source: SourceInfo
+    source: VideoInfo  # the analysed clip (path, nominal fps, frames, duration s, size px)
     model: ModelInfo
     view: ViewInfo
     reps: tuple[RepReport, ...]
