@@ -29,10 +29,10 @@ from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.judge import once_for_the_set, rep_report
 from formcheck.no_reps import explain_no_reps
+from formcheck.overlay import Overlay, annotate
 from formcheck.panels import Panel, PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
-from formcheck.render import Overlay, annotate
 from formcheck.report import ModelInfo, SetReport, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.schedule import SPARSE_EVERY, measure_sparse_dense, on_grid

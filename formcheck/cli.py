@@ -202,7 +202,7 @@ def bench(
     with one model on every frame, which shows what the pipeline adds on top of the model
     and whether the two schedules agree (rep count, top angle, pause, lowering).
     """
-    from formcheck.bench import run_bench
+    from formcheck.bench.clip import run_bench
     from formcheck.report import write_json
 
     try:
@@ -523,8 +523,8 @@ def live_bench(
     model: ModelOpt = None,
 ) -> None:
     """Live latency: a clip played at its own rate through the live loop."""
+    from formcheck.bench.live import TARGET_MAX_AGE_MS, TARGET_P95_MS, run_live_bench
     from formcheck.errors import GateError
-    from formcheck.live.bench import TARGET_MAX_AGE_MS, TARGET_P95_MS, run_live_bench
     from formcheck.report import write_json
 
     try:

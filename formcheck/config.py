@@ -244,11 +244,6 @@ class LiveConfig(_Section):
         15.0, ge=0, description="the end-of-set summary stays this long (s), or until a key"
     )
     speak: bool = Field(True, description="speak cues when a text-to-speech engine is installed")
-    band_sample_every_s: float = Field(
-        0.075, gt=0, le=2,
-        description="seconds between frames checked for the band live: denser than offline,"
-        " since a busy computer drops frames",
-    )
 
 
 class Config(_Section):

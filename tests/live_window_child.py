@@ -2,10 +2,11 @@
 
 Runs a short live session in a real OpenCV window on the X display in $DISPLAY (an Xvfb
 started by the test), and a few frames after the first rep verdict grabs the whole screen
-with `xwd`. Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_prev.png` and
-`drawn_now.png` (the two last pictures handed to the window: the screen shows one of
-them), and `result.json`. A separate process because OpenCV's Qt window must open before
-PyAV is loaded (see `formcheck.live.display`), and must not outlive the Xvfb it talks to.
+with `xwd`. Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_0.png` ...
+(the last `RECENT` pictures handed to the window, newest last: the screen shows one of
+them; on a loaded machine the window may paint a few frames late), and `result.json`.
+A separate process because OpenCV's Qt window must open before PyAV is loaded (see
+`formcheck.live.display`), and must not outlive the Xvfb it talks to.
 
 Usage: python live_window_child.py CLIP OUT_DIR
 """
@@ -16,12 +17,15 @@ import json
 import struct
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 
 import numpy as np
 
 # Frames drawn after the first verdict before the screenshot (the verdict stays ~2 s).
-FRAMES_AFTER_VERDICT = 6
+FRAMES_AFTER_VERDICT = 12
+# The pictures kept for the test to find on the screen: all drawn after the verdict.
+RECENT = 8
 
 
 def grab_screen() -> np.ndarray:
@@ -51,7 +55,8 @@ def main(clip: str, out_dir: str) -> None:
     from formcheck.live.session import LiveOptions, run_live
 
     out = Path(out_dir)
-    state: dict[str, object] = {"verdicts": 0, "after": 0, "prev": None, "shot": False}
+    state: dict[str, object] = {"verdicts": 0, "after": 0, "shot": False}
+    recent: deque[np.ndarray] = deque(maxlen=RECENT)
     opts = LiveOptions(window=True, mute=True, summary=True)
 
     def on_verdict(_v: object) -> None:
@@ -63,13 +68,13 @@ def main(clip: str, out_dir: str) -> None:
             return
         if int(state["verdicts"]) >= 1:  # type: ignore[call-overload]
             state["after"] = int(state["after"]) + 1  # type: ignore[call-overload]
-        if state["after"] == FRAMES_AFTER_VERDICT and state["prev"] is not None:
+        recent.append(image)
+        if state["after"] == FRAMES_AFTER_VERDICT:
             cv2.imwrite(str(out / "screen.png"), grab_screen())
-            cv2.imwrite(str(out / "drawn_prev.png"), state["prev"])  # type: ignore[arg-type]
-            cv2.imwrite(str(out / "drawn_now.png"), image)
+            for i, drawn in enumerate(recent):
+                cv2.imwrite(str(out / f"drawn_{i}.png"), drawn)
             state["shot"] = True
             opts.stop.set()
-        state["prev"] = image
 
     opts.on_verdict = on_verdict
     opts.on_drawn = on_drawn

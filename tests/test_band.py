@@ -36,9 +36,9 @@ from formcheck.band.evidence import RIM_DELTA_E, STRAND_EXCLUDE, body_frame, kne
 from formcheck.band.judge import ColorScores
 from formcheck.config import BandConfig, Config, RulesConfig
 from formcheck.errors import ConfigError
+from formcheck.overlay import Overlay, annotate
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark, PoseFrame
 from formcheck.pose.sequence import PoseSequence
-from formcheck.render import Overlay, annotate
 from formcheck.reps import Rep
 from formcheck.rules import RepContext, Status, check_rep
 from formcheck.rules.band_placement import BandPlacement

@@ -337,8 +337,10 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["shot"] and result["end_reason"] == "stopped"
     screen = cv2.imread(str(tmp_path / "screen.png"))
-    # The screen shows the last or the last-but-one picture handed to the window.
-    candidates = [cv2.imread(str(tmp_path / n)) for n in ("drawn_prev.png", "drawn_now.png")]
+    # The screen shows one of the last pictures handed to the window (all drawn after the
+    # first verdict; a loaded machine paints a few frames late).
+    candidates = [cv2.imread(str(p)) for p in sorted(tmp_path.glob("drawn_*.png"))]
+    assert len(candidates) == 8
     located = [(*_locate(screen, d), d) for d in candidates]
     score, (x, y), drawn = min(located, key=lambda m: m[0])  # ties: the first (no array compare)
     assert score < 0.02, f"the drawn picture is not on the screen (score {score:.3f})"

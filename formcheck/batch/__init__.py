@@ -11,7 +11,7 @@ turned off) plus `summary.csv`, `summary.json` and `index.html`; `formcheck batc
 - `worker.py`     one clip in a worker that loaded the model once -> `ClipProduct`
 - `runner.py`     the driver and the local process pool
 - `ray_runner.py` the Ray actors backend (optional: `pip install formcheck[ray]`)
-- `bench.py`      clips per minute and memory per worker (`formcheck batch-bench`)
+- (its benchmark, `formcheck batch-bench`, is `formcheck.bench.batch`)
 
 Nothing is imported here, so that loading the CLI does not load the pipeline.
 """

@@ -202,7 +202,7 @@ def batch_bench_command(
                       ] = None,
 ) -> None:
     """Time a batch: clips per minute with 1 and 2 jobs and with Ray, speed-up, memory."""
-    from formcheck.batch.bench import run_batch_bench
+    from formcheck.bench.batch import run_batch_bench
     from formcheck.report import write_json
 
     try:

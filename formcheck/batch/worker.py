@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from formcheck.analyze import analyze_video, open_estimator
-from formcheck.bench import peak_rss_mb
+from formcheck.bench.memory import peak_rss_mb, rss_mb
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.lifeline import die_with_parent, exit_when_gone
@@ -81,26 +81,6 @@ class ClipProduct:
     private_mb: float = 0.0
     peak_rss_mb: float = 0.0
     model_load_s: float = 0.0
-
-
-def rss_mb() -> tuple[float, float]:
-    """This process's resident memory now (MiB): (all of it, its private anonymous part).
-
-    The private part (Linux `RssAnon`) is what a leak grows; the total also counts shared
-    pages the process touched, e.g. Ray's shared-memory object store, which the store
-    reuses and which is not this process's to leak. Elsewhere both are the peak.
-    """
-    fields: dict[str, float] = {}
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "RssAnon"):
-                    fields[key] = float(value.split()[0]) / 1024  # kB -> MiB
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = peak_rss_mb()
-    return fields.get("VmRSS", peak), fields.get("RssAnon", fields.get("VmRSS", peak))
 
 
 # glibc's mallopt() parameter for the number of malloc arenas.

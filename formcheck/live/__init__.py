@@ -8,7 +8,7 @@
   (kept free of heavy imports: it must open before PyAV is loaded, see there);
 - `sound`: tones and spoken cues (when a player / a text-to-speech engine is installed);
 - `session`: one set from start to end: keys, idle end, report, recording, latency;
-- `bench`: the latency benchmark (`formcheck live-bench`).
+- (its latency benchmark, `formcheck live-bench`, is `formcheck.bench.live`)
 
 This package's own import loads nothing: import the modules you need.
 """

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import CameraError, FormcheckError
-from formcheck.pose.landmarker import _quiet_native_stderr
+from formcheck.pose.landmarker import quiet_native_stderr
 from formcheck.video import FileSource, Frame, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class CameraSource:
         """Open camera `device` (an index) or a stream URL, quietly (OpenCV's own warnings
         about missing devices are replaced by one `CameraError`)."""
         name = f"camera {device}" if isinstance(device, int) else str(device)
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             cap = cv2.VideoCapture(device)
         source = cls(cap, name, disconnect_s)
         source.mirror = isinstance(device, int)  # a local webcam faces the lifter

@@ -55,6 +55,10 @@ SHORT_CUES: dict[str, str] = {
     "no_band": "Add the band",
 }
 GOOD_REP = "Good"
+#: Live, the band is looked for this many times as often as `rules.band.sample_every_s`
+#: says: frames dropped under load must not leave a rep with too little band evidence
+#: (the judgement's thresholds are the same as offline).
+LIVE_BAND_DENSITY = 2.0
 
 # The verdict's window of frames starts this long (s) before the previous rep's end, so the
 # smoothing filters are settled at the new rep's start (the despike window is 0.45 s).
@@ -183,9 +187,7 @@ class Coach:
         self.poses: list[PoseFrame] = []
         self._times: list[float] = []
         self.verdicts: list[Verdict] = []
-        # Denser than offline: frames dropped under load must not leave a rep with too
-        # little band evidence (the judgement's thresholds are the same).
-        self.band = BandDetector(self.cfg.live.band_sample_every_s)
+        self.band = BandDetector(self.cfg.rules.band.sample_every_s / LIVE_BAND_DENSITY)
         # On its own thread, so its pixel work overlaps the next frame's inference.
         self._band = BandThread(self.band) if self.cfg.rules.band.detect else None
         self._vis = {"left": 0.0, "right": 0.0}

@@ -1,7 +1,7 @@
 """The live picture: the overlay of the annotated video plus the live-only parts, and the
 end-of-set summary (the window that shows them is `formcheck.live.display`).
 
-`draw_live` reuses `formcheck.render.annotate` (skeleton of the side in use, knee-shoulder
+`draw_live` reuses `formcheck.overlay.annotate` (skeleton of the side in use, knee-shoulder
 target line, rep counter, phase, hip angle, cue or verdict) and adds what only a live view
 needs: frames per second and latency, a gauge of the hip angle against its target band,
 the setup guidance and a pause banner. A front camera's picture is shown mirrored (people
@@ -20,7 +20,7 @@ import numpy as np
 
 from formcheck.config import Config
 from formcheck.live.coach import SHORT_CUES, CoachState, Verdict
-from formcheck.render import Overlay, _panel, _text, _wrap, annotate
+from formcheck.overlay import Overlay, annotate, draw_panel, draw_text, wrap_text
 from formcheck.reps import Phase
 from formcheck.video.frames import ImageBGR
 
@@ -91,24 +91,24 @@ def _draw_message(img: ImageBGR, state: CoachState, hud: Hud) -> None:
     v = hud.verdict
     if v is None and state.guidance:  # a rep's verdict, while it is up, comes first
         head, detail, color = state.guidance, [], _ORANGE
-        head_lines = _wrap(head, max(16, int(w / (26 * unit))))
+        head_lines = wrap_text(head, max(16, int(w / (26 * unit))))
     elif v is not None:
         head = f"Rep {v.report.rep.index}: {v.said}" if v.fault else \
             f"Rep {v.report.rep.index}: good rep"
         head_lines = [head]
-        detail = _wrap(v.report.cue, max(20, int(w / (14 * unit)))) if v.fault else []
+        detail = wrap_text(v.report.cue, max(20, int(w / (14 * unit)))) if v.fault else []
         color = _RED if v.fault else _GREEN
     else:
         return
     top = h - round(14 * unit) - len(head_lines) * big_h - len(detail) * small_h
-    _panel(img, 0, top - round(10 * unit), w, h, alpha=0.6)
+    draw_panel(img, 0, top - round(10 * unit), w, h, alpha=0.6)
     y = top
     for line in head_lines:
         y += big_h
-        _text(img, line, (x0, y - round(8 * unit)), big_scale, color, thick + 1)
+        draw_text(img, line, (x0, y - round(8 * unit)), big_scale, color, thick + 1)
     for line in detail:
         y += small_h
-        _text(img, line, (x0, y - round(4 * unit)), small_scale, _WHITE, max(1, thick - 1))
+        draw_text(img, line, (x0, y - round(4 * unit)), small_scale, _WHITE, max(1, thick - 1))
 
 
 def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
@@ -120,9 +120,9 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
     line_h = round(28 * unit)
     pw = round(250 * unit)
     x0 = w - pw
-    _panel(img, x0, 0, w, round(3.3 * line_h))
+    draw_panel(img, x0, 0, w, round(3.3 * line_h))
     lat = "-" if math.isnan(hud.latency_ms) else f"{hud.latency_ms:.0f} ms"
-    _text(img, f"{hud.fps:4.1f} fps  latency {lat}", (x0 + round(10 * unit), line_h),
+    draw_text(img, f"{hud.fps:4.1f} fps  latency {lat}", (x0 + round(10 * unit), line_h),
           scale, _WHITE, thick)
     # The gauge: the target band in green, 180 (straight line) as a tick, the hip as a dot.
     lo, hi = GAUGE_RANGE_DEG
@@ -145,13 +145,13 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
         cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), (0, 0, 0), 1,
                    cv2.LINE_AA)
         label = f"hip {state.hip_angle_deg:.0f} / target {ta.target_deg:.0f} deg"
-    _text(img, label, (x0 + round(10 * unit), round(3.05 * line_h)), scale * 0.9, _WHITE,
+    draw_text(img, label, (x0 + round(10 * unit), round(3.05 * line_h)), scale * 0.9, _WHITE,
           max(1, thick - 1))
     if hud.paused:
         text = "PAUSED - space to go on"
         size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.6, thick + 1)[0]
-        _panel(img, 0, h // 2 - 2 * line_h, w, h // 2 + line_h)
-        _text(img, text, ((w - size[0]) // 2, h // 2), scale * 1.6, _ORANGE, thick + 1)
+        draw_panel(img, 0, h // 2 - 2 * line_h, w, h // 2 + line_h)
+        draw_text(img, text, ((w - size[0]) // 2, h // 2), scale * 1.6, _ORANGE, thick + 1)
 
 
 def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_reason: str,
@@ -168,15 +168,15 @@ def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_re
     overall = f", score {round(sum(scores) / len(scores))}" if scores else ""
     y = round(1.5 * line_h)
     reps = f"{len(verdicts)} rep" + ("" if len(verdicts) == 1 else "s")
-    _text(img, f"Set done: {reps}{overall}", (x0, y), scale * 1.5, _WHITE, thick + 1)
+    draw_text(img, f"Set done: {reps}{overall}", (x0, y), scale * 1.5, _WHITE, thick + 1)
     y += round(0.9 * line_h)
-    _text(img, f"({end_reason})", (x0, y), scale * 0.8, _GREY, max(1, thick - 1))
+    draw_text(img, f"({end_reason})", (x0, y), scale * 0.8, _GREY, max(1, thick - 1))
     max_rows = max(1, (h - 5 * line_h) // line_h - 2)
     for v in verdicts[-max_rows:]:
         y += line_h
         score = "-" if v.report.score is None else str(v.report.score)
         msg = ", ".join(SHORT_CUES.get(c, c) for c in v.report.faults) if v.fault else "good rep"
-        _text(img, f"Rep {v.report.rep.index}  {score:>3}  {msg}", (x0, y), scale,
+        draw_text(img, f"Rep {v.report.rep.index}  {score:>3}  {msg}", (x0, y), scale,
               _RED if v.fault else _GREEN, thick)
     fixes = []
     for v in verdicts:
@@ -184,12 +184,12 @@ def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_re
             fixes.append(v.report.cue)
     if fixes:
         y += round(1.3 * line_h)
-        _text(img, "To fix:", (x0, y), scale, _YELLOW, thick)
-        for line in _wrap(fixes[0], max(20, int(w / (15 * unit))))[:2]:
+        draw_text(img, "To fix:", (x0, y), scale, _YELLOW, thick)
+        for line in wrap_text(fixes[0], max(20, int(w / (15 * unit))))[:2]:
             y += line_h
-            _text(img, line, (x0, y), scale * 0.9, _WHITE, max(1, thick - 1))
+            draw_text(img, line, (x0, y), scale * 0.9, _WHITE, max(1, thick - 1))
     foot = latency_line + (f"; report: {json_path.name}" if json_path else "")
-    _text(img, foot, (x0, h - round(1.6 * line_h)), scale * 0.75, _GREY, max(1, thick - 1))
-    _text(img, "press any key to close", (x0, h - round(0.6 * line_h)), scale * 0.75, _GREY,
+    draw_text(img, foot, (x0, h - round(1.6 * line_h)), scale * 0.75, _GREY, max(1, thick - 1))
+    draw_text(img, "press any key to close", (x0, h - round(0.6 * line_h)), scale * 0.75, _GREY,
           max(1, thick - 1))
     return img

@@ -38,7 +38,7 @@ NATIVE_LOGS_ENV = "FORMCHECK_NATIVE_LOGS"
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def quiet_native_stderr() -> Iterator[None]:
     """Silence the C++ chatter (TFLite, glog, absl) that MediaPipe writes to fd 2 when a
     model loads, first runs and closes.
 
@@ -117,7 +117,7 @@ class PoseEstimator:
             min_tracking_confidence=min_tracking_confidence,
         )
         self._options = options
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             try:
                 self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
                 self._counter: Any = None
@@ -153,7 +153,7 @@ class PoseEstimator:
 
         if self._last_ms < 0:  # nothing tracked yet: the current tracker is fresh
             return
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             self._landmarker.close()
             self._landmarker = vision.PoseLandmarker.create_from_options(self._options)
         self._last_ms = -1
@@ -195,7 +195,7 @@ class PoseEstimator:
         """
         if self._quiet_calls > 0:  # the first inferences print native warnings too
             self._quiet_calls -= 1
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 return self._detect(frame, count_people)
         return self._detect(frame, count_people)
 
@@ -271,7 +271,7 @@ class PoseEstimator:
         self._closed = True
         if self._twin_loading is not None:
             self._twin_loading.join()
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             self._landmarker.close()
             if self._counter is not None:
                 self._counter.close()

@@ -2,7 +2,7 @@
 
 A still is the video frame (or, without the video, a plain background) cropped around the
 person, scaled to a card's width, with the skeleton of the side used and the
-knee-shoulder target line drawn by `formcheck.render.draw_skeleton`, the same drawing as
+knee-shoulder target line drawn by `formcheck.overlay.draw_skeleton`, the same drawing as
 in the annotated video.
 """
 
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck.render import draw_skeleton
+from formcheck.overlay import draw_skeleton
 from formcheck.video import FileSource
 from formcheck.video.frames import ImageBGR
 

@@ -23,8 +23,6 @@ holds decoded frames in memory.
 from __future__ import annotations
 
 import itertools
-import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formcheck.analyze import Analysis, analyze_video, open_estimator, write_annotated_video
+from formcheck.bench.memory import peak_rss_mb
 from formcheck.config import Config
 from formcheck.video import FileSource, Frame, probe
 from formcheck.video.source import stride_for
@@ -109,12 +108,6 @@ class BenchResult:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _best(run: Callable[[], object], repeats: int) -> tuple[float, object]:

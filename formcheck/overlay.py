@@ -42,14 +42,14 @@ class Overlay:
     band_outline_px: tuple[np.ndarray, ...] = ()
 
 
-def _text(img: ImageBGR, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int],
-          thickness: int) -> None:
+def draw_text(img: ImageBGR, text: str, org: tuple[int, int], scale: float,
+              color: tuple[int, int, int], thickness: int) -> None:
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2,
                 cv2.LINE_AA)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
 
 
-def _panel(img: ImageBGR, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
+def draw_panel(img: ImageBGR, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
     """Darken a rectangle in place so that text on it reads on any background."""
     h, w = img.shape[:2]
     x0, x1 = max(0, x0), min(w, x1)
@@ -58,7 +58,7 @@ def _panel(img: ImageBGR, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.5
         img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * (1.0 - alpha)).astype(np.uint8)
 
 
-def _wrap(text: str, max_chars: int) -> list[str]:
+def wrap_text(text: str, max_chars: int) -> list[str]:
     lines: list[str] = []
     for word in text.split():
         if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
@@ -104,22 +104,22 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     scale = 0.8 * unit
     line_h = round(34 * unit)
     x0 = round(12 * unit)
-    _panel(img, 0, 0, round(300 * unit), round(3.4 * line_h))
-    _text(img, f"Reps: {ov.reps}", (x0, line_h), scale * 1.2, _WHITE, thick)
-    _text(img, f"Phase: {ov.phase}", (x0, 2 * line_h), scale, _WHITE, max(1, thick - 1))
+    draw_panel(img, 0, 0, round(300 * unit), round(3.4 * line_h))
+    draw_text(img, f"Reps: {ov.reps}", (x0, line_h), scale * 1.2, _WHITE, thick)
+    draw_text(img, f"Phase: {ov.phase}", (x0, 2 * line_h), scale, _WHITE, max(1, thick - 1))
     if not math.isnan(ov.hip_angle_deg):
-        _text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (x0, 3 * line_h), scale, _WHITE,
+        draw_text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (x0, 3 * line_h), scale, _WHITE,
               max(1, thick - 1))
         if ok[1]:
             hx, hy = np.round(pts[1]).astype(int)
-            _text(img, f"{ov.hip_angle_deg:.0f}", (hx + thick * 3, hy - thick * 3), scale, _YELLOW,
-                  max(1, thick - 1))
+            draw_text(img, f"{ov.hip_angle_deg:.0f}", (hx + thick * 3, hy - thick * 3), scale,
+                      _YELLOW, max(1, thick - 1))
     message = ov.verdict or ov.cue
     if message:
         color = _RED if ov.fault else _GREEN
-        lines = _wrap(message, max(20, int(w / (17 * unit))))
-        _panel(img, 0, h - round(24 * unit) - len(lines) * line_h, w, h)
+        lines = wrap_text(message, max(20, int(w / (17 * unit))))
+        draw_panel(img, 0, h - round(24 * unit) - len(lines) * line_h, w, h)
         for k, line in enumerate(reversed(lines)):
-            _text(img, line, (x0, h - round(14 * unit) - k * line_h), scale, color,
+            draw_text(img, line, (x0, h - round(14 * unit) - k * line_h), scale, color,
                   max(1, thick - 1))
     return img
