@@ -30,10 +30,9 @@ def summary_line(report: SetReport) -> str:
 def print_report(report: SetReport, console: Console) -> None:
     """Print the per-rep table, the summary line and the cues that matter most."""
     src = report.source
-    console.print(
-        f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, "
-        f"{src.fps:.2f} fps  {view_words(report.view.head, report.view.side)}"
-    )
+    console.print(f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, "
+                  f"{src.fps:.2f} fps", soft_wrap=True)
+    console.print(view_words(report.view.head, report.view.side).capitalize(), soft_wrap=True)
     if not report.view.ok:
         console.print(f"[yellow]View: {report.view.message}[/]")
     for warning in report.warnings:
