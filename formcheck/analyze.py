@@ -27,9 +27,10 @@ from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
+from formcheck.geometry import body_box_px, upright_turn_deg
 from formcheck.judge import once_for_the_set, rep_report
 from formcheck.no_reps import explain_no_reps
-from formcheck.overlay import Overlay, annotate
+from formcheck.overlay import Box, Overlay, annotate
 from formcheck.panels import Panel, PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
@@ -44,9 +45,10 @@ from formcheck.shots import (
     moves_from_meta,
     split_shots,
 )
-from formcheck.track import PoseTrack, build_track
+from formcheck.track import SIDE_LANDMARKS, PoseTrack, build_track, choose_side
 from formcheck.video import FileSource, Frame, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
+from formcheck.video.source import TURN_KEY
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
     from formcheck.pose.landmarker import PoseEstimator
@@ -190,6 +192,10 @@ def estimate_poses(
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
 
 
+#: How the lifter looked before that turn.
+TURN_WORDS = {90: "on their side", 180: "upside down", 270: "on their side"}
+
+
 def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Config
                  ) -> list[str]:
     """The set-level warnings of a report (damaged file, crowd, absences, view, and what
@@ -216,6 +222,10 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
             if end_t - t[start] >= ABSENCE_WARNING_S:
                 out.append(f"no person in view from {t[start]:.1f} s to {end_t:.1f} s")
             start = None
+    turn = int(seq.meta.get(TURN_KEY, 0))
+    if turn:
+        out.append(f"the picture showed the lifter {TURN_WORDS[turn]} (a wrong rotation tag?):"
+                   f" analysed it turned {turn} deg counter-clockwise")
     panel = Panel.from_meta(seq.meta)
     if panel is not None:
         out.append(panel.warning)
@@ -390,32 +400,77 @@ def measure_clip(source: FileSource, cfg: Config, estimator: PoseEstimator,
     where the lifter is seen best (`panels.split_screen_panel`), kept in the sequence's
     `meta["panel"]`."""
     seq = measure_video(source, cfg, progress, timings, estimator)
+    turn = _upright_turn(seq)
+    if turn:  # a wrong rotation tag: the person upside down or on their side
+        source = FileSource(source.path, source.stride, turn_deg=turn)
+        seq = measure_video(source, cfg, progress, timings, estimator)
+        seq = replace(seq, meta={**seq.meta, TURN_KEY: turn})
     panel = split_screen_panel(source, seq, estimator)
     if panel is None:
         return seq
-    seq = measure_video(FileSource(source.path, source.stride, crop=panel.box), cfg, progress,
-                        timings, estimator)
-    return replace(seq, meta={**seq.meta, "panel": panel.to_meta()})
+    seq = measure_video(FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn),
+                        cfg, progress, timings, estimator)
+    return replace(seq, meta={**seq.meta, "panel": panel.to_meta(), TURN_KEY: turn})
 
 
-def _overlays(analysis: Analysis, t_s: float) -> Overlay:
-    """The overlay for the frame at `t_s`: nearest tracked sample, reps done, phase, cue."""
-    track = analysis.track
-    i = int(np.clip(np.searchsorted(track.t_s, t_s), 0, len(track.t_s) - 1))
-    done = [rr for rr in analysis.report.reps if rr.rep.end_s <= t_s]
-    phase = Phase.BOTTOM.word
-    for rr in analysis.report.reps:
-        current = rr.rep.phase_at(t_s)
-        if current is not None:
-            phase = current.word
-    verdict, fault = "", False
-    if done and t_s - done[-1].rep.end_s < 2.0:  # the last verdict stays up for two seconds
-        last = done[-1]
-        fault = bool(last.faults)
-        verdict = f"Rep {last.rep.index}: " + (last.cue if fault else "good rep")
-    cue = done[-1].cue if done else ""
-    return Overlay(track.joints_xy_px[i], float(track.hip_angle_deg[i]), len(done), phase,
-                   cue, verdict, fault, _band_outline(analysis, t_s, track.joints_xy_px[i]))
+def _upright_turn(seq: PoseSequence) -> int:
+    """`geometry.upright_turn_deg` of the better-seen side's shins over a measured clip."""
+    side = choose_side(seq)
+    if side is None:
+        return 0
+    _, _, knee, ankle = SIDE_LANDMARKS[side]
+    seen = seq.found & (seq.visibility[:, knee] >= 0.5) & (seq.visibility[:, ankle] >= 0.5)
+    return upright_turn_deg(seq.xy_px[seen, knee], seq.xy_px[seen, ankle])
+
+
+def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> FileSource:
+    """The frames of an analysed clip as they were measured: turned as the measurement
+    turned them (`meta["turn_deg"]`) and cut to the panel it kept (`meta["panel"]`)."""
+    panel = Panel.from_meta(meta)
+    return FileSource(path, stride=stride, crop=panel.box if panel is not None else None,
+                      turn_deg=int(meta.get(TURN_KEY, 0)))
+
+
+@dataclass(frozen=True)
+class VideoOverlays:
+    """The annotated video's overlay for any time of an analysed clip.
+
+    Attributes:
+        analysis: the clip's analysis.
+        body_box: where the body keeps to over the clip (`geometry.body_box_px`): the
+            text panels keep clear of it.
+    """
+
+    analysis: Analysis
+    body_box: Box | None
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> VideoOverlays:
+        seq = analysis.sequence
+        return cls(analysis, body_box_px(seq.xy_px[seq.found], seq.resolution_wh))
+
+    def at(self, t_s: float) -> Overlay:
+        """The overlay for the frame at `t_s`: nearest tracked sample, reps done, phase, cue.
+
+        A rep's verdict is up for two seconds after it ends; a fault's cue then stays, in
+        the fault's colour, until the next rep ends (a good rep's "good rep" goes)."""
+        analysis = self.analysis
+        track = analysis.track
+        i = int(np.clip(np.searchsorted(track.t_s, t_s), 0, len(track.t_s) - 1))
+        done = [rr for rr in analysis.report.reps if rr.rep.end_s <= t_s]
+        phase = Phase.BOTTOM.word
+        for rr in analysis.report.reps:
+            current = rr.rep.phase_at(t_s)
+            if current is not None:
+                phase = current.word
+        verdict, fault = "", bool(done and done[-1].faults)
+        if done and t_s - done[-1].rep.end_s < 2.0:  # the last verdict stays up two seconds
+            last = done[-1]
+            verdict = f"Rep {last.rep.index}: " + (last.cue if fault else "good rep")
+        cue = done[-1].cue if done else ""
+        return Overlay(track.joints_xy_px[i], float(track.hip_angle_deg[i]), len(done), phase,
+                       cue, verdict, fault,
+                       _band_outline(analysis, t_s, track.joints_xy_px[i]), self.body_box)
 
 
 def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
@@ -438,18 +493,16 @@ def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
 def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[
         tuple[np.ndarray, float]]:
     """Decode the clip again and yield (annotated image, t_s) for each frame."""
-    panel = Panel.from_meta(analysis.sequence.meta)
-    crop = panel.box if panel is not None else None
-    for frame in prefetch(FileSource(path, stride=stride, crop=crop)):
-        yield annotate(frame.image_bgr, _overlays(analysis, frame.t_s)), frame.t_s
+    overlays = VideoOverlays.of(analysis)
+    for frame in prefetch(clip_frames(path, analysis.sequence.meta, stride)):
+        yield annotate(frame.image_bgr, overlays.at(frame.t_s)), frame.t_s
 
 
 def write_annotated_video(
     path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
 ) -> None:
     """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
-    panel = Panel.from_meta(analysis.sequence.meta)
-    info: VideoInfo = FileSource(path, crop=panel.box if panel is not None else None).info
+    info: VideoInfo = clip_frames(path, analysis.sequence.meta).info
     total = info.frame_count
     with VideoSink(out, info.fps, (info.width, info.height)) as sink:
         for n, (image, t_s) in enumerate(iter_annotated(path, analysis), start=1):

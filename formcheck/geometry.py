@@ -81,3 +81,53 @@ def segment_length_px(a_xy_px: ArrayLike, b_xy_px: ArrayLike) -> Float:
     """Euclidean distance in pixels."""
     d = np.asarray(a_xy_px, dtype=np.float64) - np.asarray(b_xy_px, dtype=np.float64)
     return np.asarray(np.hypot(d[..., 0], d[..., 1]), dtype=np.float64)
+
+
+def body_box_px(xy_px: ArrayLike, frame_wh: tuple[int, int], margin: float = 0.04
+                ) -> tuple[int, int, int, int] | None:
+    """The box the body keeps to over a clip: (x0, y0, x1, y1) pixels, clipped to the frame.
+
+    `xy_px`: (T, K, 2) landmarks in pixels, NaN where missing. The box spans the 2nd to 98th
+    percentile of each frame's leftmost, topmost, rightmost and lowest landmark (a few
+    wild frames do not stretch it), widened by `margin` of the frame's size on every side
+    (the landmarks sit inside the body's outline); None without a pose.
+    """
+    xy: Float = np.asarray(xy_px, dtype=np.float64).reshape(-1, *np.shape(xy_px)[-2:])
+    seen = np.any(np.all(np.isfinite(xy), axis=2), axis=1)
+    if not seen.any():
+        return None
+    xy = xy[seen]
+    with np.errstate(all="ignore"):
+        lo = np.nanpercentile(np.nanmin(xy, axis=1), 2, axis=0)
+        hi = np.nanpercentile(np.nanmax(xy, axis=1), 98, axis=0)
+    w, h = frame_wh
+    mx, my = margin * w, margin * h
+    return (max(0, int(lo[0] - mx)), max(0, int(lo[1] - my)),
+            min(w, int(np.ceil(hi[0] + mx))), min(h, int(np.ceil(hi[1] + my))))
+
+
+def upright_turn_deg(knee_xy: ArrayLike, ankle_xy: ArrayLike, min_frames: int = 10,
+                     min_share: float = 0.7) -> int:
+    """How far a picture must be turned for the lifter to stand on the floor: 0, 90, 180 or
+    270 degrees counter-clockwise (FFmpeg's rotation convention, as `FileSource` takes it).
+
+    In a hip thrust or a glute bridge the feet stay on the floor and the shins rise from
+    them, within about 40 deg of vertical, in every phase: the shin (ankle to knee, (T, 2)
+    pixels each, NaN where not seen) points up the picture. When most frames' shins point
+    down, the picture is upside down (a wrong rotation tag); left or right, it lies on its
+    side. Nothing is turned unless `min_frames` frames see a shin and `min_share` of them
+    point the same way.
+    """
+    v = np.asarray(knee_xy, dtype=np.float64) - np.asarray(ankle_xy, dtype=np.float64)
+    v = v[np.isfinite(v).all(axis=1) & (np.hypot(v[:, 0], v[:, 1]) > 0)]
+    if len(v) < min_frames:
+        return 0
+    # 0: up the picture, 1: to the right, 2: down, 3: to the left (image y grows down).
+    quarter = np.round(np.degrees(np.arctan2(v[:, 0], -v[:, 1])) / 90.0).astype(int) % 4
+    counts = np.bincount(quarter, minlength=4)
+    way = int(np.argmax(counts))
+    if counts[way] < min_share * len(v):
+        return 0
+    # A shin pointing right means up is to the right: turn the picture a quarter
+    # counter-clockwise; pointing left, a quarter clockwise (270); down, half a turn.
+    return (0, 90, 180, 270)[way]

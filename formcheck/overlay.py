@@ -2,11 +2,14 @@
 and the outline of the band where it was found.
 
 `annotate(image, overlay) -> image` never changes its input. Sizes scale with the frame
-height so that a portrait phone clip and a 4K clip look the same.
+height so that a portrait phone clip and a 4K clip look the same. The text panels (the
+counter, the cue) go where they cover the least of the body (`layout`): a coach watches
+the lifter, not the panels.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +24,10 @@ _WHITE = (255, 255, 255)
 _YELLOW = (0, 215, 255)
 _MAGENTA = (255, 80, 255)  # the band outline: stands out on skin, clothes and bands
 _BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
+
+
+#: A rectangle in pixels: (x0, y0, x1, y1), x1 and y1 excluded.
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Overlay:
     verdict: str = ""
     fault: bool = False
     band_outline_px: tuple[np.ndarray, ...] = ()
+    #: Where the body is in the frame, (x0, y0, x1, y1) px: the panels keep clear of it.
+    body_box_px: Box | None = None
 
 
 def draw_text(img: ImageBGR, text: str, org: tuple[int, int], scale: float,
@@ -88,6 +97,93 @@ def draw_skeleton(img: ImageBGR, joints_xy_px: np.ndarray, thick: int) -> None:
             cv2.circle(img, tuple(np.round(pts[j]).astype(int)), thick * 2, _GREEN, -1, cv2.LINE_AA)
 
 
+def overlap(a: Box, b: Box) -> int:
+    """The area two boxes share (px^2)."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def place(size_wh: tuple[int, int], frame_wh: tuple[int, int], avoid: list[Box],
+          prefer_top: bool) -> Box:
+    """Where a panel of `size_wh` goes in a frame: against its left or right edge, at the
+    height that covers the least of the `avoid` boxes, the nearest the preferred edge
+    (top or bottom) among equals."""
+    (pw, ph), (w, h) = size_wh, frame_wh
+    pw, ph = min(pw, w), min(ph, h)
+    step = max(1, h // 90)
+    best: tuple[float, Box] | None = None
+    for x in sorted({0, w - pw}):
+        for y in [*range(0, h - ph, step), h - ph]:
+            box = (x, y, x + pw, y + ph)
+            edge = y if prefer_top else h - ph - y
+            cost = sum(overlap(box, a) for a in avoid) * 1e3 + edge + (x > 0)
+            if best is None or cost < best[0]:
+                best = (cost, box)
+    assert best is not None
+    return best[1]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where `annotate` draws its panels on a frame, and what the cue panel says, at what
+    size (`text_scale`: 1 the normal size; smaller where that keeps the cue off the body)."""
+
+    counter: Box
+    message: Box | None
+    lines: tuple[str, ...]
+    text_scale: float = 1.0
+
+
+#: Text sizes the cue may take (of the normal) to fit beside the body rather than on it.
+CUE_SCALES = (1.0, 0.8, 0.65)
+
+
+def layout(ov: Overlay, frame_wh: tuple[int, int]) -> Layout:
+    """The panels' places: the counter near the top, the cue near the bottom, each where
+    it covers the least of the body (`ov.body_box_px`) and of the other. The cue folds to
+    half or a third of the frame's width, or to a column beside the body, and its text
+    shrinks down to `CUE_SCALES[-1]`, when that keeps it off the body (the largest text and
+    then the widest panel that do)."""
+    return _layout(ov.verdict or ov.cue, frame_wh, ov.body_box_px)
+
+
+def _cue_box(message: str, pw: int, scale: float, frame_wh: tuple[int, int],
+             avoid: list[Box]) -> tuple[Box, tuple[str, ...]]:
+    """The cue's lines at width `pw` and text `scale`, and where that panel goes."""
+    unit = max(frame_wh) / 720.0
+    lines = tuple(wrap_text(message, max(8, int(pw / (17 * unit * scale)))))
+    height = round(24 * unit * scale) + len(lines) * round(34 * unit * scale)
+    return place((pw, height), frame_wh, avoid, prefer_top=False), lines
+
+
+@functools.lru_cache(maxsize=256)  # the same few messages on every frame of a clip
+def _layout(message: str, frame_wh: tuple[int, int], body_box: Box | None) -> Layout:
+    w, h = frame_wh
+    unit = max(h, w) / 720.0
+    body = [body_box] if body_box is not None else []
+    counter = place((round(300 * unit), round(3.4 * round(34 * unit))), frame_wh, body,
+                    prefer_top=True)
+    if not message:
+        return Layout(counter, None, ())
+    # Full width, a half, a third, or the columns beside the body.
+    widths = {w, w // 2, w // 3}
+    if body_box is not None:
+        widths |= {body_box[0], w - body_box[2]}
+    avoid = [*body, counter]
+    options = []
+    for scale in CUE_SCALES:
+        for pw in sorted(widths, reverse=True):
+            if pw < 8 * 17 * unit * scale:  # not even eight letters a line
+                continue
+            box, lines = _cue_box(message, pw, scale, frame_wh, avoid)
+            covered = sum(overlap(box, a) for a in avoid)
+            options.append((covered, -scale, -pw, box, lines))
+    if not options:  # a frame too narrow for any panel: along the bottom, as it is
+        box, lines = _cue_box(message, w, 1.0, frame_wh, [])
+        return Layout(counter, box, lines)
+    _, neg_scale, _, box, lines = min(options)
+    return Layout(counter, box, lines, -neg_scale)
+
+
 def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     """A copy of `image_bgr` with the overlay drawn."""
     img: ImageBGR = image_bgr.copy()
@@ -103,23 +199,27 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     draw_skeleton(img, pts, thick)
     scale = 0.8 * unit
     line_h = round(34 * unit)
-    x0 = round(12 * unit)
-    draw_panel(img, 0, 0, round(300 * unit), round(3.4 * line_h))
-    draw_text(img, f"Reps: {ov.reps}", (x0, line_h), scale * 1.2, _WHITE, thick)
-    draw_text(img, f"Phase: {ov.phase}", (x0, 2 * line_h), scale, _WHITE, max(1, thick - 1))
-    if not math.isnan(ov.hip_angle_deg):
-        draw_text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (x0, 3 * line_h), scale, _WHITE,
+    pad = round(12 * unit)
+    places = layout(ov, (w, h))
+    cx, cy = places.counter[:2]
+    draw_panel(img, *places.counter)
+    draw_text(img, f"Reps: {ov.reps}", (cx + pad, cy + line_h), scale * 1.2, _WHITE, thick)
+    draw_text(img, f"Phase: {ov.phase}", (cx + pad, cy + 2 * line_h), scale, _WHITE,
               max(1, thick - 1))
+    if not math.isnan(ov.hip_angle_deg):
+        draw_text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (cx + pad, cy + 3 * line_h), scale,
+                  _WHITE, max(1, thick - 1))
         if ok[1]:
             hx, hy = np.round(pts[1]).astype(int)
             draw_text(img, f"{ov.hip_angle_deg:.0f}", (hx + thick * 3, hy - thick * 3), scale,
                       _YELLOW, max(1, thick - 1))
-    message = ov.verdict or ov.cue
-    if message:
+    if places.message is not None:
+        x0, _, _, y1 = places.message
+        draw_panel(img, *places.message)
         color = _RED if ov.fault else _GREEN
-        lines = wrap_text(message, max(20, int(w / (17 * unit))))
-        draw_panel(img, 0, h - round(24 * unit) - len(lines) * line_h, w, h)
-        for k, line in enumerate(reversed(lines)):
-            draw_text(img, line, (x0, h - round(14 * unit) - k * line_h), scale, color,
-                  max(1, thick - 1))
+        k_scale = places.text_scale
+        cue_h = round(34 * unit * k_scale)
+        for k, line in enumerate(reversed(places.lines)):
+            draw_text(img, line, (x0 + pad, y1 - round(14 * unit * k_scale) - k * cue_h),
+                      scale * k_scale, color, max(1, round((thick - 1) * k_scale)))
     return img

@@ -14,15 +14,18 @@ from typing import TYPE_CHECKING
 
 import av
 import pytest
-from edits import cut_window, join, side_by_side, swing_away
+from edits import cut_window, join, side_by_side, swing_away, turned
 from typer.testing import CliRunner
 
-from formcheck.analyze import analyze_video
+from formcheck.analyze import analyze_video, clip_frames
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.report import validate_report
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from formcheck.analyze import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +46,10 @@ def test_the_eight_samples_the_readme_names_each_have_a_label() -> None:
 
 
 @pytest.mark.parametrize("clip", SAMPLE_CLIPS, ids=lambda p: p.stem)
-def test_sample_clip_reps_and_faults(clip: Path, estimator: PoseEstimator) -> None:
+def test_sample_clip_reps_and_faults(clip: Path,
+                                    sample_analysis: Callable[[str], Analysis]) -> None:
     label = _label(clip)
-    report = analyze_video(clip, Config(), estimator=estimator).report
+    report = sample_analysis(clip.stem).report
     validate_report(report.to_dict())
     assert len(report.reps) == label["rep_count"]
     # One word, one meaning: the label's side_right is the report's head on the right.
@@ -67,7 +71,7 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
     assert report["summary"]["rep_count"] == _label(clip)["rep_count"]
     assert all(not rep["faults"] for rep in _label(clip)["reps"])  # a good set, so:
     assert "Good set: nothing to fix." in result.output
-    assert "head on the right, left side measured" in result.output  # good_form_*right*
+    assert "Head on the right, left side measured" in result.output  # good_form_*right*
     assert "What to fix" not in result.output
     # The annotated video: H.264 yuv420p in MP4, every frame, the moov atom up front.
     with av.open(str(out_video)) as container:
@@ -204,3 +208,22 @@ def test_a_split_screen_is_analysed_in_one_panel(tmp_path: Path, estimator: Pose
     assert set(analysis.report.reps[0].faults) == set(want[0]["faults"])
     assert analysis.reps[0].start_s == pytest.approx(want[0]["start_s"], abs=0.15)
     assert (analysis.report.source.width, analysis.report.source.height) == (640, 360)
+
+
+@pytest.mark.parametrize("quarters", [2, 1], ids=["upside_down", "on_its_side"])
+def test_a_clip_with_a_lost_rotation_tag_is_turned_upright(
+        quarters: int, tmp_path: Path, estimator: PoseEstimator,
+        sample_analysis: Callable[[str], Analysis]) -> None:
+    """A clip shown upside down read a 241 deg hip angle, with no word of warning."""
+    upright = sample_analysis("short_pause_left").report
+    two_reps = upright.reps[1].rep.end_s + 0.3
+    clip = turned(SAMPLES / "short_pause_left.mp4", tmp_path / "turned.mp4", quarters, two_reps)
+    analysis = analyze_video(clip, Config(), estimator=estimator)
+    report = analysis.report
+    assert analysis.sequence.meta["turn_deg"] == (4 - quarters) * 90 % 360
+    assert sum("a wrong rotation tag" in w for w in report.warnings) == 1
+    assert [rr.faults for rr in report.reps] == [rr.faults for rr in upright.reps[:2]]
+    for got, want in zip(report.reps, upright.reps, strict=False):
+        assert abs(got.rep.hip_angle_top_deg - want.rep.hip_angle_top_deg) < 3.0
+    # The page's stills and the annotated video are turned the same way.
+    assert clip_frames(clip, analysis.sequence.meta).info.width == 640

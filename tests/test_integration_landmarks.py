@@ -303,12 +303,30 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
 def test_the_video_overlay_names_phases_in_the_report_s_words(
         three_reps: tuple[HipScript, PoseSequence]) -> None:
     """The annotated video said 'eccentric' where the report and the page say 'lowering'."""
-    from formcheck.analyze import _overlays
+    from formcheck.analyze import VideoOverlays
 
     _, seq = three_reps
     analysis = analyze_sequence(seq, CFG)
+    overlays = VideoOverlays.of(analysis)
     rep = analysis.report.reps[0].rep
-    said = {_overlays(analysis, t).phase for t in (
+    said = {overlays.at(t).phase for t in (
         (rep.start_s + rep.top_start_s) / 2, (rep.top_start_s + rep.top_end_s) / 2,
         (rep.top_end_s + rep.end_s) / 2, rep.start_s - 0.3)}
     assert said == {"lifting", "top", "lowering", "bottom"}
+
+
+def test_a_fault_cue_is_never_shown_in_green(three_reps: tuple[HipScript, PoseSequence]) -> None:
+    """The video kept a fault's cue up in green once its two-second red verdict was over."""
+    from formcheck.analyze import VideoOverlays
+
+    _, seq = three_reps
+    analysis = analyze_sequence(seq, CFG)
+    overlays = VideoOverlays.of(analysis)
+    first, second = analysis.report.reps[:2]
+    assert not first.faults and second.faults  # the scenario: a good rep, then a faulty one
+    during = overlays.at(second.rep.end_s + 0.5)
+    after = overlays.at(second.rep.end_s + 2.5)
+    assert during.verdict.startswith("Rep 2: ") and during.fault
+    assert not after.verdict and after.cue == second.cue and after.fault
+    good = overlays.at(first.rep.end_s + 0.5)
+    assert good.verdict == "Rep 1: good rep" and not good.fault
