@@ -1,7 +1,8 @@
 """Edited clips for tests, made from the bundled samples as an editor would make them: a
 window cut out of a clip, takes joined end to end, an end card after a set, panels side by
-side; and as a handheld phone films: turned away from the lifter and back. The times start
-again from 0, and the product's own browser-playable encoder writes them."""
+side; and as a handheld phone films: turned away from the lifter and back, or with its
+rotation tag lost (the picture upside down or on its side). The times start again from 0,
+and the product's own browser-playable encoder writes them."""
 
 from __future__ import annotations
 
@@ -108,3 +109,14 @@ def swing_away(source: Path, out: Path, at_s: float, pan_s: float = 0.5,
             view = np.hstack([frame.image_bgr, room])[:, shift:shift + w]
             sink.write(np.ascontiguousarray(view), t)
     return at_s, back_s + pan_s
+
+
+def turned(source: Path, out: Path, quarters: int, end_s: float = float("inf")) -> Path:
+    """`source` (up to `end_s`) with every picture turned `quarters` quarter turns
+    counter-clockwise and no rotation tag: a phone clip whose rotation tag was lost."""
+    info = FileSource(source).info
+    size = (info.width, info.height) if quarters % 2 == 0 else (info.height, info.width)
+    with VideoSink(out, info.fps, size) as sink:
+        for image, t_s in _window(source, 0.0, end_s):
+            sink.write(np.ascontiguousarray(np.rot90(image, quarters)), t_s)
+    return out

@@ -46,6 +46,7 @@ from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, tren
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
 from formcheck.rules import RULES
 from formcheck.video.frames import ImageBGR
+from formcheck.video.source import TURN_KEY
 
 if TYPE_CHECKING:
     from formcheck.pose.sequence import PoseSequence
@@ -232,7 +233,8 @@ def stills_for(reps: Sequence[Mapping[str, Any]], track: PoseTrack | None,
     times = [top_time_s(r) for r in reps]
     panel = Panel.from_meta(seq.meta) if seq is not None else None
     images: list[ImageBGR | None] = (
-        list(frames_at(video, times, panel.box if panel is not None else None))
+        list(frames_at(video, times, panel.box if panel is not None else None,
+                       int(seq.meta.get(TURN_KEY, 0)) if seq is not None else 0))
         if video is not None else [None] * len(times))
     out: dict[int, ImageBGR] = {}
     for rep, t, image in zip(reps, times, images, strict=True):

@@ -124,9 +124,11 @@ def draw_still(image_bgr: ImageBGR | None, wh: tuple[int, int],
 
 
 def frames_at(video: str | Path, times_s: Sequence[float],
-              crop: tuple[int, int, int, int] | None = None) -> list[ImageBGR | None]:
+              crop: tuple[int, int, int, int] | None = None, turn_deg: int = 0,
+              ) -> list[ImageBGR | None]:
     """The decoded frame nearest each time (s), in one pass over the video (only the `crop`
-    box of it: the panel of a split screen that was analysed).
+    box of it: the panel of a split screen that was analysed; turned by `turn_deg` as the
+    analysis turned it, `FileSource`).
 
     Raises:
         VideoOpenError: the file cannot be read as a video.
@@ -135,7 +137,7 @@ def frames_at(video: str | Path, times_s: Sequence[float],
     if not times_s:
         return []
     last = max(times_s) + DECODE_SLACK_S
-    for frame in FileSource(video, crop=crop):
+    for frame in FileSource(video, crop=crop, turn_deg=turn_deg):
         for k, t in enumerate(times_s):
             d = abs(frame.t_s - t)
             if d < best[k][0]:

@@ -32,6 +32,10 @@ class FrameSource(Protocol):
     def __iter__(self) -> Iterator[Frame]: ...
 
 
+#: Where a measured clip's `meta` keeps the turn it was measured with (`FileSource.turn_deg`).
+TURN_KEY = "turn_deg"
+
+
 def _upright(image: ImageBGR, rotation_deg: int) -> ImageBGR:
     """Rotate a decoded image by the container's display rotation.
 
@@ -124,14 +128,27 @@ class FileSource:
             kept (see `stride_for`); 0 leaves `stride` as it is.
         crop: (x0, y0, x1, y1) in the upright frame's pixels: yield only that box (one
             panel of a split screen); `info` then gives the box's size.
+        turn_deg: a further turn (counter-clockwise degrees, a multiple of 90) on top of
+            the container's rotation, for a clip whose rotation tag is wrong (a person seen
+            upside down or on their side: `geometry.upright_turn_deg`); `info` then gives
+            the turned size and rotation. The crop is in the turned frame's pixels.
     """
 
     def __init__(self, path: str | Path, stride: int = 1, max_fps: float = 0.0,
-                 crop: tuple[int, int, int, int] | None = None) -> None:
+                 crop: tuple[int, int, int, int] | None = None, turn_deg: int = 0) -> None:
         if stride < 1:
             raise ValueError("stride must be >= 1")
+        if turn_deg % 90:
+            raise ValueError("turn_deg must be a multiple of 90")
         self.path = Path(path)
         self.info = probe(self.path)
+        self.turn_deg = turn_deg % 360
+        if self.turn_deg:
+            w, h = self.info.width, self.info.height
+            if self.turn_deg % 180:
+                w, h = h, w
+            self.info = replace(self.info, width=w, height=h,
+                                rotation_deg=self.info.rotation_deg + self.turn_deg)
         self.crop = crop
         if crop is not None:
             x0, y0, x1, y1 = crop
