@@ -18,12 +18,13 @@ Tests that need the model are skipped when the bundled model file is absent.
 Accuracy is gated on clips measured once per run and shared: `generated_eval` (a fresh
 generated set, rendered in the background from seeds that change with every run: see
 eval_sets.py; the tests that use it run last) and `real_eval` (the team's real clips,
-when ../shared/real_videos is present).
+when ../shared/real_videos is present); `sample_analysis` analyses each bundled sample once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import eval_sets
@@ -33,7 +34,11 @@ from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
 
 if TYPE_CHECKING:
+    from formcheck.analyze import Analysis
     from formcheck.pose.landmarker import PoseEstimator
+
+#: The bundled labelled sample clips.
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 
 _SEED = pytest.StashKey[int]()
 _BACKGROUND = pytest.StashKey["eval_sets.Background"]()
@@ -85,6 +90,22 @@ def estimator() -> Iterator[PoseEstimator]:
 
     with PoseEstimator(mode="video") as est:
         yield est
+
+
+@pytest.fixture(scope="session")
+def sample_analysis(estimator: PoseEstimator) -> Callable[[str], Analysis]:
+    """A bundled sample clip (by its stem) through the whole pipeline with the default
+    configuration, run once per test session however many tests look at it."""
+    from formcheck.analyze import analyze_video
+
+    done: dict[str, Analysis] = {}
+
+    def get(name: str) -> Analysis:
+        if name not in done:
+            done[name] = analyze_video(SAMPLES / f"{name}.mp4", Config(), estimator=estimator)
+        return done[name]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from formcheck.evaluate import EvalResult
 
-#: The team's real clips (never copied into the repository; absent on a user's machine).
-REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "real_videos"
+#: The variable that says where the team's real clips are (when not beside the clone).
+REAL_ENV = "FORMCHECK_REAL_VIDEOS"
+#: The team's real clips (never copied into the repository; absent on a user's machine):
+#: $FORMCHECK_REAL_VIDEOS, else `shared/real_videos` beside the clone.
+REAL_DIR = Path(os.environ.get(REAL_ENV)
+                or Path(__file__).resolve().parents[2] / "shared" / "real_videos")
 #: Clips in the generated set: 30 or more, so that a 95% gate allows a miss and still
 #: means something.
 CLIPS = 40

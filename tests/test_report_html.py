@@ -18,10 +18,10 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -29,7 +29,7 @@ import pytest
 from chromium import SKIP_REASON, chromium_path
 from typer.testing import CliRunner
 
-from formcheck.analyze import Analysis, analyze_sequence, analyze_video
+from formcheck.analyze import Analysis, analyze_sequence
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.no_reps import HOW_TO, NO_REPS
@@ -57,9 +57,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def sample(estimator: Any) -> Analysis:
+def sample(sample_analysis: Callable[[str], Analysis]) -> Analysis:
     """The sample clip through the whole pipeline (real model)."""
-    return analyze_video(SAMPLE, CFG, estimator=estimator)
+    return sample_analysis(SAMPLE.stem)
 
 
 @pytest.fixture(scope="module")
