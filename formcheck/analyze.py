@@ -414,13 +414,13 @@ def measure_clip(source: FileSource, cfg: Config, estimator: PoseEstimator,
 
 
 def _upright_turn(seq: PoseSequence) -> int:
-    """`geometry.upright_turn_deg` of the better-seen side's shins over a measured clip."""
+    """`geometry.upright_turn_deg` of the better-seen side over a measured clip."""
     side = choose_side(seq)
     if side is None:
         return 0
-    _, _, knee, ankle = SIDE_LANDMARKS[side]
-    seen = seq.found & (seq.visibility[:, knee] >= 0.5) & (seq.visibility[:, ankle] >= 0.5)
-    return upright_turn_deg(seq.xy_px[seen, knee], seq.xy_px[seen, ankle])
+    shoulder, _, knee, ankle = SIDE_LANDMARKS[side]
+    seen = seq.found & (seq.visibility[:, [shoulder, knee, ankle]] >= 0.5).all(axis=1)
+    return upright_turn_deg(*(seq.xy_px[seen, j] for j in (shoulder, knee, ankle)))
 
 
 def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> FileSource:

@@ -106,28 +106,36 @@ def body_box_px(xy_px: ArrayLike, frame_wh: tuple[int, int], margin: float = 0.0
             min(w, int(np.ceil(hi[0] + mx))), min(h, int(np.ceil(hi[1] + my))))
 
 
-def upright_turn_deg(knee_xy: ArrayLike, ankle_xy: ArrayLike, min_frames: int = 10,
-                     min_share: float = 0.7) -> int:
-    """How far a picture must be turned for the lifter to stand on the floor: 0, 90, 180 or
+def upright_turn_deg(shoulder_xy: ArrayLike, knee_xy: ArrayLike, ankle_xy: ArrayLike,
+                     min_frames: int = 10, min_share: float = 0.7) -> int:
+    """How far a picture must be turned for the lifter to lie on the floor: 0, 90, 180 or
     270 degrees counter-clockwise (FFmpeg's rotation convention, as `FileSource` takes it).
 
     In a hip thrust or a glute bridge the feet stay on the floor and the shins rise from
-    them, within about 40 deg of vertical, in every phase: the shin (ankle to knee, (T, 2)
-    pixels each, NaN where not seen) points up the picture. When most frames' shins point
-    down, the picture is upside down (a wrong rotation tag); left or right, it lies on its
-    side. Nothing is turned unless `min_frames` frames see a shin and `min_share` of them
-    point the same way.
+    them (ankle to knee within about 70 deg of straight up, feet far out included), and the
+    body lies along the floor (shoulder to knee nearer level than upright) in every phase.
+    Each frame (shoulder, knee, ankle: (T, 2) pixels each, NaN where not seen) votes: the
+    body level and the shins pointing down the picture, upside down; the body upright and
+    the shins nearer level than upright, on its side (the shins' way says which); anything
+    else (a lifter standing up included), upright. Nothing is turned unless
+    `min_frames` frames vote and `min_share` of them vote for the same turn.
     """
-    v = np.asarray(knee_xy, dtype=np.float64) - np.asarray(ankle_xy, dtype=np.float64)
-    v = v[np.isfinite(v).all(axis=1) & (np.hypot(v[:, 0], v[:, 1]) > 0)]
-    if len(v) < min_frames:
+    shoulder, knee, ankle = (np.asarray(a, dtype=np.float64) for a in (shoulder_xy, knee_xy,
+                                                                      ankle_xy))
+    shin, body = knee - ankle, knee - shoulder
+    ok = (np.isfinite(shin).all(axis=1) & np.isfinite(body).all(axis=1)
+          & (np.hypot(*shin.T) > 0) & (np.hypot(*body.T) > 0))
+    if int(ok.sum()) < min_frames:
         return 0
-    # 0: up the picture, 1: to the right, 2: down, 3: to the left (image y grows down).
-    quarter = np.round(np.degrees(np.arctan2(v[:, 0], -v[:, 1])) / 90.0).astype(int) % 4
-    counts = np.bincount(quarter, minlength=4)
-    way = int(np.argmax(counts))
-    if counts[way] < min_share * len(v):
-        return 0
-    # A shin pointing right means up is to the right: turn the picture a quarter
-    # counter-clockwise; pointing left, a quarter clockwise (270); down, half a turn.
-    return (0, 90, 180, 270)[way]
+    shin, body = shin[ok], body[ok]
+    # The shin's way from straight up the picture (deg; + to the right; image y grows down),
+    # and whether the body is nearer upright than level.
+    way = np.degrees(np.arctan2(shin[:, 0], -shin[:, 1]))
+    upright_body = np.abs(body[:, 1]) > np.abs(body[:, 0])
+    votes = np.zeros(len(way), dtype=int)
+    votes[(np.abs(way) > 90) & ~upright_body] = 180
+    votes[(way > 45) & (way < 135) & upright_body] = 90  # up is to the right
+    votes[(way < -45) & (way > -135) & upright_body] = 270  # up is to the left
+    turns, counts = np.unique(votes, return_counts=True)
+    best = int(np.argmax(counts))
+    return int(turns[best]) if counts[best] >= min_share * len(votes) else 0

@@ -13,6 +13,7 @@ from formcheck.geometry import (
     knee_angle_deg,
     segment_length_px,
     shin_tilt_deg,
+    upright_turn_deg,
 )
 
 
@@ -88,3 +89,37 @@ def test_shin_tilt_does_not_depend_on_the_thighs_slope() -> None:
 def test_shin_tilt_of_missing_points_is_nan() -> None:
     assert np.isnan(shin_tilt_deg([np.nan, 0.0], [1.0, 0.0], [1.0, 2.0]))
     assert np.isnan(shin_tilt_deg([0.0, 0.0], [1.0, 0.0], [np.nan, 2.0]))
+
+
+def _turned(xy: np.ndarray, quarters: int, wh: tuple[int, int] = (640, 360)) -> np.ndarray:
+    """Pixel points of a `wh` picture after turning it `quarters` quarter turns
+    counter-clockwise (np.rot90's way)."""
+    out = xy.copy()
+    w = wh[0]
+    for _ in range(quarters % 4):
+        out = np.stack([out[..., 1], (w - 1) - out[..., 0]], axis=-1)
+        w = wh[1] if w == wh[0] else wh[0]
+    return out
+
+
+def test_upright_turn_reads_the_shins_and_the_body() -> None:
+    n = 20
+    # A bridge, head on the left: shoulder on the floor, knee up, ankle on the floor.
+    shoulder = np.tile([100.0, 300.0], (n, 1))
+    knee = np.tile([400.0, 180.0], (n, 1))
+    ankle = np.tile([470.0, 300.0], (n, 1))  # a shin leaning 30 deg
+    assert upright_turn_deg(shoulder, knee, ankle) == 0
+    for quarters, turn in ((2, 180), (1, 270), (3, 90)):
+        # The picture turned `quarters` counter-clockwise is set right by `turn` more.
+        assert (quarters * 90 + turn) % 360 == 0
+        got = upright_turn_deg(*(_turned(p, quarters) for p in (shoulder, knee, ankle)))
+        assert got == turn, quarters
+    # Feet far out (a shin leaning 65 deg) is still upright; so is a lifter standing up.
+    far = np.tile([400.0 + 120 * np.tan(np.radians(65)), 300.0], (n, 1))
+    assert upright_turn_deg(shoulder, knee, far) == 0
+    standing = [np.tile(p, (n, 1)) for p in ([300.0, 80.0], [300.0, 220.0], [305.0, 330.0])]
+    assert upright_turn_deg(*standing) == 0
+    # Too few frames, or no clear majority: nothing is turned.
+    assert upright_turn_deg(*(_turned(p[:5], 2) for p in (shoulder, knee, ankle))) == 0
+    mixed = [np.concatenate([p[:10], _turned(p[:10], 2)]) for p in (shoulder, knee, ankle)]
+    assert upright_turn_deg(*mixed) == 0
