@@ -51,23 +51,33 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 analyze_video(args.clip, cfg, estimator=est)
                 wall[name].append(time.perf_counter() - t0)
-            print(f"round {r + 1}/{args.rounds}: "
-                  + ", ".join(f"{n} {w[-1]:.2f} s" for n, w in wall.items()), file=sys.stderr)
+            print(
+                f"round {r + 1}/{args.rounds}: "
+                + ", ".join(f"{n} {w[-1]:.2f} s" for n, w in wall.items()),
+                file=sys.stderr,
+            )
     ref = wall["no band detection"]
     result: dict[str, object] = {"clip": str(args.clip), "rounds": args.rounds, "wall_s": wall}
-    print(f"{args.clip} ({args.rounds} rounds): wall time, and what it adds to the run without "
-          "band detection")
+    print(
+        f"{args.clip} ({args.rounds} rounds): wall time, and what it adds to the run without "
+        "band detection"
+    )
     for name, times in wall.items():
         added = [100.0 * (t / r - 1.0) for t, r in zip(times, ref, strict=True)]
-        result[name] = {"median_s": statistics.median(times), "fastest_s": min(times),
-                        "added_pct_median": statistics.median(added),
-                        "added_pct_range": [min(added), max(added)],
-                        "added_pct_fastest": 100.0 * (min(times) / min(ref) - 1.0)}
+        result[name] = {
+            "median_s": statistics.median(times),
+            "fastest_s": min(times),
+            "added_pct_median": statistics.median(added),
+            "added_pct_range": [min(added), max(added)],
+            "added_pct_fastest": 100.0 * (min(times) / min(ref) - 1.0),
+        }
         line = f"  {name:32s} median {statistics.median(times):5.2f} s, fastest {min(times):5.2f} s"
         if times is not ref:
-            line += (f"; adds {statistics.median(added):+.1f}% (median of rounds; range "
-                     f"{min(added):+.1f}..{max(added):+.1f}%; fastest runs "
-                     f"{100.0 * (min(times) / min(ref) - 1.0):+.1f}%)")
+            line += (
+                f"; adds {statistics.median(added):+.1f}% (median of rounds; range "
+                f"{min(added):+.1f}..{max(added):+.1f}%; fastest runs "
+                f"{100.0 * (min(times) / min(ref) - 1.0):+.1f}%)"
+            )
         print(line)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

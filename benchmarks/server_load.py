@@ -86,19 +86,33 @@ def one_client(k: int, url: str, token: str, clip: Path, timeout_s: float) -> Ou
                 break
             time.sleep(POLL_S)
         done_s = time.perf_counter() - t0 if info["state"] in ("done", "error") else math.nan
-        return Outcome(k, 201, upload_id, str(info["state"]), t_up, done_s,
-                       int(str(info["attempts"])))
+        return Outcome(
+            k, 201, upload_id, str(info["state"]), t_up, done_s, int(str(info["attempts"]))
+        )
 
 
-def start_server(data: Path, workers: int, config: Path | None) -> tuple[subprocess.Popen[bytes],
-                                                                         str, Path]:
+def start_server(
+    data: Path, workers: int, config: Path | None
+) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = data / "server.log"
     extra = ["--config", str(config)] if config else []
-    proc = subprocess.Popen([*FORMCHECK, "serve", "--data", str(data / "data"), "--port",
-                             str(port), "--workers", str(workers), *extra],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            *FORMCHECK,
+            "serve",
+            "--data",
+            str(data / "data"),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            *extra,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -148,15 +162,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.n} concurrent uploads of {args.clip.name} to {url} ...", flush=True)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.n) as pool:
-            outcomes = list(pool.map(lambda k: one_client(k, url, tokens[k], args.clip,
-                                                          args.timeout), range(args.n)))
+            outcomes = list(
+                pool.map(
+                    lambda k: one_client(k, url, tokens[k], args.clip, args.timeout), range(args.n)
+                )
+            )
         wall_s = time.perf_counter() - t0
         ids = [o.upload_id for o in outcomes if o.upload_id]
         listed: list[str] = []
         reports = 0
         for token in dict.fromkeys(tokens):
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                              timeout=60) as http:
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            ) as http:
                 listed += [u["id"] for u in http.get("/api/uploads").json() if u["id"] in ids]
                 for uid in ids:
                     r = http.get(f"/api/uploads/{uid}/report")
@@ -192,10 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in figures.items():
         print(f"{key:>14}: {value}")
     if args.json:
-        args.json.write_text(json.dumps({"figures": figures,
-                                         "outcomes": [asdict(o) for o in outcomes]}, indent=2))
-    ok = (figures["done"] == args.n and figures["lost"] == 0 and figures["listed_once"]
-          and figures["reports"] == args.n)
+        args.json.write_text(
+            json.dumps({"figures": figures, "outcomes": [asdict(o) for o in outcomes]}, indent=2)
+        )
+    ok = (
+        figures["done"] == args.n
+        and figures["lost"] == 0
+        and figures["listed_once"]
+        and figures["reports"] == args.n
+    )
     print("all scored, none lost" if ok else "FAILED: not every upload was scored once")
     return 0 if ok else 1
 

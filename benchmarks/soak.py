@@ -57,9 +57,21 @@ class Service:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [*FORMCHECK, "serve", "--data", str(self.data), "--port", str(port),
-             "--workers", str(self.workers), "--uploads-per-hour", "1000"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                *FORMCHECK,
+                "serve",
+                "--data",
+                str(self.data),
+                "--port",
+                str(port),
+                "--workers",
+                str(self.workers),
+                "--uploads-per-hour",
+                "1000",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,8 +95,11 @@ class Service:
                 pids.update(int(p) for p in (task / "children").read_text().split())
             except OSError:
                 continue
-        return [p for p in pids if b"spawn_main" in _cmdline(p)
-                and b"resource_tracker" not in _cmdline(p)]
+        return [
+            p
+            for p in pids
+            if b"spawn_main" in _cmdline(p) and b"resource_tracker" not in _cmdline(p)
+        ]
 
     def stop(self, how: signal.Signals = signal.SIGINT, timeout_s: float = 60.0) -> float:
         """Send `how` and wait for the exit; the seconds it took."""
@@ -97,8 +112,9 @@ class Service:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
-            raise SystemExit(f"the server did not stop within {timeout_s:.0f} s of {how.name}"
-                             ) from None
+            raise SystemExit(
+                f"the server did not stop within {timeout_s:.0f} s of {how.name}"
+            ) from None
         return time.monotonic() - t0
 
 
@@ -126,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="how long to upload and kill")
     ap.add_argument("--workers", type=int, default=2, help="scoring workers of the server")
-    ap.add_argument("--max-kills", type=int, default=6,
-                    help="at most this many kills of workers, and as many of the server")
+    ap.add_argument(
+        "--max-kills",
+        type=int,
+        default=6,
+        help="at most this many kills of workers, and as many of the server",
+    )
     ap.add_argument("--clip", type=Path, default=DEFAULT_CLIP, help="the clip to upload")
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     ap.add_argument("--json", type=Path, help="write the figures here")
@@ -147,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     t_end = time.monotonic() + args.minutes * 60
     next_upload = time.monotonic()
     next_kill = time.monotonic() + rng.uniform(*KILL_EVERY_S)
-    print(f"soak: {args.minutes:g} min, {args.workers} workers, seed {seed}, data {root}",
-          flush=True)
+    print(
+        f"soak: {args.minutes:g} min, {args.workers} workers, seed {seed}, data {root}", flush=True
+    )
     try:
         while time.monotonic() < t_end:
             now = time.monotonic()
@@ -158,9 +179,12 @@ def main(argv: list[str] | None = None) -> int:
                 token = rng.choice(tokens)
                 try:
                     with args.clip.open("rb") as f:
-                        r = httpx.post(f"{service.url}/api/uploads", timeout=60,
-                                       headers={"Authorization": f"Bearer {token}"},
-                                       files={"file": ("set.mp4", f, "video/mp4")})
+                        r = httpx.post(
+                            f"{service.url}/api/uploads",
+                            timeout=60,
+                            headers={"Authorization": f"Bearer {token}"},
+                            files={"file": ("set.mp4", f, "video/mp4")},
+                        )
                     if r.status_code == 201:
                         accepted[str(r.json()["id"])] = token
                     else:
@@ -171,8 +195,11 @@ def main(argv: list[str] | None = None) -> int:
             if now >= next_kill and (worker_kills + server_kills) < 2 * args.max_kills:
                 before = len(events)
                 workers = service.worker_pids()
-                kill_worker = workers and worker_kills < args.max_kills and (
-                    server_kills >= args.max_kills or rng.random() < 0.5)
+                kill_worker = (
+                    workers
+                    and worker_kills < args.max_kills
+                    and (server_kills >= args.max_kills or rng.random() < 0.5)
+                )
                 if kill_worker:
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     worker_kills += 1
@@ -181,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
                     how = rng.choice([signal.SIGKILL, signal.SIGTERM])
                     took = service.stop(how)
                     server_kills += 1
-                    events.append(f"{now - t_end + args.minutes * 60:.0f}s: server {how.name}"
-                                  f" (stopped in {took:.1f} s)")
+                    events.append(
+                        f"{now - t_end + args.minutes * 60:.0f}s: server {how.name}"
+                        f" (stopped in {took:.1f} s)"
+                    )
                     service.start()
                 if len(events) > before:
                     print(events[-1], flush=True)
@@ -195,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < deadline:
             states = {}
             for uid, token in accepted.items():
-                got = httpx.get(f"{service.url}/api/uploads/{uid}", timeout=30,
-                                headers={"Authorization": f"Bearer {token}"})
+                got = httpx.get(
+                    f"{service.url}/api/uploads/{uid}",
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 states[uid] = got.json() if got.status_code == 200 else {"state": "lost"}
             if all(s["state"] in ("done", "error", "lost") for s in states.values()):
                 break
@@ -205,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         reports = 0
         for token in tokens:
             auth = {"Authorization": f"Bearer {token}"}
-            listed += [u["id"] for u in httpx.get(f"{service.url}/api/uploads", headers=auth,
-                                                  timeout=30).json()]
+            listed += [
+                u["id"]
+                for u in httpx.get(f"{service.url}/api/uploads", headers=auth, timeout=30).json()
+            ]
             for uid in (u for u, t in accepted.items() if t == token):
-                r = httpx.get(f"{service.url}/api/uploads/{uid}/report", headers=auth,
-                              timeout=30)
+                r = httpx.get(f"{service.url}/api/uploads/{uid}/report", headers=auth, timeout=30)
                 reports += r.status_code == 200 and "reps" in r.json()
     finally:
         service.stop(signal.SIGINT)
@@ -218,16 +251,22 @@ def main(argv: list[str] | None = None) -> int:
     db = root / "data" / "formcheck.db"
     with sqlite3.connect(db) as conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        jobs_per_upload = dict(conn.execute(
-            "SELECT upload_id, COUNT(*) FROM jobs GROUP BY upload_id").fetchall())
+        jobs_per_upload = dict(
+            conn.execute("SELECT upload_id, COUNT(*) FROM jobs GROUP BY upload_id").fetchall()
+        )
     folders = {p.name for p in (root / "data" / "uploads").iterdir()}
     left = _running(seen)
     done = [u for u, s in states.items() if s["state"] == "done"]
     figures = {
-        "seed": seed, "minutes": args.minutes, "workers": args.workers,
-        "uploads_accepted": len(accepted), "uploads_not_accepted": refused,
-        "worker_kills": worker_kills, "server_kills": server_kills,
-        "done": len(done), "error": sum(s["state"] == "error" for s in states.values()),
+        "seed": seed,
+        "minutes": args.minutes,
+        "workers": args.workers,
+        "uploads_accepted": len(accepted),
+        "uploads_not_accepted": refused,
+        "worker_kills": worker_kills,
+        "server_kills": server_kills,
+        "done": len(done),
+        "error": sum(s["state"] == "error" for s in states.values()),
         "lost": sum(s["state"] in ("lost", "queued", "running") for s in states.values()),
         "retried": sum(int(str(s.get("attempts", 0))) > 1 for s in states.values()),
         "listed_once": sorted(listed) == sorted(accepted),
@@ -242,11 +281,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:>20}: {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-    ok = (len(done) == len(accepted) and figures["listed_once"] and reports == len(accepted)
-          and figures["one_job_each"] and not figures["orphan_folders"] and not left
-          and integrity == "ok")
-    print("every accepted upload scored exactly once; nothing left behind" if ok
-          else "FAILED")
+    ok = (
+        len(done) == len(accepted)
+        and figures["listed_once"]
+        and reports == len(accepted)
+        and figures["one_job_each"]
+        and not figures["orphan_folders"]
+        and not left
+        and integrity == "ok"
+    )
+    print("every accepted upload scored exactly once; nothing left behind" if ok else "FAILED")
     if ok:
         shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1

@@ -79,8 +79,10 @@ class Analysis:
         """A copy whose report and landmarks name `path` as the clip: what a worker that
         analysed its own copy of a user's file (batch, server) hands back."""
         report = replace(self.report, source=replace(self.report.source, path=path))
-        meta = {**self.sequence.meta,
-                "source": {**self.sequence.meta.get("source", {}), "path": path}}
+        meta = {
+            **self.sequence.meta,
+            "source": {**self.sequence.meta.get("source", {}), "path": path},
+        }
         return replace(self, report=report, sequence=replace(self.sequence, meta=meta))
 
 
@@ -91,16 +93,23 @@ def open_estimator(cfg: Config, offline: bool = True) -> PoseEstimator:
     from formcheck.pose.landmarker import PoseEstimator
 
     p = cfg.pose
-    est = PoseEstimator(p.model, "video", p.num_poses, p.min_detection_confidence,
-                        p.min_presence_confidence, p.min_tracking_confidence,
-                        p.count_people_every_s or None)
+    est = PoseEstimator(
+        p.model,
+        "video",
+        p.num_poses,
+        p.min_detection_confidence,
+        p.min_presence_confidence,
+        p.min_tracking_confidence,
+        p.count_people_every_s or None,
+    )
     if offline and p.schedule == "sparse":
         est.load_twin()  # the second model loads while the first starts on the clip
     return est
 
 
-def _watched(frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | None
-             ) -> Iterator[Frame]:
+def _watched(
+    frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | None
+) -> Iterator[Frame]:
     """The frames, each shown first to the watchers: run inside `prefetch`, their work is
     done on the decoding thread, off the model's path."""
     for frame in frames:
@@ -110,8 +119,7 @@ def _watched(frames: Iterable[Frame], *watchers: ShotDetector | PanelWatch | Non
         yield frame
 
 
-def _counted(frames: Iterable[Frame], progress: Progress | None, total: int
-             ) -> Iterator[Frame]:
+def _counted(frames: Iterable[Frame], progress: Progress | None, total: int) -> Iterator[Frame]:
     """The frames, with `progress(done, total)` after each."""
     for done, frame in enumerate(frames, start=1):
         yield frame
@@ -120,8 +128,11 @@ def _counted(frames: Iterable[Frame], progress: Progress | None, total: int
 
 
 def estimate_poses(
-    source: FileSource, cfg: Config, estimator: PoseEstimator,
-    progress: Progress | None = None, timings: dict[str, float] | None = None,
+    source: FileSource,
+    cfg: Config,
+    estimator: PoseEstimator,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> PoseSequence:
     """The pose of every analysed frame (one in `source.stride`); frames with no pose are
     kept as missing. With `cfg.pose.schedule` "sparse" the model sees only some of them
@@ -146,14 +157,20 @@ def estimate_poses(
             t0 = time.perf_counter()
             twin = estimator.twin()
             twin.start_clip()
-            seen = measure_sparse_dense(grid, estimator.detect,
-                                        lambda frame: twin.detect(frame, count_people=False),
-                                        band_thread.submit if band_thread else None)
+            seen = measure_sparse_dense(
+                grid,
+                estimator.detect,
+                lambda frame: twin.detect(frame, count_people=False),
+                band_thread.submit if band_thread else None,
+            )
             frames = on_grid(seen)
             pose_s = time.perf_counter() - t0
-            schedule.update(sparse_every=SPARSE_EVERY, grid=len(frames),
-                            model_frames=seen.model_frames,
-                            dense_frames=sorted(set(seen.poses) - seen.sparse))
+            schedule.update(
+                sparse_every=SPARSE_EVERY,
+                grid=len(frames),
+                model_frames=seen.model_frames,
+                dense_frames=sorted(set(seen.poses) - seen.sparse),
+            )
         else:
             frames = []
             for frame in grid:
@@ -177,16 +194,23 @@ def estimate_poses(
             timings["band"] = band.elapsed_s
     info = source.info
     meta = {
-        "source": {"path": info.path, "fps": info.fps, "frame_count": info.frame_count,
-                   "duration_s": info.duration_s, "width": info.width, "height": info.height},
+        "source": {
+            "path": info.path,
+            "fps": info.fps,
+            "frame_count": info.frame_count,
+            "duration_s": info.duration_s,
+            "width": info.width,
+            "height": info.height,
+        },
         "model": {"name": bundle.name, "sha256": bundle.sha256},
         "decode_errors": source.decode_errors,
         "shots": shots.meta(),
         "schedule": schedule,
     }
     if panels is not None:
-        meta["panel_candidates"] = [p.to_meta() for p in
-                                    panels.candidates((info.width, info.height))]
+        meta["panel_candidates"] = [
+            p.to_meta() for p in panels.candidates((info.width, info.height))
+        ]
     if band is not None:
         meta["band"] = band.meta()
     return PoseSequence.from_frames(frames, (info.width, info.height), meta)
@@ -196,8 +220,7 @@ def estimate_poses(
 TURN_WORDS = {90: "on their side", 180: "upside down", 270: "on their side"}
 
 
-def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Config
-                 ) -> list[str]:
+def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Config) -> list[str]:
     """The set-level warnings of a report (damaged file, crowd, absences, view, and what
     was seen when no rep was); shared by `analyze` and live mode so both say the same."""
     out: list[str] = []
@@ -224,8 +247,10 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
             start = None
     turn = int(seq.meta.get(TURN_KEY, 0))
     if turn:
-        out.append(f"the picture showed the lifter {TURN_WORDS[turn]} (a wrong rotation tag?):"
-                   f" analysed it turned {turn} deg counter-clockwise")
+        out.append(
+            f"the picture showed the lifter {TURN_WORDS[turn]} (a wrong rotation tag?):"
+            f" analysed it turned {turn} deg counter-clockwise"
+        )
     panel = Panel.from_meta(seq.meta)
     if panel is not None:
         out.append(panel.warning)
@@ -234,11 +259,15 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
     cuts = cuts_from_meta(seq.meta)
     if cuts and len(t):
         out.append(shots_warning(split_shots(cuts, float(t[0]), float(t[-1])), reps))
-    out += [f"the camera {what} from {a:.1f} s to {b:.1f} s: reps are counted before and"
-            " after it, never across it" for what, a, b in camera_moves(seq)]
+    out += [
+        f"the camera {what} from {a:.1f} s to {b:.1f} s: reps are counted before and"
+        " after it, never across it"
+        for what, a, b in camera_moves(seq)
+    ]
     if not reps:
-        out.append(explain_no_reps(track, cfg.reps,
-                                   straight_deg=cfg.rules.top_alignment.target_deg))
+        out.append(
+            explain_no_reps(track, cfg.reps, straight_deg=cfg.rules.top_alignment.target_deg)
+        )
     return out
 
 
@@ -268,15 +297,19 @@ def shots_warning(shots: list[Shot], reps: list[Rep]) -> str:
     counts = []
     for shot in shots:
         n = sum(shot.start_s <= rep.start_s < shot.end_s for rep in reps)
-        counts.append(f"shot {shot.index} ({shot.start_s:.1f}-{shot.end_s:.1f} s): "
-                      f"{n} rep{'s' if n != 1 else ''}")
-    return (f"the clip is edited: {len(shots) - 1} cut{'s' if len(shots) > 2 else ''} (at "
-            f"{cuts}); reps are counted within each shot, never across a cut: "
-            + ", ".join(counts))
+        counts.append(
+            f"shot {shot.index} ({shot.start_s:.1f}-{shot.end_s:.1f} s): "
+            f"{n} rep{'s' if n != 1 else ''}"
+        )
+    return (
+        f"the clip is edited: {len(shots) - 1} cut{'s' if len(shots) > 2 else ''} (at "
+        f"{cuts}); reps are counted within each shot, never across a cut: " + ", ".join(counts)
+    )
 
 
-def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
-                      ) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
+def _track_reps_bands(
+    seq: PoseSequence, cfg: Config, timings: dict[str, float]
+) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
     """The track, the reps (with any retaken tops) and each rep's band judgement.
 
     Raises:
@@ -302,7 +335,9 @@ def _track_reps_bands(seq: PoseSequence, cfg: Config, timings: dict[str, float]
 
 
 def analyze_sequence(
-    seq: PoseSequence, cfg: Config, timings: dict[str, float] | None = None,
+    seq: PoseSequence,
+    cfg: Config,
+    timings: dict[str, float] | None = None,
 ) -> Analysis:
     """Track, reps, rules and report from landmarks alone (no model, no video).
 
@@ -313,17 +348,22 @@ def analyze_sequence(
     track, reps, bands = _track_reps_bands(seq, cfg, timings)
     t2 = time.perf_counter()
     rep_reports, set_findings = once_for_the_set(
-        [rep_report(rep, band, track.view.side_on, cfg.rules)
-         for rep, band in zip(reps, bands, strict=True)])
+        [
+            rep_report(rep, band, track.view.side_on, cfg.rules)
+            for rep, band in zip(reps, bands, strict=True)
+        ]
+    )
     timings["rules"] += time.perf_counter() - t2
     src = seq.meta.get("source", {})
     model = seq.meta.get("model", {})
     report = SetReport(
         source=VideoInfo(
-            path=str(src.get("path", "")), fps=float(src.get("fps", 0.0)),
+            path=str(src.get("path", "")),
+            fps=float(src.get("fps", 0.0)),
             frame_count=int(src.get("frame_count", len(seq))),
             duration_s=float(src.get("duration_s", 0.0)),
-            width=seq.resolution_wh[0], height=seq.resolution_wh[1],
+            width=seq.resolution_wh[0],
+            height=seq.resolution_wh[1],
         ),
         model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
         view=ViewInfo.of(track),
@@ -335,8 +375,11 @@ def analyze_sequence(
 
 
 def measure_video(
-    source: FileSource, cfg: Config, progress: Progress | None = None,
-    timings: dict[str, float] | None = None, estimator: PoseEstimator | None = None,
+    source: FileSource,
+    cfg: Config,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+    estimator: PoseEstimator | None = None,
 ) -> PoseSequence:
     """Everything the model measures in one clip, ready for `analyze_sequence` (or saving).
 
@@ -359,8 +402,7 @@ def measure_video(
         except NoPersonError:  # said by the analysis; a split screen's panels may show one
             return seq
         if any(b.found for b in bands):
-            record = retake_tops(source, track, reps, bands, est, per_rep,
-                                 cfg.track.min_visibility)
+            record = retake_tops(source, track, reps, bands, est, per_rep, cfg.track.min_visibility)
             seq = replace(seq, meta={**seq.meta, RETAKE_KEY: record})
         timings["retake"] = time.perf_counter() - t1
         return seq
@@ -370,7 +412,9 @@ def measure_video(
 
 
 def analyze_video(
-    path: str | Path, cfg: Config, progress: Progress | None = None,
+    path: str | Path,
+    cfg: Config,
+    progress: Progress | None = None,
     estimator: PoseEstimator | None = None,
 ) -> Analysis:
     """The whole offline pipeline on one video file.
@@ -393,9 +437,13 @@ def analyze_video(
     return analyze_sequence(seq, cfg, timings)
 
 
-def measure_clip(source: FileSource, cfg: Config, estimator: PoseEstimator,
-                 progress: Progress | None = None, timings: dict[str, float] | None = None,
-                 ) -> PoseSequence:
+def measure_clip(
+    source: FileSource,
+    cfg: Config,
+    estimator: PoseEstimator,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> PoseSequence:
     """`measure_video` of a whole clip; a split screen is measured again in only the panel
     where the lifter is seen best (`panels.split_screen_panel`), kept in the sequence's
     `meta["panel"]`."""
@@ -408,8 +456,13 @@ def measure_clip(source: FileSource, cfg: Config, estimator: PoseEstimator,
     panel = split_screen_panel(source, seq, estimator)
     if panel is None:
         return seq
-    seq = measure_video(FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn),
-                        cfg, progress, timings, estimator)
+    seq = measure_video(
+        FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn),
+        cfg,
+        progress,
+        timings,
+        estimator,
+    )
     return replace(seq, meta={**seq.meta, "panel": panel.to_meta(), TURN_KEY: turn})
 
 
@@ -427,8 +480,12 @@ def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> File
     """The frames of an analysed clip as they were measured: turned as the measurement
     turned them (`meta["turn_deg"]`) and cut to the panel it kept (`meta["panel"]`)."""
     panel = Panel.from_meta(meta)
-    return FileSource(path, stride=stride, crop=panel.box if panel is not None else None,
-                      turn_deg=int(meta.get(TURN_KEY, 0)))
+    return FileSource(
+        path,
+        stride=stride,
+        crop=panel.box if panel is not None else None,
+        turn_deg=int(meta.get(TURN_KEY, 0)),
+    )
 
 
 @dataclass(frozen=True)
@@ -468,13 +525,22 @@ class VideoOverlays:
             last = done[-1]
             verdict = f"Rep {last.rep.index}: " + (last.cue if fault else "good rep")
         cue = done[-1].cue if done else ""
-        return Overlay(track.joints_xy_px[i], float(track.hip_angle_deg[i]), len(done), phase,
-                       cue, verdict, fault,
-                       _band_outline(analysis, t_s, track.joints_xy_px[i]), self.body_box)
+        return Overlay(
+            track.joints_xy_px[i],
+            float(track.hip_angle_deg[i]),
+            len(done),
+            phase,
+            cue,
+            verdict,
+            fault,
+            _band_outline(analysis, t_s, track.joints_xy_px[i]),
+            self.body_box,
+        )
 
 
-def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
-                  ) -> tuple[np.ndarray, ...]:
+def _band_outline(
+    analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """The outline of the band found in the rep nearest `t_s` (within a second of it)."""
     best: tuple[Rep, BandJudgement] | None = None
     gap = BAND_OUTLINE_REACH_S
@@ -490,8 +556,9 @@ def _band_outline(analysis: Analysis, t_s: float, joints_xy_px: np.ndarray
     return band_outline_px(band, joints_xy_px, near_top=mid_rise <= t_s <= mid_fall)
 
 
-def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Iterator[
-        tuple[np.ndarray, float]]:
+def iter_annotated(
+    path: str | Path, analysis: Analysis, stride: int = 1
+) -> Iterator[tuple[np.ndarray, float]]:
     """Decode the clip again and yield (annotated image, t_s) for each frame."""
     overlays = VideoOverlays.of(analysis)
     for frame in prefetch(clip_frames(path, analysis.sequence.meta, stride)):
@@ -499,7 +566,10 @@ def iter_annotated(path: str | Path, analysis: Analysis, stride: int = 1) -> Ite
 
 
 def write_annotated_video(
-    path: str | Path, analysis: Analysis, out: str | Path, progress: Progress | None = None,
+    path: str | Path,
+    analysis: Analysis,
+    out: str | Path,
+    progress: Progress | None = None,
 ) -> None:
     """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
     info: VideoInfo = clip_frames(path, analysis.sequence.meta).info

@@ -40,13 +40,18 @@ err = Console(stderr=True)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML configuration file (see `formcheck config`).",
-                 dir_okay=False),
+    typer.Option(
+        "--config", "-c", help="TOML configuration file (see `formcheck config`).", dir_okay=False
+    ),
 ]
 ModelOpt = Annotated[
     Path | None,
-    typer.Option("--model", help="Another PoseLandmarker .task bundle (e.g. the official "
-                 "lite or heavy one). Default: the bundled full model.", dir_okay=False),
+    typer.Option(
+        "--model",
+        help="Another PoseLandmarker .task bundle (e.g. the official "
+        "lite or heavy one). Default: the bundled full model.",
+        dir_okay=False,
+    ),
 ]
 
 
@@ -54,8 +59,9 @@ def _exit_codes_help(*codes: int, done: str = "done") -> str:
     """The `--help` epilog: the exit codes this command can end with (0, 1, 2 and 130 are
     every command's), each with its meaning; `done` says what 0 means for it."""
     meaning = {**EXIT_CODES, 0: done}
-    return "Exit codes: " + "; ".join(f"{code} {meaning[code]}"
-                                      for code in sorted({0, 1, 2, 130, *codes}))
+    return "Exit codes: " + "; ".join(
+        f"{code} {meaning[code]}" for code in sorted({0, 1, 2, 130, *codes})
+    )
 
 
 @contextmanager
@@ -92,14 +98,21 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(
     version: Annotated[
-        bool, flag("--version", callback=version_callback, is_eager=True,
-                           help="Print the version and exit.")
+        bool,
+        flag(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
     verbose: Annotated[bool, flag("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """Form checker for the resistance band hip thrust."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if verbose:  # MediaPipe's own log lines too, in worker processes as well
         os.environ[NATIVE_LOGS_ENV] = "1"
 
@@ -119,12 +132,17 @@ def analyze(
         Path | None, typer.Option("--landmarks", help="Save the pose track (.npz) here.")
     ] = None,
     html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write a self-contained HTML report here "
-                                  "(plots, a picture per rep; opens offline).", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write a self-contained HTML report here "
+            "(plots, a picture per rep; opens offline).",
+            dir_okay=False,
+        ),
     ] = None,
     from_landmarks: Annotated[
-        Path | None, typer.Option("--from-landmarks",
-                                     help="Re-run the rules on a saved pose track, no model.")
+        Path | None,
+        typer.Option("--from-landmarks", help="Re-run the rules on a saved pose track, no model."),
     ] = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
@@ -135,11 +153,15 @@ def analyze(
         bool, flag("--no-band", help="A bodyweight set: no band is expected.")
     ] = False,
     band_color: Annotated[
-        str | None, typer.Option(help="The band's colour (red, green, blue, yellow, black, "
-                                 "purple, orange); default: found automatically.")
+        str | None,
+        typer.Option(
+            help="The band's colour (red, green, blue, yellow, black, "
+            "purple, orange); default: found automatically."
+        ),
     ] = None,
-    quiet: Annotated[bool, flag("--quiet", "-q", help="Only the one-line result: no "
-                                        "table, no bar.")] = False,
+    quiet: Annotated[
+        bool, flag("--quiet", "-q", help="Only the one-line result: no table, no bar.")
+    ] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
     from formcheck.analyze import analyze_sequence, analyze_video
@@ -148,12 +170,15 @@ def analyze(
     from formcheck.report.terminal import print_report, summary_line
 
     try:
-        cfg = _settings(config, {
-            "pose.model": str(model) if model else None,
-            "pose.stride": stride,
-            "rules.band.expected": False if no_band else None,
-            "rules.band.color": band_color,
-        })
+        cfg = _settings(
+            config,
+            {
+                "pose.model": str(model) if model else None,
+                "pose.stride": stride,
+                "rules.band.expected": False if no_band else None,
+                "rules.band.color": band_color,
+            },
+        )
         if from_landmarks is not None:
             analysis = analyze_sequence(PoseSequence.load(from_landmarks), cfg)
         elif video is not None:
@@ -167,8 +192,13 @@ def analyze(
             raise typer.Exit(2)
         # With only --from-landmarks the page's pictures are drawn on a plain background.
         with _progress("Rendering", quiet or video_out is None) as progress:
-            write_outputs(analysis, ClipOutputs(json_out, landmarks_out, video_out, html_out),
-                          video, cfg.rules, progress)
+            write_outputs(
+                analysis,
+                ClipOutputs(json_out, landmarks_out, video_out, html_out),
+                video,
+                cfg.rules,
+                progress,
+            )
         if quiet:  # the result in one line, for scripts
             out.print(summary_line(analysis.report), highlight=False, soft_wrap=True)
         else:
@@ -187,10 +217,12 @@ def bench(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the figures as JSON here.")
     ] = None,
-    repeat: Annotated[int, typer.Option(
-        min=1, max=10, help="Run each stage this many times; the fastest run counts.")] = 2,
-    render: Annotated[bool, flag(
-        "--render/--no-render", help="Also time writing the annotated video (--video).")
+    repeat: Annotated[
+        int,
+        typer.Option(min=1, max=10, help="Run each stage this many times; the fastest run counts."),
+    ] = 2,
+    render: Annotated[
+        bool, flag("--render/--no-render", help="Also time writing the annotated video (--video).")
     ] = True,
     config: ConfigOpt = None,
     model: ModelOpt = None,
@@ -211,36 +243,48 @@ def bench(
             r = run_bench(video, cfg, repeats=repeat, render=render)
     except FormcheckError as exc:
         raise _fail(exc) from None
-    table = Table(title=f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, "
-                        f"{r.fps:.2f} fps")
+    table = Table(title=f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps")
     for col in ("stage", "frames", "wall s", "frames/s", "x real time"):
         table.add_column(col, justify="right")
-    rows = [("decode alone", r.decode), ("model alone (ceiling)", r.model_alone),
-            (f"pipeline, default (1 frame in {r.analysed_every})", r.pipeline),
-            ("pipeline, every frame", r.pipeline_every_frame)]
+    rows = [
+        ("decode alone", r.decode),
+        ("model alone (ceiling)", r.model_alone),
+        (f"pipeline, default (1 frame in {r.analysed_every})", r.pipeline),
+        ("pipeline, every frame", r.pipeline_every_frame),
+    ]
     if r.annotated_video is not None:
         rows.append(("annotated video", r.annotated_video))
     for name, fig in rows:
-        table.add_row(name, str(fig.frames), f"{fig.wall_s:.2f}", f"{fig.fps:.1f}",
-                      f"{fig.realtime_x:.2f}")
+        table.add_row(
+            name, str(fig.frames), f"{fig.wall_s:.2f}", f"{fig.fps:.1f}", f"{fig.realtime_x:.2f}"
+        )
     out.print(table)
-    out.print(f"pipeline: {r.pipeline.realtime_x:.2f}x real time, "
-              f"{r.pipeline_vs_model_pct:+.1f}% wall time vs the model alone; every frame: "
-              f"{r.every_frame_overhead_pct:+.1f}% (what the pipeline adds to the model)")
-    out.print(f"model load {r.model_load_s:.2f} s (not in the figures above; with it the "
-              f"pipeline runs at {r.cold_realtime_x:.2f}x real time, {r.cold_ratio:.2f} of the "
-              f"model alone); peak memory {r.peak_rss_mb:.0f} MiB")
-    out.print(f"the models measured {r.model_frames} of the clip's {r.model_alone.frames} "
-              "frames")
+    out.print(
+        f"pipeline: {r.pipeline.realtime_x:.2f}x real time, "
+        f"{r.pipeline_vs_model_pct:+.1f}% wall time vs the model alone; every frame: "
+        f"{r.every_frame_overhead_pct:+.1f}% (what the pipeline adds to the model)"
+    )
+    out.print(
+        f"model load {r.model_load_s:.2f} s (not in the figures above; with it the "
+        f"pipeline runs at {r.cold_realtime_x:.2f}x real time, {r.cold_ratio:.2f} of the "
+        f"model alone); peak memory {r.peak_rss_mb:.0f} MiB"
+    )
+    out.print(f"the models measured {r.model_frames} of the clip's {r.model_alone.frames} frames")
     a = r.agreement
     if a is not None:
+
         def diff(x: float | None, unit: str) -> str:
             return "-" if x is None else f"{x:.2f} {unit}"
-        out.print(f"default vs every-frame schedule: {a.reps} vs {a.reps_every_frame} reps; "
-                  f"mean difference per rep: top angle {diff(a.top_angle_deg, 'deg')}, pause "
-                  f"{diff(a.pause_s, 's')}, lowering {diff(a.lowering_s, 's')}")
-    for label, stages in (("pipeline stages", r.pipeline_stages_s),
-                          ("every-frame stages", r.every_frame_stages_s)):
+
+        out.print(
+            f"default vs every-frame schedule: {a.reps} vs {a.reps_every_frame} reps; "
+            f"mean difference per rep: top angle {diff(a.top_angle_deg, 'deg')}, pause "
+            f"{diff(a.pause_s, 's')}, lowering {diff(a.lowering_s, 's')}"
+        )
+    for label, stages in (
+        ("pipeline stages", r.pipeline_stages_s),
+        ("every-frame stages", r.every_frame_stages_s),
+    ):
         out.print(f"{label}: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()))
     if json_out is not None:
         write_json(r.to_dict(), json_out)
@@ -248,8 +292,13 @@ def bench(
 
 @app.command("eval", epilog=_exit_codes_help(3, 4, 7))
 def evaluate(
-    folder: Annotated[Path, typer.Argument(help="Folder of clips, each with a <name>.json "
-                                           "label beside it (formcheck synth or real_videos).")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of clips, each with a <name>.json "
+            "label beside it (formcheck synth or real_videos)."
+        ),
+    ],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write per-clip rows and figures here.")
     ] = None,
@@ -259,32 +308,54 @@ def evaluate(
     details: Annotated[bool, flag(help="Per-rep labelled vs predicted tables.")] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
-    min_count_exact: Annotated[float | None, typer.Option(
-        help="Gate: share of clips whose rep count is exact.", show_default=False)] = None,
-    max_count_mae: Annotated[float | None, typer.Option(
-        help="Gate: mean absolute rep count error.", show_default=False)] = None,
-    max_boundary_mae: Annotated[float | None, typer.Option(
-        help="Gate: rep boundary timing error (s).", show_default=False)] = None,
-    max_angle_mae: Annotated[float | None, typer.Option(
-        help="Gate: top hip angle error (deg).", show_default=False)] = None,
-    max_pause_mae: Annotated[float | None, typer.Option(
-        help="Gate: pause duration error (s).", show_default=False)] = None,
-    max_eccentric_mae: Annotated[float | None, typer.Option(
-        help="Gate: lowering duration error (s).", show_default=False)] = None,
-    min_band_accuracy: Annotated[float | None, typer.Option(
-        help="Gate: band placement accuracy.", show_default=False)] = None,
-    min_fault_precision: Annotated[float | None, typer.Option(
-        help="Gate: fault precision (per --fault code, else pooled).", show_default=False)
+    min_count_exact: Annotated[
+        float | None,
+        typer.Option(help="Gate: share of clips whose rep count is exact.", show_default=False),
     ] = None,
-    min_fault_recall: Annotated[float | None, typer.Option(
-        help="Gate: fault recall (per --fault code, else pooled).", show_default=False)
+    max_count_mae: Annotated[
+        float | None, typer.Option(help="Gate: mean absolute rep count error.", show_default=False)
     ] = None,
-    fault: Annotated[list[str] | None, typer.Option(
-        help="Fault code the fault gates apply to (repeat the option).", show_default=False)
+    max_boundary_mae: Annotated[
+        float | None, typer.Option(help="Gate: rep boundary timing error (s).", show_default=False)
     ] = None,
-    pooled: Annotated[bool, flag(
-        "--pooled", help="The fault gates apply to the precision and recall pooled over the "
-        "--fault codes, not to each code.")] = False,
+    max_angle_mae: Annotated[
+        float | None, typer.Option(help="Gate: top hip angle error (deg).", show_default=False)
+    ] = None,
+    max_pause_mae: Annotated[
+        float | None, typer.Option(help="Gate: pause duration error (s).", show_default=False)
+    ] = None,
+    max_eccentric_mae: Annotated[
+        float | None, typer.Option(help="Gate: lowering duration error (s).", show_default=False)
+    ] = None,
+    min_band_accuracy: Annotated[
+        float | None, typer.Option(help="Gate: band placement accuracy.", show_default=False)
+    ] = None,
+    min_fault_precision: Annotated[
+        float | None,
+        typer.Option(
+            help="Gate: fault precision (per --fault code, else pooled).", show_default=False
+        ),
+    ] = None,
+    min_fault_recall: Annotated[
+        float | None,
+        typer.Option(
+            help="Gate: fault recall (per --fault code, else pooled).", show_default=False
+        ),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Fault code the fault gates apply to (repeat the option).", show_default=False
+        ),
+    ] = None,
+    pooled: Annotated[
+        bool,
+        flag(
+            "--pooled",
+            help="The fault gates apply to the precision and recall pooled over the "
+            "--fault codes, not to each code.",
+        ),
+    ] = False,
     quiet: Annotated[bool, flag("--quiet", "-q", help="No tables, no bar.")] = False,
 ) -> None:
     """Measure accuracy on a folder of labelled clips; exit 7 when a given gate is missed."""
@@ -294,11 +365,16 @@ def evaluate(
     from formcheck.report import write_json
 
     gates = Gates(
-        min_count_exact=min_count_exact, max_count_mae=max_count_mae,
-        max_boundary_mae_s=max_boundary_mae, max_angle_mae_deg=max_angle_mae,
-        max_pause_mae_s=max_pause_mae, max_eccentric_mae_s=max_eccentric_mae,
-        min_band_accuracy=min_band_accuracy, min_fault_precision=min_fault_precision,
-        min_fault_recall=min_fault_recall, fault_codes=tuple(fault) if fault else None,
+        min_count_exact=min_count_exact,
+        max_count_mae=max_count_mae,
+        max_boundary_mae_s=max_boundary_mae,
+        max_angle_mae_deg=max_angle_mae,
+        max_pause_mae_s=max_pause_mae,
+        max_eccentric_mae_s=max_eccentric_mae,
+        min_band_accuracy=min_band_accuracy,
+        min_fault_precision=min_fault_precision,
+        min_fault_recall=min_fault_recall,
+        fault_codes=tuple(fault) if fault else None,
         pool_faults=pooled,
     )
     try:
@@ -320,46 +396,73 @@ def evaluate(
 
 @app.command(epilog=_exit_codes_help())
 def synth(
-    out_path: Annotated[Path, typer.Argument(
-        metavar="OUT", help="The .mp4 to write (its label goes beside it as .json); with "
-        "--count or --samples, a folder.")],
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clip.")
-                    ] = 1,
-    count: Annotated[int | None, typer.Option(
-        min=1, help="Write this many varied clips (seeds SEED, SEED+1, ...) into OUT/.",
-        show_default=False)] = None,
-    samples: Annotated[bool, flag(
-        "--samples", help="Regenerate the bundled sample clips into OUT/.")] = False,
-    reps: Annotated[int | None, typer.Option(min=1, max=20, help="Number of reps.",
-                                             show_default=False)] = None,
-    band: Annotated[str | None, typer.Option(
-        help="Band placement: hips, knees, both or none.", show_default=False)] = None,
-    band_color: Annotated[str | None, typer.Option(
-        help="red, green, blue, yellow, black, purple or orange.", show_default=False)] = None,
-    facing: Annotated[str | None, typer.Option(
-        help="left or right: where the head is in the image.", show_default=False)] = None,
-    size: Annotated[str | None, typer.Option(
-        metavar="WxH", help="Frame size in pixels, e.g. 1280x720 (taller than wide: a phone "
-        "held upright).", show_default=False)] = None,
-    fps: Annotated[float | None, typer.Option(
-        min=1, max=240, help="Frame rate.", show_default=False)] = None,
-    legs_like_band: Annotated[bool, flag(
-        "--legs-like-band", help="Leggings of the band's own colour (the band detector's "
-        "hardest case).")] = False,
+    out_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUT",
+            help="The .mp4 to write (its label goes beside it as .json); with "
+            "--count or --samples, a folder.",
+        ),
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clip.")] = 1,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Write this many varied clips (seeds SEED, SEED+1, ...) into OUT/.",
+            show_default=False,
+        ),
+    ] = None,
+    samples: Annotated[
+        bool, flag("--samples", help="Regenerate the bundled sample clips into OUT/.")
+    ] = False,
+    reps: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Number of reps.", show_default=False)
+    ] = None,
+    band: Annotated[
+        str | None,
+        typer.Option(help="Band placement: hips, knees, both or none.", show_default=False),
+    ] = None,
+    band_color: Annotated[
+        str | None,
+        typer.Option(help="red, green, blue, yellow, black, purple or orange.", show_default=False),
+    ] = None,
+    facing: Annotated[
+        str | None,
+        typer.Option(help="left or right: where the head is in the image.", show_default=False),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WxH",
+            help="Frame size in pixels, e.g. 1280x720 (taller than wide: a phone held upright).",
+            show_default=False,
+        ),
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(min=1, max=240, help="Frame rate.", show_default=False)
+    ] = None,
+    legs_like_band: Annotated[
+        bool,
+        flag(
+            "--legs-like-band",
+            help="Leggings of the band's own colour (the band detector's hardest case).",
+        ),
+    ] = False,
     quiet: Annotated[bool, flag("--quiet", "-q", help="No bar.")] = False,
 ) -> None:
     """Render labelled clips of a person doing band hip thrusts (for trying and testing)."""
     from formcheck.synth import random_clip_spec, render_clip, with_legs_like_band, write_samples
 
-    options = {"band": band, "band_color": band_color, "facing": facing, "n_reps": reps,
-               "fps": fps}
+    options = {"band": band, "band_color": band_color, "facing": facing, "n_reps": reps, "fps": fps}
     overrides: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     if size is not None:
         try:
             overrides["width"], overrides["height"] = (int(v) for v in size.lower().split("x"))
         except ValueError:
-            raise _fail(ConfigError(f"synth: --size {size!r}: expected WxH, e.g. 1280x720")
-                        ) from None
+            raise _fail(
+                ConfigError(f"synth: --size {size!r}: expected WxH, e.g. 1280x720")
+            ) from None
     try:
         if samples:
             with _progress("Rendering samples", quiet) as progress:
@@ -375,8 +478,10 @@ def synth(
             with _progress(f"Rendering {target.name} ({k}/{len(seeds)})", quiet) as progress:
                 label = render_clip(spec, target, progress=progress)
             faults = sorted({f for r in label["reps"] for f in r.get("faults", [])})
-            out.print(f"{target}: {label['rep_count']} reps, band {label['band']}, "
-                      f"faults: {', '.join(faults) or 'none'}")
+            out.print(
+                f"{target}: {label['rep_count']} reps, band {label['band']}, "
+                f"faults: {', '.join(faults) or 'none'}"
+            )
     except ValueError as exc:
         raise _fail(ConfigError(f"synth: {exc}")) from None
     except FormcheckError as exc:
@@ -385,14 +490,23 @@ def synth(
 
 @app.command("band-overlay", epilog=_exit_codes_help(3, 4))
 def band_overlay(
-    source_dir: Annotated[Path, typer.Argument(
-        metavar="REAL_DIR", help="Labelled real clips (<name>.mp4 with <name>.json).",
-        file_okay=False)],
+    source_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REAL_DIR",
+            help="Labelled real clips (<name>.mp4 with <name>.json).",
+            file_okay=False,
+        ),
+    ],
     out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the copies.")],
-    placement: Annotated[list[str] | None, typer.Option(
-        help="Band placement to draw (repeat): hips, knees, both, or none (the clip encoded "
-        "again, no band). Default: all four.",
-        show_default=False)] = None,
+    placement: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Band placement to draw (repeat): hips, knees, both, or none (the clip encoded "
+            "again, no band). Default: all four.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Draw a band on the lifters of real clips, along their own tracked landmarks, to measure the band detector on real bodies (`formcheck eval OUT`).
@@ -404,12 +518,17 @@ def band_overlay(
     chosen = tuple(placement or PLACEMENTS)
     bad = [p for p in chosen if p not in PLACEMENTS]
     if bad:
-        raise _fail(ConfigError(f"band-overlay: --placement {bad[0]!r}: expected hips, knees, "
-                                "both or none"))
+        raise _fail(
+            ConfigError(f"band-overlay: --placement {bad[0]!r}: expected hips, knees, both or none")
+        )
     try:
-        written = band_overlay_set(source_dir, out_dir, load_config(config),
-                                   chosen,  # type: ignore[arg-type]
-                                   progress=lambda name: out.print(f"drawing {name}"))
+        written = band_overlay_set(
+            source_dir,
+            out_dir,
+            load_config(config),
+            chosen,  # type: ignore[arg-type]
+            progress=lambda name: out.print(f"drawing {name}"),
+        )
     except FormcheckError as exc:
         raise _fail(exc) from None
     out.print(f"wrote {len(written)} banded clips to {out_dir}")
@@ -417,18 +536,36 @@ def band_overlay(
 
 @app.command("report", epilog=_exit_codes_help(3))
 def report_cmd(
-    report_json: Annotated[Path, typer.Argument(
-        metavar="REPORT.json", help="A report written by `formcheck analyze --json`.",
-        dir_okay=False)],
-    html_out: Annotated[Path | None, typer.Option(
-        "--html", help="The HTML file to write. Default: REPORT.html beside the JSON.",
-        dir_okay=False, show_default=False)] = None,
-    landmarks: Annotated[Path | None, typer.Option(
-        help="The set's saved landmarks (`analyze --landmarks`): hip-angle curve and "
-        "skeleton.", dir_okay=False)] = None,
-    video: Annotated[Path | None, typer.Option(
-        "--video", help="The set's video: real pictures at the top of each rep.",
-        dir_okay=False)] = None,
+    report_json: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REPORT.json",
+            help="A report written by `formcheck analyze --json`.",
+            dir_okay=False,
+        ),
+    ],
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="The HTML file to write. Default: REPORT.html beside the JSON.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    landmarks: Annotated[
+        Path | None,
+        typer.Option(
+            help="The set's saved landmarks (`analyze --landmarks`): hip-angle curve and skeleton.",
+            dir_okay=False,
+        ),
+    ] = None,
+    video: Annotated[
+        Path | None,
+        typer.Option(
+            "--video", help="The set's video: real pictures at the top of each rep.", dir_okay=False
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Build the self-contained HTML report from a saved report (+ landmarks, + video)."""
@@ -443,37 +580,57 @@ def report_cmd(
     out.print(f"wrote {target}")
 
 
-@app.command(epilog=_exit_codes_help(3, 4, 8), short_help="Coach a set live from a camera: reps, "
-             "phase, a cue after every rep.", help=(
-    "Coach a set live: rep count, phase and a cue after every rep, on screen and aloud. "
-    "Keys in the window: q ends the set, r resets the count, space pauses. The set also "
-    "ends after live.idle_end_s without movement, or when the source ends. The latency "
-    "from capture to feedback is printed at the end."))
+@app.command(
+    epilog=_exit_codes_help(3, 4, 8),
+    short_help="Coach a set live from a camera: reps, phase, a cue after every rep.",
+    help=(
+        "Coach a set live: rep count, phase and a cue after every rep, on screen and aloud. "
+        "Keys in the window: q ends the set, r resets the count, space pauses. The set also "
+        "ends after live.idle_end_s without movement, or when the source ends. The latency "
+        "from capture to feedback is printed at the end."
+    ),
+)
 def live(
-    source: Annotated[str, typer.Option(
-        "--source", "-s", help="Camera index (0, 1, ...), a video file, or a stream URL "
-        "(rtsp://, http://: e.g. a phone used as a webcam).")] = "0",
-    no_window: Annotated[bool, flag(
-        "--no-window", help="Headless: no window (tests; a phone streaming to a box).")
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            "-s",
+            help="Camera index (0, 1, ...), a video file, or a stream URL "
+            "(rtsp://, http://: e.g. a phone used as a webcam).",
+        ),
+    ] = "0",
+    no_window: Annotated[
+        bool, flag("--no-window", help="Headless: no window (tests; a phone streaming to a box).")
     ] = False,
-    realtime: Annotated[bool, flag(
-        "--realtime", help="With a file: play it at its own frame rate, as a camera would.")
+    realtime: Annotated[
+        bool,
+        flag("--realtime", help="With a file: play it at its own frame rate, as a camera would."),
     ] = False,
     mute: Annotated[bool, flag("--mute", help="No tones, no spoken cues.")] = False,
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the set's report here (the JSON contract of analyze).")] = None,
-    record: Annotated[Path | None, typer.Option(
-        "--record", help="Write the annotated picture as an H.264 MP4 here.")] = None,
-    mirror: Annotated[bool | None, flag(
-        "--mirror/--no-mirror", help="Show the picture mirrored. Default: for a camera "
-        "index yes, for files and streams no.", show_default=False)] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the set's report here (the JSON contract of analyze)."),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Write the annotated picture as an H.264 MP4 here."),
+    ] = None,
+    mirror: Annotated[
+        bool | None,
+        flag(
+            "--mirror/--no-mirror",
+            help="Show the picture mirrored. Default: for a camera "
+            "index yes, for files and streams no.",
+            show_default=False,
+        ),
+    ] = None,
     no_band: Annotated[
         bool, flag("--no-band", help="A bodyweight set: no band is expected.")
     ] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
-    quiet: Annotated[bool, flag("--quiet", "-q", help="No per-rep lines, no table.")
-                     ] = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No per-rep lines, no table.")] = False,
 ) -> None:
     """Coach a set live (see the command's help); the work is in `formcheck.live`."""
     window = None
@@ -491,13 +648,21 @@ def live(
         out.print(v.text, highlight=False)
 
     try:
-        cfg = _settings(config, {
-            "pose.model": str(model) if model else None,
-            "rules.band.expected": False if no_band else None,
-            "live.mirror": mirror,
-        })
-        opts = LiveOptions(window=not no_window, mute=mute, json_out=json_out, record=record,
-                           on_verdict=None if quiet else said)
+        cfg = _settings(
+            config,
+            {
+                "pose.model": str(model) if model else None,
+                "rules.band.expected": False if no_band else None,
+                "live.mirror": mirror,
+            },
+        )
+        opts = LiveOptions(
+            window=not no_window,
+            mute=mute,
+            json_out=json_out,
+            record=record,
+            on_verdict=None if quiet else said,
+        )
         result = run_live_source(source, cfg, opts, realtime=realtime, window=window)
     except FormcheckError as exc:
         raise _fail(exc) from None
@@ -517,8 +682,7 @@ def live_bench(
         Path | None, typer.Option("--json", help="Write the figures as JSON here.")
     ] = None,
     window: Annotated[bool, flag("--window", help="Also draw the window.")] = False,
-    check: Annotated[bool, flag(
-        "--check", help="Exit 7 when a latency target is missed.")] = False,
+    check: Annotated[bool, flag("--check", help="Exit 7 when a latency target is missed.")] = False,
     config: ConfigOpt = None,
     model: ModelOpt = None,
 ) -> None:
@@ -534,13 +698,18 @@ def live_bench(
     except FormcheckError as exc:
         raise _fail(exc) from None
     lat = r.latency
-    out.print(f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps, "
-              f"{r.cpus} CPUs; {r.reps} reps", highlight=False)
+    out.print(
+        f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps, "
+        f"{r.cpus} CPUs; {r.reps} reps",
+        highlight=False,
+    )
     out.print(lat.line(), highlight=False)
-    out.print(f"p95 {lat.p95_ms:.1f} ms (target < {TARGET_P95_MS:.0f}): "
-              f"{'ok' if r.p95_ok else 'MISSED'}; oldest frame {lat.oldest_age_ms:.1f} ms "
-              f"(target <= {TARGET_MAX_AGE_MS:.0f}): {'ok' if r.age_ok else 'MISSED'}",
-              highlight=False)
+    out.print(
+        f"p95 {lat.p95_ms:.1f} ms (target < {TARGET_P95_MS:.0f}): "
+        f"{'ok' if r.p95_ok else 'MISSED'}; oldest frame {lat.oldest_age_ms:.1f} ms "
+        f"(target <= {TARGET_MAX_AGE_MS:.0f}): {'ok' if r.age_ok else 'MISSED'}",
+        highlight=False,
+    )
     if json_out is not None:
         write_json(r.to_dict(), json_out)
     if check and not (r.p95_ok and r.age_ok):
@@ -559,38 +728,76 @@ def show_config(config: ConfigOpt = None) -> None:
 
 @app.command(epilog=_exit_codes_help(4, 10))
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the "
-                                      "network.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the network.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    data: Annotated[Path, typer.Option(help="Data folder: database and uploaded clips.",
-                                       file_okay=False)] = Path("formcheck-data"),
-    workers: Annotated[int, typer.Option(min=0, max=64, help="Scoring worker processes "
-                                         "(each loads the model once).")] = 1,
-    db_url: Annotated[str | None, typer.Option(help="SQLAlchemy database URL (e.g. "
-                      "postgresql+psycopg://...). Default: SQLite in DATA.", show_default=False)
-                      ] = None,
+    data: Annotated[
+        Path, typer.Option(help="Data folder: database and uploaded clips.", file_okay=False)
+    ] = Path("formcheck-data"),
+    workers: Annotated[
+        int,
+        typer.Option(min=0, max=64, help="Scoring worker processes (each loads the model once)."),
+    ] = 1,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy database URL (e.g. "
+            "postgresql+psycopg://...). Default: SQLite in DATA.",
+            show_default=False,
+        ),
+    ] = None,
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload (MB).")] = 300,
-    uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")
-                                ] = 30,
-    max_clip_minutes: Annotated[float, typer.Option(
-        min=0.1, help="Longest clip scored (minutes of video); clips over 4K or 240 fps are "
-        "refused too.")] = 10.0,
-    public_url: Annotated[str | None, typer.Option(
-        help="The address users reach the service at through an HTTPS proxy (e.g. "
-        "https://coach.example): forms posted from it are accepted whatever Host the proxy "
-        "sends, and the session cookie is Secure.", show_default=False)] = None,
-    forwarded_allow_ips: Annotated[str | None, typer.Option(
-        help="Proxy addresses whose X-Forwarded-For/-Proto headers are trusted (e.g. "
-        "127.0.0.1); by default none.", show_default=False)] = None,
+    uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")] = 30,
+    max_clip_minutes: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Longest clip scored (minutes of video); clips over 4K or 240 fps are "
+            "refused too.",
+        ),
+    ] = 10.0,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The address users reach the service at through an HTTPS proxy (e.g. "
+            "https://coach.example): forms posted from it are accepted whatever Host the proxy "
+            "sends, and the session cookie is Secure.",
+            show_default=False,
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxy addresses whose X-Forwarded-For/-Proto headers are trusted (e.g. "
+            "127.0.0.1); by default none.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
-    create_token: Annotated[str | None, typer.Option(
-        "--create-token", metavar="NAME", help="Print a new API token for user NAME (made "
-        "if new) and exit; the token is shown only this once.", show_default=False)] = None,
-    coach: Annotated[bool, flag("--coach", help="With --create-token: NAME is a "
-                                        "coach and sees every upload.")] = False,
-    revoke_token: Annotated[str | None, typer.Option(
-        "--revoke-token", metavar="NAME", help="Remove every token of user NAME, and the "
-        "browser sessions opened with them, and exit.", show_default=False)] = None,
+    create_token: Annotated[
+        str | None,
+        typer.Option(
+            "--create-token",
+            metavar="NAME",
+            help="Print a new API token for user NAME (made "
+            "if new) and exit; the token is shown only this once.",
+            show_default=False,
+        ),
+    ] = None,
+    coach: Annotated[
+        bool, flag("--coach", help="With --create-token: NAME is a coach and sees every upload.")
+    ] = False,
+    revoke_token: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke-token",
+            metavar="NAME",
+            help="Remove every token of user NAME, and the "
+            "browser sessions opened with them, and exit.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the upload service: clients upload clips in the browser or over the API."""
     from formcheck.server import ServerSettings
@@ -600,21 +807,33 @@ def serve(
 
     try:
         settings = ServerSettings(
-            data_dir=data, db_url=db_url, workers=workers, config_path=config,
-            max_upload_bytes=max_upload_mb * 1024 * 1024, uploads_per_window=uploads_per_hour,
-            rate_window_s=3600.0, max_clip_s=max_clip_minutes * 60.0, public_url=public_url,
-            forwarded_allow_ips=forwarded_allow_ips)
+            data_dir=data,
+            db_url=db_url,
+            workers=workers,
+            config_path=config,
+            max_upload_bytes=max_upload_mb * 1024 * 1024,
+            uploads_per_window=uploads_per_hour,
+            rate_window_s=3600.0,
+            max_clip_s=max_clip_minutes * 60.0,
+            public_url=public_url,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
         load_config(config)  # a bad config fails here, not in every worker
         if create_token is not None:
             token = make_token(settings, create_token, coach)
-            out.print(f"token for {create_token} ({'coach' if coach else 'client'}); it is "
-                      "shown only now:", highlight=False)
+            out.print(
+                f"token for {create_token} ({'coach' if coach else 'client'}); it is "
+                "shown only now:",
+                highlight=False,
+            )
             sys.stdout.write(token + "\n")
             return
         if revoke_token is not None:
             n = revoke(settings, revoke_token)
-            out.print(f"revoked {n} token(s) of {revoke_token.strip()}; their sessions ended",
-                      highlight=False)
+            out.print(
+                f"revoked {n} token(s) of {revoke_token.strip()}; their sessions ended",
+                highlight=False,
+            )
             return
         run_server(settings, host, port)
     except FormcheckError as exc:
@@ -635,6 +854,10 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --verbose
         logging.getLogger("formcheck").debug("internal error", exc_info=True)
-        err.print(f"internal error: {exc.__class__.__name__}: {exc}", highlight=False,
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"internal error: {exc.__class__.__name__}: {exc}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
         sys.exit(1)

@@ -28,15 +28,25 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
     """
     table = Table(title=f"Clips in {result.directory}")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("clip", "left"), ("use", "left"), ("label", "right"), ("pred", "right"),
-        ("bound\ns", "right"), ("hip°\nMAE", "right"), ("pause\ns", "right"),
+        ("clip", "left"),
+        ("use", "left"),
+        ("label", "right"),
+        ("pred", "right"),
+        ("bound\ns", "right"),
+        ("hip°\nMAE", "right"),
+        ("pause\ns", "right"),
         ("band", "left"),
     )
     for col, justify in columns:
         # Only the name may wrap, and no figure is cut (a cut "knees 100%" read "knees 10"):
         # the table fits 80 columns; notes follow it, one line each.
-        table.add_column(col, justify=justify, overflow="fold", no_wrap=col != "clip",
-                         min_width=12 if col == "clip" else None)
+        table.add_column(
+            col,
+            justify=justify,
+            overflow="fold",
+            no_wrap=col != "clip",
+            min_width=12 if col == "clip" else None,
+        )
     notes: list[str] = []
     for c in result.clips:
         label = c.label
@@ -50,9 +60,13 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
             continue
         count_style = "green" if len(c.predicted) == len(label.reps) else "bold red"
         table.add_row(
-            name, "yes" if label.usable else "[yellow]no[/]", str(len(label.reps)),
+            name,
+            "yes" if label.usable else "[yellow]no[/]",
+            str(len(label.reps)),
             f"[{count_style}]{'-' if c.error else len(c.predicted)}[/]",
-            _f(m.boundary_mae_s), _f(m.hip_angle_mae_deg, 1), _f(m.pause_mae_s),
+            _f(m.boundary_mae_s),
+            _f(m.hip_angle_mae_deg, 1),
+            _f(m.pause_mae_s),
             f"{label.band or '-'} {_pct(m.band_accuracy)}",
         )
     console.print(table)
@@ -100,8 +114,10 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
         f"matched (IoU >= {result.min_iou})"
     )
     if result.excluded:
-        console.print("[yellow]Left out of the overall figures (usable=false or unreadable "
-                      f"label):[/] {', '.join(result.excluded)}")
+        console.print(
+            "[yellow]Left out of the overall figures (usable=false or unreadable "
+            f"label):[/] {', '.join(result.excluded)}"
+        )
     if o.fault_clips == 0:
         console.print("Faults: no counted clip carries per-rep fault labels.")
         return
@@ -109,8 +125,7 @@ def print_eval(result: EvalResult, console: Console, *, details: bool = False) -
     for col in ("fault", "TP", "FP", "FN", "precision", "recall"):
         faults.add_column(col, justify="left" if col == "fault" else "right")
     for f in o.faults:
-        faults.add_row(f.code, str(f.tp), str(f.fp), str(f.fn), _pct(f.precision),
-                       _pct(f.recall))
+        faults.add_row(f.code, str(f.tp), str(f.fp), str(f.fn), _pct(f.precision), _pct(f.recall))
     console.print(faults)
 
 
@@ -132,8 +147,14 @@ def _print_details(c: ClipResult, console: Console) -> None:
             table.add_row(str(i + 1), span(r.times_s), "-", "[red]missed[/]", "", "")
         else:
             errs = " ".join(f"{e:+.2f}" for e in m.errors_s)
-            table.add_row(str(i + 1), span(r.times_s), str(m.pred + 1),
-                          span(c.predicted[m.pred].times_s), f"{m.iou:.2f}", errs)
+            table.add_row(
+                str(i + 1),
+                span(r.times_s),
+                str(m.pred + 1),
+                span(c.predicted[m.pred].times_s),
+                f"{m.iou:.2f}",
+                errs,
+            )
     for j, p in enumerate(c.predicted):
         if j not in matched_preds:
             table.add_row("-", "[red]extra[/]", str(j + 1), span(p.times_s), "", "")

@@ -43,13 +43,16 @@ class PoseConfig(_Section):
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)
     stride: int = Field(1, ge=1, le=10, description="analyse at least every n-th frame")
     max_fps: float = Field(
-        15.0, ge=0, le=240,
+        15.0,
+        ge=0,
+        le=240,
         description="time reps on about this many frames per second of video (24, 25 and 30"
         " fps clips every 2nd frame, 60 fps every 4th); 0: every frame",
     )
     schedule: Literal["every", "sparse"] = Field(
-        "every", description="every: the model sees every analysed frame; sparse (trial):"
-        " about 5 a second, and every frame where the hips move, on two models at once"
+        "every",
+        description="every: the model sees every analysed frame; sparse (trial):"
+        " about 5 a second, and every frame where the hips move, on two models at once",
     )
 
 
@@ -61,25 +64,37 @@ class TrackConfig(_Section):
     )
     max_gap_s: float = Field(0.4, ge=0, description="longest gap (s) filled by interpolation")
     max_scale_ratio: float = Field(
-        1.6, gt=1, description="a pose whose torso is this many times longer or shorter than"
-                               " in the seconds around is another detection: missing"
+        1.6,
+        gt=1,
+        description="a pose whose torso is this many times longer or shorter than"
+        " in the seconds around is another detection: missing",
     )
     scale_window_s: float = Field(
-        4.0, gt=0, description="the seconds around a frame whose median torso length it is"
-                               " compared with (max_scale_ratio)"
+        4.0,
+        gt=0,
+        description="the seconds around a frame whose median torso length it is"
+        " compared with (max_scale_ratio)",
     )
     max_shot_scale_ratio: float = Field(
-        2.0, gt=1, description="a pose whose torso is this many times longer or shorter than"
-                               " the shot's lifter's is another detection: missing"
+        2.0,
+        gt=1,
+        description="a pose whose torso is this many times longer or shorter than"
+        " the shot's lifter's is another detection: missing",
     )
     min_torso_lean: float = Field(
-        0.3, ge=0, le=1, description="a torso leans one way when its horizontal extent is at"
-                                     " least this share of its length"
+        0.3,
+        ge=0,
+        le=1,
+        description="a torso leans one way when its horizontal extent is at"
+        " least this share of its length",
     )
     min_facing_share: float = Field(
-        0.75, gt=0.5, le=1, description="when this share of the leaning torsos of a shot lean"
-                                        " one way, one leaning the other way is another"
-                                        " detection: missing"
+        0.75,
+        gt=0.5,
+        le=1,
+        description="when this share of the leaning torsos of a shot lean"
+        " one way, one leaning the other way is another"
+        " detection: missing",
     )
     despike_s: float = Field(
         0.45, ge=0, description="running-median window (s): removes landmark glitches"
@@ -108,16 +123,23 @@ class RepConfig(_Section):
     )
     min_rep_s: float = Field(0.8, gt=0, description="shorter cycles are jitter, not reps")
     still_speed_deg_s: float = Field(
-        20.0, gt=0, description="live phase display: hip speed (deg/s) below which the hips"
-                                " are held still at the top"
+        20.0,
+        gt=0,
+        description="live phase display: hip speed (deg/s) below which the hips"
+        " are held still at the top",
     )
     boundary_share: float = Field(
-        0.05, gt=0, lt=0.5, description="a phase boundary: the hips within this share of the"
-                                        " rep's range of the level they leave or reach"
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="a phase boundary: the hips within this share of the"
+        " rep's range of the level they leave or reach",
     )
     still_speed_floor_deg_s: float = Field(
-        6.0, gt=0, description="hips slower than this (deg/s) have stopped: a lowering the"
-                               " clip cuts off is one still faster at its end"
+        6.0,
+        gt=0,
+        description="hips slower than this (deg/s) have stopped: a lowering the"
+        " clip cuts off is one still faster at its end",
     )
 
     @model_validator(mode="after")
@@ -153,14 +175,18 @@ class ShinConfig(_Section):
     """
 
     target_deg: float = 0.0
-    min_deg: float = Field(-20.0, description="tilt below this and knee under knee_min_deg:"
-                                              " feet_too_close")
-    max_deg: float = Field(20.0, description="tilt above this and knee over knee_max_deg:"
-                                             " feet_too_far")
-    knee_min_deg: float = Field(70.0, description="knee angle under this (and the tilt under"
-                                                  " min_deg): feet_too_close")
-    knee_max_deg: float = Field(110.0, description="knee angle over this (and the tilt over"
-                                                   " max_deg): feet_too_far")
+    min_deg: float = Field(
+        -20.0, description="tilt below this and knee under knee_min_deg: feet_too_close"
+    )
+    max_deg: float = Field(
+        20.0, description="tilt above this and knee over knee_max_deg: feet_too_far"
+    )
+    knee_min_deg: float = Field(
+        70.0, description="knee angle under this (and the tilt under min_deg): feet_too_close"
+    )
+    knee_max_deg: float = Field(
+        110.0, description="knee angle over this (and the tilt over max_deg): feet_too_far"
+    )
 
 
 #: The band colours formcheck knows (`--band-color`); see `formcheck.band.colors`.
@@ -172,8 +198,8 @@ class BandConfig(_Section):
 
     expected: bool = Field(True, description="a band is used (False: bodyweight set)")
     color: BandColor | None = Field(
-        None, description="band colour: red, green, blue, yellow, black, purple or orange;"
-                          " None: find it"
+        None,
+        description="band colour: red, green, blue, yellow, black, purple or orange; None: find it",
     )
     detect: bool = Field(
         True, description="look for the band in the video (False: placement not judged)"
@@ -191,9 +217,12 @@ class BandConfig(_Section):
         0.45, ge=0, le=1, description="evidence (0-1) of a loop round the thighs: band at the knees"
     )
     retake_frames: int = Field(
-        5, ge=0, le=30, description="frames of each banded rep's top measured again with the"
-                                    " band painted out (a band across the leg pulls the knee"
-                                    " landmark); 0: off"
+        5,
+        ge=0,
+        le=30,
+        description="frames of each banded rep's top measured again with the"
+        " band painted out (a band across the leg pulls the knee"
+        " landmark); 0: off",
     )
 
     @field_validator("color", mode="before")
@@ -221,11 +250,14 @@ class LiveConfig(_Section):
     )
     verdict_s: float = Field(2.0, gt=0, description="a rep's verdict stays on screen this long (s)")
     settle_s: float = Field(
-        0.3, ge=0, le=1,
+        0.3,
+        ge=0,
+        le=1,
         description="a rep is judged this long (s) after its end, once the hips have settled",
     )
     idle_end_s: float = Field(
-        10.0, ge=0,
+        10.0,
+        ge=0,
         description="after a rep, the set ends when nothing moves this long (s); 0: never",
     )
     idle_motion_deg: float = Field(

@@ -38,8 +38,9 @@ def fill_gaps(t_s: Float, x: Float, max_gap_s: float) -> Float:
         if start == 0 or stop == len(x):
             continue
         if t_s[stop] - t_s[start - 1] <= max_gap_s + 1e-9:
-            x[start:stop] = np.interp(t_s[start:stop], [t_s[start - 1], t_s[stop]],
-                                      [x[start - 1], x[stop]])
+            x[start:stop] = np.interp(
+                t_s[start:stop], [t_s[start - 1], t_s[stop]], [x[start - 1], x[stop]]
+            )
     return x
 
 

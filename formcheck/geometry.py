@@ -24,9 +24,7 @@ def angle_deg(a_xy_px: ArrayLike, vertex_xy_px: ArrayLike, c_xy_px: ArrayLike) -
     return np.asarray(np.degrees(np.abs(np.arctan2(cross, dot))), dtype=np.float64)
 
 
-def hip_angle_deg(
-    shoulder_xy_px: ArrayLike, hip_xy_px: ArrayLike, knee_xy_px: ArrayLike
-) -> Float:
+def hip_angle_deg(shoulder_xy_px: ArrayLike, hip_xy_px: ArrayLike, knee_xy_px: ArrayLike) -> Float:
     """Signed hip extension angle in degrees, in (0, 360).
 
     The angle at the hip between hip->shoulder and hip->knee, signed so that:
@@ -54,8 +52,7 @@ def knee_angle_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: Arr
     return angle_deg(hip_xy_px, knee_xy_px, ankle_xy_px)
 
 
-def shin_tilt_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: ArrayLike
-                  ) -> Float:
+def shin_tilt_deg(hip_xy_px: ArrayLike, knee_xy_px: ArrayLike, ankle_xy_px: ArrayLike) -> Float:
     """Signed tilt of the shin (knee -> ankle) from the image's vertical, degrees (-180, 180].
 
     0 means the ankle lies straight below the knee: shins vertical, what the coaching cue
@@ -83,8 +80,9 @@ def segment_length_px(a_xy_px: ArrayLike, b_xy_px: ArrayLike) -> Float:
     return np.asarray(np.hypot(d[..., 0], d[..., 1]), dtype=np.float64)
 
 
-def body_box_px(xy_px: ArrayLike, frame_wh: tuple[int, int], margin: float = 0.04
-                ) -> tuple[int, int, int, int] | None:
+def body_box_px(
+    xy_px: ArrayLike, frame_wh: tuple[int, int], margin: float = 0.04
+) -> tuple[int, int, int, int] | None:
     """The box the body keeps to over a clip: (x0, y0, x1, y1) pixels, clipped to the frame.
 
     `xy_px`: (T, K, 2) landmarks in pixels, NaN where missing. The box spans the 2nd to 98th
@@ -102,12 +100,21 @@ def body_box_px(xy_px: ArrayLike, frame_wh: tuple[int, int], margin: float = 0.0
         hi = np.nanpercentile(np.nanmax(xy, axis=1), 98, axis=0)
     w, h = frame_wh
     mx, my = margin * w, margin * h
-    return (max(0, int(lo[0] - mx)), max(0, int(lo[1] - my)),
-            min(w, int(np.ceil(hi[0] + mx))), min(h, int(np.ceil(hi[1] + my))))
+    return (
+        max(0, int(lo[0] - mx)),
+        max(0, int(lo[1] - my)),
+        min(w, int(np.ceil(hi[0] + mx))),
+        min(h, int(np.ceil(hi[1] + my))),
+    )
 
 
-def upright_turn_deg(shoulder_xy: ArrayLike, knee_xy: ArrayLike, ankle_xy: ArrayLike,
-                     min_frames: int = 10, min_share: float = 0.7) -> int:
+def upright_turn_deg(
+    shoulder_xy: ArrayLike,
+    knee_xy: ArrayLike,
+    ankle_xy: ArrayLike,
+    min_frames: int = 10,
+    min_share: float = 0.7,
+) -> int:
     """How far a picture must be turned for the lifter to lie on the floor: 0, 90, 180 or
     270 degrees counter-clockwise (FFmpeg's rotation convention, as `FileSource` takes it).
 
@@ -120,11 +127,16 @@ def upright_turn_deg(shoulder_xy: ArrayLike, knee_xy: ArrayLike, ankle_xy: Array
     else (a lifter standing up included), upright. Nothing is turned unless
     `min_frames` frames vote and `min_share` of them vote for the same turn.
     """
-    shoulder, knee, ankle = (np.asarray(a, dtype=np.float64) for a in (shoulder_xy, knee_xy,
-                                                                      ankle_xy))
+    shoulder, knee, ankle = (
+        np.asarray(a, dtype=np.float64) for a in (shoulder_xy, knee_xy, ankle_xy)
+    )
     shin, body = knee - ankle, knee - shoulder
-    ok = (np.isfinite(shin).all(axis=1) & np.isfinite(body).all(axis=1)
-          & (np.hypot(*shin.T) > 0) & (np.hypot(*body.T) > 0))
+    ok = (
+        np.isfinite(shin).all(axis=1)
+        & np.isfinite(body).all(axis=1)
+        & (np.hypot(*shin.T) > 0)
+        & (np.hypot(*body.T) > 0)
+    )
     if int(ok.sum()) < min_frames:
         return 0
     shin, body = shin[ok], body[ok]

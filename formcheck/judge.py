@@ -30,14 +30,14 @@ def rep_report(rep: Rep, band: BandJudgement, side_on: bool, rules: RulesConfig)
         side_on: whether the camera sees the body from the side (`track.ViewCheck.side_on`):
             side-view rules are not judged otherwise.
     """
-    ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence,
-                     side_on=side_on)
+    ctx = RepContext(rep=rep, band=band.placement, band_confidence=band.confidence, side_on=side_on)
     findings = tuple(check_rep(ctx, rules))
     return RepReport(rep, ctx.band, findings, score(findings))
 
 
-def once_for_the_set(reports: Sequence[RepReport]
-                     ) -> tuple[tuple[RepReport, ...], tuple[Finding, ...]]:
+def once_for_the_set(
+    reports: Sequence[RepReport],
+) -> tuple[tuple[RepReport, ...], tuple[Finding, ...]]:
     """The reps as reported, and the findings said once for the set rather than per rep.
 
     A set in which no rep shows a band (every rep whose band could be judged has none) is a
@@ -54,7 +54,9 @@ def once_for_the_set(reports: Sequence[RepReport]
     for report in reports:
         findings = tuple(
             not_judged(f.rule, f.target, NO_BAND_SAID_ONCE, f.confidence, f.value)
-            if f.rule == BAND_PLACEMENT.id and f.fault in SAID_ONCE else f
-            for f in report.findings)
+            if f.rule == BAND_PLACEMENT.id and f.fault in SAID_ONCE
+            else f
+            for f in report.findings
+        )
         out.append(replace(report, findings=findings, score=score(findings)))
     return tuple(out), (judged[0],)

@@ -21,8 +21,10 @@ NO_REPS = "no complete hip-thrust rep found"
 #: Seen in less than this share of the clip: "out of view most of the time".
 MOSTLY_UNSEEN_SHARE = 0.5
 #: What every explanation ends with: what a counted rep needs.
-HOW_TO = ("A rep counts from the hips down, up to the top and back down: start filming "
-          "before the first lift and stop after the last lowering.")
+HOW_TO = (
+    "A rep counts from the hips down, up to the top and back down: start filming "
+    "before the first lift and stop after the last lowering."
+)
 
 
 def explain_no_reps(track: PoseTrack, cfg: RepConfig, *, straight_deg: float = 180.0) -> str:
@@ -40,19 +42,26 @@ def explain_no_reps(track: PoseTrack, cfg: RepConfig, *, straight_deg: float = 1
     share = float(seen.mean())
     if share < MOSTLY_UNSEEN_SHARE:
         first, last = float(t[seen][0]), float(t[seen][-1])
-        said.append(f"the lifter is in view for only {share:.0%} of the clip "
-                    f"(between {first:.1f} s and {last:.1f} s)")
+        said.append(
+            f"the lifter is in view for only {share:.0%} of the clip "
+            f"(between {first:.1f} s and {last:.1f} s)"
+        )
     low, high = float(np.nanmin(a)), float(np.nanmax(a))
     if high - low < cfg.min_range_deg:
-        stayed = (f"at {low:.0f}°" if round(high) == round(low)
-                  else f"between {low:.0f}° and {high:.0f}°")
-        said.append(f"the hips never rose: the hip angle stayed {stayed} (a lift rises at "
-                    f"least {cfg.min_range_deg:.0f}° and a full top is {straight_deg:.0f}°)")
+        stayed = (
+            f"at {low:.0f}°" if round(high) == round(low) else f"between {low:.0f}° and {high:.0f}°"
+        )
+        said.append(
+            f"the hips never rose: the hip angle stayed {stayed} (a lift rises at "
+            f"least {cfg.min_range_deg:.0f}° and a full top is {straight_deg:.0f}°)"
+        )
     else:
         said.extend(_partial_lifts(track, cfg, straight_deg))
     if not said:  # reps too quick to count, or cut off in a way not described above
-        said.append(f"the hips moved between {low:.0f}° and {high:.0f}° but never down, up "
-                    f"and back down in {cfg.min_rep_s:.1f} s or more")
+        said.append(
+            f"the hips moved between {low:.0f}° and {high:.0f}° but never down, up "
+            f"and back down in {cfg.min_rep_s:.1f} s or more"
+        )
     return f"{NO_REPS}: " + "; ".join(said) + f". {HOW_TO}"
 
 
@@ -80,14 +89,15 @@ def _partial_lifts(track: PoseTrack, cfg: RepConfig, straight_deg: float) -> lis
         if a[head[0]] - a[low_i] >= cfg.min_range_deg:
             # Down: within boundary_share of the drop of the lowest point, as a rep's end.
             after = head[(head >= top_i) & (a[head] <= a[low_i] + cfg.boundary_share * drop)]
-            said.append(f"the clip opens with the hips up (up to {a[top_i]:.0f}°; a full top "
-                        f"is {straight_deg:.0f}°) and they are down by {t[after[0]]:.1f} s: "
-                        "the lift to that top is not in the clip")
+            said.append(
+                f"the clip opens with the hips up (up to {a[top_i]:.0f}°; a full top "
+                f"is {straight_deg:.0f}°) and they are down by {t[after[0]]:.1f} s: "
+                "the lift to that top is not in the clip"
+            )
     # The clip ends during a lift: still in the air, or on the way down and still falling
     # (the rep `segment_reps` drops).
     cut: tuple[int, int] | None = machine.lift_under_way
-    if cut is None and last is not None and not seen_back_down(a, track.hip_speed_deg_s,
-                                                                last, cfg):
+    if cut is None and last is not None and not seen_back_down(a, track.hip_speed_deg_s, last, cfg):
         cut = (last.valley, last.peak)
     if cut is not None:
         valley, peak = cut
@@ -96,8 +106,10 @@ def _partial_lifts(track: PoseTrack, cfg: RepConfig, straight_deg: float) -> lis
         left = seen[(seen < peak) & (a[seen] <= a[valley] + near)]
         reached = seen[(seen >= valley) & (a[seen] >= a[peak] - near)]
         down = float(a[peak] - a[seen[-1]]) / rise if rise > 0 else 0.0
-        said.append(f"a lift from {t[left[-1]]:.1f} s reaches {a[peak]:.0f}° by "
-                    f"{t[reached[0]]:.1f} s, but the clip ends {_how_far_down(down)}")
+        said.append(
+            f"a lift from {t[left[-1]]:.1f} s reaches {a[peak]:.0f}° by "
+            f"{t[reached[0]]:.1f} s, but the clip ends {_how_far_down(down)}"
+        )
     return said
 
 

@@ -37,8 +37,9 @@ class ClipOutputs:
     html: Path | None = None
 
 
-def report_html(analysis: Analysis, video: str | Path | None = None,
-                rules: RulesConfig | None = None) -> str:
+def report_html(
+    analysis: Analysis, video: str | Path | None = None, rules: RulesConfig | None = None
+) -> str:
     """The HTML page of an analysed clip, its stills taken from `video` (None: the skeleton
     on a plain background). Should a frame not be readable again, the page is made with the
     plain background rather than lose the clip's report."""
@@ -48,15 +49,22 @@ def report_html(analysis: Analysis, video: str | Path | None = None,
     try:
         stills = stills_for(report["reps"], track, analysis.sequence, video)
     except FormcheckError as exc:
-        log.warning("%s: no pictures in the HTML report (%s)", analysis.report.source.path,
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning(
+            "%s: no pictures in the HTML report (%s)",
+            analysis.report.source.path,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
         stills = stills_for(report["reps"], track, analysis.sequence, None)
     return build_report_html(report, angle=angle, stills=stills, rules=rules)
 
 
-def write_outputs(analysis: Analysis, outputs: ClipOutputs, video: str | Path | None,
-                  rules: RulesConfig, progress: Callable[[int, int], None] | None = None,
-                  ) -> dict[str, Any]:
+def write_outputs(
+    analysis: Analysis,
+    outputs: ClipOutputs,
+    video: str | Path | None,
+    rules: RulesConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Check the report against the contract, then write the files `outputs` asks for, each
     atomically (a temp file renamed: never half-written), the report first (the cheapest,
     and the one a failure later must not lose).

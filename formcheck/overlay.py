@@ -51,10 +51,17 @@ class Overlay:
     body_box_px: Box | None = None
 
 
-def draw_text(img: ImageBGR, text: str, org: tuple[int, int], scale: float,
-              color: tuple[int, int, int], thickness: int) -> None:
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2,
-                cv2.LINE_AA)
+def draw_text(
+    img: ImageBGR,
+    text: str,
+    org: tuple[int, int],
+    scale: float,
+    color: tuple[int, int, int],
+    thickness: int,
+) -> None:
+    cv2.putText(
+        img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA
+    )
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
 
 
@@ -87,11 +94,23 @@ def draw_skeleton(img: ImageBGR, joints_xy_px: np.ndarray, thick: int) -> None:
     ok = ~np.isnan(pts).any(axis=1)
     for a, b in _BONES:
         if ok[a] and ok[b]:
-            cv2.line(img, tuple(np.round(pts[a]).astype(int)), tuple(np.round(pts[b]).astype(int)),
-                     _WHITE, thick, cv2.LINE_AA)
+            cv2.line(
+                img,
+                tuple(np.round(pts[a]).astype(int)),
+                tuple(np.round(pts[b]).astype(int)),
+                _WHITE,
+                thick,
+                cv2.LINE_AA,
+            )
     if ok[0] and ok[2]:  # the knee-shoulder target line: the hip should sit on it at the top
-        cv2.line(img, tuple(np.round(pts[0]).astype(int)), tuple(np.round(pts[2]).astype(int)),
-                 _YELLOW, max(1, thick // 2), cv2.LINE_AA)
+        cv2.line(
+            img,
+            tuple(np.round(pts[0]).astype(int)),
+            tuple(np.round(pts[2]).astype(int)),
+            _YELLOW,
+            max(1, thick // 2),
+            cv2.LINE_AA,
+        )
     for j in range(len(pts)):
         if ok[j]:
             cv2.circle(img, tuple(np.round(pts[j]).astype(int)), thick * 2, _GREEN, -1, cv2.LINE_AA)
@@ -102,8 +121,9 @@ def overlap(a: Box, b: Box) -> int:
     return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
-def place(size_wh: tuple[int, int], frame_wh: tuple[int, int], avoid: list[Box],
-          prefer_top: bool) -> Box:
+def place(
+    size_wh: tuple[int, int], frame_wh: tuple[int, int], avoid: list[Box], prefer_top: bool
+) -> Box:
     """Where a panel of `size_wh` goes in a frame: against its left or right edge, at the
     height that covers the least of the `avoid` boxes, the nearest the preferred edge
     (top or bottom) among equals."""
@@ -146,8 +166,9 @@ def layout(ov: Overlay, frame_wh: tuple[int, int]) -> Layout:
     return _layout(ov.verdict or ov.cue, frame_wh, ov.body_box_px)
 
 
-def _cue_box(message: str, pw: int, scale: float, frame_wh: tuple[int, int],
-             avoid: list[Box]) -> tuple[Box, tuple[str, ...]]:
+def _cue_box(
+    message: str, pw: int, scale: float, frame_wh: tuple[int, int], avoid: list[Box]
+) -> tuple[Box, tuple[str, ...]]:
     """The cue's lines at width `pw` and text `scale`, and where that panel goes."""
     unit = max(frame_wh) / 720.0
     lines = tuple(wrap_text(message, max(8, int(pw / (17 * unit * scale)))))
@@ -160,8 +181,9 @@ def _layout(message: str, frame_wh: tuple[int, int], body_box: Box | None) -> La
     w, h = frame_wh
     unit = max(h, w) / 720.0
     body = [body_box] if body_box is not None else []
-    counter = place((round(300 * unit), round(3.4 * round(34 * unit))), frame_wh, body,
-                    prefer_top=True)
+    counter = place(
+        (round(300 * unit), round(3.4 * round(34 * unit))), frame_wh, body, prefer_top=True
+    )
     if not message:
         return Layout(counter, None, ())
     # Full width, a half, a third, or the columns beside the body.
@@ -192,8 +214,14 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     thick = max(1, round(3 * unit))
     for poly in ov.band_outline_px:
         if np.isfinite(poly).all() and len(poly) >= 2:
-            cv2.polylines(img, [np.round(poly).astype(np.int32).reshape(-1, 1, 2)], True,
-                          _MAGENTA, max(1, thick - 1), cv2.LINE_AA)
+            cv2.polylines(
+                img,
+                [np.round(poly).astype(np.int32).reshape(-1, 1, 2)],
+                True,
+                _MAGENTA,
+                max(1, thick - 1),
+                cv2.LINE_AA,
+            )
     pts = ov.joints_xy_px
     ok = ~np.isnan(pts).any(axis=1)
     draw_skeleton(img, pts, thick)
@@ -204,15 +232,28 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     cx, cy = places.counter[:2]
     draw_panel(img, *places.counter)
     draw_text(img, f"Reps: {ov.reps}", (cx + pad, cy + line_h), scale * 1.2, _WHITE, thick)
-    draw_text(img, f"Phase: {ov.phase}", (cx + pad, cy + 2 * line_h), scale, _WHITE,
-              max(1, thick - 1))
+    draw_text(
+        img, f"Phase: {ov.phase}", (cx + pad, cy + 2 * line_h), scale, _WHITE, max(1, thick - 1)
+    )
     if not math.isnan(ov.hip_angle_deg):
-        draw_text(img, f"Hip: {ov.hip_angle_deg:.0f} deg", (cx + pad, cy + 3 * line_h), scale,
-                  _WHITE, max(1, thick - 1))
+        draw_text(
+            img,
+            f"Hip: {ov.hip_angle_deg:.0f} deg",
+            (cx + pad, cy + 3 * line_h),
+            scale,
+            _WHITE,
+            max(1, thick - 1),
+        )
         if ok[1]:
             hx, hy = np.round(pts[1]).astype(int)
-            draw_text(img, f"{ov.hip_angle_deg:.0f}", (hx + thick * 3, hy - thick * 3), scale,
-                      _YELLOW, max(1, thick - 1))
+            draw_text(
+                img,
+                f"{ov.hip_angle_deg:.0f}",
+                (hx + thick * 3, hy - thick * 3),
+                scale,
+                _YELLOW,
+                max(1, thick - 1),
+            )
     if places.message is not None:
         x0, _, _, y1 = places.message
         draw_panel(img, *places.message)
@@ -220,6 +261,12 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
         k_scale = places.text_scale
         cue_h = round(34 * unit * k_scale)
         for k, line in enumerate(reversed(places.lines)):
-            draw_text(img, line, (x0 + pad, y1 - round(14 * unit * k_scale) - k * cue_h),
-                      scale * k_scale, color, max(1, round((thick - 1) * k_scale)))
+            draw_text(
+                img,
+                line,
+                (x0 + pad, y1 - round(14 * unit * k_scale) - k * cue_h),
+                scale * k_scale,
+                color,
+                max(1, round((thick - 1) * k_scale)),
+            )
     return img

@@ -76,8 +76,12 @@ class Panel:
 
     def to_meta(self) -> dict[str, Any]:
         """What the landmarks keep of it (`meta["panel"]`), read back by `from_meta`."""
-        return {"index": self.index, "count": self.count, "layout": self.layout,
-                "box": list(self.box)}
+        return {
+            "index": self.index,
+            "count": self.count,
+            "layout": self.layout,
+            "box": list(self.box),
+        }
 
     @classmethod
     def from_dict(cls, p: dict[str, Any]) -> Panel:
@@ -94,9 +98,11 @@ class Panel:
     @property
     def warning(self) -> str:
         """What the report says of a split screen."""
-        return (f"a split screen of {self.count} panels {self.layout}: analysed only the "
-                f"{self.name} panel, where the lifter is seen best; film one set per clip "
-                "to have each one analysed")
+        return (
+            f"a split screen of {self.count} panels {self.layout}: analysed only the "
+            f"{self.name} panel, where the lifter is seen best; film one set per clip "
+            "to have each one analysed"
+        )
 
 
 def _small(image: ImageBGR) -> np.ndarray:
@@ -150,14 +156,16 @@ def _seam_lines(images: Sequence[ImageBGR], edge: int, reach: int) -> list[int]:
     lo, hi = max(1, edge - reach), min(images[0].shape[1] - 1, edge + reach)
     if lo >= hi:
         return [edge]
-    share = np.min([_seam_share(im[:, lo - 1:hi + 1].astype(np.float32)) for im in images],
-                   axis=0)
+    share = np.min(
+        [_seam_share(im[:, lo - 1 : hi + 1].astype(np.float32)) for im in images], axis=0
+    )
     lines = [lo + int(c) for c in np.flatnonzero(share >= SEAM_SHARE)]
     return lines or [lo + int(np.argmax(share))]
 
 
-def find_panels(images: Sequence[np.ndarray],
-                size_wh: tuple[int, int] | None = None) -> list[Panel]:
+def find_panels(
+    images: Sequence[np.ndarray], size_wh: tuple[int, int] | None = None
+) -> list[Panel]:
     """The panels of a split screen seen in `images` (frames of one clip, upright), or []
     when the picture is one panel. `images` may be smaller copies of frames `size_wh`
     pixels large: the boxes are then scaled to that size, to within a pixel of the copies
@@ -170,16 +178,25 @@ def find_panels(images: Sequence[np.ndarray],
     small = [_small(im) for im in same]
     sh, sw = small[0].shape[:2]
     layouts: tuple[tuple[Literal["side by side", "stacked"], bool], ...] = (
-        ("side by side", False), ("stacked", True))
+        ("side by side", False),
+        ("stacked", True),
+    )
     for layout, turn in layouts:
         spans = _spans([im.transpose(1, 0, 2) for im in small] if turn else small)
         if len(spans) < 2:
             continue
         scale = height / sh if turn else width / sw
-        panels = [Panel(k + 1, len(spans), layout,
-                        (0, round(a * scale), width, round(b * scale)) if turn
-                        else (round(a * scale), 0, round(b * scale), height))
-                  for k, (a, b) in enumerate(spans)]
+        panels = [
+            Panel(
+                k + 1,
+                len(spans),
+                layout,
+                (0, round(a * scale), width, round(b * scale))
+                if turn
+                else (round(a * scale), 0, round(b * scale), height),
+            )
+            for k, (a, b) in enumerate(spans)
+        ]
         return refine_panels(panels, same) if (width, height) == (w, h) else panels
     return []
 
@@ -258,16 +275,16 @@ def _crossed(seq: PoseSequence, panels: Sequence[Panel]) -> bool:
     for panel in panels:
         x0, y0, x1, y1 = panel.box
         with np.errstate(invalid="ignore"):
-            inside = ((xy[..., 0] >= x0) & (xy[..., 0] < x1) & (xy[..., 1] >= y0)
-                      & (xy[..., 1] < y1))
+            inside = (xy[..., 0] >= x0) & (xy[..., 0] < x1) & (xy[..., 1] >= y0) & (xy[..., 1] < y1)
         straddle = np.asarray((inside & seen).any(axis=1) & (~inside & seen).any(axis=1))
         if float(straddle[posed].mean()) >= CROSSING_SHARE:
             return True
     return False
 
 
-def split_screen_panel(source: FileSource, seq: PoseSequence, estimator: PoseEstimator
-                       ) -> Panel | None:
+def split_screen_panel(
+    source: FileSource, seq: PoseSequence, estimator: PoseEstimator
+) -> Panel | None:
     """The panel to analyse when the clip of `source`, measured over its whole picture as
     `seq`, is a split screen with a lifter in two panels or more: the one where the pose
     model sees the lifter best; None for a clip of one picture, or whose candidate panels
@@ -290,10 +307,23 @@ def split_screen_panel(source: FileSource, seq: PoseSequence, estimator: PoseEst
     for panel in panels:
         x0, y0, x1, y1 = panel.box
         estimator.start_clip()
-        seen.append(float(np.mean([
-            _seen(estimator.detect(Frame(np.ascontiguousarray(f.image_bgr[y0:y1, x0:x1]),
-                                         f.t_s, f.index), count_people=False))
-            for f in frames])))
+        seen.append(
+            float(
+                np.mean(
+                    [
+                        _seen(
+                            estimator.detect(
+                                Frame(
+                                    np.ascontiguousarray(f.image_bgr[y0:y1, x0:x1]), f.t_s, f.index
+                                ),
+                                count_people=False,
+                            )
+                        )
+                        for f in frames
+                    ]
+                )
+            )
+        )
     estimator.start_clip()
     if sum(s >= MIN_SEEN for s in seen) < 2:
         return None

@@ -42,8 +42,12 @@ class Phase(str, Enum):
         return _PHASE_WORDS[self]
 
 
-_PHASE_WORDS = {Phase.BOTTOM: "bottom", Phase.CONCENTRIC: "lifting", Phase.TOP: "top",
-                Phase.ECCENTRIC: "lowering"}
+_PHASE_WORDS = {
+    Phase.BOTTOM: "bottom",
+    Phase.CONCENTRIC: "lifting",
+    Phase.TOP: "top",
+    Phase.ECCENTRIC: "lowering",
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,7 @@ class RepStateMachine:
         return cycle if long_enough else None
 
 
-def top_frames(t: NDArray[np.float64], top_start_s: float, top_end_s: float
-               ) -> NDArray[np.intp]:
+def top_frames(t: NDArray[np.float64], top_start_s: float, top_end_s: float) -> NDArray[np.intp]:
     """Indices into `t` (frame times, s) of the frames in the top hold; with no hold, or one
     shorter than a frame, the frame nearest its middle."""
     held = np.flatnonzero((t >= top_start_s - 1e-9) & (t <= top_end_s + 1e-9))
@@ -212,16 +215,27 @@ def _levels(a: np.ndarray, c: Cycle, left: int, right: int) -> _Levels:
     """Levels of cycle `c` between frames `left` (its valley) and `right` (the next valley,
     or the last frame)."""
     peak = float(a[c.peak])
-    low0 = float(np.nanmin(a[left:c.peak + 1]))
-    low1 = float(np.nanmin(a[c.peak:right + 1]))
+    low0 = float(np.nanmin(a[left : c.peak + 1]))
+    low1 = float(np.nanmin(a[c.peak : right + 1]))
     span = peak - min(low0, low1)
-    return _Levels(_level(a[left:c.peak + 1], low0, span, high=False),
-                   _level(a[left:right + 1], peak, span, high=True),
-                   _level(a[c.peak:right + 1], low1, span, high=False), c.peak)
+    return _Levels(
+        _level(a[left : c.peak + 1], low0, span, high=False),
+        _level(a[left : right + 1], peak, span, high=True),
+        _level(a[c.peak : right + 1], low1, span, high=False),
+        c.peak,
+    )
 
 
-def _crossing(t: np.ndarray, a: np.ndarray, i: int, step: int, stop: int, level: float,
-              above: bool, floor: float | None = None) -> float:
+def _crossing(
+    t: np.ndarray,
+    a: np.ndarray,
+    i: int,
+    step: int,
+    stop: int,
+    level: float,
+    above: bool,
+    floor: float | None = None,
+) -> float:
     """Walk from frame `i` by `step` (+1, -1) while the angle stays on its side of `level`
     (above it when `above`, else below it), at most to frame `stop`; the time (s) where it
     crosses `level`, between the last frame on its side and the first off it (linear).
@@ -229,6 +243,7 @@ def _crossing(t: np.ndarray, a: np.ndarray, i: int, step: int, stop: int, level:
     With `floor` (degrees, beyond `level`), an excursion off the side shorter than
     `HOLD_GAP_S` that does not pass `floor` is jitter and the walk goes on over it.
     """
+
     def on_side(x: float) -> bool:
         return bool(x >= level) if above else bool(x <= level)
 
@@ -240,9 +255,12 @@ def _crossing(t: np.ndarray, a: np.ndarray, i: int, step: int, stop: int, level:
             continue
         if floor is not None:  # a short dip that comes back: jitter
             k = nxt
-            while (k != stop and not on_side(float(a[k]))
-                   and abs(t[k] - t[nxt]) <= HOLD_GAP_S
-                   and (a[k] >= floor if above else a[k] <= floor)):
+            while (
+                k != stop
+                and not on_side(float(a[k]))
+                and abs(t[k] - t[nxt]) <= HOLD_GAP_S
+                and (a[k] >= floor if above else a[k] <= floor)
+            ):
                 k += step
             if k != stop and on_side(float(a[k])) and abs(t[k] - t[nxt]) <= HOLD_GAP_S:
                 j = k
@@ -253,8 +271,9 @@ def _crossing(t: np.ndarray, a: np.ndarray, i: int, step: int, stop: int, level:
     return float(t[j])
 
 
-def _boundaries(t: np.ndarray, a: np.ndarray, lv: _Levels, left: int, right: int,
-                share: float) -> tuple[float, float, float, float]:
+def _boundaries(
+    t: np.ndarray, a: np.ndarray, lv: _Levels, left: int, right: int, share: float
+) -> tuple[float, float, float, float]:
     """(start, top_start, top_end, end) in seconds: where the hips come within `share` of
     the rep's range of the level they leave or reach (see `segment_reps`)."""
     up = lv.top - lv.before
@@ -290,18 +309,20 @@ def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bo
     on their way down. `a`: hip angle (deg), `v`: its speed (deg/s), up to the shot's end."""
     valley = float(a[c.valley])
     rise = float(a[c.peak]) - valley
-    after_a, after_v = a[c.bottom:], v[c.bottom:]
+    after_a, after_v = a[c.bottom :], v[c.bottom :]
     with np.errstate(invalid="ignore"):
         if np.any(after_a <= valley + BOTTOM_SEEN_SHARE * rise) or np.any(
-                after_v > -cfg.still_speed_floor_deg_s):
+            after_v > -cfg.still_speed_floor_deg_s
+        ):
             return True
     seen = np.flatnonzero(np.isfinite(after_a) & np.isfinite(after_v))
     if len(seen) == 0:
         return False
     last = c.bottom + int(seen[-1])
-    top_speed = float(np.nanmin(v[c.peak:last + 1]))
-    return bool(a[last] <= valley + SLOWING_WITHIN_SHARE * rise
-                and v[last] >= SLOWING_SHARE * top_speed)
+    top_speed = float(np.nanmin(v[c.peak : last + 1]))
+    return bool(
+        a[last] <= valley + SLOWING_WITHIN_SHARE * rise and v[last] >= SLOWING_SHARE * top_speed
+    )
 
 
 def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -> list[Rep]:
@@ -336,13 +357,14 @@ def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -
         cycles = [c for i in range(lo, hi) if (c := machine.update(i, float(t[i]), float(a[i])))]
         if cycles and not seen_back_down(a[:hi], v[:hi], cycles[-1], cfg):
             cycles.pop()  # the shot ends while the hips are still on their way down: partial
-        found += [(c, cycles[k + 1].valley if k + 1 < len(cycles) else hi - 1)
-                  for k, c in enumerate(cycles)]
+        found += [
+            (c, cycles[k + 1].valley if k + 1 < len(cycles) else hi - 1)
+            for k, c in enumerate(cycles)
+        ]
     reps: list[Rep] = []
     for c, right in found:
         lv = _levels(a, c, c.valley, right)
-        t_start, t_top0, t_top1, t_end = _boundaries(t, a, lv, c.valley, right,
-                                                     cfg.boundary_share)
+        t_start, t_top0, t_top1, t_end = _boundaries(t, a, lv, c.valley, right, cfg.boundary_share)
         held = top_frames(t, t_top0, t_top1)
         hip_top = float(np.nanmedian(a[held]))
         reps.append(

@@ -51,8 +51,10 @@ MIN_SURE_VISIBILITY = 0.5
 #: Stretches at the clip's start and end measured densely (a partial rep is judged there).
 EDGE_STRETCHES = 2
 
-_SIDES = ((Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
-          (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE))
+_SIDES = (
+    (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE),
+    (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE),
+)
 
 Detect = Callable[[Frame], PoseFrame]
 
@@ -98,8 +100,11 @@ def needs_dense(sparse: list[_Sparse], m: int, last: bool) -> bool:
     (a tracker that sees a moving body a fifth of a second apart lags it by a tenth)."""
     if m < EDGE_STRETCHES or last:
         return True
-    states = [_still(sparse[k], sparse[k + 1]) for k in (m - 1, m, m + 1)
-              if k >= 0 and k + 1 < len(sparse)]
+    states = [
+        _still(sparse[k], sparse[k + 1])
+        for k in (m - 1, m, m + 1)
+        if k >= 0 and k + 1 < len(sparse)
+    ]
     return not all(states)
 
 
@@ -153,8 +158,12 @@ class Seen:
     model_frames: int  # frames both models ran on (a sparse frame in a dense stretch twice)
 
 
-def measure_sparse_dense(grid: Iterable[Frame], sparse_detect: Detect, dense_detect: Detect,
-                         on_sparse: Callable[[Frame, PoseFrame], None] | None = None) -> Seen:
+def measure_sparse_dense(
+    grid: Iterable[Frame],
+    sparse_detect: Detect,
+    dense_detect: Detect,
+    on_sparse: Callable[[Frame, PoseFrame], None] | None = None,
+) -> Seen:
     """Run the schedule (module docstring) over the grid frames, in time order.
 
     `sparse_detect` and `dense_detect` are two VIDEO-mode models (each sees its frames in
@@ -221,8 +230,13 @@ def measure_sparse_dense(grid: Iterable[Frame], sparse_detect: Detect, dense_det
     finally:
         results = dense.finish()
     poses.update(zip(handed, results, strict=True))
-    return Seen(np.asarray(times, np.float64), np.asarray(indices, np.int64), poses,
-                frozenset(s.grid for s in sparse), len(sparse) + dense.measured)
+    return Seen(
+        np.asarray(times, np.float64),
+        np.asarray(indices, np.int64),
+        poses,
+        frozenset(s.grid for s in sparse),
+        len(sparse) + dense.measured,
+    )
 
 
 def on_grid(seen: Seen) -> list[PoseFrame]:
@@ -231,27 +245,38 @@ def on_grid(seen: Seen) -> list[PoseFrame]:
     the lower of the two, people not counted); else missing."""
     known = sorted(seen.poses)
     out: list[PoseFrame] = []
-    for g, (t, index) in enumerate(zip(seen.grid_t_s.tolist(), seen.grid_index.tolist(),
-                                       strict=True)):
+    for g, (t, index) in enumerate(
+        zip(seen.grid_t_s.tolist(), seen.grid_index.tolist(), strict=True)
+    ):
         if g in seen.poses:
             out.append(seen.poses[g])
             continue
         k = int(np.searchsorted(known, g))
         before = seen.poses[known[k - 1]] if k > 0 else None
         after = seen.poses[known[k]] if k < len(known) else None
-        if (before is None or after is None or before.is_missing or after.is_missing
-                or known[k] - known[k - 1] > SPARSE_EVERY):
+        if (
+            before is None
+            or after is None
+            or before.is_missing
+            or after.is_missing
+            or known[k] - known[k - 1] > SPARSE_EVERY
+        ):
             near = before if before is not None else after
             out.append(PoseFrame.missing(t, index, near.resolution_wh if near else (0, 0)))
             continue
         w = (t - before.t_s) / (after.t_s - before.t_s)
-        out.append(PoseFrame(
-            t_s=t, index=index, resolution_wh=before.resolution_wh,
-            xy_px=((1 - w) * before.xy_px + w * after.xy_px).astype(np.float32),
-            z=((1 - w) * before.z + w * after.z).astype(np.float32),
-            visibility=np.minimum(before.visibility, after.visibility),
-            presence=np.minimum(before.presence, after.presence),
-            world_xyz_m=((1 - w) * before.world_xyz_m + w * after.world_xyz_m
-                         ).astype(np.float32),
-        ))
+        out.append(
+            PoseFrame(
+                t_s=t,
+                index=index,
+                resolution_wh=before.resolution_wh,
+                xy_px=((1 - w) * before.xy_px + w * after.xy_px).astype(np.float32),
+                z=((1 - w) * before.z + w * after.z).astype(np.float32),
+                visibility=np.minimum(before.visibility, after.visibility),
+                presence=np.minimum(before.presence, after.presence),
+                world_xyz_m=((1 - w) * before.world_xyz_m + w * after.world_xyz_m).astype(
+                    np.float32
+                ),
+            )
+        )
     return out

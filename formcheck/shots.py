@@ -64,8 +64,9 @@ def _thumb(image_bgr: np.ndarray) -> np.ndarray:
     h, w = image_bgr.shape[:2]
     scale = THUMB_PX / max(h, w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    grey = cv2.cvtColor(cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA),
-                        cv2.COLOR_BGR2GRAY)
+    grey = cv2.cvtColor(
+        cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY
+    )
     return grey.astype(np.int16)
 
 
@@ -92,8 +93,11 @@ class ShotDetector:
         self.change.append(change)
 
     def meta(self) -> dict[str, Any]:
-        return {"version": SHOTS_VERSION, "t_s": [round(t, 4) for t in self.t_s],
-                "change": [round(c, 5) for c in self.change]}
+        return {
+            "version": SHOTS_VERSION,
+            "t_s": [round(t, 4) for t in self.t_s],
+            "change": [round(c, 5) for c in self.change],
+        }
 
 
 def find_cuts(t_s: np.ndarray, change: np.ndarray) -> list[float]:
@@ -104,7 +108,7 @@ def find_cuts(t_s: np.ndarray, change: np.ndarray) -> list[float]:
     for i in range(1, n):
         if change[i] < MIN_CHANGED_SHARE:
             continue
-        around = np.r_[change[max(1, i - NEIGHBOURS):i], change[i + 1:i + 1 + NEIGHBOURS]]
+        around = np.r_[change[max(1, i - NEIGHBOURS) : i], change[i + 1 : i + 1 + NEIGHBOURS]]
         baseline = max(float(np.median(around)) if len(around) else 0.0, BASELINE_FLOOR)
         if change[i] >= MIN_RATIO * baseline:
             if cuts and t_s[i] - cuts[-1] < MERGE_S:

@@ -33,13 +33,18 @@ JOINTS = ("shoulder", "hip", "knee", "ankle")
 SIDE_LANDMARKS: dict[Side, tuple[Landmark, ...]] = {
     "left": (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE),
     "right": (
-        Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE,
+        Landmark.RIGHT_SHOULDER,
+        Landmark.RIGHT_HIP,
+        Landmark.RIGHT_KNEE,
+        Landmark.RIGHT_ANKLE,
     ),
 }
 SIDE_VIEW_MESSAGE = "film from the side, whole body in frame"
 #: The set-level warning of a view that is not side-on: what is not judged, and what to do.
-NOT_SIDE_ON_MESSAGE = ("the camera is not side-on: the hip line and the shins are not judged;"
-                       " film from the side at hip height, whole body in frame")
+NOT_SIDE_ON_MESSAGE = (
+    "the camera is not side-on: the hip line and the shins are not judged;"
+    " film from the side at hip height, whole body in frame"
+)
 # In a side view the far hip hides behind the near one: the hip-to-hip distance is a small
 # fraction of the torso length. Facing the camera it is about half the torso or more.
 MAX_SIDE_VIEW_HIP_RATIO = 0.45
@@ -143,8 +148,10 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
     w, h = seq.resolution_wh
     in_frame = (
         (seq.presence[found][:, near] >= 0.5)
-        & (xy[:, near, 0] >= 0) & (xy[:, near, 0] < w)
-        & (xy[:, near, 1] >= 0) & (xy[:, near, 1] < h)
+        & (xy[:, near, 0] >= 0)
+        & (xy[:, near, 0] < w)
+        & (xy[:, near, 1] >= 0)
+        & (xy[:, near, 1] < h)
     )
     share = in_frame.mean(axis=0)
     if share.min() < 0.8:
@@ -173,18 +180,29 @@ def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ())
         return _build_shot(seq, cfg)
     parts = [_build_shot(seq.part(lo, hi), cfg) for lo, hi in itertools.pairwise(edges)]
     longest = max(parts, key=len)
-    joined: dict[str, Any] = {name: np.concatenate([getattr(p, name) for p in parts])
-                              for name in _PER_FRAME}
+    joined: dict[str, Any] = {
+        name: np.concatenate([getattr(p, name) for p in parts]) for name in _PER_FRAME
+    }
     return replace(longest, **joined)
 
 
 #: The `PoseTrack` fields that hold one value (or row) per frame.
-_PER_FRAME = ("t_s", "joints_xy_px", "confidence", "hip_angle_deg", "knee_angle_deg",
-              "hip_speed_deg_s", "people", "shin_tilt_deg", "shin_confidence")
+_PER_FRAME = (
+    "t_s",
+    "joints_xy_px",
+    "confidence",
+    "hip_angle_deg",
+    "knee_angle_deg",
+    "hip_speed_deg_s",
+    "people",
+    "shin_tilt_deg",
+    "shin_confidence",
+)
 
 
-def _not_the_lifter(t_s: NDArray[np.float64], near_xy: NDArray[np.float64],
-                    cfg: TrackConfig) -> NDArray[np.bool_]:
+def _not_the_lifter(
+    t_s: NDArray[np.float64], near_xy: NDArray[np.float64], cfg: TrackConfig
+) -> NDArray[np.bool_]:
     """Frames of one shot whose near-side pose (shoulder, hip, ... in px; NaN missing) is not
     the lifter's but the model's guess at something else: a torso that faces the other way
     (`filters.facing_back`), one of another size than the shot's lifter's
@@ -197,8 +215,7 @@ def _not_the_lifter(t_s: NDArray[np.float64], near_xy: NDArray[np.float64],
     wrong |= far_from(torso, facing, cfg.max_shot_scale_ratio)
     # The seconds-around median is taken without the poses already found wrong: a wrong
     # guess that lasts seconds would otherwise be its own reference.
-    wrong |= off_scale(t_s, np.where(wrong, np.nan, torso), cfg.scale_window_s,
-                       cfg.max_scale_ratio)
+    wrong |= off_scale(t_s, np.where(wrong, np.nan, torso), cfg.scale_window_s, cfg.max_scale_ratio)
     return wrong
 
 

@@ -17,8 +17,12 @@ from formcheck.config import Config, load_config
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_videos"
 GOOD_SAMPLES: tuple[str, ...] = (
-    "good_form_right", "short_pause_left", "fast_lowering_right", "over_arched_right",
-    "sagging_hips_left", "band_at_knees_left",
+    "good_form_right",
+    "short_pause_left",
+    "fast_lowering_right",
+    "over_arched_right",
+    "sagging_hips_left",
+    "band_at_knees_left",
 )
 # Every 3rd frame (10 fps on the 30 fps samples): enough for the reps, and quick.
 TEST_STRIDE = 3
@@ -29,8 +33,9 @@ def batch_config() -> Config:
     return load_config(None).with_overrides({"pose.stride": TEST_STRIDE})
 
 
-def write_plain_video(path: Path, seconds: float = 2.0, fps: int = 15,
-                      size_wh: tuple[int, int] = (320, 240)) -> None:
+def write_plain_video(
+    path: Path, seconds: float = 2.0, fps: int = 15, size_wh: tuple[int, int] = (320, 240)
+) -> None:
     """An H.264 clip of one flat colour: a real video with no person in it."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)

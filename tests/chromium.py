@@ -21,5 +21,7 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-SKIP_REASON = ("headless Chromium not installed (/usr/bin/chromium or `chromium` on the PATH; "
-               "`apt-get install chromium`, as .ci/run does)")
+SKIP_REASON = (
+    "headless Chromium not installed (/usr/bin/chromium or `chromium` on the PATH; "
+    "`apt-get install chromium`, as .ci/run does)"
+)

@@ -51,8 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     seed = config.stash[_SEED]
-    return (f"generated evaluation set: {eval_sets.CLIPS} clips of {eval_sets.REPS} reps from "
-            f"seed {seed} on (replay with {eval_sets.SEED_ENV}={seed})")
+    return (
+        f"generated evaluation set: {eval_sets.CLIPS} clips of {eval_sets.REPS} reps from "
+        f"seed {seed} on (replay with {eval_sets.SEED_ENV}={seed})"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,8 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
-                            config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """The generated set's figures, so that every run's log says what its set held."""
     evaluated = config.stash.get(_EVALUATED, None)
     if evaluated is not None:
@@ -128,8 +131,9 @@ def generated_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
 
 
 @pytest.fixture(scope="session")
-def real_eval(estimator: PoseEstimator,
-              tmp_path_factory: pytest.TempPathFactory) -> eval_sets.Evaluated:
+def real_eval(
+    estimator: PoseEstimator, tmp_path_factory: pytest.TempPathFactory
+) -> eval_sets.Evaluated:
     """The team's real clips through the real model, scored against their labels."""
     if not eval_sets.REAL_DIR.is_dir():
         pytest.skip(f"{eval_sets.REAL_DIR} not available")

@@ -22,8 +22,9 @@ def _window(source: Path, start_s: float, end_s: float) -> Iterator[tuple[np.nda
             yield frame.image_bgr, frame.t_s - start_s
 
 
-def join(parts: Sequence[tuple[Path, float, float]], out: Path,
-         end_card_s: float = 0.0) -> list[float]:
+def join(
+    parts: Sequence[tuple[Path, float, float]], out: Path, end_card_s: float = 0.0
+) -> list[float]:
     """Takes (clip, start s, end s) joined end to end with hard cuts (all at the first
     clip's size and frame rate), then `end_card_s` seconds of a still title card. Returns
     the times (s) in `out` where each take after the first, and the card, begin."""
@@ -44,9 +45,16 @@ def join(parts: Sequence[tuple[Path, float, float]], out: Path,
         if end_card_s > 0:
             joins.append(t_out)
             card = np.full((info.height, info.width, 3), (40, 30, 25), np.uint8)
-            cv2.putText(card, "Thanks for watching", (info.width // 8, info.height // 2),
-                        cv2.FONT_HERSHEY_SIMPLEX, info.width / 700, (240, 240, 240), 2,
-                        cv2.LINE_AA)
+            cv2.putText(
+                card,
+                "Thanks for watching",
+                (info.width // 8, info.height // 2),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                info.width / 700,
+                (240, 240, 240),
+                2,
+                cv2.LINE_AA,
+            )
             for _ in range(round(end_card_s * info.fps)):
                 sink.write(card, t_out)
                 t_out += step
@@ -59,8 +67,9 @@ def cut_window(source: Path, out: Path, start_s: float, end_s: float) -> Path:
     return out
 
 
-def side_by_side(clips: Sequence[Path], out: Path, divider_px: int = 0,
-                 stacked: bool = False) -> Path:
+def side_by_side(
+    clips: Sequence[Path], out: Path, divider_px: int = 0, stacked: bool = False
+) -> Path:
     """A split screen: the clips' frames in panels side by side (or `stacked`), each at the
     first clip's size, with a white divider `divider_px` wide between them, as long as the
     shortest clip."""
@@ -81,16 +90,17 @@ def side_by_side(clips: Sequence[Path], out: Path, divider_px: int = 0,
                     image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
                 if stacked:
                     y0 = j * (info.height + divider_px)
-                    canvas[y0:y0 + info.height] = image
+                    canvas[y0 : y0 + info.height] = image
                 else:
                     x0 = j * (info.width + divider_px)
-                    canvas[:, x0:x0 + info.width] = image
+                    canvas[:, x0 : x0 + info.width] = image
             sink.write(canvas, k * step)
     return out
 
 
-def swing_away(source: Path, out: Path, at_s: float, pan_s: float = 0.5,
-               away_s: float = 0.6) -> tuple[float, float]:
+def swing_away(
+    source: Path, out: Path, at_s: float, pan_s: float = 0.5, away_s: float = 0.6
+) -> tuple[float, float]:
     """`source` filmed by a phone that turns away at `at_s` (s): the view pans off the lifter
     over `pan_s` onto the room beside them (a textured wall), stays there `away_s`, and pans
     back, while the lifter carries on. Returns when the camera leaves and when it is back."""
@@ -103,10 +113,11 @@ def swing_away(source: Path, out: Path, at_s: float, pan_s: float = 0.5,
     with VideoSink(out, info.fps, (w, h)) as sink:
         for frame in FileSource(source):
             t = frame.t_s
-            turned = min(max((t - at_s) / pan_s, 0.0), 1.0) - min(max((t - back_s) / pan_s, 0.0),
-                                                                  1.0)
+            turned = min(max((t - at_s) / pan_s, 0.0), 1.0) - min(
+                max((t - back_s) / pan_s, 0.0), 1.0
+            )
             shift = round(0.5 * (1 - np.cos(np.pi * turned)) * w)  # eased, as a hand turns
-            view = np.hstack([frame.image_bgr, room])[:, shift:shift + w]
+            view = np.hstack([frame.image_bgr, room])[:, shift : shift + w]
             sink.write(np.ascontiguousarray(view), t)
     return at_s, back_s + pan_s
 

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 REAL_ENV = "FORMCHECK_REAL_VIDEOS"
 #: The team's real clips (never copied into the repository; absent on a user's machine):
 #: $FORMCHECK_REAL_VIDEOS, else `shared/real_videos` beside the clone.
-REAL_DIR = Path(os.environ.get(REAL_ENV)
-                or Path(__file__).resolve().parents[2] / "shared" / "real_videos")
+REAL_DIR = Path(
+    os.environ.get(REAL_ENV) or Path(__file__).resolve().parents[2] / "shared" / "real_videos"
+)
 #: Clips in the generated set: 30 or more, so that a 95% gate allows a miss and still
 #: means something.
 CLIPS = 40
@@ -43,8 +44,11 @@ CLIPS = 40
 REPS = 2
 #: The least number of clips of each rarer kind in the set: (what, kind) -> clips.
 QUOTAS: dict[tuple[str, str], int] = {
-    ("feet", "close"): 5, ("feet", "far"): 5,
-    ("band", "knees"): 8, ("band", "both"): 4, ("band", "none"): 6,
+    ("feet", "close"): 5,
+    ("feet", "far"): 5,
+    ("band", "knees"): 8,
+    ("band", "both"): 4,
+    ("band", "none"): 6,
 }
 #: Seeds looked at before giving up on the quotas (each kind is drawn in 5% or more of clips).
 MAX_SEEDS_LOOKED_AT = 2000
@@ -82,13 +86,14 @@ def summary(evaluated: Evaluated) -> str:
     def f(x: float | None, fmt: str) -> str:
         return "-" if x is None else format(x, fmt)
 
-    faults = ", ".join(f"{s.code} {f(s.precision, '.2f')}/{f(s.recall, '.2f')}"
-                       for s in m.faults)
-    return (f"{evaluated.replay()}: {m.clips} clips, {m.labelled_reps} reps; count exact "
-            f"{f(m.count_exact_rate, '.0%')}, boundary MAE {f(m.boundary_mae_s, '.3f')} s, "
-            f"top hip angle MAE {f(m.hip_angle_mae_deg, '.2f')} deg, pause MAE "
-            f"{f(m.pause_mae_s, '.3f')} s, lowering MAE {f(m.eccentric_mae_s, '.3f')} s, band "
-            f"placement {f(m.band_accuracy, '.1%')}\nfault precision/recall: {faults}")
+    faults = ", ".join(f"{s.code} {f(s.precision, '.2f')}/{f(s.recall, '.2f')}" for s in m.faults)
+    return (
+        f"{evaluated.replay()}: {m.clips} clips, {m.labelled_reps} reps; count exact "
+        f"{f(m.count_exact_rate, '.0%')}, boundary MAE {f(m.boundary_mae_s, '.3f')} s, "
+        f"top hip angle MAE {f(m.hip_angle_mae_deg, '.2f')} deg, pause MAE "
+        f"{f(m.pause_mae_s, '.3f')} s, lowering MAE {f(m.eccentric_mae_s, '.3f')} s, band "
+        f"placement {f(m.band_accuracy, '.1%')}\nfault precision/recall: {faults}"
+    )
 
 
 def pick_seed() -> int:
@@ -107,8 +112,7 @@ def kinds(seed: int) -> set[tuple[str, str]]:
 
     spec = random_clip_spec(seed, n_reps=REPS)
     faults = {code for codes in spec_faults(spec) for code in codes}
-    feet = ("close" if "feet_too_close" in faults else "far" if "feet_too_far" in faults
-            else "good")
+    feet = "close" if "feet_too_close" in faults else "far" if "feet_too_far" in faults else "good"
     return {("feet", feet), ("band", spec.band)}
 
 
@@ -120,8 +124,10 @@ def choose_seeds(first: int) -> list[int]:
     seed = first
     while len(chosen) < CLIPS:
         if seed - first > MAX_SEEDS_LOOKED_AT:  # the generator no longer draws a kind
-            raise RuntimeError(f"no set of {CLIPS} clips from seed {first} meets the quotas "
-                               f"within {MAX_SEEDS_LOOKED_AT} seeds; still missing: {need}")
+            raise RuntimeError(
+                f"no set of {CLIPS} clips from seed {first} meets the quotas "
+                f"within {MAX_SEEDS_LOOKED_AT} seeds; still missing: {need}"
+            )
         found = kinds(seed)
         fills = any(need.get(k, 0) > 0 for k in found)
         if fills or CLIPS - len(chosen) > sum(need.values()):
@@ -171,11 +177,13 @@ class Background:
             try:
                 code = p.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                raise TimeoutError(f"the generated set took over {BACKGROUND_TIMEOUT_S:.0f} s: "
-                                   + self.log_tail()) from None
+                raise TimeoutError(
+                    f"the generated set took over {BACKGROUND_TIMEOUT_S:.0f} s: " + self.log_tail()
+                ) from None
             if code != 0:
-                raise RuntimeError(f"a background process of the generated set exited {code}: "
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"a background process of the generated set exited {code}: " + self.log_tail()
+                )
 
     def log_tail(self) -> str:
         return " | ".join(p.read_text(errors="replace")[-1500:] for p in self.logs if p.exists())
@@ -197,16 +205,24 @@ def start(seed: int) -> Background:
     folder = Path(tempfile.mkdtemp(prefix="formcheck-generated-"))
     cache = folder / "landmarks"
     seeds = choose_seeds(seed)
-    jobs = [["render", str(folder), *map(str, seeds[k::RENDER_PROCESSES])]
-            for k in range(RENDER_PROCESSES)]
+    jobs = [
+        ["render", str(folder), *map(str, seeds[k::RENDER_PROCESSES])]
+        for k in range(RENDER_PROCESSES)
+    ]
     jobs.append(["measure", str(folder), str(cache), *map(str, seeds)])
     procs, logs = [], []
     for k, job in enumerate(jobs):
         log = folder / f".{job[0]}-{k}.log"
         logs.append(log)
         with log.open("wb") as out:
-            procs.append(subprocess.Popen([sys.executable, __file__, *job], stdout=out,
-                                          stderr=subprocess.STDOUT, preexec_fn=_niced))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, *job],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_niced,
+                )
+            )
     return Background(seed, seeds, folder, cache, procs, logs)
 
 
@@ -232,8 +248,9 @@ def measure(folder: Path, cache: Path, seeds: list[int]) -> None:
     with open_estimator(cfg) as estimator:
         for seed in seeds:
             label = _wait_for_label(folder, seed, deadline)
-            row = evaluate_clip(label, label.with_suffix(".mp4"), cfg, cache_dir=cache,
-                                estimator=estimator)
+            row = evaluate_clip(
+                label, label.with_suffix(".mp4"), cfg, cache_dir=cache, estimator=estimator
+            )
             if row.error:
                 raise RuntimeError(f"seed {seed}: {row.error}")
 

@@ -30,16 +30,17 @@ RECENT = 8
 
 def grab_screen() -> np.ndarray:
     """The whole X screen as a BGR image, via `xwd` (X Window Dump, ZPixmap format)."""
-    data = subprocess.run(["xwd", "-root", "-silent"], capture_output=True, check=True,
-                          timeout=20).stdout
+    data = subprocess.run(
+        ["xwd", "-root", "-silent"], capture_output=True, check=True, timeout=20
+    ).stdout
     h = struct.unpack(">25I", data[:100])  # XWDFileHeader: 25 big-endian CARD32
     header_size, width, height = h[0], h[4], h[5]
     byte_order, bits_per_pixel, bytes_per_line, ncolors = h[7], h[11], h[12], h[19]
     offset = header_size + ncolors * 12  # the colour map follows the header
     rows = np.frombuffer(data, np.uint8, count=bytes_per_line * height, offset=offset)
     b = bits_per_pixel // 8
-    px = rows.reshape(height, bytes_per_line)[:, :width * b].reshape(height, width, b)
-    bgr = px[:, :, :3] if byte_order == 0 else px[:, :, b - 3:][:, :, ::-1]
+    px = rows.reshape(height, bytes_per_line)[:, : width * b].reshape(height, width, b)
+    bgr = px[:, :, :3] if byte_order == 0 else px[:, :, b - 3 :][:, :, ::-1]
     return np.ascontiguousarray(bgr)
 
 
@@ -80,10 +81,16 @@ def main(clip: str, out_dir: str) -> None:
     opts.on_drawn = on_drawn
     cfg = Config().with_overrides({"live.summary_s": 1.0})
     result = run_live(FilePlayer(clip, realtime=True), cfg, opts, window=window)
-    (out / "result.json").write_text(json.dumps({
-        "reps": len(result.verdicts), "end_reason": result.end_reason,
-        "shot": bool(state["shot"]), "latency": result.latency.to_dict(),
-    }))
+    (out / "result.json").write_text(
+        json.dumps(
+            {
+                "reps": len(result.verdicts),
+                "end_reason": result.end_reason,
+                "shot": bool(state["shot"]),
+                "latency": result.latency.to_dict(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,9 @@ class HipScript:
 
 
 def script_hip_angle(
-    reps: list[ScriptedRep], fps: float = 30.0, bottom_deg: float = 110.0,
+    reps: list[ScriptedRep],
+    fps: float = 30.0,
+    bottom_deg: float = 110.0,
     lead_s: float = 1.0,
 ) -> HipScript:
     """Sample the hip-angle script at `fps` (frames per second).
@@ -102,8 +104,12 @@ def _eased_interp(t_s: Float, knots_t: list[float], knots_a: list[float]) -> Flo
 
 
 def track_from_angles(
-    t_s: Float, hip_deg: Float, knee_deg: float | Float = 90.0,
-    confidence: float | Float = 0.95, smooth: bool = True, shin_deg: float | Float = 0.0,
+    t_s: Float,
+    hip_deg: Float,
+    knee_deg: float | Float = 90.0,
+    confidence: float | Float = 0.95,
+    smooth: bool = True,
+    shin_deg: float | Float = 0.0,
 ) -> PoseTrack:
     """A PoseTrack whose hip angle is `hip_deg`, smoothed and differentiated like build_track.
 
@@ -189,8 +195,12 @@ def _mirror(lm: Landmark) -> Landmark:
 
 
 def side_view_sequence(
-    t_s: Float, hip_deg: Float, found: NDArray[np.bool_] | None = None,
-    people: NDArray[np.int16] | None = None, noise_px: float = 0.3, seed: int = 0,
+    t_s: Float,
+    hip_deg: Float,
+    found: NDArray[np.bool_] | None = None,
+    people: NDArray[np.int16] | None = None,
+    noise_px: float = 0.3,
+    seed: int = 0,
 ) -> PoseSequence:
     """A PoseSequence of the side-view body moved through `hip_deg` (one value per frame).
 
@@ -237,7 +247,14 @@ def side_view_sequence(
         world_xyz_m=world.astype(np.float32),
         people=np.asarray(people, np.int16),
         resolution_wh=RESOLUTION_WH,
-        meta={"source": {"path": "scripted", "fps": 30.0, "frame_count": n,
-                         "duration_s": float(t_s[-1]) if n else 0.0,
-                         "width": RESOLUTION_WH[0], "height": RESOLUTION_WH[1]}},
+        meta={
+            "source": {
+                "path": "scripted",
+                "fps": 30.0,
+                "frame_count": n,
+                "duration_s": float(t_s[-1]) if n else 0.0,
+                "width": RESOLUTION_WH[0],
+                "height": RESOLUTION_WH[1],
+            }
+        },
     )

@@ -46,8 +46,20 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [*FORMCHECK, "serve", "--data", str(data), "--port", str(self.port),
-             "--workers", "1", *extra], stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                *FORMCHECK,
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                *extra,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, log.read_text()
@@ -71,6 +83,10 @@ class Server:
 
 def create_token(data: Path, name: str, *extra: str) -> str:
     """A new API token for `name`, made by the real command line."""
-    made = subprocess.run([*FORMCHECK, "serve", "--data", str(data), "--create-token", name,
-                           *extra], capture_output=True, text=True, check=True)
+    made = subprocess.run(
+        [*FORMCHECK, "serve", "--data", str(data), "--create-token", name, *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return made.stdout.strip().splitlines()[-1]

@@ -20,12 +20,27 @@ from formcheck.cli import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 #: The figures the README's eval commands must gate, as the options that gate them.
-PROMISED_GATES = ("--min-count-exact", "--max-boundary-mae", "--max-angle-mae",
-                  "--max-pause-mae", "--max-eccentric-mae", "--min-band-accuracy",
-                  "--min-fault-precision", "--min-fault-recall", "--pooled")
+PROMISED_GATES = (
+    "--min-count-exact",
+    "--max-boundary-mae",
+    "--max-angle-mae",
+    "--max-pause-mae",
+    "--max-eccentric-mae",
+    "--min-band-accuracy",
+    "--min-fault-precision",
+    "--min-fault-recall",
+    "--pooled",
+)
 #: Every fault whose precision and recall the README promises.
-PROMISED_FAULTS = ("under_extension", "over_extension", "short_pause", "fast_lowering",
-                   "feet_too_close", "feet_too_far", "band_at_knees")
+PROMISED_FAULTS = (
+    "under_extension",
+    "over_extension",
+    "short_pause",
+    "fast_lowering",
+    "feet_too_close",
+    "feet_too_far",
+    "band_at_knees",
+)
 #: Options of the README's commands that say where, not how well.
 PLACE_OPTIONS = {"--cache": 1, "--json": 1}
 
@@ -72,16 +87,24 @@ def test_the_generated_set_is_fresh_and_whole(generated_eval: Evaluated) -> None
     # Measured in this run (by the background measurer, into a fresh cache), from these seeds.
     assert all(c.landmarks == "cache" for c in result.clips)
     assert sorted(c.name for c in result.clips) == sorted(
-        f"synth_{seed:05d}.mp4" for seed in choose_seeds(generated_eval.seed or 0))
+        f"synth_{seed:05d}.mp4" for seed in choose_seeds(generated_eval.seed or 0)
+    )
 
 
 @pytest.mark.parametrize("gates", readme_eval_gates(), ids=lambda g: " ".join(g[:2]))
 def test_the_readme_eval_command_holds_on_a_fresh_generated_set(
-    gates: list[str], generated_eval: Evaluated,
+    gates: list[str],
+    generated_eval: Evaluated,
 ) -> None:
     """The README's command, as written, on this run's set (poses from the session's cache)."""
-    args = ["eval", str(generated_eval.folder), "--cache", str(generated_eval.cache), "--quiet",
-            *gates]
+    args = [
+        "eval",
+        str(generated_eval.folder),
+        "--cache",
+        str(generated_eval.cache),
+        "--quiet",
+        *gates,
+    ]
     run = CliRunner().invoke(app, args)
     missed = re.findall(r"gate missed: .*", run.output)
     assert run.exit_code == 0, f"{missed or run.output[-2000:]} {generated_eval.replay()}"

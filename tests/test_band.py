@@ -54,8 +54,12 @@ from tests.scripted import (
 BGR = tuple[int, int, int]
 # Typical band colours as a camera sees them (BGR), not any renderer's exact values.
 BAND_BGR: dict[str, BGR] = {
-    "red": (40, 30, 200), "green": (60, 150, 40), "blue": (190, 90, 30),
-    "yellow": (40, 200, 235), "black": (25, 25, 25), "purple": (160, 50, 120),
+    "red": (40, 30, 200),
+    "green": (60, 150, 40),
+    "blue": (190, 90, 30),
+    "yellow": (40, 200, 235),
+    "black": (25, 25, 25),
+    "purple": (160, 50, 120),
     "orange": (20, 120, 240),
 }
 WALL: BGR = (215, 220, 222)
@@ -80,11 +84,21 @@ def test_each_band_colour_is_its_own_class(name: str) -> None:
     assert name in _classes_of(BAND_BGR[name])
 
 
-@pytest.mark.parametrize("bgr", [
-    (189, 210, 243), (150, 183, 232), (120, 158, 213), (97, 132, 192), (74, 105, 160),
-    (53, 79, 125), (39, 58, 92),  # skin, light to dark
-    (200, 200, 200), (128, 128, 128), (240, 240, 240),  # greys and white
-])
+@pytest.mark.parametrize(
+    "bgr",
+    [
+        (189, 210, 243),
+        (150, 183, 232),
+        (120, 158, 213),
+        (97, 132, 192),
+        (74, 105, 160),
+        (53, 79, 125),
+        (39, 58, 92),  # skin, light to dark
+        (200, 200, 200),
+        (128, 128, 128),
+        (240, 240, 240),  # greys and white
+    ],
+)
 def test_skin_and_greys_are_no_band_colour(bgr: BGR) -> None:
     assert _classes_of(bgr) == set()
 
@@ -108,8 +122,9 @@ def _pose(hip_deg: float = 180.0, mirror: bool = False) -> PoseFrame:
             p[0] = w - 1 - p[0]
         xy[lm] = p
         vis[lm] = 0.95
-    return PoseFrame(t_s=0.0, index=0, resolution_wh=RESOLUTION_WH, xy_px=xy, visibility=vis,
-                     presence=vis.copy())
+    return PoseFrame(
+        t_s=0.0, index=0, resolution_wh=RESOLUTION_WH, xy_px=xy, visibility=vis, presence=vis.copy()
+    )
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:
@@ -120,8 +135,9 @@ def _shade(bgr: BGR, f: float) -> BGR:
     return (round(bgr[0] * f), round(bgr[1] * f), round(bgr[2] * f))
 
 
-def _lines_across_thigh(img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...],
-                        color: BGR, width_px: int) -> np.ndarray:
+def _lines_across_thigh(
+    img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...], color: BGR, width_px: int
+) -> np.ndarray:
     """`img` with lines `width_px` wide across the thigh at `s_l` (thigh lengths)."""
     bf = body_frame(pose)
     assert bf is not None
@@ -130,8 +146,14 @@ def _lines_across_thigh(img: np.ndarray, pose: PoseFrame, s_l: tuple[float, ...]
     return img
 
 
-def _draw(pose: PoseFrame, *, strand: str | None = None, knee_loop: str | None = None,
-          legs: BGR = GREY_LEGS, shin: BGR | None = None) -> np.ndarray:
+def _draw(
+    pose: PoseFrame,
+    *,
+    strand: str | None = None,
+    knee_loop: str | None = None,
+    legs: BGR = GREY_LEGS,
+    shin: BGR | None = None,
+) -> np.ndarray:
     """A drawn person in `pose`: wall and floor, torso, thigh and shin (in `legs`; the shin
     in `shin` when given), shoe; a band strand from the front of the hip crease to the
     mid-foot, and/or a loop round the thigh just above the knee, in the named colours."""
@@ -140,8 +162,12 @@ def _draw(pose: PoseFrame, *, strand: str | None = None, knee_loop: str | None =
     img[:] = WALL
     img[670:] = FLOOR
     xy = pose.xy_px.astype(np.float64)
-    sh, hip, knee, ankle = (xy[Landmark.LEFT_SHOULDER], xy[Landmark.LEFT_HIP],
-                            xy[Landmark.LEFT_KNEE], xy[Landmark.LEFT_ANKLE])
+    sh, hip, knee, ankle = (
+        xy[Landmark.LEFT_SHOULDER],
+        xy[Landmark.LEFT_HIP],
+        xy[Landmark.LEFT_KNEE],
+        xy[Landmark.LEFT_ANKLE],
+    )
     heel, toe = xy[Landmark.LEFT_HEEL], xy[Landmark.LEFT_FOOT_INDEX]
     cv2.line(img, _pt(sh), _pt(hip), SHIRT, 80)
     cv2.line(img, _pt(knee), _pt(ankle), shin or legs, 44)
@@ -247,8 +273,9 @@ def test_a_loop_on_leggings_of_its_colour_is_found_by_its_rims(color: str) -> No
     img = _lines_across_thigh(_draw(pose, legs=legs), pose, (0.72, 0.83), _shade(legs, 0.7), 5)
     for scale in (1.0, 0.5, 2.0):  # a thigh of 240, 120 and 480 pixels
         scaled = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        scaled_pose = dataclasses.replace(pose, xy_px=pose.xy_px * scale,
-                                          resolution_wh=(scaled.shape[1], scaled.shape[0]))
+        scaled_pose = dataclasses.replace(
+            pose, xy_px=pose.xy_px * scale, resolution_wh=(scaled.shape[1], scaled.shape[0])
+        )
         ev = _evidence(scaled, scaled_pose)
         assert _knee(ev, color) >= CFG.min_knee_loop, scale
         assert 0.7 <= (ev.colors[color].knee_pos or 0.0) <= 0.9, scale
@@ -379,40 +406,65 @@ def test_the_detector_samples_sparsely_and_stores_json_able_records() -> None:
 # --- judging a rep from records ------------------------------------------------------------
 
 
-REP = Rep(1, start_s=1.0, top_start_s=2.0, top_end_s=3.0, end_s=4.5, hip_angle_top_deg=180.0,
-          knee_angle_top_deg=90.0, range_deg=70.0, confidence=0.9)
+REP = Rep(
+    1,
+    start_s=1.0,
+    top_start_s=2.0,
+    top_end_s=3.0,
+    end_s=4.5,
+    hip_angle_top_deg=180.0,
+    knee_angle_top_deg=90.0,
+    range_deg=70.0,
+    confidence=0.9,
+)
 
 
-def _record(t: float, strand: dict[str, float] | None = None,
-            knee: dict[str, float] | None = None, measured: bool = True) -> FrameEvidence:
+def _record(
+    t: float,
+    strand: dict[str, float] | None = None,
+    knee: dict[str, float] | None = None,
+    measured: bool = True,
+) -> FrameEvidence:
     """A record with the given strand and knee scores per colour (0 for the others);
     `measured=False`: the strand could not be measured (feet out of frame)."""
     strand, knee = strand or {}, knee or {}
     colors = {
         name: ColorEvidence(
-            strand=strand.get(name, 0.0) if measured else None, knee=knee.get(name, 0.0),
-            crease=0.0, clothing=0.0, background=0.0,
+            strand=strand.get(name, 0.0) if measured else None,
+            knee=knee.get(name, 0.0),
+            crease=0.0,
+            clothing=0.0,
+            background=0.0,
             knee_pos=0.8 if name in knee else None,
-            line=(0.05, 0.3, 0.1, 0.0) if name in strand else None)
+            line=(0.05, 0.3, 0.1, 0.0) if name in strand else None,
+        )
         for name in BAND_COLOR_NAMES
     }
     return FrameEvidence(t, "left", 200.0, colors)
 
 
-def _records(strand: dict[str, float] | None = None, knee: dict[str, float] | None = None,
-             measured: bool = True) -> list[FrameEvidence]:
+def _records(
+    strand: dict[str, float] | None = None,
+    knee: dict[str, float] | None = None,
+    measured: bool = True,
+) -> list[FrameEvidence]:
     return [_record(t, strand, knee, measured) for t in np.arange(0.0, 5.5, 0.1)]
 
 
-@pytest.mark.parametrize(("strand", "knee", "expected"), [
-    ({"red": 0.9}, None, "hips"),
-    (None, {"yellow": 0.9}, "knees"),
-    ({"blue": 0.8}, {"blue": 0.8}, "both"),
-    ({"green": 0.8}, {"orange": 0.9}, "both"),  # a hip band and a mini-band of another colour
-    (None, None, "none"),
-])
+@pytest.mark.parametrize(
+    ("strand", "knee", "expected"),
+    [
+        ({"red": 0.9}, None, "hips"),
+        (None, {"yellow": 0.9}, "knees"),
+        ({"blue": 0.8}, {"blue": 0.8}, "both"),
+        ({"green": 0.8}, {"orange": 0.9}, "both"),  # a hip band and a mini-band of another colour
+        (None, None, "none"),
+    ],
+)
 def test_a_rep_is_judged_from_the_records_within_it(
-    strand: dict[str, float] | None, knee: dict[str, float] | None, expected: str,
+    strand: dict[str, float] | None,
+    knee: dict[str, float] | None,
+    expected: str,
 ) -> None:
     j = judge_rep(_records(strand, knee), REP, CFG)
     assert j.placement == expected
@@ -423,10 +475,10 @@ def test_just_below_and_just_above_the_thresholds() -> None:
     eps = 0.01
     assert judge_rep(_records({"red": CFG.min_strand - eps}), REP, CFG).placement == "none"
     assert judge_rep(_records({"red": CFG.min_strand + eps}), REP, CFG).placement == "hips"
-    assert judge_rep(_records(None, {"red": CFG.min_knee_loop - eps}), REP,
-                     CFG).placement == "none"
-    assert judge_rep(_records(None, {"red": CFG.min_knee_loop + eps}), REP,
-                     CFG).placement == "knees"
+    assert judge_rep(_records(None, {"red": CFG.min_knee_loop - eps}), REP, CFG).placement == "none"
+    assert (
+        judge_rep(_records(None, {"red": CFG.min_knee_loop + eps}), REP, CFG).placement == "knees"
+    )
 
 
 def test_a_black_strand_needs_stronger_evidence() -> None:
@@ -458,42 +510,57 @@ def test_the_strand_is_judged_at_the_top_or_the_bottom() -> None:
 
 def _top_and_bottom(top: FrameEvidence, bottom: FrameEvidence) -> list[FrameEvidence]:
     """Records like `top` during REP's top hold, like `bottom` elsewhere."""
+
     def at(t: float) -> FrameEvidence:
         r = top if REP.top_start_s - 0.25 <= t <= REP.top_end_s + 0.25 else bottom
         return dataclasses.replace(r, t_s=float(t))
+
     return [at(t) for t in np.arange(0.0, 5.5, 0.1)]
 
 
 def test_a_loop_read_as_a_strand_where_it_hides_itself_is_no_hip_band() -> None:
     """At the top a strand of the loop's colour and no loop; at the bottom the loop and no
     strand: the "strand" is the loop (the loop is measured clear of strands), so knees."""
-    records = _top_and_bottom(_record(0.0, {"purple": 0.5}, {"purple": 0.0}),
-                              _record(0.0, {"purple": 0.0}, {"purple": 1.0}))
+    records = _top_and_bottom(
+        _record(0.0, {"purple": 0.5}, {"purple": 0.0}),
+        _record(0.0, {"purple": 0.0}, {"purple": 1.0}),
+    )
     j = judge_rep(records, REP, CFG)
     assert (j.placement, j.knee_score, j.hip_score) == ("knees", 1.0, 0.0)
     # A strand of the loop's colour where the loop is seen too is a hip band as well.
-    records = _top_and_bottom(_record(0.0, {"purple": 0.9}, {"purple": 0.9}),
-                              _record(0.0, {"purple": 0.0}, {"purple": 1.0}))
+    records = _top_and_bottom(
+        _record(0.0, {"purple": 0.9}, {"purple": 0.9}),
+        _record(0.0, {"purple": 0.0}, {"purple": 1.0}),
+    )
     assert judge_rep(records, REP, CFG).placement == "both"
     # A strand of another colour than the loop is not confounded with it.
-    records = _top_and_bottom(_record(0.0, {"red": 0.9}, {"purple": 0.0}),
-                              _record(0.0, {"red": 0.0}, {"purple": 1.0}))
+    records = _top_and_bottom(
+        _record(0.0, {"red": 0.9}, {"purple": 0.0}), _record(0.0, {"red": 0.0}, {"purple": 1.0})
+    )
     assert judge_rep(records, REP, CFG).placement == "both"
     # A strand in both phases is a hip band, whatever hides the loop at the top.
-    records = _top_and_bottom(_record(0.0, {"purple": 0.9}, {"purple": 0.0}),
-                              _record(0.0, {"purple": 0.9}, {"purple": 1.0}))
+    records = _top_and_bottom(
+        _record(0.0, {"purple": 0.9}, {"purple": 0.0}),
+        _record(0.0, {"purple": 0.9}, {"purple": 1.0}),
+    )
     assert judge_rep(records, REP, CFG).placement == "both"
 
 
-@pytest.mark.parametrize(("strand", "knee", "other_knee", "confounded"), [
-    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, True),
-    (STRAND_EXCLUDE - 0.01, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, False),
-    (STRAND_EXCLUDE, CFG.min_knee_loop, CFG.min_knee_loop, False),
-    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop - 0.01, False),
-    (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, None, False),  # no loop seen: nothing to hide
-])
+@pytest.mark.parametrize(
+    ("strand", "knee", "other_knee", "confounded"),
+    [
+        (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, True),
+        (STRAND_EXCLUDE - 0.01, CFG.min_knee_loop - 0.01, CFG.min_knee_loop, False),
+        (STRAND_EXCLUDE, CFG.min_knee_loop, CFG.min_knee_loop, False),
+        (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, CFG.min_knee_loop - 0.01, False),
+        (STRAND_EXCLUDE, CFG.min_knee_loop - 0.01, None, False),  # no loop seen: nothing to hide
+    ],
+)
 def test_a_phase_is_confounded_just_at_the_thresholds(
-    strand: float, knee: float, other_knee: float | None, confounded: bool,
+    strand: float,
+    knee: float,
+    other_knee: float | None,
+    confounded: bool,
 ) -> None:
     scores = ColorScores(strand, 0.0, knee, other_knee, 0.0).unconfounded(CFG.min_knee_loop)
     assert (scores.strand_top is None) is confounded
@@ -508,18 +575,22 @@ def test_no_records_or_no_view_of_the_strand_is_unknown() -> None:
     assert judge_rep(far_away, REP, CFG).placement == "unknown"
     # A loop is seen but the strand's path is not (feet out of frame): a hip band cannot
     # be ruled out, so no "knees" fault.
-    assert judge_rep(_records(None, {"red": 0.9}, measured=False), REP,
-                     CFG).placement == "unknown"
+    assert judge_rep(_records(None, {"red": 0.9}, measured=False), REP, CFG).placement == "unknown"
 
 
 # --- the rule and the wiring ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("placement", "status", "fault"), [
-    ("hips", Status.OK, None), ("both", Status.OK, None),
-    ("knees", Status.FAULT, "band_at_knees"), ("none", Status.FAULT, "no_band"),
-    ("unknown", Status.NOT_JUDGED, None),
-])
+@pytest.mark.parametrize(
+    ("placement", "status", "fault"),
+    [
+        ("hips", Status.OK, None),
+        ("both", Status.OK, None),
+        ("knees", Status.FAULT, "band_at_knees"),
+        ("none", Status.FAULT, "no_band"),
+        ("unknown", Status.NOT_JUDGED, None),
+    ],
+)
 def test_the_rule_maps_each_placement(placement: str, status: Status, fault: str | None) -> None:
     ctx = RepContext(REP, band=placement, band_confidence=0.8)
     finding = BandPlacement().check(ctx, RulesConfig())
@@ -551,7 +622,8 @@ def _scripted_sequence(meta_band: dict[str, Any] | None) -> PoseSequence:
 def test_analyze_sequence_judges_the_band_from_the_stored_records() -> None:
     knees = BandDetector().meta()
     knees["frames"] = [r.to_dict() for r in _records(None, {"yellow": 0.9})] + [
-        _record(t, None, {"yellow": 0.9}).to_dict() for t in np.arange(5.5, 16.0, 0.1)]
+        _record(t, None, {"yellow": 0.9}).to_dict() for t in np.arange(5.5, 16.0, 0.1)
+    ]
     analysis = analyze_sequence(_scripted_sequence(knees), Config())
     assert len(analysis.reps) == 2
     assert [rr.band for rr in analysis.report.reps] == ["knees", "knees"]
@@ -562,8 +634,11 @@ def test_analyze_sequence_judges_the_band_from_the_stored_records() -> None:
 def test_an_old_landmarks_file_leaves_the_band_unknown() -> None:
     analysis = analyze_sequence(_scripted_sequence(None), Config())
     assert analysis.reps and all(rr.band == "unknown" for rr in analysis.report.reps)
-    band = next(f for f in check_rep(RepContext(analysis.reps[0]), RulesConfig())
-                if f.rule == "band_placement")
+    band = next(
+        f
+        for f in check_rep(RepContext(analysis.reps[0]), RulesConfig())
+        if f.rule == "band_placement"
+    )
     assert band.status is Status.NOT_JUDGED
 
 

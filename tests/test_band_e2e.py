@@ -39,16 +39,26 @@ STRAND_SEED = 1037
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("band", "color", "legs_of_its_colour"), [
-    ("hips", "red", False), ("knees", "yellow", False), ("both", "blue", False),
-    ("none", "green", False),
-    ("knees", "yellow", True),  # found by its rims: it has the leggings' colour
-])
+@pytest.mark.parametrize(
+    ("band", "color", "legs_of_its_colour"),
+    [
+        ("hips", "red", False),
+        ("knees", "yellow", False),
+        ("both", "blue", False),
+        ("none", "green", False),
+        ("knees", "yellow", True),  # found by its rims: it has the leggings' colour
+    ],
+)
 def test_generated_clips_are_judged_by_where_the_band_is(
-    band: str, color: str, legs_of_its_colour: bool, estimator: PoseEstimator, tmp_path: Path,
+    band: str,
+    color: str,
+    legs_of_its_colour: bool,
+    estimator: PoseEstimator,
+    tmp_path: Path,
 ) -> None:
-    spec = random_clip_spec(SEED, band=band, band_color=color, n_reps=2, width=640,
-                            height=360, fps=30.0)
+    spec = random_clip_spec(
+        SEED, band=band, band_color=color, n_reps=2, width=640, height=360, fps=30.0
+    )
     if legs_of_its_colour:
         spec = with_legs_like_band(spec)
     video = tmp_path / f"{band}.mp4"
@@ -61,7 +71,8 @@ def test_generated_clips_are_judged_by_where_the_band_is(
     # every rep).
     report = analysis.report
     assert [sorted([*rr.faults, *report.set_faults]) for rr in report.reps] == [
-        sorted(r["faults"]) for r in label["reps"]]
+        sorted(r["faults"]) for r in label["reps"]
+    ]
     assert report.set_faults == (["no_band"] if band == "none" else [])
     assert not any("no_band" in rr.faults for rr in report.reps)
     # Where a band was found, the tops were measured again with it painted out.
@@ -76,7 +87,8 @@ def test_generated_clips_are_judged_by_where_the_band_is(
 
 
 def test_a_strand_across_the_leg_is_painted_out_before_the_knee_is_judged(
-    estimator: PoseEstimator, tmp_path: Path,
+    estimator: PoseEstimator,
+    tmp_path: Path,
 ) -> None:
     spec = random_clip_spec(STRAND_SEED, n_reps=2)
     video = tmp_path / "strand.mp4"
@@ -85,21 +97,27 @@ def test_a_strand_across_the_leg_is_painted_out_before_the_knee_is_judged(
     for rep, truth in zip(analysis.reps, spec.reps, strict=True):
         assert abs(rep.knee_angle_top_deg - truth.knee_angle_top_deg) < KNEE_TOLERANCE_DEG
     assert [sorted(rr.faults) for rr in analysis.report.reps] == [
-        sorted(r["faults"]) for r in label["reps"]]
+        sorted(r["faults"]) for r in label["reps"]
+    ]
     without = Config.model_validate({"rules": {"band": {"retake_frames": 0}}})
     left_in = analyze_video(video, without, estimator=estimator)
-    errors = [abs(r.knee_angle_top_deg - t.knee_angle_top_deg)
-              for r, t in zip(left_in.reps, spec.reps, strict=True)]
+    errors = [
+        abs(r.knee_angle_top_deg - t.knee_angle_top_deg)
+        for r, t in zip(left_in.reps, spec.reps, strict=True)
+    ]
     assert max(errors) > KNEE_TOLERANCE_DEG  # what the retake is for
 
 
 @pytest.mark.real
 @pytest.mark.skipif(not REAL_DIR.is_dir(), reason=f"{REAL_DIR} not available")
-@pytest.mark.parametrize(("clip", "allowed"), [
-    ("banded_bridge_knees_pexels", {"knees"}),  # yellow mini-band, black clothes, black mat
-    ("bridge_outdoor_sun", {"none"}),  # black shorts in hard sunlight, shadows
-    ("bridge_studio_woman_towel", {"none"}),  # a blue mat seen edge-on, a blue towel
-])
+@pytest.mark.parametrize(
+    ("clip", "allowed"),
+    [
+        ("banded_bridge_knees_pexels", {"knees"}),  # yellow mini-band, black clothes, black mat
+        ("bridge_outdoor_sun", {"none"}),  # black shorts in hard sunlight, shadows
+        ("bridge_studio_woman_towel", {"none"}),  # a blue mat seen edge-on, a blue towel
+    ],
+)
 def test_real_clips(clip: str, allowed: set[str], real_eval: Evaluated) -> None:
     row = next(c for c in real_eval.result.clips if c.name == f"{clip}.mp4")
     bands = [p.band for p in row.predicted]

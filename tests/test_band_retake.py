@@ -28,8 +28,7 @@ YELLOW = (0, 220, 240)
 def _figure(leg_color: tuple[int, int, int] = SKIN) -> np.ndarray:
     img = np.full((H, W, 3), GREY_BG, np.uint8)
     for a, b in ((0, 1), (1, 2), (2, 3)):
-        cv2.line(img, JOINTS[a].astype(int).tolist(), JOINTS[b].astype(int).tolist(),
-                 leg_color, 24)
+        cv2.line(img, JOINTS[a].astype(int).tolist(), JOINTS[b].astype(int).tolist(), leg_color, 24)
     return img
 
 
@@ -81,8 +80,7 @@ def _figure_mask() -> np.ndarray:
 
 
 def _rep(index: int, top_start: float, top_end: float, knee: float = 120.0) -> Rep:
-    return Rep(index, top_start - 1.0, top_start, top_end, top_end + 1.5, 170.0, knee, 60.0,
-               0.9)
+    return Rep(index, top_start - 1.0, top_start, top_end, top_end + 1.5, 170.0, knee, 60.0, 0.9)
 
 
 def test_retake_frames_spread_over_the_top() -> None:
@@ -101,16 +99,37 @@ def test_retake_frames_spread_over_the_top() -> None:
 
 def test_records_replace_the_top_angles_of_their_own_reps_only() -> None:
     reps = [_rep(1, 2.0, 3.0), _rep(2, 7.0, 8.0), _rep(3, 12.0, 13.0)]
-    record = {"version": RETAKE_VERSION, "per_rep": 5, "reps": [
-        {"rep": 1, "top_start_s": 2.0, "top_end_s": 3.0, "t_s": [2.0], "hip_deg": 181.0,
-         "knee_deg": 92.0, "shin_deg": 2.0},
-        # rep 2's window moved (other settings in a replay): the record does not apply
-        {"rep": 2, "top_start_s": 7.3, "top_end_s": 8.0, "t_s": [7.5], "hip_deg": 150.0,
-         "knee_deg": 80.0, "shin_deg": -10.0},
-    ]}
+    record = {
+        "version": RETAKE_VERSION,
+        "per_rep": 5,
+        "reps": [
+            {
+                "rep": 1,
+                "top_start_s": 2.0,
+                "top_end_s": 3.0,
+                "t_s": [2.0],
+                "hip_deg": 181.0,
+                "knee_deg": 92.0,
+                "shin_deg": 2.0,
+            },
+            # rep 2's window moved (other settings in a replay): the record does not apply
+            {
+                "rep": 2,
+                "top_start_s": 7.3,
+                "top_end_s": 8.0,
+                "t_s": [7.5],
+                "hip_deg": 150.0,
+                "knee_deg": 80.0,
+                "shin_deg": -10.0,
+            },
+        ],
+    }
     out = apply_retakes(reps, record)
-    assert (out[0].hip_angle_top_deg, out[0].knee_angle_top_deg,
-            out[0].shin_tilt_top_deg) == (181.0, 92.0, 2.0)
+    assert (out[0].hip_angle_top_deg, out[0].knee_angle_top_deg, out[0].shin_tilt_top_deg) == (
+        181.0,
+        92.0,
+        2.0,
+    )
     assert out[0].start_s == reps[0].start_s and out[0].range_deg == reps[0].range_deg
     assert out[1:] == reps[1:]
     assert apply_retakes(reps, {**record, "version": RETAKE_VERSION + 1}) == reps

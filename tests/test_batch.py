@@ -39,8 +39,7 @@ from tests.batch_clips import (
     make_batch_dir,
 )
 
-needs_model = pytest.mark.skipif(not default_model_path().is_file(),
-                                 reason="pose model not found")
+needs_model = pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -60,11 +59,24 @@ def test_inputs_folders_globs_missing_and_duplicates(tmp_path: Path) -> None:
     _touch(tmp_path / "other" / "a.mp4")
     out = tmp_path / "in" / "out"
     _touch(out / "videos" / "a.mp4")  # the batch's own output is never an input
-    clips = collect_inputs([str(tmp_path / "in"), str(a), str(tmp_path / "other" / "*.mp4"),
-                            str(tmp_path / "nope.mp4"), str(tmp_path / "*.avi")], exclude=out)
+    clips = collect_inputs(
+        [
+            str(tmp_path / "in"),
+            str(a),
+            str(tmp_path / "other" / "*.mp4"),
+            str(tmp_path / "nope.mp4"),
+            str(tmp_path / "*.avi"),
+        ],
+        exclude=out,
+    )
     keys = [c.key for c in clips]
-    assert keys == ["in/a", "in/sub/b", "a", tmp_path.relative_to("/").as_posix() + "/nope.mp4",
-                    tmp_path.relative_to("/").as_posix() + "/*.avi"]
+    assert keys == [
+        "in/a",
+        "in/sub/b",
+        "a",
+        tmp_path.relative_to("/").as_posix() + "/nope.mp4",
+        tmp_path.relative_to("/").as_posix() + "/*.avi",
+    ]
     assert clips[0].path == a.resolve() and clips[0].error is None
     assert clips[2].path == (tmp_path / "other" / "a.mp4").resolve()  # same name, own key
     assert "no such file or folder" in (clips[3].error or "")
@@ -99,8 +111,10 @@ def test_inputs_a_pipe_and_a_broken_link_are_error_rows_not_a_hang(tmp_path: Pat
     assert "broken link" in (folder["in/gone"].error or "")
     assert folder["in/set"].error is None and folder["in/set"].path == good.resolve()
     named = collect_inputs([str(fifo), str(tmp_path / "in" / "gone.mp4")])
-    assert ["not a regular file" in (named[0].error or ""),
-            "broken link" in (named[1].error or "")] == [True, True]
+    assert [
+        "not a regular file" in (named[0].error or ""),
+        "broken link" in (named[1].error or ""),
+    ] == [True, True]
 
 
 # -- atomic writes ------------------------------------------------------------------------------
@@ -114,8 +128,9 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> 
     assert [p.name for p in target.parent.iterdir()] == ["r.json"]
 
 
-def test_atomic_write_failure_keeps_old_file(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_failure_keeps_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "r.json"
     atomic_write_json(target, {"v": "old"})
 
@@ -150,8 +165,9 @@ class FakeBackend:
                 raise KeyboardInterrupt
             self.tasks.append(task)
             html = FAKE_HTML if task.want_html else None
-            yield ClipProduct(task.index, self.report, html=html, processing_s=0.01,
-                              worker="fake:1")
+            yield ClipProduct(
+                task.index, self.report, html=html, processing_s=0.01, worker="fake:1"
+            )
 
     def stop(self) -> None:
         self.stopped = True
@@ -161,7 +177,8 @@ class FakeBackend:
 
 
 FAKE_REPORT: dict[str, object] = {
-    "source": {"duration_s": 1.0}, "warnings": [],
+    "source": {"duration_s": 1.0},
+    "warnings": [],
     "summary": {"rep_count": 2, "faults": {"short_pause": 1}, "cues": ["Hold it"], "score": 90},
 }
 
@@ -235,8 +252,12 @@ def test_resume_force_and_changed_input_with_fake_backend(tmp_path: Path) -> Non
     result = run_batch([str(tmp_path / "in")], cfg, BatchOptions(out), None, _factory(first))
     assert [r.status for r in result.rows] == ["ok"] * 3 and first.closed
     row = result.rows[0]
-    assert (row.rep_count, row.score, row.faults, row.top_cue) == (2, 90, {"short_pause": 1},
-                                                                   "Hold it")
+    assert (row.rep_count, row.score, row.faults, row.top_cue) == (
+        2,
+        90,
+        {"short_pause": 1},
+        "Hold it",
+    )
     csv_text = (out / SUMMARY_CSV).read_text()
     assert "short_pause=1" in csv_text and csv_text.count("\n") == 4
     assert ClipPaths.of(out, "in/a").html.read_bytes() == FAKE_HTML  # HTML by default
@@ -258,20 +279,23 @@ def test_resume_force_and_changed_input_with_fake_backend(tmp_path: Path) -> Non
 
     # Asking for a video that the first run did not write: redone.
     redo = FakeBackend(FAKE_REPORT)
-    run_batch([str(tmp_path / "in")], cfg, BatchOptions(out, want_video=True), None,
-              _factory(redo))
+    run_batch([str(tmp_path / "in")], cfg, BatchOptions(out, want_video=True), None, _factory(redo))
     assert len(redo.tasks) == 3 and all(t.want_video for t in redo.tasks)
 
     # --force: everything again.
     forced = FakeBackend(FAKE_REPORT)
-    run_batch([str(tmp_path / "in")], cfg, BatchOptions(out, force=True), None,
-              _factory(forced))
+    run_batch([str(tmp_path / "in")], cfg, BatchOptions(out, force=True), None, _factory(forced))
     assert [t.key for t in forced.tasks] == ["in/a", "in/b", "in/c"]
 
     # A different configuration: its results are not reused.
     other = FakeBackend(FAKE_REPORT)
-    run_batch([str(tmp_path / "in")], cfg.with_overrides({"pose.stride": 1}),
-              BatchOptions(out), None, _factory(other))
+    run_batch(
+        [str(tmp_path / "in")],
+        cfg.with_overrides({"pose.stride": 1}),
+        BatchOptions(out),
+        None,
+        _factory(other),
+    )
     assert len(other.tasks) == 3
 
 
@@ -289,8 +313,9 @@ def test_failed_clip_is_kept_as_failed_until_retry_errors(tmp_path: Path) -> Non
                 self.tasks.append(task)
                 yield ClipProduct(task.index, None, error="a.mp4: not a readable video")
 
-    result = run_batch([str(tmp_path / "in")], cfg, BatchOptions(out), None,
-                       _factory(Failing(FAKE_REPORT)))
+    result = run_batch(
+        [str(tmp_path / "in")], cfg, BatchOptions(out), None, _factory(Failing(FAKE_REPORT))
+    )
     assert result.rows[0].error == "a.mp4: not a readable video" and result.failed == 1
     assert not paths.report.exists() and not paths.html.exists()  # no stale report
     (row,) = check_index(out, 1).rows
@@ -298,8 +323,9 @@ def test_failed_clip_is_kept_as_failed_until_retry_errors(tmp_path: Path) -> Non
     kept = run_batch([str(tmp_path / "in")], cfg, BatchOptions(out), None, _no_backend)
     assert (kept.rows[0].status, kept.rows[0].result) == ("skipped", "error")
     retry = Failing(FAKE_REPORT)
-    run_batch([str(tmp_path / "in")], cfg, BatchOptions(out, retry_errors=True), None,
-              _factory(retry))
+    run_batch(
+        [str(tmp_path / "in")], cfg, BatchOptions(out, retry_errors=True), None, _factory(retry)
+    )
     assert len(retry.tasks) == 1
 
 
@@ -310,8 +336,9 @@ def test_interrupt_keeps_finished_clips_and_writes_summary(tmp_path: Path) -> No
     backend = FakeBackend(FAKE_REPORT, interrupt_after=1)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        run_batch([str(tmp_path / "in")], batch_config(), BatchOptions(out), None,
-                  _factory(backend))
+        run_batch(
+            [str(tmp_path / "in")], batch_config(), BatchOptions(out), None, _factory(backend)
+        )
     assert backend.stopped
     summary = json.loads((out / SUMMARY_JSON).read_text())
     assert summary["interrupted"] is True
@@ -326,7 +353,8 @@ def test_interrupt_keeps_finished_clips_and_writes_summary(tmp_path: Path) -> No
 
 @needs_model
 def test_index_links_every_clip_and_no_html_skips_pages(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from formcheck.batch import runner
 
     for name in ("a", "b"):
@@ -335,14 +363,14 @@ def test_index_links_every_clip_and_no_html_skips_pages(
     backends: list[FakeBackend] = []
     real_run_batch = runner.run_batch
 
-    def run_with_fake(items: Sequence[str], cfg: Config, opts: BatchOptions,
-                      progress: Any = None) -> Any:  # the CLI's run_batch, without a model
+    def run_with_fake(
+        items: Sequence[str], cfg: Config, opts: BatchOptions, progress: Any = None
+    ) -> Any:  # the CLI's run_batch, without a model
         backends.append(FakeBackend(FAKE_REPORT))
         return real_run_batch(items, cfg, opts, progress, _factory(backends[-1]))
 
     monkeypatch.setattr(runner, "run_batch", run_with_fake)
-    args = ["batch", str(tmp_path / "in"), str(tmp_path / "missing.mp4"), "--out", str(out),
-            "-q"]
+    args = ["batch", str(tmp_path / "in"), str(tmp_path / "missing.mp4"), "--out", str(out), "-q"]
     run = CliRunner().invoke(app, [*args, "--no-html"])
     assert run.exit_code == BatchFailedError.exit_code, run.output
     assert [t.want_html for t in backends[-1].tasks] == [False, False]
@@ -377,8 +405,19 @@ def test_batch_of_ten_with_bad_inputs_then_rerun_does_no_work(tmp_path: Path) ->
     clips = make_batch_dir(tmp_path)
     out = tmp_path / "out"
     missing = str(tmp_path / "missing.mp4")
-    args = ["batch", str(clips), missing, "--out", str(out), "--jobs", "2",
-            "--stride", str(TEST_STRIDE), "--landmarks", "-q"]
+    args = [
+        "batch",
+        str(clips),
+        missing,
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--stride",
+        str(TEST_STRIDE),
+        "--landmarks",
+        "-q",
+    ]
     run = CliRunner().invoke(app, args)
     assert run.exit_code == BatchFailedError.exit_code, run.output
     assert "4 of 10 clips failed" in run.output
@@ -400,8 +439,9 @@ def test_batch_of_ten_with_bad_inputs_then_rerun_does_no_work(tmp_path: Path) ->
         assert "<svg" in page and row["key"].split("/")[-1] + ".mp4" in page
         assert "http://" not in page and "https://" not in page
     index = check_index(out, 10)
-    assert sorted(index.links) == sorted(f"reports/{rows[f'{n}.mp4']['key']}.html"
-                                         for n in GOOD_SAMPLES)
+    assert sorted(index.links) == sorted(
+        f"reports/{rows[f'{n}.mp4']['key']}.html" for n in GOOD_SAMPLES
+    )
     assert rows["short_pause_left.mp4"]["faults"].get("short_pause", 0) >= 1
     assert "not a readable video" in rows["corrupt.mp4"]["error"]
     assert "not a readable video" in rows["not_a_video.mp4"]["error"]
@@ -416,8 +456,13 @@ def test_batch_of_ten_with_bad_inputs_then_rerun_does_no_work(tmp_path: Path) ->
 
     # A rerun does no work: no worker is started, nothing is rewritten.
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "reports").rglob("*.*")}
-    again = run_batch([str(clips), missing], batch_config(),
-                      BatchOptions(out, jobs=2, want_landmarks=True), None, _no_backend)
+    again = run_batch(
+        [str(clips), missing],
+        batch_config(),
+        BatchOptions(out, jobs=2, want_landmarks=True),
+        None,
+        _no_backend,
+    )
     assert again.count("skipped") == 9 and again.failed == 4 and again.analysed == 0
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     assert len(check_index(out, 10).links) == len(GOOD_SAMPLES)
@@ -425,8 +470,9 @@ def test_batch_of_ten_with_bad_inputs_then_rerun_does_no_work(tmp_path: Path) ->
     # A changed clip alone is analysed again (here: replaced by another sample).
     target = clips / "good" / "good_form_right.mp4"
     shutil.copy(clips / "good" / "fast_lowering_right.mp4", target)
-    redo = run_batch([str(clips), missing], batch_config(),
-                     BatchOptions(out, jobs=2, want_landmarks=True))
+    redo = run_batch(
+        [str(clips), missing], batch_config(), BatchOptions(out, jobs=2, want_landmarks=True)
+    )
     assert redo.analysed == 1 and redo.workers == 1
     assert [r.key for r in redo.rows if r.status == "ok"] == ["clips/good/good_form_right"]
 
@@ -439,8 +485,9 @@ def test_batch_bench_command_reports_rate_and_memory(tmp_path: Path) -> None:
     clip = tmp_path / "empty.mp4"  # quick: the worker loads the model, finds nobody
     write_plain_video(clip, seconds=1.0)
     figures = tmp_path / "bench.json"
-    run = CliRunner().invoke(app, ["batch-bench", str(clip), "--jobs", "1", "--ray-workers",
-                                   "0", "--json", str(figures)])
+    run = CliRunner().invoke(
+        app, ["batch-bench", str(clip), "--jobs", "1", "--ray-workers", "0", "--json", str(figures)]
+    )
     assert run.exit_code == 0, run.output
     assert "clips/min" in run.output and "private MiB" in run.output
     data = json.loads(figures.read_text())

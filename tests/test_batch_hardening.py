@@ -41,9 +41,23 @@ def _scratch_of(pid: int) -> list[Path]:
 
 
 def _start(inputs: Path, out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "formcheck", "batch", str(inputs), "-o",
-                             str(out), "--jobs", "1", "--no-html", "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "batch",
+            str(inputs),
+            "-o",
+            str(out),
+            "--jobs",
+            "1",
+            "--no-html",
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_for_workers(proc: subprocess.Popen[bytes]) -> set[int]:
@@ -118,23 +132,33 @@ def test_a_full_output_disk_stops_the_batch_keeping_what_was_written(tmp_path: P
         filler = disk / "filler"
         filler.write_bytes(b"\0" * (1024 * 1024 - 400 * 1024))  # room for two reports
         with pytest.raises(OutputError, match="cannot write the outputs"):
-            run_batch([str(tmp_path / "in")], batch_config(), BatchOptions(out, want_html=False),
-                      None, _factory(FakeBackend(big)))
+            run_batch(
+                [str(tmp_path / "in")],
+                batch_config(),
+                BatchOptions(out, want_html=False),
+                None,
+                _factory(FakeBackend(big)),
+            )
         summary = json.loads((out / SUMMARY_JSON).read_text())
         assert summary["interrupted"] is True
         kept = [r["key"] for r in summary["rows"]]
         assert kept and all(ClipPaths.of(out, k).report.is_file() for k in kept)
         filler.unlink()
         rest = FakeBackend(FAKE_REPORT)
-        run_batch([str(tmp_path / "in")], batch_config(), BatchOptions(out, want_html=False),
-                  None, _factory(rest))
-        assert sorted(t.key for t in rest.tasks) == sorted(
-            {"in/a", "in/b", "in/c"} - set(kept))
+        run_batch(
+            [str(tmp_path / "in")],
+            batch_config(),
+            BatchOptions(out, want_html=False),
+            None,
+            _factory(rest),
+        )
+        assert sorted(t.key for t in rest.tasks) == sorted({"in/a", "in/b", "in/c"} - set(kept))
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
 def test_a_clip_that_hangs_its_worker_is_stopped_and_the_batch_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A FIFO hung the batch for ever: nothing limited a clip's time. (Inputs now refuse
     FIFOs; here one is handed to the workers directly, as a stalled mount would hang.)"""
     from formcheck.batch import runner
@@ -143,8 +167,10 @@ def test_a_clip_that_hangs_its_worker_is_stopped_and_the_batch_goes_on(
     monkeypatch.setattr(runner, "CLIP_BUDGET_BASE_S", 4.0)
     fifo = tmp_path / "stalled.mp4"
     os.mkfifo(fifo)
-    tasks = [ClipTask(0, "stalled", str(fifo)),
-             ClipTask(1, "good", str(SAMPLES / "good_form_portrait_left.mp4"))]
+    tasks = [
+        ClipTask(0, "stalled", str(fifo)),
+        ClipTask(1, "good", str(SAMPLES / "good_form_portrait_left.mp4")),
+    ]
     backend = runner.LocalBackend(batch_config(), 1)
     try:
         t0 = time.monotonic()

@@ -31,8 +31,9 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """A Ray instance with 2 CPUs for this module; shut down afterwards (no stray processes)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.WARNING)
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
     try:
         yield
     finally:
@@ -48,8 +49,9 @@ def test_ray_batch_scores_clips_like_local_processes(local_ray: None, tmp_path: 
     items = [str(clips / "good"), str(clips / "not_a_video.mp4")]
     cfg = batch_config()
     out_ray, out_local = tmp_path / "out_ray", tmp_path / "out_local"
-    result = run_batch(items, cfg, BatchOptions(out_ray, jobs=2, ray="auto", want_video=True,
-                                                want_landmarks=True))
+    result = run_batch(
+        items, cfg, BatchOptions(out_ray, jobs=2, ray="auto", want_video=True, want_landmarks=True)
+    )
     assert result.backend == "ray" and result.workers == 2
     assert [r.result for r in result.rows] == ["ok", "ok", "error"]
     assert "not a readable video" in result.rows[2].error
@@ -65,10 +67,20 @@ def test_ray_batch_scores_clips_like_local_processes(local_ray: None, tmp_path: 
     local = run_batch(items, cfg, BatchOptions(out_local, jobs=2))
     for r, lo in zip(result.rows, local.rows, strict=True):
         assert (r.key, r.result, r.rep_count, r.score, r.faults) == (
-            lo.key, lo.result, lo.rep_count, lo.score, lo.faults)
+            lo.key,
+            lo.result,
+            lo.rep_count,
+            lo.score,
+            lo.faults,
+        )
 
     # Same resume rules: nothing to do on a rerun through Ray either.
-    again = run_batch(items, cfg, BatchOptions(out_ray, jobs=2, ray="auto", want_video=True,
-                                               want_landmarks=True), None, _no_backend)
+    again = run_batch(
+        items,
+        cfg,
+        BatchOptions(out_ray, jobs=2, ray="auto", want_video=True, want_landmarks=True),
+        None,
+        _no_backend,
+    )
     assert [r.status for r in again.rows] == ["skipped"] * 3
     assert json.loads((out_ray / SUMMARY_JSON).read_text())["skipped"] == 3

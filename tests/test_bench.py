@@ -30,8 +30,7 @@ def test_bench_times_every_stage_on_the_same_frames(tmp_path: Path) -> None:
     r = json.loads(out.read_text())
     info = FileSource(CLIP).info
     n = info.frame_count
-    for name in ("decode", "model_alone", "pipeline", "pipeline_every_frame",
-                 "annotated_video"):
+    for name in ("decode", "model_alone", "pipeline", "pipeline_every_frame", "annotated_video"):
         fig = r[name]
         assert fig["frames"] == n, name
         assert fig["wall_s"] > 0, name
@@ -39,7 +38,8 @@ def test_bench_times_every_stage_on_the_same_frames(tmp_path: Path) -> None:
         assert fig["realtime_x"] == pytest.approx(info.duration_s / fig["wall_s"]), name
     assert r["analysed_every"] == 2
     assert r["pipeline_vs_model_pct"] == pytest.approx(
-        100 * (r["pipeline"]["wall_s"] / r["model_alone"]["wall_s"] - 1))
+        100 * (r["pipeline"]["wall_s"] / r["model_alone"]["wall_s"] - 1)
+    )
     for stages in (r["pipeline_stages_s"], r["every_frame_stages_s"]):
         assert {"decode", "pose", "band", "track", "reps", "rules"} <= set(stages)
         # The model runs inside the pipeline's wall time: it cannot take longer than it.
@@ -48,7 +48,8 @@ def test_bench_times_every_stage_on_the_same_frames(tmp_path: Path) -> None:
     assert r["model_load_s"] > 0
     assert r["peak_rss_mb"] > 100  # the model alone is bigger than that
     assert r["cold_ratio"] == pytest.approx(
-        (r["model_load_s"] + r["pipeline"]["wall_s"]) / r["model_alone"]["wall_s"])
+        (r["model_load_s"] + r["pipeline"]["wall_s"]) / r["model_alone"]["wall_s"]
+    )
     # The default pipeline's model sees the analysed frames (every 2nd), no more.
     assert 0 < r["model_frames"] <= (n + 1) // 2
     agree = r["agreement"]

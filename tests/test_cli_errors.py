@@ -82,22 +82,29 @@ def test_quiet_analyze_prints_one_result_line_and_no_native_log(tmp_path: Path) 
     DestroyAccelerator` lines after every run, even with -q, and -q printed no result."""
     clip = Path(__file__).resolve().parents[1] / "sample_videos" / "short_pause_left.mp4"
     env = {k: v for k, v in os.environ.items() if k != NATIVE_LOGS_ENV}
-    done = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(clip), "-q"],
-                          capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "formcheck", "analyze", str(clip), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert re.fullmatch(r"3 reps, score \d+/100, faults: .+\n", done.stdout), done.stdout
 
 
-@pytest.mark.parametrize(("command", "codes"), [
-    ("analyze", {0, 1, 2, 3, 4, 5, 6, 130}),
-    ("synth", {0, 1, 2, 130}),
-    ("report", {0, 1, 2, 3, 130}),
-    ("batch", {0, 1, 2, 4, 9, 11, 130, 143}),
-    ("serve", {0, 1, 2, 4, 10, 130}),
-])
-def test_each_command_s_help_lists_only_its_own_exit_codes(command: str, codes: set[int]
-                                                            ) -> None:
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [
+        ("analyze", {0, 1, 2, 3, 4, 5, 6, 130}),
+        ("synth", {0, 1, 2, 130}),
+        ("report", {0, 1, 2, 3, 130}),
+        ("batch", {0, 1, 2, 4, 9, 11, 130, 143}),
+        ("serve", {0, 1, 2, 4, 10, 130}),
+    ],
+)
+def test_each_command_s_help_lists_only_its_own_exit_codes(command: str, codes: set[int]) -> None:
     """Every --help repeated the whole table (`synth --help` listed '0 analysis done')."""
     result = runner.invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0

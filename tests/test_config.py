@@ -61,8 +61,7 @@ README_DEFAULTS: list[tuple[str, float]] = [
     (r"`feet_too_far` > (-?\d+(?:\.\d+)?)°", _DEFAULTS.rules.shin_angle.max_deg),
     (r"-?\d+° with the knee angle under (\d+)°", _DEFAULTS.rules.shin_angle.knee_min_deg),
     (r"-?\d+° with the knee angle over (\d+)°", _DEFAULTS.rules.shin_angle.knee_max_deg),
-    (r"tilt from vertical \((\d+)° = shins vertical",
-     _DEFAULTS.rules.shin_angle.target_deg),
+    (r"tilt from vertical \((\d+)° = shins vertical", _DEFAULTS.rules.shin_angle.target_deg),
     (r"\((\d+) = straight knee-hip-shoulder line\)", _DEFAULTS.rules.top_alignment.target_deg),
     (r"about (\d+) frames per second of video\s+\(`pose.max_fps`", _DEFAULTS.pose.max_fps),
     (r"about (\d+(?:\.\d+)?) s after it ends \(`live.settle_s`\)", _DEFAULTS.live.settle_s),
@@ -71,8 +70,11 @@ README_DEFAULTS: list[tuple[str, float]] = [
 ]
 
 
-@pytest.mark.parametrize(("words", "default"), README_DEFAULTS,
-                         ids=[w.split(" ")[0].strip("`\\(") for w, _ in README_DEFAULTS])
+@pytest.mark.parametrize(
+    ("words", "default"),
+    README_DEFAULTS,
+    ids=[w.split(" ")[0].strip("`\\(") for w, _ in README_DEFAULTS],
+)
 def test_the_readme_states_the_defaults(words: str, default: float) -> None:
     found = re.findall(words, README.read_text(encoding="utf-8"))
     assert found, f"the README no longer says {words!r}"
@@ -119,25 +121,27 @@ def test_formcheck_config_shows_a_file_overlaid_on_the_defaults(tmp_path: Path) 
 
 
 def _every_setting_changed() -> Config:
-    return Config().with_overrides({
-        "pose.model": "/models/with \"quotes\" and \\backslash/pose.task",
-        "pose.num_poses": 2,
-        "pose.count_people_every_s": 0.5,
-        "pose.min_detection_confidence": 0.6,
-        "pose.stride": 2,
-        "track.min_visibility": 0.4,
-        "track.max_gap_s": 0.25,
-        "track.cutoff_hz": 4.5,
-        "track.one_euro_beta": 0.1,
-        "reps.top_share": 0.8,
-        "reps.min_rep_s": 1.1,
-        "rules.top_alignment.min_deg": 160.0,
-        "rules.pause.min_s": 1.5,
-        "rules.shin_angle.max_deg": 115.0,
-        "rules.band.expected": False,
-        "rules.band.color": "red",
-        "rules.min_confidence": 0.6,
-    })
+    return Config().with_overrides(
+        {
+            "pose.model": '/models/with "quotes" and \\backslash/pose.task',
+            "pose.num_poses": 2,
+            "pose.count_people_every_s": 0.5,
+            "pose.min_detection_confidence": 0.6,
+            "pose.stride": 2,
+            "track.min_visibility": 0.4,
+            "track.max_gap_s": 0.25,
+            "track.cutoff_hz": 4.5,
+            "track.one_euro_beta": 0.1,
+            "reps.top_share": 0.8,
+            "reps.min_rep_s": 1.1,
+            "rules.top_alignment.min_deg": 160.0,
+            "rules.pause.min_s": 1.5,
+            "rules.shin_angle.max_deg": 115.0,
+            "rules.band.expected": False,
+            "rules.band.color": "red",
+            "rules.min_confidence": 0.6,
+        }
+    )
 
 
 @pytest.mark.parametrize("cfg", [Config(), _every_setting_changed()], ids=["defaults", "changed"])
@@ -148,7 +152,7 @@ def test_config_to_toml_round_trips(cfg: Config, tmp_path: Path) -> None:
 def test_round_trip_really_changed_the_settings() -> None:
     cfg = _every_setting_changed()
     assert cfg != Config()
-    assert cfg.pose.model == Path("/models/with \"quotes\" and \\backslash/pose.task")
+    assert cfg.pose.model == Path('/models/with "quotes" and \\backslash/pose.task')
     assert cfg.rules.band.color == "red"
 
 
@@ -169,14 +173,16 @@ def test_config_to_toml_round_trips_turning_the_people_count_off(tmp_path: Path)
         ("[reps]\ntop_share = 1.5\n", "reps.top_share"),
         ("[reps]\nmin_rep_s = 0\n", "reps.min_rep_s"),
         ("[pose]\nstride = 11\n", "pose.stride"),
-        ("[pose]\nstride = \"two\"\n", "pose.stride"),
+        ('[pose]\nstride = "two"\n', "pose.stride"),
         ("[track]\nmin_visibility = -0.1\n", "track.min_visibility"),
         ("[rules]\nmin_confidence = 2\n", "rules.min_confidence"),
         ("[rules.pause]\nmin_s = -1\n", "rules.pause.min_s"),
     ],
 )
 def test_bad_settings_raise_a_readable_config_error(
-    text: str, where: str, tmp_path: Path,
+    text: str,
+    where: str,
+    tmp_path: Path,
 ) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -236,8 +242,9 @@ def test_precedence_options_over_file_over_defaults(tmp_path: Path) -> None:
 
 
 def test_with_overrides_reaches_nested_sections() -> None:
-    cfg = Config().with_overrides({"rules.band.expected": False,
-                                   "rules.top_alignment.max_deg": 200.0})
+    cfg = Config().with_overrides(
+        {"rules.band.expected": False, "rules.top_alignment.max_deg": 200.0}
+    )
     assert cfg.rules.band.expected is False
     assert cfg.rules.top_alignment.max_deg == 200.0
 

@@ -29,20 +29,21 @@ pytestmark = [
 
 
 def test_every_usable_real_clip_is_evaluated_and_counted_exactly(real_eval: Evaluated) -> None:
-    usable = sorted(video.name for label, video in find_clips(REAL_DIR)
-                    if load_label(label).usable)
+    usable = sorted(video.name for label, video in find_clips(REAL_DIR) if load_label(label).usable)
     rows = {c.name: c for c in real_eval.result.clips}
     assert sorted(n for n in rows if n in usable) == usable, "a usable clip was not evaluated"
     assert real_eval.result.overall.clips == len(usable)
     failed = {n: rows[n].error for n in usable if rows[n].error}
     assert not failed, f"clips that failed to analyse: {failed}"
-    counts = {n: (len(rows[n].predicted), len(load_label(rows[n].label_path).reps))
-              for n in usable}
+    counts = {n: (len(rows[n].predicted), len(load_label(rows[n].label_path).reps)) for n in usable}
     wrong = {n: c for n, c in counts.items() if c[0] != c[1]}
     assert not wrong, f"rep counts (predicted, labelled) that miss: {wrong}"
     # One word, one meaning: a label's side_left is the report's head on the left.
-    side_on = {n: rows[n].label.view for n in usable  # type: ignore[union-attr]
-               if (rows[n].label.view or "").startswith("side_")}  # type: ignore[union-attr]
+    side_on = {
+        n: rows[n].label.view
+        for n in usable  # type: ignore[union-attr]
+        if (rows[n].label.view or "").startswith("side_")
+    }  # type: ignore[union-attr]
     assert side_on, "no side-on real clip"
     heads = {n: f"side_{rows[n].head}" for n in side_on}
     assert heads == side_on
@@ -77,14 +78,16 @@ def test_real_pause_verdicts_agree_with_the_labelled_times(real_eval: Evaluated)
     assert o.pause_agreement is not None and o.pause_agreement >= MIN_VERDICT_AGREEMENT
 
 
-@pytest.mark.xfail(strict=True, reason="lowering verdicts agree with the labels on 18 of 22 "
-                   "real reps (82%): two slow-starting lowerings, a settle after touch-down "
-                   "and a peaked top are timed off by 0.3-0.4 s (issue 17's closing note)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="lowering verdicts agree with the labels on 18 of 22 "
+    "real reps (82%): two slow-starting lowerings, a settle after touch-down "
+    "and a peaked top are timed off by 0.3-0.4 s (issue 17's closing note)",
+)
 def test_real_lowering_verdicts_agree_with_the_labelled_times(real_eval: Evaluated) -> None:
     o = real_eval.result.overall
     assert o.eccentric_clear_n >= 20
-    assert o.eccentric_agreement is not None and (
-        o.eccentric_agreement >= MIN_VERDICT_AGREEMENT)
+    assert o.eccentric_agreement is not None and (o.eccentric_agreement >= MIN_VERDICT_AGREEMENT)
 
 
 # A lift's times as the message quotes them, against a label accurate to about a quarter
@@ -99,31 +102,41 @@ def _quoted(pattern: str, text: str) -> list[float]:
 
 
 def test_a_real_clip_without_a_complete_rep_says_what_was_seen(
-    real_eval: Evaluated, tmp_path: Path,
+    real_eval: Evaluated,
+    tmp_path: Path,
 ) -> None:
     """Each labelled partial rep of the zero-rep clips, in the terminal and on the page: a
     clip that opens at the top (the lift not in the clip), a lift the clip cuts off."""
-    zero = [(lab, video) for lab, video in find_clips(REAL_DIR)
-            if (label := load_label(lab)).usable and not label.reps
-            and label.extra.get("partial_reps")]
+    zero = [
+        (lab, video)
+        for lab, video in find_clips(REAL_DIR)
+        if (label := load_label(lab)).usable and not label.reps and label.extra.get("partial_reps")
+    ]
     assert zero, "no usable real clip labelled with partial reps only"
     for label_path, video in zero:
         poses = real_eval.cache / cache_key(video, Config())
         page = tmp_path / f"{video.stem}.html"
-        run = CliRunner().invoke(app, ["analyze", "--from-landmarks", str(poses),
-                                       "--html", str(page)])
+        run = CliRunner().invoke(
+            app, ["analyze", "--from-landmarks", str(poses), "--html", str(page)]
+        )
         assert run.exit_code == 6, run.output
         text = " ".join(run.output.split())  # rich folds long lines
         shown = " ".join(page.read_text(encoding="utf-8").split())
         for partial in load_label(label_path).extra["partial_reps"]:
             if partial["start_s"] is None:  # opens at the top
-                (down,) = _quoted(r"opens with the hips up \(up to \d+°; a full top is \d+°\) "
-                                  r"and they are down by ([\d.]+) s", text)
+                (down,) = _quoted(
+                    r"opens with the hips up \(up to \d+°; a full top is \d+°\) "
+                    r"and they are down by ([\d.]+) s",
+                    text,
+                )
                 assert down == pytest.approx(partial["end_s"], abs=PARTIAL_TOL_S), text
                 assert "the lift to that top is not in the clip" in shown
             if partial["end_s"] is None:  # cut off before the hips are back down
-                lift, by = _quoted(r"a lift from ([\d.]+) s reaches \d+° by ([\d.]+) s, but "
-                                   r"the clip ends", text)
+                lift, by = _quoted(
+                    r"a lift from ([\d.]+) s reaches \d+° by ([\d.]+) s, but "
+                    r"the clip ends",
+                    text,
+                )
                 assert lift == pytest.approx(partial["start_s"], abs=PARTIAL_TOL_S), text
                 assert by == pytest.approx(partial["top_start_s"], abs=PARTIAL_TOL_S), text
                 assert f"a lift from {lift:.1f} s" in shown
@@ -133,8 +146,11 @@ def test_a_real_clip_without_a_complete_rep_says_what_was_seen(
 def test_a_real_clip_with_a_jump_cut_is_counted_shot_by_shot(real_eval: Evaluated) -> None:
     """The real clips whose label has several segments (takes joined by a cut): a cut is
     found between each two segments, and the reps of each shot are the label's."""
-    edited = [(lab, video) for lab, video in find_clips(REAL_DIR)
-              if len(load_label(lab).extra.get("segments") or ()) > 1]
+    edited = [
+        (lab, video)
+        for lab, video in find_clips(REAL_DIR)
+        if len(load_label(lab).extra.get("segments") or ()) > 1
+    ]
     assert edited, "no real clip labelled with several segments"
     for label_path, video in edited:
         extra = load_label(label_path).extra

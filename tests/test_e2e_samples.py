@@ -46,8 +46,9 @@ def test_the_eight_samples_the_readme_names_each_have_a_label() -> None:
 
 
 @pytest.mark.parametrize("clip", SAMPLE_CLIPS, ids=lambda p: p.stem)
-def test_sample_clip_reps_and_faults(clip: Path,
-                                    sample_analysis: Callable[[str], Analysis]) -> None:
+def test_sample_clip_reps_and_faults(
+    clip: Path, sample_analysis: Callable[[str], Analysis]
+) -> None:
     label = _label(clip)
     report = sample_analysis(clip.stem).report
     validate_report(report.to_dict())
@@ -63,8 +64,19 @@ def test_sample_clip_reps_and_faults(clip: Path,
 def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> None:
     clip = SAMPLES / "good_form_right.mp4"
     out_json, out_video, out_lm = tmp_path / "r.json", tmp_path / "a.mp4", tmp_path / "l.npz"
-    result = CliRunner().invoke(app, ["analyze", str(clip), "--json", str(out_json),
-                                      "--video", str(out_video), "--landmarks", str(out_lm)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            str(clip),
+            "--json",
+            str(out_json),
+            "--video",
+            str(out_video),
+            "--landmarks",
+            str(out_lm),
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out_json.read_text())
     validate_report(report)
@@ -82,12 +94,14 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
     with av.open(str(clip)) as container:
         assert frames == sum(1 for _ in container.decode(container.streams.video[0]))
     head = out_video.read_bytes()[:4096]
-    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1
-                                         or head.find(b"moov") < head.find(b"mdat"))
+    assert head.find(b"moov") != -1 and (
+        head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat")
+    )
     # Replaying the saved landmarks gives the same report without the model.
     replay_json = tmp_path / "replay.json"
-    result = CliRunner().invoke(app, ["analyze", "--from-landmarks", str(out_lm),
-                                      "--json", str(replay_json), "--quiet"])
+    result = CliRunner().invoke(
+        app, ["analyze", "--from-landmarks", str(out_lm), "--json", str(replay_json), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     replayed = json.loads(replay_json.read_text())
     # The same report, but analysed now (the HTML page is dated by this, not when built).
@@ -95,9 +109,9 @@ def test_analyze_cli_writes_json_video_landmarks_and_replays(tmp_path: Path) -> 
     assert replayed == report
 
 
-
-def test_a_clip_without_a_complete_rep_says_what_was_seen(tmp_path: Path,
-                                                          estimator: PoseEstimator) -> None:
+def test_a_clip_without_a_complete_rep_says_what_was_seen(
+    tmp_path: Path, estimator: PoseEstimator
+) -> None:
     """A sample cut as a phone often cuts a set: from the middle of the first rep's hold to
     halfway down the second rep's lowering. The terminal and the page say so, with the
     label's times (less the cut's start), not generic filming advice."""
@@ -111,14 +125,18 @@ def test_a_clip_without_a_complete_rep_says_what_was_seen(tmp_path: Path,
     landmarks = tmp_path / "cut.npz"
     analysis.sequence.save(landmarks)
     page = tmp_path / "cut.html"
-    run = CliRunner().invoke(app, ["analyze", "--from-landmarks", str(landmarks),
-                                   "--html", str(page)])
+    run = CliRunner().invoke(
+        app, ["analyze", "--from-landmarks", str(landmarks), "--html", str(page)]
+    )
     assert run.exit_code == 6, run.output
     text = " ".join(run.output.split())
-    found = re.search(r"opens with the hips up \(up to (\d+)°; a full top is 180°\) and they "
-                      r"are down by ([\d.]+) s: the lift to that top is not in the clip; a "
-                      r"lift from ([\d.]+) s reaches (\d+)° by ([\d.]+) s, but the clip ends "
-                      r"with the hips only (\d+)% of the way back down", text)
+    found = re.search(
+        r"opens with the hips up \(up to (\d+)°; a full top is 180°\) and they "
+        r"are down by ([\d.]+) s: the lift to that top is not in the clip; a "
+        r"lift from ([\d.]+) s reaches (\d+)° by ([\d.]+) s, but the clip ends "
+        r"with the hips only (\d+)% of the way back down",
+        text,
+    )
     assert found, text
     top, down, lift, peak, by, share = (float(g) for g in found.groups())
     assert top == pytest.approx(first["hip_angle_top_deg"], abs=4.0)
@@ -136,8 +154,9 @@ def _mid_hold(rep: dict) -> float:  # type: ignore[type-arg]
     return float(rep["top_start_s"] + rep["top_end_s"]) / 2
 
 
-def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
-                                                        estimator: PoseEstimator) -> None:
+def test_takes_joined_by_cuts_are_counted_shot_by_shot(
+    tmp_path: Path, estimator: PoseEstimator
+) -> None:
     """Two samples joined as an editor joins takes, each cut in the middle of a rep's hold,
     then an end card. Counted across the first cut, the first take's lift and the second
     take's lowering would make a rep; within shots they are two halves of nothing."""
@@ -145,9 +164,14 @@ def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
     reps_a, reps_b = _label(first)["reps"], _label(second)["reps"]
     start_b = _mid_hold(reps_b[1])
     clip = tmp_path / "joined.mp4"
-    joins = join([(first, 0.0, _mid_hold(reps_a[1])),
-                  (second, start_b, _label(second)["video"]["duration_s"])], clip,
-                 end_card_s=2.0)
+    joins = join(
+        [
+            (first, 0.0, _mid_hold(reps_a[1])),
+            (second, start_b, _label(second)["video"]["duration_s"]),
+        ],
+        clip,
+        end_card_s=2.0,
+    )
     analysis = analyze_video(clip, Config(), estimator=estimator)
     edited = [w for w in analysis.report.warnings if w.startswith("the clip is edited")]
     assert len(edited) == 1, analysis.report.warnings
@@ -156,14 +180,15 @@ def test_takes_joined_by_cuts_are_counted_shot_by_shot(tmp_path: Path,
     # Shot 1 holds the first take's first rep; shot 2 the second take's last rep; the card
     # none (and nobody is in view on it).
     assert re.findall(r"shot \d \([\d.-]+ s\): (\d+) reps?", edited[0]) == ["1", "1", "0"]
-    assert [round(r.start_s - s, 1) for r, s in zip(analysis.reps, (0.0, joins[0]),
-                                                     strict=True)] == pytest.approx(
-        [reps_a[0]["start_s"], reps_b[2]["start_s"] - start_b], abs=0.15)
+    assert [
+        round(r.start_s - s, 1) for r, s in zip(analysis.reps, (0.0, joins[0]), strict=True)
+    ] == pytest.approx([reps_a[0]["start_s"], reps_b[2]["start_s"] - start_b], abs=0.15)
     assert any(w.startswith("no person in view from") for w in analysis.report.warnings)
 
 
-def test_a_phone_turned_away_mid_rep_breaks_the_count(tmp_path: Path,
-                                                      estimator: PoseEstimator) -> None:
+def test_a_phone_turned_away_mid_rep_breaks_the_count(
+    tmp_path: Path, estimator: PoseEstimator
+) -> None:
     """A handheld phone turns off the lifter during the second rep's hold and back during its
     lowering: the camera's move is reported with its times, and that rep, seen whole in no
     steady view, is not counted; the reps before and after are."""
@@ -174,21 +199,26 @@ def test_a_phone_turned_away_mid_rep_breaks_the_count(tmp_path: Path,
     analysis = analyze_video(clip, Config(), estimator=estimator)
     said = [w for w in analysis.report.warnings if w.startswith("the camera")]
     assert len(said) == 1, analysis.report.warnings
-    found = re.match(r"the camera turned away from the lifter from ([\d.]+) s to ([\d.]+) s",
-                     said[0])
+    found = re.match(
+        r"the camera turned away from the lifter from ([\d.]+) s to ([\d.]+) s", said[0]
+    )
     assert found, said[0]
-    assert [float(found.group(1)), float(found.group(2))] == pytest.approx([left, back],
-                                                                           abs=0.15)
+    assert [float(found.group(1)), float(found.group(2))] == pytest.approx([left, back], abs=0.15)
     assert [round(r.start_s, 1) for r in analysis.reps] == pytest.approx(
-        [reps[0]["start_s"], reps[2]["start_s"]], abs=0.15)
+        [reps[0]["start_s"], reps[2]["start_s"]], abs=0.15
+    )
 
 
-@pytest.mark.parametrize(("stacked", "names"), [
-    (False, ("good_form_right", "short_pause_left", "sagging_hips_left")),
-    (True, ("over_arched_right", "fast_lowering_right")),
-])
-def test_a_split_screen_is_analysed_in_one_panel(tmp_path: Path, estimator: PoseEstimator,
-                                                 stacked: bool, names: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("stacked", "names"),
+    [
+        (False, ("good_form_right", "short_pause_left", "sagging_hips_left")),
+        (True, ("over_arched_right", "fast_lowering_right")),
+    ],
+)
+def test_a_split_screen_is_analysed_in_one_panel(
+    tmp_path: Path, estimator: PoseEstimator, stacked: bool, names: tuple[str, ...]
+) -> None:
     """Samples shown at once in panels (first rep of each, with a divider, as an editor
     makes a comparison): one panel is analysed, the warning says which, and its reps are
     that sample's."""
@@ -198,10 +228,13 @@ def test_a_split_screen_is_analysed_in_one_panel(tmp_path: Path, estimator: Pose
     said = [w for w in analysis.report.warnings if w.startswith("a split screen")]
     assert len(said) == 1, analysis.report.warnings
     layout = "stacked" if stacked else "side by side"
-    found = re.match(rf"a split screen of {len(names)} panels {layout}: analysed only the "
-                     r"(\w+) panel", said[0])
+    found = re.match(
+        rf"a split screen of {len(names)} panels {layout}: analysed only the "
+        r"(\w+) panel",
+        said[0],
+    )
     assert found, said[0]
-    where = ["top", "bottom"] if stacked else ["left", "middle", "right"][-len(names):]
+    where = ["top", "bottom"] if stacked else ["left", "middle", "right"][-len(names) :]
     shown = names[where.index(found.group(1))] if len(names) == 3 or stacked else names[0]
     want = [r for r in _label(SAMPLES / f"{shown}.mp4")["reps"] if r["end_s"] < 5.6]
     assert len(analysis.reps) == len(want) == 1
@@ -212,8 +245,11 @@ def test_a_split_screen_is_analysed_in_one_panel(tmp_path: Path, estimator: Pose
 
 @pytest.mark.parametrize("quarters", [2, 1], ids=["upside_down", "on_its_side"])
 def test_a_clip_with_a_lost_rotation_tag_is_turned_upright(
-        quarters: int, tmp_path: Path, estimator: PoseEstimator,
-        sample_analysis: Callable[[str], Analysis]) -> None:
+    quarters: int,
+    tmp_path: Path,
+    estimator: PoseEstimator,
+    sample_analysis: Callable[[str], Analysis],
+) -> None:
     """A clip shown upside down read a 241 deg hip angle, with no word of warning."""
     upright = sample_analysis("short_pause_left").report
     two_reps = upright.reps[1].rep.end_s + 0.3

@@ -78,8 +78,9 @@ def script_times(reps: list[ScriptRep]) -> list[tuple[float, float, float, float
     t = 0.0
     for r in reps:
         start = t + r.rest_s
-        out.append((start, start + r.up_s, start + r.up_s + r.hold_s,
-                    start + r.up_s + r.hold_s + r.down_s))
+        out.append(
+            (start, start + r.up_s, start + r.up_s + r.hold_s, start + r.up_s + r.hold_s + r.down_s)
+        )
         t += r.duration_s
     return out
 
@@ -120,18 +121,22 @@ def pose_frame(t_s: float, index: int, angle: float, wh: tuple[int, int]) -> Pos
     vis = np.zeros(N_LANDMARKS, np.float32)
     pres = np.zeros(N_LANDMARKS, np.float32)
     joints = joints_px(angle, wh)
-    for landmarks, visibility, offset in ((SIDE_LANDMARKS["left"], 0.95, 0.0),
-                                          (SIDE_LANDMARKS["right"], 0.2, 2.0)):
+    for landmarks, visibility, offset in (
+        (SIDE_LANDMARKS["left"], 0.95, 0.0),
+        (SIDE_LANDMARKS["right"], 0.2, 2.0),
+    ):
         for name, lm in zip(("shoulder", "hip", "knee", "ankle"), landmarks, strict=True):
             xy[lm] = joints[name] + offset
             vis[lm] = visibility
             pres[lm] = 0.99
-    return PoseFrame(t_s=t_s, index=index, resolution_wh=wh, xy_px=xy, visibility=vis,
-                     presence=pres, people=1)
+    return PoseFrame(
+        t_s=t_s, index=index, resolution_wh=wh, xy_px=xy, visibility=vis, presence=pres, people=1
+    )
 
 
-def scripted_sequence(reps: list[ScriptRep], fps: float = 30.0,
-                      wh: tuple[int, int] = (640, 480)) -> PoseSequence:
+def scripted_sequence(
+    reps: list[ScriptRep], fps: float = 30.0, wh: tuple[int, int] = (640, 480)
+) -> PoseSequence:
     n = round((sum(r.duration_s for r in reps) + TAIL_S) * fps)
     frames = [pose_frame(i / fps, i, script_angle(reps, i / fps), wh) for i in range(n)]
     return PoseSequence.from_frames(frames, wh, {"source": {"path": "scripted", "fps": fps}})
@@ -146,8 +151,13 @@ def times_dict(times: tuple[float, float, float, float]) -> dict[str, float]:
     return dict(zip(("start_s", "top_start_s", "top_end_s", "end_s"), times, strict=True))
 
 
-def add_clip(folder: Path, stem: str, reps: list[ScriptRep],
-             extras: list[dict[str, Any]] | None = None, **top: Any) -> PoseSequence:
+def add_clip(
+    folder: Path,
+    stem: str,
+    reps: list[ScriptRep],
+    extras: list[dict[str, Any]] | None = None,
+    **top: Any,
+) -> PoseSequence:
     """A dummy video, its saved landmarks beside it, and a label with the true times."""
     seq = scripted_sequence(reps)
     (folder / f"{stem}.mp4").write_bytes(b"not decoded: the landmarks beside it are used")
@@ -188,8 +198,9 @@ class ScriptedEstimator:
 
     def detect(self, frame: Frame) -> PoseFrame:
         self.frames += 1
-        return pose_frame(frame.t_s, frame.index, script_angle(self.reps, frame.t_s),
-                          frame.resolution_wh)
+        return pose_frame(
+            frame.t_s, frame.index, script_angle(self.reps, frame.t_s), frame.resolution_wh
+        )
 
     def close(self) -> None:
         raise AssertionError("evaluate_dir closed an estimator it does not own")
@@ -209,8 +220,11 @@ def write_video(path: Path, seconds: float, fps: int = 20, wh: tuple[int, int] =
             container.mux(packet)
 
 
-THREE_REPS = [ScriptRep(top_deg=180.0), ScriptRep(top_deg=172.0, hold_s=1.5),
-              ScriptRep(top_deg=186.0, down_s=0.9)]
+THREE_REPS = [
+    ScriptRep(top_deg=180.0),
+    ScriptRep(top_deg=172.0, hold_s=1.5),
+    ScriptRep(top_deg=186.0, down_s=0.9),
+]
 
 
 # -- the scripted clip itself ------------------------------------------------------------------
@@ -238,11 +252,18 @@ def test_load_label_human_format(tmp_path: Path) -> None:
     (tmp_path / "a.mp4").write_bytes(b"")
     path = write_label(
         tmp_path / "a.json",
-        [{"start_s": 0.2, "top_start_s": 0.85, "top_end_s": 1.5, "end_s": 2.05},
-         {"start_s": 3.25, "top_start_s": 3.85, "top_end_s": 4.6, "end_s": 5.3}],
-        clip="a.mp4", usable=True, view="side_left", band="none", rep_count=2,
+        [
+            {"start_s": 0.2, "top_start_s": 0.85, "top_end_s": 1.5, "end_s": 2.05},
+            {"start_s": 3.25, "top_start_s": 3.85, "top_end_s": 4.6, "end_s": 5.3},
+        ],
+        clip="a.mp4",
+        usable=True,
+        view="side_left",
+        band="none",
+        rep_count=2,
         partial_reps=[{"start_s": None, "top_start_s": None, "top_end_s": 1.1, "end_s": 1.7}],
-        notes="free text", source={"licence": "none"},
+        notes="free text",
+        source={"licence": "none"},
     )
     label = load_label(path)
     assert label.video == tmp_path / "a.mp4" and label.clip == "a.mp4"
@@ -256,30 +277,55 @@ def test_load_label_human_format(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("faults_seen", "clean"), [([], True), (["hips sag on rep 2"], False)])
-def test_a_rep_is_clean_when_nothing_was_seen_wrong(tmp_path: Path, faults_seen: list[str],
-                                                     clean: bool) -> None:
+def test_a_rep_is_clean_when_nothing_was_seen_wrong(
+    tmp_path: Path, faults_seen: list[str], clean: bool
+) -> None:
     (tmp_path / "a.mp4").write_bytes(b"")
-    path = write_label(tmp_path / "a.json",
-                       [{"start_s": 0.2, "top_start_s": 0.85, "top_end_s": 1.5, "end_s": 2.05}],
-                       faults_seen=faults_seen)
+    path = write_label(
+        tmp_path / "a.json",
+        [{"start_s": 0.2, "top_start_s": 0.85, "top_end_s": 1.5, "end_s": 2.05}],
+        faults_seen=faults_seen,
+    )
     label = load_label(path)
     assert label.faults_seen == tuple(faults_seen)
     assert label.clean(label.reps[0]) is clean
 
 
 def test_load_label_generated_extras(tmp_path: Path) -> None:
-    rep = {"start_s": 1, "top_start_s": 2, "top_end_s": 3.5, "end_s": 5, "pause_s": 1.5,
-           "eccentric_s": 1.5, "concentric_s": 1.0, "hip_angle_top_deg": 172.5,
-           "knee_angle_top_deg": 91, "band": "knees", "faults": ["under_extension"]}
-    label = load_label(write_label(tmp_path / "g.json", [rep, {**rep, "start_s": 6,
-                                   "top_start_s": 7, "top_end_s": 8, "end_s": 9, "faults": []}],
-                                   band="knees"))
+    rep = {
+        "start_s": 1,
+        "top_start_s": 2,
+        "top_end_s": 3.5,
+        "end_s": 5,
+        "pause_s": 1.5,
+        "eccentric_s": 1.5,
+        "concentric_s": 1.0,
+        "hip_angle_top_deg": 172.5,
+        "knee_angle_top_deg": 91,
+        "band": "knees",
+        "faults": ["under_extension"],
+    }
+    label = load_label(
+        write_label(
+            tmp_path / "g.json",
+            [
+                rep,
+                {**rep, "start_s": 6, "top_start_s": 7, "top_end_s": 8, "end_s": 9, "faults": []},
+            ],
+            band="knees",
+        )
+    )
     assert label.video is None  # no video beside it
     assert label.usable  # the default
     first = label.reps[0]
-    assert (first.hip_angle_top_deg, first.knee_angle_top_deg, first.pause_s,
-            first.eccentric_s, first.band, first.faults) == (172.5, 91.0, 1.5, 1.5, "knees",
-                                                             ("under_extension",))
+    assert (
+        first.hip_angle_top_deg,
+        first.knee_angle_top_deg,
+        first.pause_s,
+        first.eccentric_s,
+        first.band,
+        first.faults,
+    ) == (172.5, 91.0, 1.5, 1.5, "knees", ("under_extension",))
     assert label.reps[1].faults == ()
     assert label.faults_labelled
 
@@ -289,21 +335,35 @@ def test_load_label_generated_extras(tmp_path: Path) -> None:
     [
         ("{not json", "not a readable JSON label"),
         ('{"clip": "a.mp4"}', "no `reps` list"),
-        ('{"reps": [{"start_s": 1, "top_start_s": 2, "top_end_s": 3}]}',
-         "end_s: expected a number"),
-        ('{"reps": [{"start_s": 2, "top_start_s": 1, "top_end_s": 3, "end_s": 4}]}',
-         "0 <= start <= top_start"),
-        ('{"reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2, "end_s": 4},'
-         ' {"start_s": 3, "top_start_s": 5, "top_end_s": 6, "end_s": 7}]}',
-         "reps[1] starts before reps[0] ends"),
-        ('{"rep_count": 2, "reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2,'
-         ' "end_s": 4}]}', "rep_count 2 but 1 reps"),
+        (
+            '{"reps": [{"start_s": 1, "top_start_s": 2, "top_end_s": 3}]}',
+            "end_s: expected a number",
+        ),
+        (
+            '{"reps": [{"start_s": 2, "top_start_s": 1, "top_end_s": 3, "end_s": 4}]}',
+            "0 <= start <= top_start",
+        ),
+        (
+            '{"reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2, "end_s": 4},'
+            ' {"start_s": 3, "top_start_s": 5, "top_end_s": 6, "end_s": 7}]}',
+            "reps[1] starts before reps[0] ends",
+        ),
+        (
+            '{"rep_count": 2, "reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2,'
+            ' "end_s": 4}]}',
+            "rep_count 2 but 1 reps",
+        ),
         ('{"band": "waist", "reps": []}', "'waist' is not one of"),
         ('{"usable": "no", "reps": []}', "usable: expected true or false"),
-        ('{"reps": [{"start_s": true, "top_start_s": 1, "top_end_s": 2, "end_s": 4}]}',
-         "start_s: expected a number"),
-        ('{"reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2, "end_s": 4,'
-         ' "faults": "short_pause"}]}', "expected a list of fault codes"),
+        (
+            '{"reps": [{"start_s": true, "top_start_s": 1, "top_end_s": 2, "end_s": 4}]}',
+            "start_s: expected a number",
+        ),
+        (
+            '{"reps": [{"start_s": 0, "top_start_s": 1, "top_end_s": 2, "end_s": 4,'
+            ' "faults": "short_pause"}]}',
+            "expected a list of fault codes",
+        ),
     ],
 )
 def test_load_label_rejects_malformed_labels(tmp_path: Path, content: str, message: str) -> None:
@@ -320,13 +380,26 @@ def test_load_label_missing_file(tmp_path: Path) -> None:
 
 def test_find_clips_pairs_labels_with_videos(tmp_path: Path) -> None:
     reps = '{"reps": []}'
-    for name, text in [("a.json", reps), ("b.json", reps), ("c.json", reps),
-                       ("a.report.json", reps), ("meta.json", '{"camera": "phone"}'),
-                       ("saved.json", '{"schema_version": 1, "summary": {}, "reps": []}'),
-                       ("broken.json", "{oops")]:
+    for name, text in [
+        ("a.json", reps),
+        ("b.json", reps),
+        ("c.json", reps),
+        ("a.report.json", reps),
+        ("meta.json", '{"camera": "phone"}'),
+        ("saved.json", '{"schema_version": 1, "summary": {}, "reps": []}'),
+        ("broken.json", "{oops"),
+    ]:
         (tmp_path / name).write_text(text, encoding="utf-8")
-    for video in ("a.mp4", "a.mov", "b.MOV", "a.report.mp4", "meta.mp4", "saved.mp4",
-                  "broken.webm", "d.mp4"):
+    for video in (
+        "a.mp4",
+        "a.mov",
+        "b.MOV",
+        "a.report.mp4",
+        "meta.mp4",
+        "saved.mp4",
+        "broken.webm",
+        "d.mp4",
+    ):
         (tmp_path / video).write_bytes(b"")
     (tmp_path / "c.landmarks.npz").write_bytes(b"")  # c has no video: not a clip
     pairs = [(label.name, video.name) for label, video in find_clips(tmp_path)]
@@ -375,32 +448,59 @@ def lrep(times: tuple[float, float, float, float], **kw: Any) -> LabelRep:
     return LabelRep(*times, **kw)
 
 
-def prep(times: tuple[float, float, float, float], hip: float = math.nan, band: str = "unknown",
-         faults: tuple[str, ...] = ()) -> PredRep:
-    return PredRep(*times, hip_angle_top_deg=hip, knee_angle_top_deg=math.nan, band=band,
-                   faults=faults)
+def prep(
+    times: tuple[float, float, float, float],
+    hip: float = math.nan,
+    band: str = "unknown",
+    faults: tuple[str, ...] = (),
+) -> PredRep:
+    return PredRep(
+        *times, hip_angle_top_deg=hip, knee_angle_top_deg=math.nan, band=band, faults=faults
+    )
 
 
-def row(name: str, label_reps: list[LabelRep], predicted: list[PredRep], *, usable: bool = True,
-        band: str | None = None, error: str | None = None) -> ClipResult:
-    label = ClipLabel(tuple(label_reps), usable, "side_left", band, path=Path(f"{name}.json"),
-                      video=Path(f"{name}.mp4"))
+def row(
+    name: str,
+    label_reps: list[LabelRep],
+    predicted: list[PredRep],
+    *,
+    usable: bool = True,
+    band: str | None = None,
+    error: str | None = None,
+) -> ClipResult:
+    label = ClipLabel(
+        tuple(label_reps),
+        usable,
+        "side_left",
+        band,
+        path=Path(f"{name}.json"),
+        video=Path(f"{name}.mp4"),
+    )
     matches = match_reps([r.times_s for r in label_reps], [p.times_s for p in predicted])
-    return ClipResult(name, label.path, Path(f"{name}.mp4"), label, tuple(predicted), matches,
-                      "beside", (), error)
+    return ClipResult(
+        name, label.path, Path(f"{name}.mp4"), label, tuple(predicted), matches, "beside", (), error
+    )
 
 
 def fault_clip() -> ClipResult:
     """Three labelled reps with faults, two of them matched, one extra prediction."""
     return row(
         "faults",
-        [lrep((0, 1, 2, 3), hip_angle_top_deg=180.0, pause_s=1.0, eccentric_s=1.0, faults=()),
-         lrep((4, 5, 6, 7), hip_angle_top_deg=170.0, faults=("under_extension",)),
-         lrep((8, 9, 10, 11), faults=("short_pause",))],
-        [prep((0.1, 1.2, 2.0, 3.3), hip=176.0, band="hips"),
-         prep((4.2, 5.0, 6.1, 7.0), hip=160.0, band="knees",
-              faults=("under_extension", "fast_lowering")),
-         prep((12.0, 12.5, 13.0, 14.0), faults=("short_pause",))],
+        [
+            lrep((0, 1, 2, 3), hip_angle_top_deg=180.0, pause_s=1.0, eccentric_s=1.0, faults=()),
+            lrep((4, 5, 6, 7), hip_angle_top_deg=170.0, faults=("under_extension",)),
+            lrep((8, 9, 10, 11), faults=("short_pause",)),
+        ],
+        [
+            prep((0.1, 1.2, 2.0, 3.3), hip=176.0, band="hips"),
+            prep(
+                (4.2, 5.0, 6.1, 7.0),
+                hip=160.0,
+                band="knees",
+                faults=("under_extension", "fast_lowering"),
+            ),
+            prep((12.0, 12.5, 13.0, 14.0), faults=("short_pause",)),
+        ],
         band="hips",
     )
 
@@ -417,7 +517,8 @@ def test_metrics_of_one_clip() -> None:
     # Matched errors: rep 1 (0.1, 0.2, 0, 0.3), rep 2 (0.2, 0, 0.1, 0).
     assert m.boundary_mae_s == pytest.approx(0.9 / 8)
     assert (m.start_mae_s, m.top_start_mae_s, m.top_end_mae_s, m.end_mae_s) == pytest.approx(
-        (0.15, 0.1, 0.05, 0.15))
+        (0.15, 0.1, 0.05, 0.15)
+    )
     assert m.boundary_within_tol_rate == pytest.approx(7 / 8)  # only the 0.3 s end is out
     assert m.hip_angle_mae_deg == pytest.approx(7.0)  # |176-180|, |160-170|
     assert m.hip_angle_n == 2
@@ -463,7 +564,11 @@ def test_signed_biases_say_which_way_the_times_are_off() -> None:
     m = fault_clip().metrics
     # Signed errors: rep 1 (+0.1, +0.2, 0, +0.3), rep 2 (+0.2, 0, +0.1, 0).
     assert (m.start_bias_s, m.top_start_bias_s, m.top_end_bias_s, m.end_bias_s) == (
-        pytest.approx(0.15), pytest.approx(0.1), pytest.approx(0.05), pytest.approx(0.15))
+        pytest.approx(0.15),
+        pytest.approx(0.1),
+        pytest.approx(0.05),
+        pytest.approx(0.15),
+    )
     # Rep 1's labelled pause and lowering are 1.0 s; predicted 0.8 s and 1.3 s.
     assert (m.pause_bias_s, m.eccentric_bias_s) == (pytest.approx(-0.2), pytest.approx(0.3))
     lowered = row("low", [lrep((0, 1, 2, 3), pause_s=1.0)], [prep((0, 1.1, 1.9, 3))]).metrics
@@ -471,8 +576,12 @@ def test_signed_biases_say_which_way_the_times_are_off() -> None:
 
 
 def _timed(pause_s: float, lowering_s: float) -> LabelRep:
-    return lrep((0, 1, 1 + pause_s, 1 + pause_s + lowering_s), pause_s=pause_s,
-                eccentric_s=lowering_s, faults=())
+    return lrep(
+        (0, 1, 1 + pause_s, 1 + pause_s + lowering_s),
+        pause_s=pause_s,
+        eccentric_s=lowering_s,
+        faults=(),
+    )
 
 
 def test_verdicts_are_scored_against_the_labelled_times_clear_of_the_limit() -> None:
@@ -480,23 +589,40 @@ def test_verdicts_are_scored_against_the_labelled_times_clear_of_the_limit() -> 
     to call (within 0.15 s) and is left out."""
     reps = [_timed(0.5, 2.0), _timed(1.1, 0.4), _timed(2.0, 1.5)]
     starts = (0.0, 10.0, 20.0)
-    labelled = [replace(r, start_s=r.start_s + o, top_start_s=r.top_start_s + o,
-                        top_end_s=r.top_end_s + o, end_s=r.end_s + o)
-                for r, o in zip(reps, starts, strict=True)]
-    predicted = [prep(r.times_s, faults=f) for r, f in zip(
-        labelled, (("short_pause",), ("short_pause", "fast_lowering"), ("short_pause",)),
-        strict=True)]
+    labelled = [
+        replace(
+            r,
+            start_s=r.start_s + o,
+            top_start_s=r.top_start_s + o,
+            top_end_s=r.top_end_s + o,
+            end_s=r.end_s + o,
+        )
+        for r, o in zip(reps, starts, strict=True)
+    ]
+    predicted = [
+        prep(r.times_s, faults=f)
+        for r, f in zip(
+            labelled,
+            (("short_pause",), ("short_pause", "fast_lowering"), ("short_pause",)),
+            strict=True,
+        )
+    ]
     m = row("t", labelled, predicted).metrics
     assert (m.pause_agreement, m.pause_clear_n) == (0.5, 2)  # right on 0.5 s, wrong on 2.0 s
     assert (m.eccentric_agreement, m.eccentric_clear_n) == (1.0, 3)
 
 
 def test_the_false_fault_rate_counts_form_faults_on_clean_reps() -> None:
-    labelled = [lrep((0, 1, 2, 3), faults=()), lrep((4, 5, 6, 7), faults=()),
-                lrep((8, 9, 10, 11), faults=("under_extension",))]
-    predicted = [prep((0, 1, 2, 3), faults=("feet_too_close",)),
-                 prep((4, 5, 6, 7), faults=("short_pause", "no_band")),  # not form faults
-                 prep((8, 9, 10, 11), faults=("under_extension",))]
+    labelled = [
+        lrep((0, 1, 2, 3), faults=()),
+        lrep((4, 5, 6, 7), faults=()),
+        lrep((8, 9, 10, 11), faults=("under_extension",)),
+    ]
+    predicted = [
+        prep((0, 1, 2, 3), faults=("feet_too_close",)),
+        prep((4, 5, 6, 7), faults=("short_pause", "no_band")),  # not form faults
+        prep((8, 9, 10, 11), faults=("under_extension",)),
+    ]
     m = row("f", labelled, predicted).metrics
     assert (m.false_fault_rate, m.clean_reps) == (0.5, 2)
 
@@ -516,8 +642,9 @@ def test_metrics_without_data_are_none() -> None:
 
 
 def test_a_matched_reps_own_band_label_wins_over_the_clips() -> None:
-    clip = row("b", [lrep((0, 1, 2, 3), band="both")], [prep((0, 1, 2, 3), band="both")],
-               band="hips")
+    clip = row(
+        "b", [lrep((0, 1, 2, 3), band="both")], [prep((0, 1, 2, 3), band="both")], band="hips"
+    )
     assert clip.metrics.band_accuracy == 1.0
 
 
@@ -559,24 +686,43 @@ def test_no_gates_pass(result: EvalResult) -> None:
         (Gates(min_fault_precision=0.34), "fault precision (all codes)"),
         (Gates(min_fault_recall=0.5), None),
         (Gates(min_fault_recall=0.5, fault_codes=("under_extension",)), None),
-        (Gates(min_fault_recall=0.5, fault_codes=("short_pause",)),
-         "min_fault_recall: short_pause recall 0 < 0.5"),
-        (Gates(min_fault_recall=0.5, fault_codes=("over_extension",)),
-         "min_fault_recall: no data for over_extension recall"),
-        (Gates(min_fault_precision=0.5, fault_codes=("no_such_fault",)),
-         "unknown fault code 'no_such_fault'"),
+        (
+            Gates(min_fault_recall=0.5, fault_codes=("short_pause",)),
+            "min_fault_recall: short_pause recall 0 < 0.5",
+        ),
+        (
+            Gates(min_fault_recall=0.5, fault_codes=("over_extension",)),
+            "min_fault_recall: no data for over_extension recall",
+        ),
+        (
+            Gates(min_fault_precision=0.5, fault_codes=("no_such_fault",)),
+            "unknown fault code 'no_such_fault'",
+        ),
         # Pooled over the codes given: under_extension TP 1, short_pause FP 1 and FN 1.
-        (Gates(min_fault_precision=0.5, min_fault_recall=0.5, pool_faults=True,
-               fault_codes=("under_extension", "short_pause")), None),
-        (Gates(min_fault_precision=0.51, pool_faults=True,
-               fault_codes=("under_extension", "short_pause")),
-         "min_fault_precision: precision pooled over under_extension+short_pause 0.5 < 0.51"),
-        (Gates(min_fault_precision=0.5, fault_codes=("under_extension", "short_pause")),
-         "min_fault_precision: short_pause precision 0 < 0.5"),  # each code on its own
+        (
+            Gates(
+                min_fault_precision=0.5,
+                min_fault_recall=0.5,
+                pool_faults=True,
+                fault_codes=("under_extension", "short_pause"),
+            ),
+            None,
+        ),
+        (
+            Gates(
+                min_fault_precision=0.51,
+                pool_faults=True,
+                fault_codes=("under_extension", "short_pause"),
+            ),
+            "min_fault_precision: precision pooled over under_extension+short_pause 0.5 < 0.51",
+        ),
+        (
+            Gates(min_fault_precision=0.5, fault_codes=("under_extension", "short_pause")),
+            "min_fault_precision: short_pause precision 0 < 0.5",
+        ),  # each code on its own
     ],
 )
-def test_gates_just_inside_and_outside(result: EvalResult, gates: Gates,
-                                       fails: str | None) -> None:
+def test_gates_just_inside_and_outside(result: EvalResult, gates: Gates, fails: str | None) -> None:
     failures = check_gates(result, gates)
     if fails is None:
         assert failures == []
@@ -586,8 +732,9 @@ def test_gates_just_inside_and_outside(result: EvalResult, gates: Gates,
 
 def test_a_gate_on_a_metric_without_data_fails() -> None:
     plain = aggregate([plain_clip()], Path("d"))
-    failures = check_gates(plain, Gates(max_angle_mae_deg=100.0, min_band_accuracy=0.0,
-                                        min_fault_precision=0.0))
+    failures = check_gates(
+        plain, Gates(max_angle_mae_deg=100.0, min_band_accuracy=0.0, min_fault_precision=0.0)
+    )
     assert len(failures) == 3
     assert all("no data for" in line for line in failures)
     nothing = aggregate([row("cut", [lrep((0, 1, 2, 3))], [], usable=False)], Path("d"))
@@ -609,9 +756,11 @@ def test_gates_fail_on_unreadable_labels(result: EvalResult) -> None:
 
 
 def test_evaluate_dir_replays_saved_landmarks(tmp_path: Path) -> None:
-    extras = [{"hip_angle_top_deg": 180.0, "pause_s": 1.0, "eccentric_s": 1.2},
-              {"hip_angle_top_deg": 172.0},
-              {"hip_angle_top_deg": 186.0, "pause_s": 1.0}]
+    extras = [
+        {"hip_angle_top_deg": 180.0, "pause_s": 1.0, "eccentric_s": 1.2},
+        {"hip_angle_top_deg": 172.0},
+        {"hip_angle_top_deg": 186.0, "pause_s": 1.0},
+    ]
     seq = add_clip(tmp_path, "three", THREE_REPS, extras, view="side_left", band="hips")
     result = evaluate_dir(tmp_path, CFG, estimator=cast(Any, ExplodingEstimator()))
     (clip,) = result.clips
@@ -620,16 +769,23 @@ def test_evaluate_dir_replays_saved_landmarks(tmp_path: Path) -> None:
     predicted = analyze_sequence(seq, CFG).reps
     truth = script_times(THREE_REPS)
     assert [p.times_s for p in clip.predicted] == [
-        (r.start_s, r.top_start_s, r.top_end_s, r.end_s) for r in predicted]
-    errors = np.array([[r.start_s - t[0], r.top_start_s - t[1], r.top_end_s - t[2],
-                        r.end_s - t[3]] for r, t in zip(predicted, truth, strict=True)])
+        (r.start_s, r.top_start_s, r.top_end_s, r.end_s) for r in predicted
+    ]
+    errors = np.array(
+        [
+            [r.start_s - t[0], r.top_start_s - t[1], r.top_end_s - t[2], r.end_s - t[3]]
+            for r, t in zip(predicted, truth, strict=True)
+        ]
+    )
     m = result.overall
     assert (m.clips, m.matched_reps, m.count_exact_rate) == (1, 3, 1.0)
     assert m.boundary_mae_s == pytest.approx(float(np.abs(errors).mean()))
     assert m.end_mae_s == pytest.approx(float(np.abs(errors[:, 3]).mean()))
     assert m.boundary_mae_s is not None and m.boundary_mae_s < 0.3  # a clean clip: close
-    hip = [abs(r.hip_angle_top_deg - x["hip_angle_top_deg"]) for r, x in zip(predicted, extras,
-                                                                            strict=True)]
+    hip = [
+        abs(r.hip_angle_top_deg - x["hip_angle_top_deg"])
+        for r, x in zip(predicted, extras, strict=True)
+    ]
     assert m.hip_angle_mae_deg == pytest.approx(float(np.mean(hip)))
     assert m.hip_angle_n == 3
     assert m.hip_angle_mae_deg is not None and m.hip_angle_mae_deg < 2.0
@@ -657,8 +813,13 @@ def test_evaluate_dir_caches_model_landmarks_and_notices_changed_clips(tmp_path:
 
     model = ScriptedEstimator(reps)
     calls: list[tuple[int, int]] = []
-    first = evaluate_dir(clips, CFG, cache_dir=cache, estimator=cast(Any, model),
-                         progress=lambda done, total: calls.append((done, total)))
+    first = evaluate_dir(
+        clips,
+        CFG,
+        cache_dir=cache,
+        estimator=cast(Any, model),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(0, 1), (1, 1)]
     (row1,) = first.clips
     assert row1.error is None and row1.landmarks == "model"
@@ -695,8 +856,13 @@ def test_evaluate_dir_turns_clip_errors_into_rows(tmp_path: Path) -> None:
 
     result = evaluate_dir(tmp_path, CFG, estimator=cast(Any, ExplodingEstimator()))
     rows = {c.name: c for c in result.clips}
-    assert list(rows) == ["a_good.mp4", "b_not_a_video.mp4", "c_bad_landmarks.mp4",
-                          "d_bad_label.mp4", "e_nobody.mp4"]
+    assert list(rows) == [
+        "a_good.mp4",
+        "b_not_a_video.mp4",
+        "c_bad_landmarks.mp4",
+        "d_bad_label.mp4",
+        "e_nobody.mp4",
+    ]
     assert rows["a_good.mp4"].error is None and len(rows["a_good.mp4"].predicted) == 3
     assert "not a readable video" in str(rows["b_not_a_video.mp4"].error)
     assert rows["b_not_a_video.mp4"].landmarks is None
@@ -741,17 +907,38 @@ def test_to_dict_is_strict_json(result: EvalResult) -> None:
     assert data["overall"]["hip_angle_mae_deg"] == 7.0
     assert data["overall"]["knee_angle_mae_deg"] is None
     assert data["overall"]["faults"]["short_pause"] == {
-        "tp": 0, "fp": 1, "fn": 1, "precision": 0.0, "recall": 0.0}
+        "tp": 0,
+        "fp": 1,
+        "fn": 1,
+        "precision": 0.0,
+        "recall": 0.0,
+    }
     faults_row = data["clips"][0]
-    assert faults_row["labelled"][0] == {"start_s": 0, "top_start_s": 1, "top_end_s": 2,
-                                         "end_s": 3, "hip_angle_top_deg": 180.0, "pause_s": 1.0,
-                                         "eccentric_s": 1.0, "faults": []}
-    assert faults_row["labelled"][2] == {"start_s": 8, "top_start_s": 9, "top_end_s": 10,
-                                         "end_s": 11, "faults": ["short_pause"]}
+    assert faults_row["labelled"][0] == {
+        "start_s": 0,
+        "top_start_s": 1,
+        "top_end_s": 2,
+        "end_s": 3,
+        "hip_angle_top_deg": 180.0,
+        "pause_s": 1.0,
+        "eccentric_s": 1.0,
+        "faults": [],
+    }
+    assert faults_row["labelled"][2] == {
+        "start_s": 8,
+        "top_start_s": 9,
+        "top_end_s": 10,
+        "end_s": 11,
+        "faults": ["short_pause"],
+    }
     assert faults_row["predicted"][0]["hip_angle_top_deg"] == 176.0
     assert faults_row["predicted"][2]["hip_angle_top_deg"] is None  # NaN -> null
-    assert faults_row["matches"][0]["errors_s"] == {"start": 0.1, "top_start": 0.2,
-                                                    "top_end": 0.0, "end": 0.3}
+    assert faults_row["matches"][0]["errors_s"] == {
+        "start": 0.1,
+        "top_start": 0.2,
+        "top_end": 0.0,
+        "end": 0.3,
+    }
     assert set(data["definitions"]) >= {"count_exact_rate", "boundary_mae_s", "band_accuracy"}
 
 
@@ -760,8 +947,16 @@ def test_print_eval_shows_clips_overall_and_faults(result: EvalResult) -> None:
     unusable = row("cut_clip", [lrep((0, 1, 2, 3))], [], usable=False)
     print_eval(aggregate([*result.clips, unusable], Path("d")), console, details=True)
     text = console.export_text()
-    for expected in ("faults", "plain", "cut_clip", "count_exact_rate", "under_extension",
-                     "missed", "extra", "Left out of the overall figures"):
+    for expected in (
+        "faults",
+        "plain",
+        "cut_clip",
+        "count_exact_rate",
+        "under_extension",
+        "missed",
+        "extra",
+        "Left out of the overall figures",
+    ):
         assert expected in text
 
 
@@ -775,7 +970,11 @@ def test_print_eval_fits_80_columns_without_cutting_a_figure(result: EvalResult)
     table = text.split("Overall", 1)[0]
     cells = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
     assert "banded_bridge_knees_pexels" in "".join(cells)  # folded, never cut
-    bands = [line.split("│")[-2].strip() for line in table.splitlines()
-             if line.startswith("│") and line.split("│")[-2].strip()]
-    assert bands and all(re.fullmatch(r"(hips|knees|both|none|-) (\d{1,3}%|-)", b)
-                         for b in bands), bands
+    bands = [
+        line.split("│")[-2].strip()
+        for line in table.splitlines()
+        if line.startswith("│") and line.split("│")[-2].strip()
+    ]
+    assert bands and all(
+        re.fullmatch(r"(hips|knees|both|none|-) (\d{1,3}%|-)", b) for b in bands
+    ), bands

@@ -63,12 +63,12 @@ def test_fill_gaps_measures_on_uniform_frames() -> None:
     t = _t(60)
     for missing, filled in ((11, True), (12, False)):
         x = np.arange(60, dtype=np.float64)
-        x[20:20 + missing] = np.nan
+        x[20 : 20 + missing] = np.nan
         out = fill_gaps(t, x, 0.4)
         if filled:
             np.testing.assert_allclose(out, np.arange(60))
         else:
-            assert np.isnan(out[20:20 + missing]).all()
+            assert np.isnan(out[20 : 20 + missing]).all()
 
 
 def test_fill_gaps_never_fills_the_ends() -> None:
@@ -234,8 +234,11 @@ def test_despike_removes_a_short_glitch_even_at_the_ends(where: str, frames: int
     window would keep it."""
     t = _t(60, fps=15.0)
     x = 110.0 + 10.0 * np.sin(t)  # a slow real movement
-    at = {"start": slice(0, frames), "middle": slice(30, 30 + frames),
-          "end": slice(60 - frames, 60)}[where]
+    at = {
+        "start": slice(0, frames),
+        "middle": slice(30, 30 + frames),
+        "end": slice(60 - frames, 60),
+    }[where]
     glitched = x.copy()
     glitched[at] = 5.0
     out = despike(t, glitched, TrackConfig().despike_s)
@@ -245,8 +248,7 @@ def test_despike_removes_a_short_glitch_even_at_the_ends(where: str, frames: int
     step = float(np.max(np.abs(np.diff(x))))
     for i in range(60)[at]:
         assert abs(out[i] - x[i]) <= (frames + 1) * step
-    np.testing.assert_allclose(np.delete(out, range(60)[at]), np.delete(x, range(60)[at]),
-                               atol=1.0)
+    np.testing.assert_allclose(np.delete(out, range(60)[at]), np.delete(x, range(60)[at]), atol=1.0)
 
 
 def test_despike_keeps_a_ramp_to_the_end() -> None:

@@ -61,11 +61,14 @@ def test_unsigned_angle_and_length() -> None:
 
 
 # Shin tilt: hip at the left of the knee (head on the left), image y down.
-@pytest.mark.parametrize(("ankle", "tilt"), [
-    ((300.0, 300.0), 0.0),  # straight below the knee: shins vertical
-    ((300.0 + 100.0, 300.0), 45.0),  # ahead of the knee, away from the hips: feet too far
-    ((300.0 - 100.0, 300.0), -45.0),  # back towards the hips: feet too close
-])
+@pytest.mark.parametrize(
+    ("ankle", "tilt"),
+    [
+        ((300.0, 300.0), 0.0),  # straight below the knee: shins vertical
+        ((300.0 + 100.0, 300.0), 45.0),  # ahead of the knee, away from the hips: feet too far
+        ((300.0 - 100.0, 300.0), -45.0),  # back towards the hips: feet too close
+    ],
+)
 def test_shin_tilt_is_signed_away_from_the_hips(ankle: tuple[float, float], tilt: float) -> None:
     hip, knee = (100.0, 220.0), (300.0, 200.0)
     assert shin_tilt_deg(hip, knee, ankle) == pytest.approx(tilt)

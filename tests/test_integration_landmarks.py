@@ -29,8 +29,13 @@ CFG = Config()
 FPS = 30.0
 BOTTOM_DEG = 90.0
 GOOD = ScriptedRep(concentric_s=1.0, pause_s=1.5, eccentric_s=2.0, rest_s=1.0)
-SAGGING = ScriptedRep(concentric_s=1.0, pause_s=1.5, eccentric_s=2.0, rest_s=1.0,
-                      top_deg=CFG.rules.top_alignment.min_deg - 3.0)
+SAGGING = ScriptedRep(
+    concentric_s=1.0,
+    pause_s=1.5,
+    eccentric_s=2.0,
+    rest_s=1.0,
+    top_deg=CFG.rules.top_alignment.min_deg - 3.0,
+)
 SHORT_PAUSE = ScriptedRep(concentric_s=1.0, pause_s=0.3, eccentric_s=2.0, rest_s=1.5)
 EXPECTED_FAULTS = [[], ["under_extension"], ["short_pause"]]
 # Rep boundaries on noise-free scripted landmarks (s): the low-pass on the angle moves one
@@ -40,8 +45,7 @@ runner = CliRunner()
 
 
 def _script(reps: list[ScriptedRep] | None = None) -> HipScript:
-    script = script_hip_angle(reps or [GOOD, SAGGING, SHORT_PAUSE], fps=FPS,
-                              bottom_deg=BOTTOM_DEG)
+    script = script_hip_angle(reps or [GOOD, SAGGING, SHORT_PAUSE], fps=FPS, bottom_deg=BOTTOM_DEG)
     # Precondition of the scenario: the sagging rep still rises a full lift above its bottom.
     assert SAGGING.top_deg > BOTTOM_DEG + CFG.reps.min_range_deg + 2.0
     return script
@@ -64,10 +68,11 @@ def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, Pose
     # Noise-free eased ramps: every boundary where formcheck defines it (scripted.RepTimes),
     # where a speed threshold would be ~0.1 s off.
     for rr, want in zip(report.reps, script.reps, strict=True):
-        for got, when in zip((rr.rep.start_s, rr.rep.top_start_s, rr.rep.top_end_s,
-                              rr.rep.end_s),
-                             (want.start_s, want.top_start_s, want.top_end_s, want.end_s),
-                             strict=True):
+        for got, when in zip(
+            (rr.rep.start_s, rr.rep.top_start_s, rr.rep.top_end_s, rr.rep.end_s),
+            (want.start_s, want.top_start_s, want.top_end_s, want.end_s),
+            strict=True,
+        ):
             assert got == pytest.approx(when, abs=TIME_TOL_S)
     good, sag, short = (rr.rep for rr in report.reps)
     assert good.hip_angle_top_deg == pytest.approx(GOOD.top_deg, abs=1.0)
@@ -87,14 +92,14 @@ def test_three_scripted_reps_with_their_faults(three_reps: tuple[HipScript, Pose
 
 
 def test_the_cli_replays_saved_landmarks(
-    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+    three_reps: tuple[HipScript, PoseSequence],
+    tmp_path: Path,
 ) -> None:
     _, seq = three_reps
     landmarks = tmp_path / "set.npz"
     seq.save(landmarks)
     out = tmp_path / "out" / "report.json"
-    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
-                                 "--json", str(out)])
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "3 reps" in result.output
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -111,7 +116,8 @@ def test_the_cli_replays_saved_landmarks(
 
 
 def test_the_cli_config_file_reaches_the_rules(
-    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+    three_reps: tuple[HipScript, PoseSequence],
+    tmp_path: Path,
 ) -> None:
     """With a laxer top_alignment.min_deg from --config, the sagging rep passes."""
     _, seq = three_reps
@@ -120,14 +126,26 @@ def test_the_cli_config_file_reaches_the_rules(
     config = tmp_path / "lax.toml"
     config.write_text(f"[rules.top_alignment]\nmin_deg = {SAGGING.top_deg - 5.0}\n")
     out = tmp_path / "report.json"
-    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--json",
-                                 str(out), "--config", str(config), "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            "--from-landmarks",
+            str(landmarks),
+            "--json",
+            str(out),
+            "--config",
+            str(config),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["summary"]["faults"] == {"short_pause": 1}
 
 
 def test_replay_never_loads_mediapipe(
-    three_reps: tuple[HipScript, PoseSequence], tmp_path: Path,
+    three_reps: tuple[HipScript, PoseSequence],
+    tmp_path: Path,
 ) -> None:
     """Replaying landmarks needs no model: mediapipe must not even be imported."""
     _, seq = three_reps
@@ -141,8 +159,14 @@ def test_replay_never_loads_mediapipe(
         f"a = analyze_sequence(PoseSequence.load({str(landmarks)!r}), Config())\n"
         "print(len(a.reps), 'mediapipe' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
     assert done.stdout.split() == ["3", "False"]
 
 
@@ -151,8 +175,7 @@ def test_replay_never_loads_mediapipe(
 
 def _no_person() -> PoseSequence:
     script = _script([GOOD])
-    return side_view_sequence(script.t_s, script.hip_deg,
-                              found=np.zeros(len(script.t_s), bool))
+    return side_view_sequence(script.t_s, script.hip_deg, found=np.zeros(len(script.t_s), bool))
 
 
 def test_no_person_raises(tmp_path: Path) -> None:
@@ -173,8 +196,7 @@ def test_cli_no_person_exit_code_5(tmp_path: Path) -> None:
     landmarks = tmp_path / "nobody.npz"
     _no_person().save(landmarks)
     out = tmp_path / "report.json"
-    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
-                                 "--json", str(out)])
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--json", str(out)])
     assert result.exit_code == NoPersonError.exit_code == 5
     assert "no person found" in result.output
     assert "Traceback" not in result.output
@@ -187,15 +209,15 @@ def test_cli_no_reps_exit_code_6_still_writes_the_report(tmp_path: Path) -> None
     landmarks = tmp_path / "still.npz"
     side_view_sequence(t, still).save(landmarks)
     out = tmp_path / "report.json"
-    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks),
-                                 "--json", str(out)])
+    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--json", str(out)])
     assert result.exit_code == 6, result.output
     assert "no complete hip-thrust rep" in result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     validate_report(data)
     assert data["summary"]["rep_count"] == 0
-    assert ("no complete hip-thrust rep found: the hips never rose: the hip angle stayed at "
-            "150°") in data["warnings"][-1]
+    assert (
+        "no complete hip-thrust rep found: the hips never rose: the hip angle stayed at 150°"
+    ) in data["warnings"][-1]
     assert "the hips never rose" in result.output
 
 
@@ -241,7 +263,8 @@ def _absence_warning(warnings: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize(("absent_s", "warned"), [(0.5, False), (2.0, True)])
 def test_warning_when_the_person_is_missing_for_over_a_second(
-    absent_s: float, warned: bool,
+    absent_s: float,
+    warned: bool,
 ) -> None:
     # A long rest at the bottom between two reps; the person leaves the frame during it.
     script = _script([ScriptedRep(rest_s=4.0), GOOD])
@@ -253,8 +276,9 @@ def test_warning_when_the_person_is_missing_for_over_a_second(
     warnings = _absence_warning(report.warnings)
     if warned:
         assert absent_s > ABSENCE_WARNING_S
-        assert warnings == [f"no person in view from {rest_start:.1f} s to "
-                            f"{rest_start + absent_s - 1 / FPS:.1f} s"]
+        assert warnings == [
+            f"no person in view from {rest_start:.1f} s to {rest_start + absent_s - 1 / FPS:.1f} s"
+        ]
     else:
         assert warnings == []
 
@@ -262,9 +286,18 @@ def test_warning_when_the_person_is_missing_for_over_a_second(
 def test_decode_errors_in_the_meta_give_a_truncation_warning() -> None:
     script = _script([GOOD])
     seq = side_view_sequence(script.t_s, script.hip_deg)
-    damaged = PoseSequence(seq.t_s, seq.index, seq.xy_px, seq.z, seq.visibility, seq.presence,
-                           seq.world_xyz_m, seq.people, seq.resolution_wh,
-                           {**seq.meta, "decode_errors": 1})
+    damaged = PoseSequence(
+        seq.t_s,
+        seq.index,
+        seq.xy_px,
+        seq.z,
+        seq.visibility,
+        seq.presence,
+        seq.world_xyz_m,
+        seq.people,
+        seq.resolution_wh,
+        {**seq.meta, "decode_errors": 1},
+    )
     warnings = analyze_sequence(damaged, CFG).report.warnings
     assert f"the video is damaged or truncated: analysed the first {seq.t_s[-1]:.1f} s" in (
         warnings
@@ -279,8 +312,18 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
     from formcheck.pose.landmarks import Landmark
 
     xy[:, Landmark.RIGHT_HIP] = xy[:, Landmark.LEFT_HIP] + [0.0, 200.0]
-    front = PoseSequence(seq.t_s, seq.index, xy, seq.z, seq.visibility, seq.presence,
-                         seq.world_xyz_m, seq.people, seq.resolution_wh, seq.meta)
+    front = PoseSequence(
+        seq.t_s,
+        seq.index,
+        xy,
+        seq.z,
+        seq.visibility,
+        seq.presence,
+        seq.world_xyz_m,
+        seq.people,
+        seq.resolution_wh,
+        seq.meta,
+    )
     report = analyze_sequence(front, CFG).report
     assert not report.view.ok
     assert "not side-on" in report.view.message
@@ -290,7 +333,8 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
     # set says so once, with how to film instead.
     assert len(report.reps) == 3
     assert [rr.rep.start_s for rr in report.reps] == pytest.approx(
-        [r.start_s for r in script.reps], abs=TIME_TOL_S)
+        [r.start_s for r in script.reps], abs=TIME_TOL_S
+    )
     for rr in report.reps:
         status = {f.rule: f.status for f in rr.findings}
         assert status["top_alignment"] is Status.NOT_JUDGED
@@ -301,7 +345,8 @@ def test_a_front_view_is_flagged_in_the_report() -> None:
 
 
 def test_the_video_overlay_names_phases_in_the_report_s_words(
-        three_reps: tuple[HipScript, PoseSequence]) -> None:
+    three_reps: tuple[HipScript, PoseSequence],
+) -> None:
     """The annotated video said 'eccentric' where the report and the page say 'lowering'."""
     from formcheck.analyze import VideoOverlays
 
@@ -309,9 +354,15 @@ def test_the_video_overlay_names_phases_in_the_report_s_words(
     analysis = analyze_sequence(seq, CFG)
     overlays = VideoOverlays.of(analysis)
     rep = analysis.report.reps[0].rep
-    said = {overlays.at(t).phase for t in (
-        (rep.start_s + rep.top_start_s) / 2, (rep.top_start_s + rep.top_end_s) / 2,
-        (rep.top_end_s + rep.end_s) / 2, rep.start_s - 0.3)}
+    said = {
+        overlays.at(t).phase
+        for t in (
+            (rep.start_s + rep.top_start_s) / 2,
+            (rep.top_start_s + rep.top_end_s) / 2,
+            (rep.top_end_s + rep.end_s) / 2,
+            rep.start_s - 0.3,
+        )
+    }
     assert said == {"lifting", "top", "lowering", "bottom"}
 
 

@@ -19,8 +19,10 @@ CFG = RulesConfig()
 
 
 def _reports(*bands: str, rules: RulesConfig = CFG, pause_s: float = 1.5) -> list[RepReport]:
-    return [rep_report(replace(_rep(pause_s=pause_s), index=i + 1), BandJudgement(b, 0.8),
-                       True, rules) for i, b in enumerate(bands)]
+    return [
+        rep_report(replace(_rep(pause_s=pause_s), index=i + 1), BandJudgement(b, 0.8), True, rules)
+        for i, b in enumerate(bands)
+    ]
 
 
 def test_a_rep_is_judged_by_every_rule_and_scored() -> None:
@@ -40,8 +42,13 @@ def test_a_set_without_a_band_hears_it_once_for_the_set() -> None:
     before = _reports("none", pause_s=0.2)[0]
     assert reps[0].score is not None and before.score is not None
     assert reps[0].score > before.score
-    report = SetReport(VideoInfo("set.mp4", 30.0, 300, 10.0, 640, 360), ModelInfo("m", "0"),
-                       ViewInfo("left", True, ""), reps, set_findings=said)
+    report = SetReport(
+        VideoInfo("set.mp4", 30.0, 300, 10.0, 640, 360),
+        ModelInfo("m", "0"),
+        ViewInfo("left", True, ""),
+        reps,
+        set_findings=said,
+    )
     assert report.cues[0] == said[0].cue and report.cues.count(said[0].cue) == 1
     assert report.fault_counts == {"short_pause": 3}
     assert report.to_dict()["summary"]["set_faults"] == ["no_band"]

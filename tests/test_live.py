@@ -129,7 +129,8 @@ def test_a_camera_that_stops_sending_counts_as_disconnected() -> None:
 
 
 def test_a_camera_that_is_busy_or_sends_nothing_is_a_clear_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(CameraError, match="cannot open it"):
         CameraSource(_FakeCapture(0, opened=False), "camera 3")
     monkeypatch.setattr("formcheck.live.capture.FIRST_FRAME_TIMEOUT_S", 0.1)
@@ -139,10 +140,10 @@ def test_a_camera_that_is_busy_or_sends_nothing_is_a_clear_error(
     assert fake.released
 
 
-def test_a_missing_camera_is_one_line_and_its_exit_code(monkeypatch: pytest.MonkeyPatch
-                                                        ) -> None:
-    monkeypatch.setattr("formcheck.live.capture.cv2.VideoCapture",
-                        lambda device: _FakeCapture(0, opened=False))
+def test_a_missing_camera_is_one_line_and_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        "formcheck.live.capture.cv2.VideoCapture", lambda device: _FakeCapture(0, opened=False)
+    )
     result = CliRunner().invoke(app, ["live", "--source", "0", "--no-window"])
     assert result.exit_code == CameraError.exit_code == 8
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -209,14 +210,16 @@ def _labelled_ends(clip: Path) -> list[float]:
 
 @pytest.mark.e2e
 def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second(
-        estimator: PoseEstimator, tmp_path: Path) -> None:
+    estimator: PoseEstimator, tmp_path: Path
+) -> None:
     from formcheck.analyze import analyze_video
 
     cfg = Config()
     out = tmp_path / "live.json"
     said: list[str] = []
-    opts = LiveOptions(window=False, mute=True, json_out=out,
-                       on_verdict=lambda v: said.append(v.said))
+    opts = LiveOptions(
+        window=False, mute=True, json_out=out, on_verdict=lambda v: said.append(v.said)
+    )
     result = run_live(FilePlayer(CLIP, realtime=True), cfg, opts, estimator)
     offline = analyze_video(CLIP, cfg, estimator=estimator).report
 
@@ -269,13 +272,15 @@ class _ClipCamera:
 
 @pytest.mark.e2e
 def test_a_camera_unplugged_mid_set_ends_it_with_the_reps_so_far_saved(
-        estimator: PoseEstimator, tmp_path: Path) -> None:
+    estimator: PoseEstimator, tmp_path: Path
+) -> None:
     ends = _labelled_ends(CLIP)
     unplug_s = ends[1] + 0.5  # after two reps, during the rest before the third
     camera = CameraSource(_ClipCamera(CLIP, unplug_s), "test camera", disconnect_s=0.3)
     out = tmp_path / "live.json"
-    result = run_live(camera, Config(), LiveOptions(window=False, mute=True, json_out=out),
-                      estimator)
+    result = run_live(
+        camera, Config(), LiveOptions(window=False, mute=True, json_out=out), estimator
+    )
     assert result.end_reason == "test camera disconnected"
     assert len(result.verdicts) == 2
     data = json.loads(out.read_text())
@@ -298,9 +303,12 @@ def xvfb_display() -> Iterator[str]:
     if shutil.which("Xvfb") is None or shutil.which("xwd") is None:
         pytest.skip("Xvfb or xwd not installed (apt-get install xvfb x11-apps; .ci/run does)")
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     os.close(write_fd)
     try:
         with os.fdopen(read_fd, "rb") as pipe:
@@ -331,8 +339,13 @@ def _locate(screen: np.ndarray, drawn: np.ndarray) -> tuple[float, tuple[int, in
 def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None:
     env = dict(os.environ, DISPLAY=xvfb_display)
     child = Path(__file__).with_name("live_window_child.py")
-    run = subprocess.run([sys.executable, str(child), str(CLIP), str(tmp_path)], env=env,
-                         capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [sys.executable, str(child), str(CLIP), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["shot"] and result["end_reason"] == "stopped"
@@ -345,7 +358,7 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     score, (x, y), drawn = min(located, key=lambda m: m[0])  # ties: the first (no array compare)
     assert score < 0.02, f"the drawn picture is not on the screen (score {score:.3f})"
     h, w = drawn.shape[:2]
-    shown = screen[y:y + h, x:x + w].astype(int)
+    shown = screen[y : y + h, x : x + w].astype(int)
     unit = max(h, w) / 720.0
     # The counter panel (top left) and the cue panel (bottom) darken the video beneath
     # them, so bright pixels there are the overlay's text: white for the counter, green or
@@ -353,7 +366,7 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     counter = shown[: round(3.4 * 34 * unit), : round(300 * unit)]
     white = (counter.min(axis=2) > 220).sum()
     assert white > 200, f"no rep counter drawn ({white} white pixels)"
-    cue = shown[h - round(150 * unit):, :]
+    cue = shown[h - round(150 * unit) :, :]
     green = ((cue[..., 1] > 170) & (cue[..., 0] < 130) & (cue[..., 2] < 130)).sum()
     red = ((cue[..., 2] > 200) & (cue[..., 1] < 130) & (cue[..., 0] > 60)).sum()
     assert green + red > 150, f"no verdict drawn ({green} green, {red} red pixels)"
@@ -384,8 +397,13 @@ def test_keys_pause_reset_and_end_the_set(estimator: PoseEstimator) -> None:
     # Space pauses at frame 20 and resumes at 60; r resets at 200 (after the first rep);
     # q ends the set at 300.
     window = _ScriptedWindow({20: " ", 60: " ", 200: "r", 300: "q"})
-    result = run_live(FilePlayer(CLIP), Config(), LiveOptions(window=True, mute=True,
-                      summary=False), estimator, window)  # type: ignore[arg-type]
+    result = run_live(
+        FilePlayer(CLIP),
+        Config(),
+        LiveOptions(window=True, mute=True, summary=False),
+        estimator,
+        window,
+    )  # type: ignore[arg-type]
     assert result.end_reason == "ended with q"
     # `key` is polled once per frame (and while waiting for one): the 40 polls while paused
     # were frames taken but not analysed.
@@ -414,12 +432,14 @@ class _BrokenCapture(_FakeCapture):
 
 
 @pytest.mark.e2e
-def test_a_camera_that_fails_ends_the_set_with_a_report(estimator: PoseEstimator,
-                                                        tmp_path: Path) -> None:
+def test_a_camera_that_fails_ends_the_set_with_a_report(
+    estimator: PoseEstimator, tmp_path: Path
+) -> None:
     out = tmp_path / "live.json"
     camera = CameraSource(_BrokenCapture(10), "camera 0")
-    result = run_live(camera, Config(), LiveOptions(window=False, mute=True, json_out=out),
-                      estimator)
+    result = run_live(
+        camera, Config(), LiveOptions(window=False, mute=True, json_out=out), estimator
+    )
     assert result.end_reason == "camera 0 failed (RuntimeError: USB error)"
     data = json.loads(out.read_text())
     validate_report(data)
@@ -428,13 +448,15 @@ def test_a_camera_that_fails_ends_the_set_with_a_report(estimator: PoseEstimator
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("spoil", "expected"), [
-    (lambda im: (im * 0.12).astype(np.uint8), "Too dark"),
-    (lambda im: im[:250], "Move back: your"),  # the lower body cut off
-    (lambda im: np.full_like(im, 128), "Step into view"),
-])
-def test_setup_guidance_before_the_set(estimator: PoseEstimator, spoil: Any, expected: str
-                                       ) -> None:
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        (lambda im: (im * 0.12).astype(np.uint8), "Too dark"),
+        (lambda im: im[:250], "Move back: your"),  # the lower body cut off
+        (lambda im: np.full_like(im, 128), "Step into view"),
+    ],
+)
+def test_setup_guidance_before_the_set(estimator: PoseEstimator, spoil: Any, expected: str) -> None:
     from formcheck.live.coach import Coach
 
     coach = Coach(Config(), estimator)

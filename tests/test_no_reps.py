@@ -55,7 +55,9 @@ def test_a_clip_that_opens_at_the_top_and_ends_halfway_down() -> None:
     assert down == pytest.approx(3.5 + 2.0 * (1 - SHARE_FRACTION) - 2.5, abs=TIME_TOL_S)
     lift, peak, by, share = _numbers(
         r"a lift from ([\d.]+) s reaches (\d+)° by ([\d.]+) s, but the clip ends with the "
-        r"hips only (\d+)% of the way back down", text)
+        r"hips only (\d+)% of the way back down",
+        text,
+    )
     # Where the hips are within boundary_share of the rise of the bottom and of the top.
     assert lift == pytest.approx(6.5 + SHARE_FRACTION * 1.0 - 2.5, abs=TIME_TOL_S)
     assert peak == pytest.approx(182, abs=1)
@@ -67,14 +69,20 @@ def test_a_clip_that_ends_while_the_hips_are_still_up() -> None:
     # From the bottom before rep 2 into its hold: one lift, never lowered.
     text = _explain(_window(5.8, 8.5))
     assert "opens with the hips up" not in text
-    assert re.search(r"a lift from [\d.]+ s reaches 18\d° by [\d.]+ s, but the clip ends "
-                     r"before the hips come down", text), text
+    assert re.search(
+        r"a lift from [\d.]+ s reaches 18\d° by [\d.]+ s, but the clip ends "
+        r"before the hips come down",
+        text,
+    ), text
 
 
-@pytest.mark.parametrize(("hip_deg", "said"), [
-    (150.0, "the hips never rose: the hip angle stayed at 150°"),
-    (None, "the hips never rose: the hip angle stayed between 110° and 125°"),
-])
+@pytest.mark.parametrize(
+    ("hip_deg", "said"),
+    [
+        (150.0, "the hips never rose: the hip angle stayed at 150°"),
+        (None, "the hips never rose: the hip angle stayed between 110° and 125°"),
+    ],
+)
 def test_hips_that_never_rise_far_enough(hip_deg: float | None, said: str) -> None:
     t = np.arange(int(6 * FPS)) / FPS
     if hip_deg is None:  # a lift 15 degrees high: under min_range_deg (25), not a lift
@@ -90,8 +98,11 @@ def test_a_lifter_out_of_view_most_of_the_clip() -> None:
     t = np.arange(int(10 * FPS)) / FPS
     hips = np.where((t >= 2.0) & (t < 5.0), 120.0, np.nan)
     text = _explain(track_from_angles(t, hips, smooth=False))
-    share, first, last = _numbers(r"in view for only (\d+)% of the clip \(between ([\d.]+) s "
-                                  r"and ([\d.]+) s\)", text)
+    share, first, last = _numbers(
+        r"in view for only (\d+)% of the clip \(between ([\d.]+) s "
+        r"and ([\d.]+) s\)",
+        text,
+    )
     assert share == pytest.approx(30, abs=1)
     assert (first, last) == pytest.approx((2.0, 5.0), abs=0.05)
 

@@ -23,9 +23,11 @@ def analysis() -> Analysis:
 
 
 def test_the_files_asked_for_are_written_and_the_report_returned(
-        analysis: Analysis, tmp_path: Path) -> None:
-    wanted = ClipOutputs(json=tmp_path / "r.json", landmarks=tmp_path / "l.npz",
-                         html=tmp_path / "p.html")
+    analysis: Analysis, tmp_path: Path
+) -> None:
+    wanted = ClipOutputs(
+        json=tmp_path / "r.json", landmarks=tmp_path / "l.npz", html=tmp_path / "p.html"
+    )
     data = write_outputs(analysis, wanted, None, CFG.rules)
     assert json.loads(wanted.json.read_text()) == data  # type: ignore[union-attr]
     assert data["summary"]["rep_count"] == len(analysis.reps) == 2
@@ -38,7 +40,8 @@ def test_the_files_asked_for_are_written_and_the_report_returned(
 
 
 def test_a_clip_that_cannot_be_read_again_still_gets_its_page(
-        analysis: Analysis, tmp_path: Path) -> None:
+    analysis: Analysis, tmp_path: Path
+) -> None:
     """Its stills are drawn on a plain background: the report is never lost for a picture."""
     gone = tmp_path / "gone.mp4"
     gone.write_bytes(b"not a video")

@@ -20,8 +20,9 @@ def _overlay(message: str, body: tuple[int, int, int, int] | None) -> Overlay:
 def test_panels_go_where_the_body_is_not() -> None:
     frame = (1280, 720)
     lying = (100, 330, 1180, 640)  # a lifter across the frame's lower middle
-    places = layout(_overlay("Rep 1: hold the top for a full second before you lower", lying),
-                    frame)
+    places = layout(
+        _overlay("Rep 1: hold the top for a full second before you lower", lying), frame
+    )
     assert places.message is not None
     assert overlap(places.counter, lying) == 0 and overlap(places.message, lying) == 0
     assert overlap(places.counter, places.message) == 0
@@ -39,8 +40,10 @@ def test_panels_go_where_the_body_is_not() -> None:
 def test_a_cue_folds_into_a_narrower_panel_beside_a_tall_body() -> None:
     frame = (720, 1280)  # portrait
     standing = (250, 100, 470, 1240)
-    places = layout(_overlay("Rep 2: drive your hips higher and squeeze your glutes at the"
-                             " top", standing), frame)
+    places = layout(
+        _overlay("Rep 2: drive your hips higher and squeeze your glutes at the top", standing),
+        frame,
+    )
     assert places.message is not None and overlap(places.message, standing) == 0
     assert len(places.lines) > 1
 
@@ -48,7 +51,8 @@ def test_a_cue_folds_into_a_narrower_panel_beside_a_tall_body() -> None:
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ["sagging_hips_left", "good_form_portrait_left"])
 def test_the_video_s_panels_never_cover_the_body(
-        name: str, sample_analysis: Callable[[str], Analysis]) -> None:
+    name: str, sample_analysis: Callable[[str], Analysis]
+) -> None:
     """On every third frame of a sample, neither the counter nor the cue panel meets the
     box around that frame's landmarks."""
     analysis = sample_analysis(name)
@@ -58,8 +62,12 @@ def test_the_video_s_panels_never_cover_the_body(
     for i in np.flatnonzero(seq.found)[::3]:
         ov = overlays.at(float(seq.t_s[i]))
         xy = seq.xy_px[i][np.isfinite(seq.xy_px[i]).all(axis=1)]
-        body = (int(xy[:, 0].min()), int(xy[:, 1].min()), int(xy[:, 0].max()) + 1,
-                int(xy[:, 1].max()) + 1)
+        body = (
+            int(xy[:, 0].min()),
+            int(xy[:, 1].min()),
+            int(xy[:, 0].max()) + 1,
+            int(xy[:, 1].max()) + 1,
+        )
         places = layout(ov, seq.resolution_wh)
         assert overlap(places.counter, body) == 0, f"counter on the body at {seq.t_s[i]:.2f} s"
         if places.message is not None:

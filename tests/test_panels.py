@@ -26,8 +26,11 @@ def _frames(layout: str, n: int, divider: int) -> list[np.ndarray]:
     out = []
     for t in range(4):
         scenes = [_scene(10 * k + t % 2) for k in range(n)]
-        bar = (np.full((360, divider, 3), 255, np.uint8) if layout == "side by side"
-               else np.full((divider, 640, 3), 255, np.uint8))
+        bar = (
+            np.full((360, divider, 3), 255, np.uint8)
+            if layout == "side by side"
+            else np.full((divider, 640, 3), 255, np.uint8)
+        )
         parts: list[np.ndarray] = []
         for k, scene in enumerate(scenes):
             if k and divider:
@@ -37,13 +40,18 @@ def _frames(layout: str, n: int, divider: int) -> list[np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize(("layout", "n", "divider"), [
-    ("side by side", 2, 0), ("side by side", 3, 8), ("stacked", 2, 6), ("stacked", 3, 0),
-])
+@pytest.mark.parametrize(
+    ("layout", "n", "divider"),
+    [
+        ("side by side", 2, 0),
+        ("side by side", 3, 8),
+        ("stacked", 2, 6),
+        ("stacked", 3, 0),
+    ],
+)
 def test_panels_are_found_at_their_seams(layout: str, n: int, divider: int) -> None:
     panels = find_panels(_frames(layout, n, divider))
-    assert [(p.index, p.count, p.layout) for p in panels] == [(k + 1, n, layout)
-                                                              for k in range(n)]
+    assert [(p.index, p.count, p.layout) for p in panels] == [(k + 1, n, layout) for k in range(n)]
     size = 640 if layout == "side by side" else 360
     along = 0 if layout == "side by side" else 1
     for k, panel in enumerate(panels):
@@ -55,8 +63,12 @@ def test_panels_are_found_at_their_seams(layout: str, n: int, divider: int) -> N
 def test_one_picture_and_a_letterboxed_one_are_not_split() -> None:
     frames = [_scene(3)] * 4
     assert find_panels(frames) == []
-    boxed = [np.concatenate([np.zeros((360, 140, 3), np.uint8), f,
-                             np.zeros((360, 140, 3), np.uint8)], axis=1) for f in frames]
+    boxed = [
+        np.concatenate(
+            [np.zeros((360, 140, 3), np.uint8), f, np.zeros((360, 140, 3), np.uint8)], axis=1
+        )
+        for f in frames
+    ]
     assert find_panels(boxed) == []  # the black bars are flat: one panel, no split
 
 
@@ -68,8 +80,7 @@ def test_a_seam_must_be_in_every_frame() -> None:
 
 
 def test_panel_names_and_meta() -> None:
-    panels = [Panel(k + 1, 3, "side by side", (k * 100, 0, k * 100 + 100, 50))
-              for k in range(3)]
+    panels = [Panel(k + 1, 3, "side by side", (k * 100, 0, k * 100 + 100, 50)) for k in range(3)]
     assert [p.name for p in panels] == ["left", "middle", "right"]
     assert Panel(2, 2, "stacked", (0, 50, 100, 100)).name == "bottom"
     assert Panel.from_meta({"panel": panels[1].to_meta()}) == panels[1]
@@ -84,7 +95,7 @@ def test_a_strip_under_a_floor_line_stays_with_its_panel() -> None:
     frames = []
     for image in _frames("stacked", 2, 6):
         for top in (0, 366):  # each panel's floor: its last 8% of rows
-            image[top + 330:top + 360] = image[top + 330:top + 360] // 3
+            image[top + 330 : top + 360] = image[top + 330 : top + 360] // 3
         frames.append(image)
     panels = find_panels(frames)
     assert [p.box for p in panels] == [(0, 0, 640, 360), (0, 366, 640, 726)]

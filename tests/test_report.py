@@ -31,12 +31,26 @@ SHA = "0123456789abcdef" * 4
 
 
 def _rep_report(
-    index: int = 1, hip_deg: float = 180.0, knee_deg: float = 90.0, pause_s: float = 1.5,
-    eccentric_s: float = 2.0, band: str = "hips", confidence: float = 0.9,
+    index: int = 1,
+    hip_deg: float = 180.0,
+    knee_deg: float = 90.0,
+    pause_s: float = 1.5,
+    eccentric_s: float = 2.0,
+    band: str = "hips",
+    confidence: float = 0.9,
 ) -> RepReport:
     start = 5.0 * (index - 1)
-    rep = Rep(index, start, start + 1.0, start + 1.0 + pause_s,
-              start + 1.0 + pause_s + eccentric_s, hip_deg, knee_deg, 70.0, confidence)
+    rep = Rep(
+        index,
+        start,
+        start + 1.0,
+        start + 1.0 + pause_s,
+        start + 1.0 + pause_s + eccentric_s,
+        hip_deg,
+        knee_deg,
+        70.0,
+        confidence,
+    )
     ctx = RepContext(rep, band=band, band_confidence=0.7)
     findings = tuple(check_rep(ctx, CFG))
     return RepReport(rep, band, findings, score(findings))
@@ -148,8 +162,13 @@ def test_empty_set_has_no_score() -> None:
     report = _set_report(warnings=("no complete hip-thrust rep found",))
     data = report.to_dict()
     validate_report(data)
-    assert data["summary"] == {"rep_count": 0, "faults": {}, "set_faults": [], "cues": [],
-                               "score": None}
+    assert data["summary"] == {
+        "rep_count": 0,
+        "faults": {},
+        "set_faults": [],
+        "cues": [],
+        "score": None,
+    }
     assert data["warnings"] == ["no complete hip-thrust rep found"]
 
 

@@ -78,13 +78,23 @@ def saved(sample: Analysis, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 # Synth truth names -> BlazePose landmark suffix (near side; "far_*" is the other side).
-_TRUTH_NAMES = {"shoulder": "SHOULDER", "elbow": "ELBOW", "wrist": "WRIST", "hip": "HIP",
-                "knee": "KNEE", "ankle": "ANKLE", "heel": "HEEL", "toe": "FOOT_INDEX",
-                "eye": "EYE", "ear": "EAR"}
+_TRUTH_NAMES = {
+    "shoulder": "SHOULDER",
+    "elbow": "ELBOW",
+    "wrist": "WRIST",
+    "hip": "HIP",
+    "knee": "KNEE",
+    "ankle": "ANKLE",
+    "heel": "HEEL",
+    "toe": "FOOT_INDEX",
+    "eye": "EYE",
+    "ear": "EAR",
+}
 
 
-def _truth_sequence(frames: list[tuple[float, int, dict[str, tuple[float, float]]]],
-                    near: str, wh: tuple[int, int]) -> PoseSequence:
+def _truth_sequence(
+    frames: list[tuple[float, int, dict[str, tuple[float, float]]]], near: str, wh: tuple[int, int]
+) -> PoseSequence:
     """A PoseSequence holding the renderer's exact landmarks (the near side well seen)."""
     far = "RIGHT" if near == "left" else "LEFT"
     n = len(frames)
@@ -104,22 +114,31 @@ def _truth_sequence(frames: list[tuple[float, int, dict[str, tuple[float, float]
     return PoseSequence(
         t_s=np.array([f[0] for f in frames], np.float64),
         index=np.array([f[1] for f in frames], np.int64),
-        xy_px=xy, z=np.where(seen, 0.0, np.nan).astype(np.float32), visibility=vis,
+        xy_px=xy,
+        z=np.where(seen, 0.0, np.nan).astype(np.float32),
+        visibility=vis,
         presence=np.where(seen, 0.99, 0.0).astype(np.float32),
         world_xyz_m=np.where(seen[..., None], 0.0, np.nan).astype(np.float32)
         * np.ones((n, N_LANDMARKS, 3), np.float32),
-        people=np.ones(n, np.int16), resolution_wh=wh,
-        meta={"source": {"path": "synth_10_reps.mp4", "fps": 30.0, "frame_count": n,
-                         "duration_s": frames[-1][0] if frames else 0.0,
-                         "width": wh[0], "height": wh[1]}},
+        people=np.ones(n, np.int16),
+        resolution_wh=wh,
+        meta={
+            "source": {
+                "path": "synth_10_reps.mp4",
+                "fps": 30.0,
+                "frame_count": n,
+                "duration_s": frames[-1][0] if frames else 0.0,
+                "width": wh[0],
+                "height": wh[1],
+            }
+        },
     )
 
 
 @pytest.fixture(scope="module")
 def ten_reps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Analysis, Path]:
     """A 10-rep synthetic set: its video, and its analysis from exact landmarks."""
-    spec = random_clip_spec(5, n_reps=10, fps=30.0, occlusion=False,
-                             second_person=False)
+    spec = random_clip_spec(5, n_reps=10, fps=30.0, occlusion=False, second_person=False)
     renderer = ClipRenderer(spec)
     video = tmp_path_factory.mktemp("ten") / "synth_10_reps.mp4"
     frames = []
@@ -201,15 +220,28 @@ def _chromium(page: Path, width: int, height: int, out_png: Path | None, tmp: Pa
         "<script>var f = document.getElementById('f'); f.addEventListener('load', function () {"
         " var d = f.contentDocument; document.body.dataset.w = d.documentElement.scrollWidth;"
         " document.body.dataset.out = d.body.dataset.out || ''; });"
-        "</script></body></html>", encoding="utf-8")
+        "</script></body></html>",
+        encoding="utf-8",
+    )
     profile = tmp / f"profile-{width}-{out_png is None}"
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
-           f"--window-size={max(width, MIN_WINDOW_W)},{height}"]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size={max(width, MIN_WINDOW_W)},{height}",
+    ]
     cmd += [f"--screenshot={out_png}"] if out_png else ["--dump-dom"]
-    done = subprocess.run([*cmd, frame.as_uri()], capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [*cmd, frame.as_uri()], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     if out_png is not None:
         image = cv2.imread(str(out_png))
@@ -232,8 +264,9 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 # ---------------------------------------------------------------- structure
 
 
-def test_every_rep_has_a_card_with_its_picture_and_values(sample: Analysis,
-                                                          sample_html: str) -> None:
+def test_every_rep_has_a_card_with_its_picture_and_values(
+    sample: Analysis, sample_html: str
+) -> None:
     reps = sample.report.reps
     assert len(reps) == 3, "the sample clip has three reps"
     page = _parse(sample_html)
@@ -242,8 +275,13 @@ def test_every_rep_has_a_card_with_its_picture_and_values(sample: Analysis,
         assert page.card_images[f"rep-{rr.rep.index}"].startswith("data:image/jpeg;base64,")
         # The measured top angle is on the card, as the page rounds it.
         assert f"{rr.rep.hip_angle_top_deg:.0f}°" in sample_html
-    for label in ("Hip angle at the top", "Shin tilt from vertical at the top", "Pause at the top",
-                  "Lowering time", "Band"):
+    for label in (
+        "Hip angle at the top",
+        "Shin tilt from vertical at the top",
+        "Pause at the top",
+        "Lowering time",
+        "Band",
+    ):
         assert sample_html.count(f"<td>{label}") == len(reps), label
 
 
@@ -266,8 +304,9 @@ def test_page_is_self_contained_and_its_ids_unique(sample_html: str) -> None:
     assert not duplicates, duplicates[:5]
 
 
-def test_ten_rep_set_stays_under_two_megabytes(ten_reps: tuple[Analysis, Path],
-                                               tmp_path: Path) -> None:
+def test_ten_rep_set_stays_under_two_megabytes(
+    ten_reps: tuple[Analysis, Path], tmp_path: Path
+) -> None:
     analysis, video = ten_reps
     assert len(analysis.reps) == 10
     html = report_html(analysis, video, CFG.rules)
@@ -288,10 +327,14 @@ def test_clip_text_is_escaped(sample: Analysis) -> None:
 
 
 def test_a_set_without_reps_still_makes_a_page() -> None:
-    data = {"schema_version": 1, "source": {"path": "empty.mp4", "duration_s": 3.0},
-            "reps": [], "summary": {"rep_count": 0, "faults": {}, "cues": [], "score": None},
-            "view": {"side": None, "ok": False, "message": "no person found"},
-            "warnings": ["no complete hip-thrust rep found"]}
+    data = {
+        "schema_version": 1,
+        "source": {"path": "empty.mp4", "duration_s": 3.0},
+        "reps": [],
+        "summary": {"rep_count": 0, "faults": {}, "cues": [], "score": None},
+        "view": {"side": None, "ok": False, "message": "no person found"},
+        "warnings": ["no complete hip-thrust rep found"],
+    }
     html = build_report_html(data)
     assert "No complete rep found" in html and "no person found" in html
     assert _parse(html).cards == []
@@ -299,14 +342,20 @@ def test_a_set_without_reps_still_makes_a_page() -> None:
 
 
 def test_a_set_without_reps_says_what_was_seen_not_a_green_zero() -> None:
-    seen = ("the clip opens with the hips up (up to 181°; a full top is 180°) and they are "
-            "down by 2.2 s: the lift to that top is not in the clip")
-    data = {"schema_version": 1, "source": {"path": "cut.mp4", "duration_s": 6.0},
-            "reps": [], "summary": {"rep_count": 0, "faults": {}, "cues": [], "score": None},
-            "view": {"side": "left", "ok": True, "message": "side view, whole body in frame"},
-            "warnings": [f"{NO_REPS}: {seen}. {HOW_TO}"]}
+    seen = (
+        "the clip opens with the hips up (up to 181°; a full top is 180°) and they are "
+        "down by 2.2 s: the lift to that top is not in the clip"
+    )
+    data = {
+        "schema_version": 1,
+        "source": {"path": "cut.mp4", "duration_s": 6.0},
+        "reps": [],
+        "summary": {"rep_count": 0, "faults": {}, "cues": [], "score": None},
+        "view": {"side": "left", "ok": True, "message": "side view, whole body in frame"},
+        "warnings": [f"{NO_REPS}: {seen}. {HOW_TO}"],
+    }
     html = build_report_html(data)
-    said = html[html.index('id="no-reps"'):]
+    said = html[html.index('id="no-reps"') :]
     assert "The clip opens with the hips up (up to 181°" in said and HOW_TO in said
     # Said once, where the cues go, and no "0 reps to fix" in green.
     assert html.count("the lift to that top is not in the clip") == 1
@@ -339,10 +388,22 @@ def test_report_command(saved: tuple[Path, Path], tmp_path: Path) -> None:
     # A report analysed long ago: its page is dated when the set was analysed, not built.
     data = json.loads(report.read_text(encoding="utf-8"))
     old = tmp_path / "old.json"
-    old.write_text(json.dumps({**data, "analysed_at": "2026-01-02T03:04:05+00:00"}),
-                   encoding="utf-8")
-    result = runner.invoke(app, ["report", str(old), "--landmarks", str(landmarks),
-                                 "--video", str(SAMPLE), "--html", str(out)])
+    old.write_text(
+        json.dumps({**data, "analysed_at": "2026-01-02T03:04:05+00:00"}), encoding="utf-8"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(old),
+            "--landmarks",
+            str(landmarks),
+            "--video",
+            str(SAMPLE),
+            "--html",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "rep-3" in page and "Analysed 2026-01-02 03:04 UTC" in page
@@ -361,8 +422,9 @@ def test_report_command(saved: tuple[Path, Path], tmp_path: Path) -> None:
 def test_analyze_html_option_from_landmarks(saved: tuple[Path, Path], tmp_path: Path) -> None:
     _, landmarks = saved
     out = tmp_path / "a.html"
-    result = runner.invoke(app, ["analyze", "--from-landmarks", str(landmarks), "--html",
-                                 str(out), "-q"])
+    result = runner.invoke(
+        app, ["analyze", "--from-landmarks", str(landmarks), "--html", str(out), "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert len(_parse(out.read_text(encoding="utf-8")).cards) == 3
 
@@ -372,12 +434,30 @@ def test_analyze_html_option_from_landmarks(saved: tuple[Path, Path], tmp_path: 
 
 def test_index_page_lists_and_links_every_clip() -> None:
     rows = [
-        {"path": "clips/b.mp4", "status": "ok", "reps": 3, "score": 70,
-         "top_cue": "Drive your hips higher", "report": "b/report.html"},
-        {"path": "clips/a <1>.mp4", "status": "ok", "reps": 10, "score": 95, "top_cue": "",
-         "report": "a <1>/report.html"},
-        {"path": "clips/c.mp4", "status": "failed: no person found", "reps": None,
-         "score": None, "top_cue": "", "report": None},
+        {
+            "path": "clips/b.mp4",
+            "status": "ok",
+            "reps": 3,
+            "score": 70,
+            "top_cue": "Drive your hips higher",
+            "report": "b/report.html",
+        },
+        {
+            "path": "clips/a <1>.mp4",
+            "status": "ok",
+            "reps": 10,
+            "score": 95,
+            "top_cue": "",
+            "report": "a <1>/report.html",
+        },
+        {
+            "path": "clips/c.mp4",
+            "status": "failed: no person found",
+            "reps": None,
+            "score": None,
+            "top_cue": "",
+            "report": None,
+        },
     ]
     html = build_index_html(rows)
     page = _parse(html)
@@ -395,26 +475,42 @@ def test_index_page_lists_and_links_every_clip() -> None:
 
 @needs_chromium
 def test_index_sorts_by_score_in_chromium(tmp_path: Path) -> None:
-    rows = [{"path": f"{name}.mp4", "status": "ok", "reps": 3, "score": score,
-             "top_cue": "", "report": f"{name}.html"}
-            for name, score in (("b", 70), ("a", 95), ("c", None), ("d", 80))]
+    rows = [
+        {
+            "path": f"{name}.mp4",
+            "status": "ok",
+            "reps": 3,
+            "score": score,
+            "top_cue": "",
+            "report": f"{name}.html",
+        }
+        for name, score in (("b", 70), ("a", 95), ("c", None), ("d", 80))
+    ]
     page = tmp_path / "index.html"
     # Click "Score" twice (ascending, then descending) and read the clip order back.
-    page.write_text(build_index_html(rows).replace("</body>", """<script>
+    page.write_text(
+        build_index_html(rows).replace(
+            "</body>",
+            """<script>
 var b = document.querySelectorAll("#clips th button")[3]; b.click(); b.click();
 document.body.dataset.out = Array.from(document.querySelectorAll("#clips tbody tr"))
   .map(function (tr) { return tr.cells[0].textContent.trim(); }).join(",");
-</script></body>"""), encoding="utf-8")
+</script></body>""",
+        ),
+        encoding="utf-8",
+    )
     dom = _chromium(page, 1000, 600, None, tmp_path)
     order = re.search(r'data-out="([^"]*)"', dom)
     assert order and order.group(1) == "a.mp4,d.mp4,b.mp4,c.mp4"  # blanks last
 
 
 @needs_chromium
-@pytest.mark.parametrize(("name", "width", "height"), [("phone", 390, 2400),
-                                                       ("desktop", 1280, 1800)])
-def test_renders_in_chromium(sample_html: str, tmp_path: Path, name: str, width: int,
-                             height: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "width", "height"), [("phone", 390, 2400), ("desktop", 1280, 1800)]
+)
+def test_renders_in_chromium(
+    sample_html: str, tmp_path: Path, name: str, width: int, height: int
+) -> None:
     page = tmp_path / "report.html"
     page.write_text(sample_html, encoding="utf-8")
     png = tmp_path / f"report_{name}.png"
@@ -434,4 +530,3 @@ def test_ten_rep_set_fits_a_phone(ten_reps: tuple[Analysis, Path], tmp_path: Pat
     page = tmp_path / "ten.html"
     page.write_text(report_html(analysis, video, CFG.rules), encoding="utf-8")
     assert _page_width(page, 390, tmp_path) <= 390
-

@@ -56,7 +56,10 @@ def test_clean_reps_count_with_their_frames() -> None:
     step = 4 * HOLD
     for k, c in enumerate(cycles[1:], start=1):
         assert (c.lift, c.peak, c.bottom) == (
-            first.lift + k * step, first.peak + k * step, first.bottom + k * step)
+            first.lift + k * step,
+            first.peak + k * step,
+            first.bottom + k * step,
+        )
         assert c.valley == first.bottom + (k - 1) * step + HOLD - 1, "the last bottom frame"
 
 
@@ -70,10 +73,14 @@ def test_a_sagging_rep_among_full_ones_still_counts() -> None:
 @pytest.mark.parametrize(
     ("name", "values"),
     [
-        ("jitter just under the lift threshold",
-         [BOTTOM] * 5 + [BOTTOM + R - 0.5, BOTTOM + 1.0] * 40),
-        ("a lift, then jitter above the return level",
-         [BOTTOM] * 5 + [TOP] * 5 + [RETURN + 0.5, TOP] * 40),
+        (
+            "jitter just under the lift threshold",
+            [BOTTOM] * 5 + [BOTTOM + R - 0.5, BOTTOM + 1.0] * 40,
+        ),
+        (
+            "a lift, then jitter above the return level",
+            [BOTTOM] * 5 + [TOP] * 5 + [RETURN + 0.5, TOP] * 40,
+        ),
         ("slow drift at the bottom", [BOTTOM + 0.1 * k for k in range(200)][: int(R * 9)]),
     ],
 )
@@ -89,8 +96,7 @@ def test_a_lift_just_under_min_range_never_counts() -> None:
 
 
 @pytest.mark.parametrize(("offset", "completes"), [(+0.1, False), (-0.1, True)])
-def test_the_return_threshold_just_above_and_just_below(offset: float,
-                                                        completes: bool) -> None:
+def test_the_return_threshold_just_above_and_just_below(offset: float, completes: bool) -> None:
     values = [BOTTOM] * HOLD + [TOP] * 3 * HOLD + [RETURN + offset] * HOLD
     assert len(_feed(values)) == (1 if completes else 0)
 
@@ -106,8 +112,7 @@ def test_the_return_threshold_just_above_and_just_below(offset: float,
 def test_min_rep_s_just_under_and_just_over(duration_s: float, counts: bool) -> None:
     """A rep is timed from its valley (frame 0) to the first frame back at the bottom
     (frame 4 * HOLD). Scale the frame interval so that this lasts `duration_s`."""
-    cycles = _feed([BOTTOM] + [BOTTOM] * 0 + _rep()[: 3 * HOLD + 1],
-                   dt=duration_s / (3 * HOLD + 1))
+    cycles = _feed([BOTTOM] + [BOTTOM] * 0 + _rep()[: 3 * HOLD + 1], dt=duration_s / (3 * HOLD + 1))
     assert len(cycles) == (1 if counts else 0)
 
 
@@ -223,9 +228,11 @@ def test_segment_reps_measures_pause_and_eccentric(scripted: ScriptedRep) -> Non
         # hold plus a share of each ramp, the lift and the lowering a little shorter.
         assert want.pause_s > scripted.pause_s and want.eccentric_s < scripted.eccentric_s
         turn = scripted.pause_s == 0.0  # no hold: a sharp turn at the top
-        for got, expected in ((rep.pause_s, want.pause_s),
-                              (rep.eccentric_s, want.eccentric_s),
-                              (rep.concentric_s, want.concentric_s)):
+        for got, expected in (
+            (rep.pause_s, want.pause_s),
+            (rep.eccentric_s, want.eccentric_s),
+            (rep.concentric_s, want.concentric_s),
+        ):
             assert got == pytest.approx(expected, abs=TURN_TOL_S if turn else DURATION_TOL_S)
 
 
@@ -257,8 +264,12 @@ def test_segment_reps_drops_a_small_wiggle_among_big_reps() -> None:
     """A wiggle whose own excursion is below min_range_deg is not a rep; the others are
     kept and renumbered."""
     bottom = 150.0
-    reps_in = [ScriptedRep(top_deg=bottom + 2 * R), ScriptedRep(top_deg=bottom + 0.8 * R),
-               ScriptedRep(top_deg=bottom + 2 * R), ScriptedRep(top_deg=bottom + 2 * R)]
+    reps_in = [
+        ScriptedRep(top_deg=bottom + 2 * R),
+        ScriptedRep(top_deg=bottom + 0.8 * R),
+        ScriptedRep(top_deg=bottom + 2 * R),
+        ScriptedRep(top_deg=bottom + 2 * R),
+    ]
     script = script_hip_angle(reps_in, bottom_deg=bottom)
     reps = segment_reps(track_from_angles(script.t_s, script.hip_deg), CFG)
     kept = [script.reps[k] for k in (0, 2, 3)]
@@ -324,18 +335,26 @@ def test_boundaries_are_unbiased_on_noisy_eased_reps() -> None:
     """At 15 analysed frames per second with 1 deg of landmark noise, every boundary lies
     within 0.06 s of the script on average (a frame is 0.067 s), none further than 0.15."""
     fps = 15.0
-    reps_in = [ScriptedRep(concentric_s=0.9, pause_s=1.4, eccentric_s=1.6),
-               ScriptedRep(concentric_s=1.2, pause_s=0.4, eccentric_s=0.6),
-               ScriptedRep(concentric_s=0.8, pause_s=2.0, eccentric_s=2.2)]
+    reps_in = [
+        ScriptedRep(concentric_s=0.9, pause_s=1.4, eccentric_s=1.6),
+        ScriptedRep(concentric_s=1.2, pause_s=0.4, eccentric_s=0.6),
+        ScriptedRep(concentric_s=0.8, pause_s=2.0, eccentric_s=2.2),
+    ]
     script = script_hip_angle(reps_in, fps=fps)
     noisy = script.hip_deg + np.random.default_rng(3).normal(0.0, 1.0, len(script.t_s))
     reps = segment_reps(track_from_angles(script.t_s, noisy), CFG)
     assert len(reps) == 3
-    errors = np.array([
-        [rep.start_s - want.start_s, rep.top_start_s - want.top_start_s,
-         rep.top_end_s - want.top_end_s, rep.end_s - want.end_s]
-        for rep, want in zip(reps, script.reps, strict=True)
-    ])
+    errors = np.array(
+        [
+            [
+                rep.start_s - want.start_s,
+                rep.top_start_s - want.top_start_s,
+                rep.top_end_s - want.top_end_s,
+                rep.end_s - want.end_s,
+            ]
+            for rep, want in zip(reps, script.reps, strict=True)
+        ]
+    )
     assert np.abs(errors.mean(axis=0)).max() < 0.06
     assert np.abs(errors).max() < 0.15
     for rep, want in zip(reps, script.reps, strict=True):
@@ -368,8 +387,7 @@ def test_back_to_back_reps_never_overlap() -> None:
     for before, after in itertools.pairwise(reps):
         assert before.end_s <= after.start_s
     for k, (rep, want) in enumerate(zip(reps, script.reps, strict=True)):
-        assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S if k == 0 else
-                                            TURN_TOL_S)
+        assert rep.start_s == pytest.approx(want.start_s, abs=FRAME_TOL_S if k == 0 else TURN_TOL_S)
         assert rep.end_s == pytest.approx(want.end_s, abs=TURN_TOL_S)
 
 
@@ -378,14 +396,16 @@ def _truncated(script: HipScript, end_s: float) -> PoseTrack:
     return track_from_angles(script.t_s[keep], script.hip_deg[keep])
 
 
-@pytest.mark.parametrize(("lowered", "counted"), [
-    (0.5, 2),  # the clip ends halfway down the third lowering: a partial rep, not a rep
-    (0.7, 2),  # most of the way down (past bottom_return), hips still falling fast: partial
-    (0.95, 3),  # touching down: within a fifth of the rise of the bottom
-    (1.0, 3),  # back at the bottom
-])
-def test_a_rep_the_clip_cuts_off_mid_lowering_is_not_counted(lowered: float,
-                                                             counted: int) -> None:
+@pytest.mark.parametrize(
+    ("lowered", "counted"),
+    [
+        (0.5, 2),  # the clip ends halfway down the third lowering: a partial rep, not a rep
+        (0.7, 2),  # most of the way down (past bottom_return), hips still falling fast: partial
+        (0.95, 3),  # touching down: within a fifth of the rise of the bottom
+        (1.0, 3),  # back at the bottom
+    ],
+)
+def test_a_rep_the_clip_cuts_off_mid_lowering_is_not_counted(lowered: float, counted: int) -> None:
     script = script_hip_angle([ScriptedRep()] * 3, fps=FPS)
     last = script.reps[-1]
     # The eased lowering covers this share of its drop at u = acos(1 - 2 share) / pi.
@@ -395,12 +415,16 @@ def test_a_rep_the_clip_cuts_off_mid_lowering_is_not_counted(lowered: float,
     assert len(reps) == counted
 
 
-@pytest.mark.parametrize(("settle_deg_s", "counted"), [
-    (12.0, 3),  # the hips slow into the bottom (a real lowering's settle): the rep is done
-    (None, 2),  # the same height, still at full lowering speed: cut off, a partial rep
-])
-def test_a_clip_ending_as_the_hips_slow_into_the_bottom_counts(settle_deg_s: float | None,
-                                                               counted: int) -> None:
+@pytest.mark.parametrize(
+    ("settle_deg_s", "counted"),
+    [
+        (12.0, 3),  # the hips slow into the bottom (a real lowering's settle): the rep is done
+        (None, 2),  # the same height, still at full lowering speed: cut off, a partial rep
+    ],
+)
+def test_a_clip_ending_as_the_hips_slow_into_the_bottom_counts(
+    settle_deg_s: float | None, counted: int
+) -> None:
     """Real lowerings slow down well before the hip angle settles: a clip that ends there,
     a quarter of the rise up and at a fraction of the lowering's speed, ends a whole rep."""
     script = script_hip_angle([ScriptedRep()] * 3, fps=FPS)

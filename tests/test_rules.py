@@ -25,15 +25,29 @@ RULE_BY_ID = {rule.id: rule for rule in RULES}
 
 
 def _rep(
-    hip_deg: float = 180.0, shin_deg: float = 0.0, pause_s: float = 1.5,
-    eccentric_s: float = 2.0, confidence: float = 0.9, shin_confidence: float | None = None,
+    hip_deg: float = 180.0,
+    shin_deg: float = 0.0,
+    pause_s: float = 1.5,
+    eccentric_s: float = 2.0,
+    confidence: float = 0.9,
+    shin_confidence: float | None = None,
 ) -> Rep:
     """A rep that passes every rule unless told otherwise (times from t = 0); the knee and
     ankle seen as well as the rest unless `shin_confidence` says otherwise."""
     top_start = 1.0
-    return Rep(1, 0.0, top_start, top_start + pause_s, top_start + pause_s + eccentric_s,
-               hip_deg, 90.0 + shin_deg, hip_deg - 100.0, confidence, shin_deg,
-               confidence if shin_confidence is None else shin_confidence)
+    return Rep(
+        1,
+        0.0,
+        top_start,
+        top_start + pause_s,
+        top_start + pause_s + eccentric_s,
+        hip_deg,
+        90.0 + shin_deg,
+        hip_deg - 100.0,
+        confidence,
+        shin_deg,
+        confidence if shin_confidence is None else shin_confidence,
+    )
 
 
 def _ctx(**rep: float) -> RepContext:
@@ -78,11 +92,17 @@ CASES: list[tuple[str, str, Threshold, float, str | None]] = [
 @pytest.mark.parametrize(
     ("rule_id", "field", "threshold", "offset", "fault"),
     CASES,
-    ids=[f"{c[0]}-{c[1]}-{'at' if c[3] == 0 else ('below' if c[3] < 0 else 'above')}-{c[4]}"
-         f"-{i}" for i, c in enumerate(CASES)],
+    ids=[
+        f"{c[0]}-{c[1]}-{'at' if c[3] == 0 else ('below' if c[3] < 0 else 'above')}-{c[4]}-{i}"
+        for i, c in enumerate(CASES)
+    ],
 )
 def test_threshold_just_below_and_just_above(
-    rule_id: str, field: str, threshold: Threshold, offset: float, fault: str | None,
+    rule_id: str,
+    field: str,
+    threshold: Threshold,
+    offset: float,
+    fault: str | None,
 ) -> None:
     value = threshold(CFG) + offset
     finding = RULE_BY_ID[rule_id].check(_ctx(**{field: value}), CFG)
@@ -98,16 +118,20 @@ def test_threshold_just_below_and_just_above(
     assert finding.confidence == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize(("shin_deg", "knee_deg", "fault"), [
-    (0.0, 55.0, None),  # floor bridge, shins vertical: the thigh slopes, the knee reads 55
-    (25.0, 88.0, None),  # floor bridge, knee at 90: the shin leans out 25
-    (-30.0, 75.0, None),  # shin back, knee still open: not a cramped set-up
-    (30.0, 105.0, None),  # shin out, knee not yet past 110
-    (-30.0, 60.0, "feet_too_close"),  # both past their limits
-    (30.0, 120.0, "feet_too_far"),
-])
+@pytest.mark.parametrize(
+    ("shin_deg", "knee_deg", "fault"),
+    [
+        (0.0, 55.0, None),  # floor bridge, shins vertical: the thigh slopes, the knee reads 55
+        (25.0, 88.0, None),  # floor bridge, knee at 90: the shin leans out 25
+        (-30.0, 75.0, None),  # shin back, knee still open: not a cramped set-up
+        (30.0, 105.0, None),  # shin out, knee not yet past 110
+        (-30.0, 60.0, "feet_too_close"),  # both past their limits
+        (30.0, 120.0, "feet_too_far"),
+    ],
+)
 def test_a_feet_fault_needs_both_the_shin_and_the_knee_past_their_limits(
-        shin_deg: float, knee_deg: float, fault: str | None) -> None:
+    shin_deg: float, knee_deg: float, fault: str | None
+) -> None:
     rep = replace(_rep(shin_deg=shin_deg), knee_angle_top_deg=knee_deg)
     finding = RULE_BY_ID["shin_angle"].check(RepContext(rep, band="hips"), CFG)
     assert finding.fault == fault
@@ -126,10 +150,12 @@ def test_the_shin_rule_is_not_judged_when_the_ankle_is_not_seen() -> None:
 
 def test_thresholds_follow_the_config() -> None:
     """A custom threshold moves the verdict: the rules read the config, not a constant."""
-    custom = CFG.model_copy(update={
-        "pause": CFG.pause.model_copy(update={"min_s": 2.0}),
-        "top_alignment": CFG.top_alignment.model_copy(update={"min_deg": 178.0}),
-    })
+    custom = CFG.model_copy(
+        update={
+            "pause": CFG.pause.model_copy(update={"min_s": 2.0}),
+            "top_alignment": CFG.top_alignment.model_copy(update={"min_deg": 178.0}),
+        }
+    )
     ctx = _ctx(hip_deg=177.0, pause_s=1.5)
     assert RULE_BY_ID["pause"].check(ctx, CFG).status is Status.OK
     assert RULE_BY_ID["pause"].check(ctx, custom).fault == "short_pause"
@@ -173,8 +199,10 @@ def test_fault_codes_and_rule_ids_are_unique() -> None:
 
 
 def test_cues_differ_between_faults() -> None:
-    cues = {code: next(f.cue for f in check_rep(make(CFG), CFG) if f.fault)
-            for code, make in TRIGGERS.items()}
+    cues = {
+        code: next(f.cue for f in check_rep(make(CFG), CFG) if f.fault)
+        for code, make in TRIGGERS.items()
+    }
     assert len(set(cues.values())) == len(cues)
 
 
@@ -195,8 +223,9 @@ def test_not_judged_below_min_confidence(rule_id: str) -> None:
     assert at.status is Status.OK
 
 
-@pytest.mark.parametrize(("rule_id", "field"),
-                         [("top_alignment", "hip_deg"), ("shin_angle", "shin_deg")])
+@pytest.mark.parametrize(
+    ("rule_id", "field"), [("top_alignment", "hip_deg"), ("shin_angle", "shin_deg")]
+)
 def test_not_judged_when_the_angle_is_missing(rule_id: str, field: str) -> None:
     finding = RULE_BY_ID[rule_id].check(_ctx(**{field: math.nan}), CFG)
     assert finding.status is Status.NOT_JUDGED
@@ -204,16 +233,23 @@ def test_not_judged_when_the_angle_is_missing(rule_id: str, field: str) -> None:
 
 
 def test_a_low_confidence_rep_with_faulty_values_is_still_not_judged() -> None:
-    ctx = _ctx(hip_deg=100.0, shin_deg=50.0, pause_s=0.0, eccentric_s=0.1,
-               confidence=CFG.min_confidence / 2)
+    ctx = _ctx(
+        hip_deg=100.0,
+        shin_deg=50.0,
+        pause_s=0.0,
+        eccentric_s=0.1,
+        confidence=CFG.min_confidence / 2,
+    )
     statuses = {f.rule: f.status for f in check_rep(ctx, CFG)}
     assert all(statuses[r] is Status.NOT_JUDGED for r in JUDGED_ON_THE_REP)
 
 
 # --- band placement --------------------------------------------------------------------
 
-KNEES_CUE = ("Loop the band under your feet and across your hips: at the knees it adds no"
-             " resistance to the thrust")
+KNEES_CUE = (
+    "Loop the band under your feet and across your hips: at the knees it adds no"
+    " resistance to the thrust"
+)
 
 
 @pytest.mark.parametrize("band", ["hips", "both"])
@@ -314,8 +350,16 @@ def test_score_arithmetic_on_a_small_table() -> None:
     ok_light = Finding("light", Status.OK, None, 1.0, "", 1.0, "")
     bad_heavy = Finding("heavy", Status.FAULT, "bad", 1.0, "", 1.0, "fix it")
     assert score([ok_light, bad_heavy], rules) == 25
-    assert score([replace(ok_light, status=Status.FAULT, fault="bad", cue="x"),
-                  replace(bad_heavy, status=Status.OK, fault=None, cue="")], rules) == 75
+    assert (
+        score(
+            [
+                replace(ok_light, status=Status.FAULT, fault="bad", cue="x"),
+                replace(bad_heavy, status=Status.OK, fault=None, cue=""),
+            ],
+            rules,
+        )
+        == 75
+    )
 
 
 # --- the landmark table of the measured side -------------------------------------------

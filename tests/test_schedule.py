@@ -39,8 +39,16 @@ def _pose(frame: Frame) -> PoseFrame:
     xy[Landmark.LEFT_SHOULDER] = hip - [200.0, 0.0]
     xy[Landmark.LEFT_KNEE] = hip + 200.0 * np.array([math.cos(a), -math.sin(a)])
     vis = np.full(33, 0.9, np.float32)
-    return PoseFrame(frame.t_s, frame.index, (640, 360), xy, np.zeros(33, np.float32), vis,
-                     vis, np.zeros((33, 3), np.float32))
+    return PoseFrame(
+        frame.t_s,
+        frame.index,
+        (640, 360),
+        xy,
+        np.zeros(33, np.float32),
+        vis,
+        vis,
+        np.zeros((33, 3), np.float32),
+    )
 
 
 class _Model:
@@ -74,8 +82,11 @@ def test_the_dense_model_sees_the_movement_and_the_sparse_one_the_rest() -> None
     dense_t = np.array(dense.seen)
     stretch = SPARSE_EVERY / FPS
     # The lift (2-3 s) is measured whole, from a stretch before it to a stretch after it.
-    lift = [f.t_s for f in grid if 2.0 - stretch <= f.t_s <= 3.0 + stretch
-            and round(f.t_s * FPS) % SPARSE_EVERY]
+    lift = [
+        f.t_s
+        for f in grid
+        if 2.0 - stretch <= f.t_s <= 3.0 + stretch and round(f.t_s * FPS) % SPARSE_EVERY
+    ]
     assert np.isin(np.round(lift, 6), dense_t.round(6)).all()
     # Where the hips are still for long, only the sparse frames are measured.
     still = [g for g, f in enumerate(grid) if 4.0 <= f.t_s <= 7.0]
@@ -97,12 +108,15 @@ def test_the_grid_is_filled_between_measured_frames() -> None:
     assert [p.index for p in poses] == [f.index for f in grid]
     for g, pose in enumerate(poses):
         if g not in seen.poses:  # interpolated: the angle where a measured one would be
-            hip, knee, shoulder = (pose.xy_px[lm] for lm in (
-                Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_SHOULDER))
+            hip, knee, shoulder = (
+                pose.xy_px[lm]
+                for lm in (Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_SHOULDER)
+            )
             u, w = shoulder - hip, knee - hip
             cos = float(np.dot(u, w) / np.linalg.norm(u) / np.linalg.norm(w))
             assert math.degrees(math.acos(np.clip(cos, -1, 1))) == pytest.approx(
-                _hip_deg(pose.t_s), abs=1.0)
+                _hip_deg(pose.t_s), abs=1.0
+            )
             assert pose.people == -1
 
 
@@ -118,4 +132,4 @@ def test_a_person_lost_on_the_sparse_frames_is_measured_densely() -> None:
     around = [g for g, f in enumerate(grid) if 3.5 <= f.t_s < 4.5]
     assert set(around) <= set(seen.poses)
     # Nobody in view is never bridged by interpolation.
-    assert all(pose.is_missing for pose in on_grid(seen)[around[0]:around[-1] + 1])
+    assert all(pose.is_missing for pose in on_grid(seen)[around[0] : around[-1] + 1])

@@ -24,7 +24,9 @@ def _frame(i: int, rng: np.random.Generator) -> PoseFrame:
     if i in MISSING:
         return PoseFrame.missing(t, i, RES)
     return PoseFrame(
-        t_s=t, index=i, resolution_wh=RES,
+        t_s=t,
+        index=i,
+        resolution_wh=RES,
         xy_px=rng.uniform(0, 480, (N_LANDMARKS, 2)).astype(np.float32),
         z=rng.normal(0, 0.1, N_LANDMARKS).astype(np.float32),
         visibility=rng.uniform(0, 1, N_LANDMARKS).astype(np.float32),
@@ -44,8 +46,7 @@ META: dict[str, Any] = {"source": {"path": "clip.mp4", "fps": 29.97}, "model": {
 
 
 def _assert_same(a: PoseSequence, b: PoseSequence) -> None:
-    for name in ("t_s", "index", "xy_px", "z", "visibility", "presence", "world_xyz_m",
-                 "people"):
+    for name in ("t_s", "index", "xy_px", "z", "visibility", "presence", "world_xyz_m", "people"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         np.testing.assert_array_equal(x, y, err_msg=name)
@@ -87,11 +88,29 @@ def test_empty_sequence_round_trips(tmp_path: Path) -> None:
 def test_shapes_are_checked(frames: list[PoseFrame]) -> None:
     seq = PoseSequence.from_frames(frames, RES)
     with pytest.raises(ValueError, match="xy_px"):
-        PoseSequence(seq.t_s, seq.index, seq.xy_px[:, :10], seq.z, seq.visibility,
-                     seq.presence, seq.world_xyz_m, seq.people, RES)
+        PoseSequence(
+            seq.t_s,
+            seq.index,
+            seq.xy_px[:, :10],
+            seq.z,
+            seq.visibility,
+            seq.presence,
+            seq.world_xyz_m,
+            seq.people,
+            RES,
+        )
     with pytest.raises(ValueError, match="people"):
-        PoseSequence(seq.t_s, seq.index, seq.xy_px, seq.z, seq.visibility,
-                     seq.presence, seq.world_xyz_m, seq.people[:-1], RES)
+        PoseSequence(
+            seq.t_s,
+            seq.index,
+            seq.xy_px,
+            seq.z,
+            seq.visibility,
+            seq.presence,
+            seq.world_xyz_m,
+            seq.people[:-1],
+            RES,
+        )
 
 
 # --- bad files -------------------------------------------------------------------------
@@ -105,9 +124,15 @@ def _npz_bytes(**arrays: Any) -> bytes:
 
 def _arrays(seq: PoseSequence) -> dict[str, Any]:
     return dict(
-        format_version=np.array(FORMAT_VERSION), t_s=seq.t_s, index=seq.index,
-        xy_px=seq.xy_px, z=seq.z, visibility=seq.visibility, presence=seq.presence,
-        world_xyz_m=seq.world_xyz_m, people=seq.people,
+        format_version=np.array(FORMAT_VERSION),
+        t_s=seq.t_s,
+        index=seq.index,
+        xy_px=seq.xy_px,
+        z=seq.z,
+        visibility=seq.visibility,
+        presence=seq.presence,
+        world_xyz_m=seq.world_xyz_m,
+        people=seq.people,
         resolution_wh=np.array(seq.resolution_wh, dtype=np.int64),
         meta=np.array(json.dumps(seq.meta)),
     )
@@ -139,10 +164,13 @@ def _broken(seq: PoseSequence, case: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "case", ["missing key", "wrong version", "wrong shape", "pickled meta", "meta not json"],
+    "case",
+    ["missing key", "wrong version", "wrong shape", "pickled meta", "meta not json"],
 )
 def test_a_wrong_file_raises_landmarks_file_error(
-    case: str, frames: list[PoseFrame], tmp_path: Path,
+    case: str,
+    frames: list[PoseFrame],
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "bad.npz"
     path.write_bytes(_broken(PoseSequence.from_frames(frames, RES, META), case))
@@ -155,7 +183,8 @@ def test_a_wrong_file_raises_landmarks_file_error(
 
 
 def test_a_corrupt_file_raises_landmarks_file_error(
-    frames: list[PoseFrame], tmp_path: Path,
+    frames: list[PoseFrame],
+    tmp_path: Path,
 ) -> None:
     good = tmp_path / "good.npz"
     PoseSequence.from_frames(frames, RES, META).save(good)

@@ -44,15 +44,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def upload(client: TestClient, token: str, data: bytes, name: str = "set.mp4"
-           ) -> tuple[int, dict[str, object]]:
-    r = client.post("/api/uploads", headers=bearer(token),
-                    files={"file": (name, io.BytesIO(data), "video/mp4")})
+def upload(
+    client: TestClient, token: str, data: bytes, name: str = "set.mp4"
+) -> tuple[int, dict[str, object]]:
+    r = client.post(
+        "/api/uploads", headers=bearer(token), files={"file": (name, io.BytesIO(data), "video/mp4")}
+    )
     return r.status_code, r.json()
 
 
-def wait_done(client: TestClient, token: str, upload_id: str, timeout_s: float = 240.0
-              ) -> dict[str, object]:
+def wait_done(
+    client: TestClient, token: str, upload_id: str, timeout_s: float = 240.0
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout_s
     seen: set[str] = set()
     while time.monotonic() < deadline:
@@ -90,13 +93,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         status, body = upload(client, alice, CLIP.read_bytes(), "my set.mp4")
         assert status == 201, body
         final = wait_done(client, alice, str(body["id"]))
-        yield Served(client, settings, alice, bob, coach, str(body["id"]), str(body["state"]),
-                     final)
+        yield Served(
+            client, settings, alice, bob, coach, str(body["id"]), str(body["state"]), final
+        )
 
 
 @contextlib.contextmanager
-def bare_service(data: Path, **limits: object) -> Iterator[tuple[TestClient, str,
-                                                                 ServerSettings]]:
+def bare_service(data: Path, **limits: object) -> Iterator[tuple[TestClient, str, ServerSettings]]:
     """A service without workers (uploads stay queued) on `data`, with `limits` (settings),
     its client and carol's token."""
     settings = settings_for(data, workers=0, **limits)
@@ -108,8 +111,9 @@ def bare_service(data: Path, **limits: object) -> Iterator[tuple[TestClient, str
 @pytest.fixture
 def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
     """A service without workers, a small size and rate limit."""
-    with bare_service(tmp_path / "data", max_upload_bytes=400_000, uploads_per_window=3,
-                      rate_window_s=60.0) as served:
+    with bare_service(
+        tmp_path / "data", max_upload_bytes=400_000, uploads_per_window=3, rate_window_s=60.0
+    ) as served:
         yield served
 
 
@@ -182,8 +186,12 @@ def test_wrong_or_missing_token_is_refused(served: Served) -> None:
 
 def test_openapi_documents_the_api(served: Served) -> None:
     paths = served.client.get("/openapi.json").json()["paths"]
-    assert {"/api/uploads", "/api/uploads/{upload_id}", "/api/uploads/{upload_id}/report",
-            "/api/uploads/{upload_id}/video"} <= set(paths)
+    assert {
+        "/api/uploads",
+        "/api/uploads/{upload_id}",
+        "/api/uploads/{upload_id}/report",
+        "/api/uploads/{upload_id}/video",
+    } <= set(paths)
     assert "multipart/form-data" in paths["/api/uploads"]["post"]["requestBody"]["content"]
     assert served.client.get("/docs").status_code == 404  # Swagger UI loads a CDN script
 
@@ -203,8 +211,7 @@ def test_delete_removes_rows_and_files(bare: tuple[TestClient, str, ServerSettin
     engine.dispose()
 
 
-def test_report_of_an_unscored_upload_is_409(bare: tuple[TestClient, str, ServerSettings]
-                                              ) -> None:
+def test_report_of_an_unscored_upload_is_409(bare: tuple[TestClient, str, ServerSettings]) -> None:
     client, token, _ = bare
     status, body = upload(client, token, _small_clip())
     assert status == 201 and body["state"] == "queued"
@@ -228,16 +235,20 @@ def _assert_nothing_kept(settings: ServerSettings) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("name", "data", "status"), [
-    ("big.mp4", b"\0" * 500_000, 413),
-    ("notes.mp4", b"this is not a video, whatever its name says\n" * 50, 415),
-    ("cut.mp4", "truncated", 422),
-    ("../../../etc/evil.mp4", "clip", 400),
-    ("..\\..\\evil.mp4", "clip", 400),
-    ("empty.mp4", b"", 422),
-])
-def test_bad_uploads_are_refused_cleanly(bare: tuple[TestClient, str, ServerSettings],
-                                         name: str, data: bytes | str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "data", "status"),
+    [
+        ("big.mp4", b"\0" * 500_000, 413),
+        ("notes.mp4", b"this is not a video, whatever its name says\n" * 50, 415),
+        ("cut.mp4", "truncated", 422),
+        ("../../../etc/evil.mp4", "clip", 400),
+        ("..\\..\\evil.mp4", "clip", 400),
+        ("empty.mp4", b"", 422),
+    ],
+)
+def test_bad_uploads_are_refused_cleanly(
+    bare: tuple[TestClient, str, ServerSettings], name: str, data: bytes | str, status: int
+) -> None:
     client, token, settings = bare
     if data == "truncated":
         whole = _small_clip()
@@ -252,13 +263,14 @@ def test_bad_uploads_are_refused_cleanly(bare: tuple[TestClient, str, ServerSett
     assert not (settings.data_dir.parent / "etc").exists()
 
 
-def test_oversize_is_refused_while_streaming(bare: tuple[TestClient, str, ServerSettings]
-                                             ) -> None:
+def test_oversize_is_refused_while_streaming(bare: tuple[TestClient, str, ServerSettings]) -> None:
     """No Content-Length to go by (chunked upload): the limit stops the stream itself."""
     client, token, settings = bare
     boundary = "XyZ"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"big.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="big.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode()
 
     def body() -> Iterator[bytes]:
         yield head
@@ -266,8 +278,11 @@ def test_oversize_is_refused_while_streaming(bare: tuple[TestClient, str, Server
             yield b"\0" * 100_000
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = client.post("/api/uploads", headers={**bearer(token), "Content-Type":
-                    f"multipart/form-data; boundary={boundary}"}, content=body())
+    r = client.post(
+        "/api/uploads",
+        headers={**bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=body(),
+    )
     assert r.status_code == 413
     _assert_nothing_kept(settings)
 
@@ -279,13 +294,15 @@ def test_not_multipart_is_refused(bare: tuple[TestClient, str, ServerSettings]) 
     _assert_nothing_kept(settings)
 
 
-def test_a_flood_of_uploads_is_rate_limited(bare: tuple[TestClient, str, ServerSettings]
-                                            ) -> None:
+def test_a_flood_of_uploads_is_rate_limited(bare: tuple[TestClient, str, ServerSettings]) -> None:
     client, token, settings = bare
     codes = [upload(client, token, _small_clip())[0] for _ in range(6)]
     assert codes == [201, 201, 201, 429, 429, 429]
-    r = client.post("/api/uploads", headers=bearer(token),
-                    files={"file": ("x.mp4", io.BytesIO(_small_clip()), "video/mp4")})
+    r = client.post(
+        "/api/uploads",
+        headers=bearer(token),
+        files={"file": ("x.mp4", io.BytesIO(_small_clip()), "video/mp4")},
+    )
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     # The refused ones left nothing behind; another user is not limited by carol's flood.
     assert len(list(settings.uploads_dir.iterdir())) == 3
@@ -312,8 +329,16 @@ def test_queue_claims_are_exclusive_and_a_lost_claim_cannot_finish(tmp_path: Pat
     engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
     with engine.begin() as conn:
         conn.execute(insert(users).values(id=1, name="u", role="client", created_at=now()))
-        conn.execute(insert(uploads).values(id="a" * 32, user_id=1, filename="x.mp4",
-                                            size_bytes=1, duration_s=1.0, created_at=now()))
+        conn.execute(
+            insert(uploads).values(
+                id="a" * 32,
+                user_id=1,
+                filename="x.mp4",
+                size_bytes=1,
+                duration_s=1.0,
+                created_at=now(),
+            )
+        )
         queue.enqueue(conn, "a" * 32)
     with ThreadPoolExecutor(8) as pool:
         claims = [c for c in pool.map(lambda k: queue.claim_next(engine, f"w{k}"), range(8)) if c]
@@ -343,8 +368,16 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up(tmp_path: Path) -> None
     engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
     with engine.begin() as conn:
         conn.execute(insert(users).values(id=1, name="u", role="client", created_at=now()))
-        conn.execute(insert(uploads).values(id="b" * 32, user_id=1, filename="x.mp4",
-                                            size_bytes=1, duration_s=1.0, created_at=now()))
+        conn.execute(
+            insert(uploads).values(
+                id="b" * 32,
+                user_id=1,
+                filename="x.mp4",
+                size_bytes=1,
+                duration_s=1.0,
+                created_at=now(),
+            )
+        )
         queue.enqueue(conn, "b" * 32)
     for _ in range(queue.MAX_ATTEMPTS):
         assert queue.claim_next(engine, "w") is not None
@@ -356,15 +389,20 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up(tmp_path: Path) -> None
 
 
 def test_pages_need_a_session_and_every_post_its_csrf_token(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     import re
 
     client, token, settings = bare
     r = client.get("/clips", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert client.post("/login", data={"token": "nope"}).status_code == 401
-    assert client.post("/login", data={"token": token},
-                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            "/login", data={"token": token}, headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     r = client.post("/login", data={"token": token}, follow_redirects=False)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"].lower()
@@ -376,8 +414,11 @@ def test_pages_need_a_session_and_every_post_its_csrf_token(
     csrf = match.group(1)
 
     def send(headers: dict[str, str]) -> int:
-        return client.post("/upload", headers=headers, files={
-            "file": ("p.mp4", io.BytesIO(_small_clip()), "video/mp4")}).status_code
+        return client.post(
+            "/upload",
+            headers=headers,
+            files={"file": ("p.mp4", io.BytesIO(_small_clip()), "video/mp4")},
+        ).status_code
 
     assert send({}) == 403
     assert send({"X-CSRF-Token": "0" * 40}) == 403

@@ -23,9 +23,15 @@ CLIP = Path(__file__).resolve().parents[1] / "sample_videos" / "short_pause_left
 CHROMIUM = chromium_path()
 # Where the screenshot is copied for a human to look at (FORMCHECK_SCREENSHOT overrides).
 SCREENSHOT_COPY = os.environ.get("FORMCHECK_SCREENSHOT", "/tmp/server_result.png")
-CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--disable-dev-shm-usage"]
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
@@ -50,8 +56,7 @@ def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
     shot = tmp_path / "result.png"
     try:
         with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=CHROME_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROME_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1000, "height": 800})
                 page.goto(f"{server.url}/clips")
@@ -62,8 +67,7 @@ def test_upload_in_the_browser_then_see_the_result(tmp_path: Path) -> None:
                 page.fill("#token", token)
                 page.click("button[type=submit]")
                 page.wait_for_url("**/clips")
-                cookie = next(c for c in page.context.cookies() if c["name"] ==
-                              "formcheck_session")
+                cookie = next(c for c in page.context.cookies() if c["name"] == "formcheck_session")
                 assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
                 page.click("text=Upload a set")

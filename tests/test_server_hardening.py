@@ -46,40 +46,54 @@ BOUNDARY = "XyZ"
 @pytest.fixture
 def bare(tmp_path: Path) -> Iterator[tuple[TestClient, str, ServerSettings]]:
     """A service without workers, a generous size limit and a small rate limit."""
-    with bare_service(tmp_path / "data", max_upload_bytes=5_000_000, uploads_per_window=3,
-                      rate_window_s=60.0) as served:
+    with bare_service(
+        tmp_path / "data", max_upload_bytes=5_000_000, uploads_per_window=3, rate_window_s=60.0
+    ) as served:
         yield served
 
 
 def _part(name: str, value: bytes, filename: str | None = None, extra: str = "") -> bytes:
     disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-    return (f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n{extra}\r\n").encode() \
-        + value + b"\r\n"
+    return (
+        (f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n{extra}\r\n").encode()
+        + value
+        + b"\r\n"
+    )
 
 
-def _post(client: TestClient, token: str, body: bytes, boundary: str = BOUNDARY
-          ) -> tuple[int, str]:
+def _post(client: TestClient, token: str, body: bytes, boundary: str = BOUNDARY) -> tuple[int, str]:
     def chunks() -> Iterator[bytes]:  # chunked: no Content-Length to refuse it by
         for i in range(0, len(body), 65536):
-            yield body[i:i + 65536]
+            yield body[i : i + 65536]
 
-    r = client.post("/api/uploads", content=chunks(), headers={
-        **bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post(
+        "/api/uploads",
+        content=chunks(),
+        headers={**bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     return r.status_code, str(r.json().get("detail", ""))
 
 
 def _with_file(*parts: bytes, filename: str = "set.mp4", extra: str = "") -> bytes:
-    return b"".join(parts) + _part("file", _small_clip(), filename, extra) \
+    return (
+        b"".join(parts)
+        + _part("file", _small_clip(), filename, extra)
         + f"--{BOUNDARY}--\r\n".encode()
+    )
 
 
-@pytest.mark.parametrize(("body", "boundary"), [
-    (_with_file(), "Other"),  # the declared boundary is not the body's
-    (_with_file(filename="a" * 5000 + ".mp4"), BOUNDARY),  # a 5,000-character filename
-    (_with_file(extra="X-Odd: a\rb\r\n"), BOUNDARY),  # a bare CR inside a part header
-], ids=["boundary", "long-filename", "cr-in-header"])
+@pytest.mark.parametrize(
+    ("body", "boundary"),
+    [
+        (_with_file(), "Other"),  # the declared boundary is not the body's
+        (_with_file(filename="a" * 5000 + ".mp4"), BOUNDARY),  # a 5,000-character filename
+        (_with_file(extra="X-Odd: a\rb\r\n"), BOUNDARY),  # a bare CR inside a part header
+    ],
+    ids=["boundary", "long-filename", "cr-in-header"],
+)
 def test_malformed_multipart_is_a_400_with_a_message(
-        bare: tuple[TestClient, str, ServerSettings], body: bytes, boundary: str) -> None:
+    bare: tuple[TestClient, str, ServerSettings], body: bytes, boundary: str
+) -> None:
     client, token, settings = bare
     status, detail = _post(client, token, body, boundary)
     assert status == 400 and "malformed" in detail
@@ -87,7 +101,8 @@ def test_malformed_multipart_is_a_400_with_a_message(
 
 
 def test_a_flood_of_form_fields_is_refused_before_it_is_held(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     """50,000 fields of 4 kB once got a 201 and grew the server by 200 MB."""
     client, token, settings = bare
     fields = [_part(f"f{i}", b"v" * 4000) for i in range(MAX_PARTS)]
@@ -112,7 +127,9 @@ def _sound_only(path: Path) -> bytes:
             t = (np.arange(1024) + 1024 * k) / 44100
             frame = av.AudioFrame.from_ndarray(
                 (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :],
-                format="fltp", layout="mono")
+                format="fltp",
+                layout="mono",
+            )
             frame.sample_rate = 44100
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -122,7 +139,8 @@ def _sound_only(path: Path) -> bytes:
 
 
 def test_sound_only_is_415_and_refusals_do_not_use_the_quota(
-        bare: tuple[TestClient, str, ServerSettings], tmp_path: Path) -> None:
+    bare: tuple[TestClient, str, ServerSettings], tmp_path: Path
+) -> None:
     client, token, settings = bare
     memo = _sound_only(tmp_path / "memo.m4a")
     for _ in range(4):  # more refusals than the quota of 3
@@ -134,15 +152,18 @@ def test_sound_only_is_415_and_refusals_do_not_use_the_quota(
 
 
 def test_uploads_are_private_files_and_private_pages(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     client, token, settings = bare
     status, body = upload(client, token, _small_clip())
     assert status == 201, body
     folder = settings.uploads_dir / str(body["id"])
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "input.video").stat().st_mode) == 0o600
-    for r in (client.get("/login"), client.get(f"/api/uploads/{body['id']}",
-                                               headers=bearer(token))):
+    for r in (
+        client.get("/login"),
+        client.get(f"/api/uploads/{body['id']}", headers=bearer(token)),
+    ):
         assert r.headers["cache-control"] == "no-store"
         csp = r.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -153,16 +174,33 @@ def test_uploads_are_private_files_and_private_pages(
 
 
 def test_a_second_server_on_the_same_data_folder_is_refused(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     _, _, settings = bare
-    with pytest.raises(DataBusyError, match="another formcheck serve"), \
-            TestClient(create_app(settings)):
+    with (
+        pytest.raises(DataBusyError, match="another formcheck serve"),
+        TestClient(create_app(settings)),
+    ):
         pass
     # The command says so in one line, before it binds a port (a subprocess: were the lock
     # ignored, a server would start, and the timeout fails the test instead of hanging it).
-    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
-                          str(settings.data_dir), "--workers", "0", "--port", "8799"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "serve",
+            "--data",
+            str(settings.data_dir),
+            "--workers",
+            "0",
+            "--port",
+            "8799",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == DataBusyError.exit_code, run.stderr
     assert "another formcheck serve already uses this data folder" in run.stderr
     assert "Traceback" not in run.stderr
@@ -193,13 +231,18 @@ def test_the_data_lock_is_released_with_the_server(tmp_path: Path) -> None:
     again.release()
 
 
-@pytest.mark.parametrize(("limit", "status", "words"), [
-    ({"max_clip_s": 5.0}, 413, "min; this service scores clips of up to"),
-    ({"max_pixels": 100_000}, 413, "megapixels"),
-    ({"max_fps": 10.0}, 422, "fps; this service scores clips of up to 10 fps"),
-], ids=["minutes", "pixels", "fps"])
+@pytest.mark.parametrize(
+    ("limit", "status", "words"),
+    [
+        ({"max_clip_s": 5.0}, 413, "min; this service scores clips of up to"),
+        ({"max_pixels": 100_000}, 413, "megapixels"),
+        ({"max_fps": 10.0}, 422, "fps; this service scores clips of up to 10 fps"),
+    ],
+    ids=["minutes", "pixels", "fps"],
+)
 def test_a_clip_that_costs_too_much_is_refused_at_upload_and_in_the_worker(
-        tmp_path: Path, limit: dict[str, float], status: int, words: str) -> None:
+    tmp_path: Path, limit: dict[str, float], status: int, words: str
+) -> None:
     """A one-hour clip once held a worker for 15 minutes, an 8K one added 1.3 GB to it."""
     strict = settings_for(tmp_path / "data", workers=0, **limit)
     token = make_token(strict, "carol", coach=False)
@@ -230,7 +273,8 @@ def _login(client: TestClient, token: str) -> str:
 
 
 def test_a_session_is_its_own_expiring_cookie_ended_by_logout(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     """The cookie used to be the permanent API token: reused after logout, it still worked."""
     client, token, settings = bare
     cookie = _login(client, token)
@@ -253,53 +297,82 @@ def test_a_session_is_its_own_expiring_cookie_ended_by_logout(
 
 
 def test_a_revoked_token_opens_nothing_any_more(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     client, token, settings = bare
     _login(client, token)
-    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
-                          str(settings.data_dir), "--revoke-token", "carol"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "serve",
+            "--data",
+            str(settings.data_dir),
+            "--revoke-token",
+            "carol",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0 and "revoked 1 token(s) of carol" in run.stdout, run.stderr
     assert client.get("/clips", follow_redirects=False).status_code == 303  # session ended
     assert client.get("/api/uploads", headers=bearer(token)).status_code == 401
     assert client.post("/login", data={"token": token}).status_code == 401
-    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data",
-                          str(settings.data_dir), "--revoke-token", "nobody"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "serve",
+            "--data",
+            str(settings.data_dir),
+            "--revoke-token",
+            "nobody",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and "no user named 'nobody'" in run.stderr
 
 
 def test_wrong_logins_are_throttled_per_client(
-        bare: tuple[TestClient, str, ServerSettings]) -> None:
+    bare: tuple[TestClient, str, ServerSettings],
+) -> None:
     """167 wrong logins once went through in 1.7 s."""
     client, token, _ = bare
     for _ in range(3):
         _login(client, token)  # right logins do not count
-    codes = [client.post("/login", data={"token": f"guess-{k}"}).status_code
-             for k in range(LOGIN_ATTEMPTS + 2)]
+    codes = [
+        client.post("/login", data={"token": f"guess-{k}"}).status_code
+        for k in range(LOGIN_ATTEMPTS + 2)
+    ]
     assert codes == [401] * LOGIN_ATTEMPTS + [429, 429]
     r = client.post("/login", data={"token": token}, follow_redirects=False)
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
 
 
-def test_behind_a_proxy_the_public_url_is_same_origin_and_the_cookie_secure(
-        tmp_path: Path) -> None:
+def test_behind_a_proxy_the_public_url_is_same_origin_and_the_cookie_secure(tmp_path: Path) -> None:
     """A proxy that rewrote Host broke every form with 403, and the cookie never got Secure."""
     proxied = settings_for(tmp_path / "data", workers=0, public_url="https://coach.example")
     token = make_token(proxied, "carol", coach=False)
     as_proxied = {"Origin": "https://coach.example", "Host": "127.0.0.1:8000"}
     with TestClient(create_app(proxied)) as client:
-        r = client.post("/login", data={"token": token}, headers=as_proxied,
-                        follow_redirects=False)
+        r = client.post("/login", data={"token": token}, headers=as_proxied, follow_redirects=False)
         assert r.status_code == 303
         assert "secure" in r.headers["set-cookie"].lower()
-        r = client.post("/login", data={"token": token}, follow_redirects=False,
-                        headers={**as_proxied, "Origin": "https://evil.example"})
+        r = client.post(
+            "/login",
+            data={"token": token},
+            follow_redirects=False,
+            headers={**as_proxied, "Origin": "https://evil.example"},
+        )
         assert r.status_code == 403
     with TestClient(create_app(settings_for(tmp_path / "plain", workers=0))) as client:
         plain = make_token(settings_for(tmp_path / "plain", workers=0), "dan", coach=False)
-        r = client.post("/login", data={"token": plain}, headers=as_proxied,
-                        follow_redirects=False)
+        r = client.post("/login", data={"token": plain}, headers=as_proxied, follow_redirects=False)
         assert r.status_code == 403  # without --public-url: another origin
 
 
@@ -307,17 +380,31 @@ def test_behind_a_proxy_the_public_url_is_same_origin_and_the_cookie_secure(
 def test_forwarded_proto_from_a_trusted_proxy_makes_the_cookie_secure(tmp_path: Path) -> None:
     data = tmp_path / "data"
     token = create_token(data, "carol")
-    server = Server(data, tmp_path / "server.log", "--workers", "0",
-                    "--forwarded-allow-ips", "127.0.0.1")
+    server = Server(
+        data, tmp_path / "server.log", "--workers", "0", "--forwarded-allow-ips", "127.0.0.1"
+    )
     try:
-        r = httpx.post(f"{server.url}/login", data={"token": token},
-                       headers={"X-Forwarded-Proto": "https"})
+        r = httpx.post(
+            f"{server.url}/login", data={"token": token}, headers={"X-Forwarded-Proto": "https"}
+        )
         assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
     finally:
         server.stop()
-    run = subprocess.run([sys.executable, "-m", "formcheck", "serve", "--data", str(data),
-                          "--public-url", "coach.example"], capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "serve",
+            "--data",
+            str(data),
+            "--public-url",
+            "coach.example",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and "give the scheme too" in run.stderr
 
 

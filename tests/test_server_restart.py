@@ -33,8 +33,12 @@ def test_kill_during_a_job_then_restart_finishes_it_once(tmp_path: Path) -> None
     server = Server(data, log)
     try:
         with CLIP.open("rb") as f:
-            r = httpx.post(f"{server.url}/api/uploads", headers=auth, timeout=60,
-                           files={"file": ("set.mp4", f, "video/mp4")})
+            r = httpx.post(
+                f"{server.url}/api/uploads",
+                headers=auth,
+                timeout=60,
+                files={"file": ("set.mp4", f, "video/mp4")},
+            )
         assert r.status_code == 201, r.text
         upload_id = r.json()["id"]
         # Wait until a worker is well into the job, then kill the server without warning.
@@ -89,7 +93,12 @@ def test_kill_during_a_job_then_restart_finishes_it_once(tmp_path: Path) -> None
     folders = list((data / "uploads").iterdir())
     assert [f.name for f in folders] == [upload_id]
     assert sorted(p.name for p in folders[0].iterdir()) == [
-        "annotated.mp4", "input.video", "report.html", "report.json", "trace.json"]
+        "annotated.mp4",
+        "input.video",
+        "report.html",
+        "report.json",
+        "trace.json",
+    ]
     assert json.loads((folders[0] / "report.json").read_text()) == report
     assert "Traceback" not in log.read_text()
     assert os.path.getsize(folders[0] / "annotated.mp4") > 10_000
@@ -137,8 +146,7 @@ def test_a_killed_idle_worker_does_not_hang_the_server_s_stop(tmp_path: Path) ->
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_dead_worker_s_job_goes_back_at_once_and_a_stop_costs_no_attempt(
-        tmp_path: Path) -> None:
+def test_a_dead_worker_s_job_goes_back_at_once_and_a_stop_costs_no_attempt(tmp_path: Path) -> None:
     """A worker killed mid-job: its job is handed to the replacement within seconds, not
     after the 120 s lease; a graceful stop then hands it back without counting an attempt
     (three restarts once gave a good clip up)."""
@@ -148,16 +156,23 @@ def test_a_dead_worker_s_job_goes_back_at_once_and_a_stop_costs_no_attempt(
     server = Server(data, tmp_path / "server.log")
     try:
         with CLIP.open("rb") as f:
-            r = httpx.post(f"{server.url}/api/uploads", headers=auth, timeout=60,
-                           files={"file": ("set.mp4", f, "video/mp4")})
+            r = httpx.post(
+                f"{server.url}/api/uploads",
+                headers=auth,
+                timeout=60,
+                files={"file": ("set.mp4", f, "video/mp4")},
+            )
         assert r.status_code == 201, r.text
         url = f"{server.url}/api/uploads/{r.json()['id']}"
 
         def info() -> dict[str, object]:
             return dict(httpx.get(url, headers=auth).json())
 
-        _wait_for(lambda: info()["state"] == "running" and float(str(info()["progress"])) > 0,
-                  120, "the job running")
+        _wait_for(
+            lambda: info()["state"] == "running" and float(str(info()["progress"])) > 0,
+            120,
+            "the job running",
+        )
         (worker,) = _worker_pids(server.proc.pid)
         os.kill(worker, signal.SIGKILL)
         _wait_for(lambda: info()["attempts"] == 2, 20, "the job handed to the new worker")

@@ -38,7 +38,7 @@ def _person(image: np.ndarray, x: float) -> np.ndarray:
     out = image.copy()
     h = out.shape[0]
     x0 = int(x)
-    out[h // 2 - 25:h // 2 + 25, max(0, x0 - 120):x0 + 120] = (30, 200, 240)
+    out[h // 2 - 25 : h // 2 + 25, max(0, x0 - 120) : x0 + 120] = (30, 200, 240)
     return out
 
 
@@ -65,8 +65,10 @@ def test_a_jump_cut_between_takes_from_one_camera_is_a_cut() -> None:
     # The same room; between two takes the lifter is somewhere else: only they change.
     room = _scene(3)
     frames = [_person(room, 200) for _ in range(40)] + [_person(room, 420) for _ in range(40)]
-    noise = [np.clip(f.astype(np.int16) + RNG.integers(-4, 5, f.shape), 0, 255).astype(np.uint8)
-             for f in frames]
+    noise = [
+        np.clip(f.astype(np.int16) + RNG.integers(-4, 5, f.shape), 0, 255).astype(np.uint8)
+        for f in frames
+    ]
     assert _cuts(noise) == [pytest.approx(40 / FPS, abs=1e-3)]
 
 
@@ -113,7 +115,7 @@ def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
     w = room.shape[1] // 2
     shifts = [0] * 30 + [w * k // 12 for k in range(1, 13)] + [w] * 20
     shifts += [w - w * k // 12 for k in range(1, 13)] + [0] * 30
-    frames = [_person(room, 250 + 2 * i)[:, s:s + w] for i, s in enumerate(shifts)]
+    frames = [_person(room, 250 + 2 * i)[:, s : s + w] for i, s in enumerate(shifts)]
     measured = _measured(frames)
     assert cuts_from_meta(measured) == []
     away, back = moves_from_meta(measured)
@@ -132,10 +134,10 @@ def test_find_moves_needs_a_sustained_picture_wide_change() -> None:
     t = np.arange(40) / FPS
     change = np.full(40, 0.03)
     long_enough = round(MOVE_MIN_S * FPS) + 1
-    change[10:10 + long_enough] = MOVE_SHARE + 0.1
+    change[10 : 10 + long_enough] = MOVE_SHARE + 0.1
     assert find_moves(t, change) == [pytest.approx((t[9], t[9 + long_enough]))]
     brief = np.full(40, 0.03)
-    brief[10:10 + long_enough - 3] = 0.9  # a whip of the phone too short to be a move
+    brief[10 : 10 + long_enough - 3] = 0.9  # a whip of the phone too short to be a move
     assert find_moves(t, brief) == []
 
 

@@ -27,8 +27,12 @@ def _swap_sides(seq: PoseSequence) -> PoseSequence:
     order = np.arange(seq.xy_px.shape[1])
     for left, right in zip(SIDE_LANDMARKS["left"], SIDE_LANDMARKS["right"], strict=True):
         order[[left, right]] = order[[right, left]]
-    return replace(seq, xy_px=seq.xy_px[:, order], visibility=seq.visibility[:, order],
-                   presence=seq.presence[:, order])
+    return replace(
+        seq,
+        xy_px=seq.xy_px[:, order],
+        visibility=seq.visibility[:, order],
+        presence=seq.presence[:, order],
+    )
 
 
 def test_the_more_visible_side_is_chosen(seq: PoseSequence) -> None:
@@ -37,8 +41,7 @@ def test_the_more_visible_side_is_chosen(seq: PoseSequence) -> None:
 
 
 def test_no_pose_means_no_side(seq: PoseSequence) -> None:
-    nobody = side_view_sequence(seq.t_s, np.full(len(seq), 150.0),
-                                found=np.zeros(len(seq), bool))
+    nobody = side_view_sequence(seq.t_s, np.full(len(seq), 150.0), found=np.zeros(len(seq), bool))
     assert choose_side(nobody) is None
     view = check_view(nobody, None, CFG)
     assert not view.ok and "no person found" in view.message
@@ -62,7 +65,9 @@ def test_the_track_measures_the_scripted_angle(seq: PoseSequence) -> None:
 
 @pytest.mark.parametrize(("missing_s", "filled"), [(0.2, True), (1.0, False)])
 def test_low_visibility_is_masked_and_short_gaps_filled(
-    seq: PoseSequence, missing_s: float, filled: bool,
+    seq: PoseSequence,
+    missing_s: float,
+    filled: bool,
 ) -> None:
     vis = seq.visibility.copy()
     gap = (seq.t_s > 2.0) & (seq.t_s < 2.0 + missing_s)
@@ -80,8 +85,10 @@ def test_low_visibility_is_masked_and_short_gaps_filled(
 def test_a_standing_person_is_not_a_hip_thrust(seq: PoseSequence) -> None:
     """Torso upright: shoulders straight above the hips."""
     xy = seq.xy_px.copy()
-    for shoulder, hip in ((Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP),
-                          (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP)):
+    for shoulder, hip in (
+        (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP),
+        (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP),
+    ):
         xy[:, shoulder] = xy[:, hip] + [0.0, -250.0]
     view = check_view(replace(seq, xy_px=xy), "left", CFG)
     assert not view.ok and "upright" in view.message
@@ -104,17 +111,24 @@ def test_each_shot_of_an_edited_clip_gets_its_own_side(seq: PoseSequence) -> Non
     first.visibility[:, list(SIDE_LANDMARKS["right"])] = hidden
     second = _swap_sides(seq.part(cut, len(seq)))
     second.visibility[:, list(SIDE_LANDMARKS["left"])] = hidden
-    joined = replace(seq, **{name: np.concatenate([getattr(first, name), getattr(second, name)])
-                             for name in ("xy_px", "visibility", "presence")})
+    joined = replace(
+        seq,
+        **{
+            name: np.concatenate([getattr(first, name), getattr(second, name)])
+            for name in ("xy_px", "visibility", "presence")
+        },
+    )
     t_cut = float(seq.t_s[cut])
     whole = build_track(joined, CFG)
     # The premise: one side for the whole clip loses one take.
-    assert max(np.isnan(whole.hip_angle_deg[:cut]).mean(),
-               np.isnan(whole.hip_angle_deg[cut:]).mean()) > 0.9
+    assert (
+        max(np.isnan(whole.hip_angle_deg[:cut]).mean(), np.isnan(whole.hip_angle_deg[cut:]).mean())
+        > 0.9
+    )
     shots = build_track(joined, CFG, cuts=[t_cut])
     assert np.isfinite(shots.hip_angle_deg).all()
     alone = build_track(seq, CFG)
-    inner = np.r_[10:cut - 10, cut + 10:len(seq) - 10]  # away from the cut's smoothing edges
+    inner = np.r_[10 : cut - 10, cut + 10 : len(seq) - 10]  # away from the cut's smoothing edges
     assert np.abs(shots.hip_angle_deg[inner] - alone.hip_angle_deg[inner]).max() < 1.0
     assert len(shots) == len(seq) and shots.t_s.tolist() == seq.t_s.tolist()
 
@@ -135,8 +149,7 @@ def test_a_pose_of_another_size_is_masked_not_measured(seq: PoseSequence) -> Non
     assert np.isfinite(track.hip_angle_deg[~wrong]).mean() > 0.95
 
 
-def test_a_mirrored_skeleton_before_the_model_finds_the_lifter_is_masked(
-        seq: PoseSequence) -> None:
+def test_a_mirrored_skeleton_before_the_model_finds_the_lifter_is_masked(seq: PoseSequence) -> None:
     """A drawn clip began with 2.7 s of the lifter's thighs read as a torso pointing the
     other way at half the size (its 'top' read 305 deg): longer than the seconds-around
     scale check can see, so the shot's facing and the shot's lifter's size catch it."""
@@ -148,7 +161,8 @@ def test_a_mirrored_skeleton_before_the_model_finds_the_lifter_is_masked(
     assert np.isnan(track.hip_angle_deg[wrong]).all()
     assert np.isfinite(track.hip_angle_deg[~wrong]).mean() > 0.95
     # The premise: the seconds-around check alone keeps most of it.
-    alone = build_track(replace(seq, xy_px=xy),
-                        CFG.model_copy(update={"min_facing_share": 1.0,
-                                               "max_shot_scale_ratio": 100.0}))
+    alone = build_track(
+        replace(seq, xy_px=xy),
+        CFG.model_copy(update={"min_facing_share": 1.0, "max_shot_scale_ratio": 100.0}),
+    )
     assert np.isfinite(alone.hip_angle_deg[wrong]).mean() > 0.5

@@ -31,7 +31,7 @@ def _image(i: int, width: int = W, height: int = H) -> np.ndarray:
     img = np.zeros((height, width, 3), np.uint8)
     img[:, :, 1] = 60
     x = STEP_PX * i
-    img[40:40 + SQUARE_PX, x:x + SQUARE_PX] = RED_BGR
+    img[40 : 40 + SQUARE_PX, x : x + SQUARE_PX] = RED_BGR
     return img
 
 
@@ -42,8 +42,13 @@ def _red_left_edge(img: np.ndarray) -> float:
     return float(cols.min()) if len(cols) else np.nan
 
 
-def _write_clip(path: Path, n: int = N, fps: float = 30.0, t_s: list[float] | None = None,
-                size: tuple[int, int] = (W, H)) -> Path:
+def _write_clip(
+    path: Path,
+    n: int = N,
+    fps: float = 30.0,
+    t_s: list[float] | None = None,
+    size: tuple[int, int] = (W, H),
+) -> Path:
     with VideoSink(path, fps, size) as sink:
         for i in range(n):
             sink.write(_image(i, *size), None if t_s is None else t_s[i])
@@ -62,8 +67,7 @@ def test_frame_count_timestamps_and_resolution(clip: Path) -> None:
     assert [f.index for f in frames] == list(range(N))
     np.testing.assert_allclose([f.t_s for f in frames], np.arange(N) / 30.0, atol=1e-6)
     assert all(f.resolution_wh == (W, H) for f in frames)
-    assert all(f.image_bgr.dtype == np.uint8 and f.image_bgr.flags.c_contiguous
-               for f in frames)
+    assert all(f.image_bgr.dtype == np.uint8 and f.image_bgr.flags.c_contiguous for f in frames)
 
 
 def test_frames_show_what_was_written_in_order(clip: Path) -> None:
@@ -96,9 +100,9 @@ def _top_level_atoms(data: bytes) -> list[str]:
     """The MP4 (ISO BMFF) top-level box types in file order."""
     out, offset = [], 0
     while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
         if size == 1:
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
         elif size == 0:
             size = len(data) - offset
         assert size >= 8, f"corrupt box at {offset}"
@@ -149,11 +153,22 @@ def test_frames_at_gives_exactly_the_frames_asked_for_across_key_frames(tmp_path
     assert list(FileSource(path).frames_at([])) == []
 
 
-@pytest.mark.parametrize(("fps", "max_fps", "stride"), [
-    (30.0, 15.0, 2), (29.97, 15.0, 2), (60.0, 15.0, 4), (59.94, 15.0, 4), (50.0, 15.0, 3),
-    (25.0, 15.0, 2), (24.0, 15.0, 2), (20.0, 15.0, 1), (15.0, 15.0, 1), (30.0, 0.0, 1),
-    (0.0, 15.0, 1),
-])
+@pytest.mark.parametrize(
+    ("fps", "max_fps", "stride"),
+    [
+        (30.0, 15.0, 2),
+        (29.97, 15.0, 2),
+        (60.0, 15.0, 4),
+        (59.94, 15.0, 4),
+        (50.0, 15.0, 3),
+        (25.0, 15.0, 2),
+        (24.0, 15.0, 2),
+        (20.0, 15.0, 1),
+        (15.0, 15.0, 1),
+        (30.0, 0.0, 1),
+        (0.0, 15.0, 1),
+    ],
+)
 def test_stride_for_keeps_about_max_fps(fps: float, max_fps: float, stride: int) -> None:
     assert stride_for(fps, max_fps) == stride
 
@@ -196,15 +211,18 @@ def test_fractional_frame_rate_is_kept(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("size", "padded"), [((161, 121), (162, 122)), ((97, 64), (98, 64))])
 def test_odd_sizes_are_padded_to_even(
-    size: tuple[int, int], padded: tuple[int, int], tmp_path: Path,
+    size: tuple[int, int],
+    padded: tuple[int, int],
+    tmp_path: Path,
 ) -> None:
     path = _write_clip(tmp_path / "odd.mp4", n=5, size=size)
     frames = list(FileSource(path))
     assert len(frames) == 5
     assert frames[0].resolution_wh == padded
     # The padding replicates the border: the original picture is where it was.
-    np.testing.assert_allclose([_red_left_edge(f.image_bgr) for f in frames],
-                               STEP_PX * np.arange(5), atol=2)
+    np.testing.assert_allclose(
+        [_red_left_edge(f.image_bgr) for f in frames], STEP_PX * np.arange(5), atol=2
+    )
 
 
 def test_sink_writes_nothing_on_error_or_without_frames(tmp_path: Path) -> None:
@@ -236,7 +254,8 @@ def test_sink_never_goes_back_in_time(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fraction", [0.5, 0.2, 0.05, 0.01, 0.001])
 def test_truncated_file_gives_fewer_frames_or_a_video_error(
-    fraction: float, tmp_path: Path,
+    fraction: float,
+    tmp_path: Path,
 ) -> None:
     """Never a raw PyAV exception: fewer frames, or VideoOpenError (EmptyVideoError)."""
     rng = np.random.default_rng(0)
@@ -315,8 +334,12 @@ def _quadrant_image() -> np.ndarray:
 
 def _red_corner(img: np.ndarray) -> str:
     h, w = img.shape[:2]
-    corners = {"top-left": (4, 4), "top-right": (4, w - 5), "bottom-left": (h - 5, 4),
-               "bottom-right": (h - 5, w - 5)}
+    corners = {
+        "top-left": (4, 4),
+        "top-right": (4, w - 5),
+        "bottom-left": (h - 5, 4),
+        "bottom-right": (h - 5, w - 5),
+    }
     red = [name for name, (y, x) in corners.items() if img[y, x, 2] > 160 and img[y, x, 1] < 100]
     assert len(red) == 1, red
     return red[0]

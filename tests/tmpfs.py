@@ -16,8 +16,9 @@ def mounted_tmpfs(mount: Path, size: str = "4m", read_only: bool = False) -> Ite
     """`mount` (created) as a tmpfs of `size`, unmounted on the way out."""
     mount.mkdir(parents=True, exist_ok=True)
     options = f"size={size}" + (",ro" if read_only else "")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()[:100]}")
     try:

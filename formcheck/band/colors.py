@@ -79,8 +79,12 @@ def hue_value_chroma(image_bgr: ImageBGR) -> HVC:
     return hue_deg, value, chroma
 
 
-def classes_from_hsv(hue_deg: NDArray[np.float32], value: NDArray[np.float32],
-                     chroma: NDArray[np.float32], loose: bool = False) -> NDArray[np.bool_]:
+def classes_from_hsv(
+    hue_deg: NDArray[np.float32],
+    value: NDArray[np.float32],
+    chroma: NDArray[np.float32],
+    loose: bool = False,
+) -> NDArray[np.bool_]:
     """`color_classes` from the output of `hue_value_chroma`."""
     masks = np.zeros((len(BAND_COLOR_NAMES), *hue_deg.shape), dtype=bool)
     widen = HUE_OVERLAP_DEG + (LOOSE_HUE_DEG if loose else 0.0)
@@ -92,8 +96,7 @@ def classes_from_hsv(hue_deg: NDArray[np.float32], value: NDArray[np.float32],
             continue
         lo, hi = _HUE_DEG[name]
         lo, hi = (lo - widen) % 360.0, (hi + widen) % 360.0
-        in_hue = (hue_deg >= lo) & (hue_deg < hi) if lo < hi else (hue_deg >= lo) | (
-            hue_deg < hi)
+        in_hue = (hue_deg >= lo) & (hue_deg < hi) if lo < hi else (hue_deg >= lo) | (hue_deg < hi)
         floor = MIN_CHROMA_SKIN_HUES if name in ("red", "orange") else MIN_CHROMA
         masks[k] = in_hue & bright & (chroma >= floor * scale)
     return masks

@@ -39,8 +39,9 @@ class BandDetector:
         elapsed_s: wall time spent measuring (seconds).
     """
 
-    def __init__(self, sample_every_s: float = 0.15,
-                 min_visibility: float = MIN_VISIBILITY) -> None:
+    def __init__(
+        self, sample_every_s: float = 0.15, min_visibility: float = MIN_VISIBILITY
+    ) -> None:
         if sample_every_s <= 0:
             raise ValueError("sample_every_s must be positive")
         self.sample_every_s = sample_every_s
@@ -105,8 +106,12 @@ class BandThread:
     def __enter__(self) -> BandThread:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 

@@ -130,25 +130,30 @@ def _profile_between(lo: float, hi: float) -> NDArray[np.intp]:
 
 
 _LOOP_POS = _profile_between(*_LOOP_S)
-_LOOP_BEFORE = np.array([_profile_between(s - _LOOP_GAP[1], s - _LOOP_GAP[0])
-                         for s in _PROFILE_S[_LOOP_POS]])
-_LOOP_AFTER = np.array([_profile_between(s + _LOOP_GAP[0], s + _LOOP_GAP[1])
-                        for s in _PROFILE_S[_LOOP_POS]])
+_LOOP_BEFORE = np.array(
+    [_profile_between(s - _LOOP_GAP[1], s - _LOOP_GAP[0]) for s in _PROFILE_S[_LOOP_POS]]
+)
+_LOOP_AFTER = np.array(
+    [_profile_between(s + _LOOP_GAP[0], s + _LOOP_GAP[1]) for s in _PROFILE_S[_LOOP_POS]]
+)
 # Knee-loop rims: the patch's samples along (s) and across (c) the thigh (L); every candidate
 # loop as the patch columns of its first rim, its second rim and its middle; and the columns
 # nearest each loop position.
 _RIM_S_L = np.arange(_RIM_S[0], _RIM_S[1] + 0.5 / RIM_PX_PER_L, 1.0 / RIM_PX_PER_L)
 _RIM_C_L = np.linspace(-_RIM_C, _RIM_C, 13)
 _RIM_GAP = max(1, round(_RIM_GAP_L * RIM_PX_PER_L))
-_RIM_WIDTHS = np.arange(round(_RIM_WIDTH_L[0] * RIM_PX_PER_L),
-                        round(_RIM_WIDTH_L[1] * RIM_PX_PER_L) + 1)
+_RIM_WIDTHS = np.arange(
+    round(_RIM_WIDTH_L[0] * RIM_PX_PER_L), round(_RIM_WIDTH_L[1] * RIM_PX_PER_L) + 1
+)
 _wi, _j1 = np.meshgrid(np.arange(len(_RIM_WIDTHS)), np.arange(len(_RIM_S_L)), indexing="ij")
 _fits = (_j1 >= _RIM_GAP) & (_j1 + _RIM_WIDTHS[_wi] + _RIM_GAP < len(_RIM_S_L))
 _RIM_WIDTH_INDEX, _RIM_J1 = _wi[_fits], _j1[_fits]
 _RIM_J2 = _RIM_J1 + _RIM_WIDTHS[_RIM_WIDTH_INDEX]
 _RIM_MID = (_RIM_J1 + _RIM_J2) // 2
-_RIM_NEAR = (np.abs(_RIM_S_L[None, :] - _PROFILE_S[_LOOP_POS][:, None])
-             <= 0.5 * (_PROFILE_S[1] - _PROFILE_S[0]) + 1e-9)  # (P, S)
+_RIM_NEAR = (
+    np.abs(_RIM_S_L[None, :] - _PROFILE_S[_LOOP_POS][:, None])
+    <= 0.5 * (_PROFILE_S[1] - _PROFILE_S[0]) + 1e-9
+)  # (P, S)
 # Strand: candidate starts (s, c) near the front of the hip crease, candidate ends as
 # offsets (dx, dy) from the foot in image axes (thigh lengths), samples along each line.
 _STRAND_STARTS = np.array([(s, c) for s in (-0.2, 0.05, 0.3) for c in (-0.1, 0.15, 0.4)])
@@ -156,8 +161,10 @@ _STRAND_ENDS = np.array([(dx, dy) for dx in (-0.3, -0.15, 0.0, 0.15, 0.3) for dy
 # Refining a colour's best line: each end moved by -1, 0 or +1 step along x and y.
 _REFINE_FROM = 0.15
 _REFINE_STEP_L = 0.08
-_REFINE_OFFSETS = np.array([(a, b, c, d) for a in (-1, 0, 1) for b in (-1, 0, 1)
-                            for c in (-1, 0, 1) for d in (-1, 0, 1)], dtype=np.float64)
+_REFINE_OFFSETS = np.array(
+    [(a, b, c, d) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) for d in (-1, 0, 1)],
+    dtype=np.float64,
+)
 _STRAND_T = np.linspace(0.12, 0.55, 12)  # the hip half: clear of shoes, mats and floor
 _STRAND_WIDTH = (-0.06, -0.03, 0.0, 0.03, 0.06)  # a hit anywhere across this width (L)
 _MIN_VALID_SHARE = 0.6
@@ -200,10 +207,22 @@ class BodyFrame:
 
 
 _SIDES: dict[str, tuple[Landmark, ...]] = {
-    "left": (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP, Landmark.LEFT_KNEE,
-             Landmark.LEFT_ANKLE, Landmark.LEFT_HEEL, Landmark.LEFT_FOOT_INDEX),
-    "right": (Landmark.RIGHT_SHOULDER, Landmark.RIGHT_HIP, Landmark.RIGHT_KNEE,
-              Landmark.RIGHT_ANKLE, Landmark.RIGHT_HEEL, Landmark.RIGHT_FOOT_INDEX),
+    "left": (
+        Landmark.LEFT_SHOULDER,
+        Landmark.LEFT_HIP,
+        Landmark.LEFT_KNEE,
+        Landmark.LEFT_ANKLE,
+        Landmark.LEFT_HEEL,
+        Landmark.LEFT_FOOT_INDEX,
+    ),
+    "right": (
+        Landmark.RIGHT_SHOULDER,
+        Landmark.RIGHT_HIP,
+        Landmark.RIGHT_KNEE,
+        Landmark.RIGHT_ANKLE,
+        Landmark.RIGHT_HEEL,
+        Landmark.RIGHT_FOOT_INDEX,
+    ),
 }
 
 
@@ -259,17 +278,35 @@ class ColorEvidence:
     def to_list(self) -> list[float | None]:
         """Compact JSON form: [strand, knee, crease, clothing, background, knee_pos, *line]."""
         line = list(self.line) if self.line is not None else [None] * 4
-        return [_r(x) for x in (self.strand, self.knee, self.crease, self.clothing,
-                                self.background, self.knee_pos, *line)]
+        return [
+            _r(x)
+            for x in (
+                self.strand,
+                self.knee,
+                self.crease,
+                self.clothing,
+                self.background,
+                self.knee_pos,
+                *line,
+            )
+        ]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> ColorEvidence:
         """Inverse of `to_list` (missing trailing entries are None)."""
         v = [None if x is None else float(x) for x in (list(data) + [None] * 10)[:10]]
         line = v[6:10]
-        return cls(v[0], v[1], v[2], v[3] or 0.0, v[4] or 0.0, v[5],
-                   (line[0], line[1], line[2], line[3])  # type: ignore[arg-type]
-                   if all(x is not None for x in line) else None)
+        return cls(
+            v[0],
+            v[1],
+            v[2],
+            v[3] or 0.0,
+            v[4] or 0.0,
+            v[5],
+            (line[0], line[1], line[2], line[3])  # type: ignore[arg-type]
+            if all(x is not None for x in line)
+            else None,
+        )
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -293,8 +330,12 @@ class FrameEvidence:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, as stored in `PoseSequence.meta["band"]["frames"]`."""
-        return {"t": round(self.t_s, 4), "side": self.side, "L": round(self.thigh_px, 1),
-                "c": {k: v.to_list() for k, v in self.colors.items()}}
+        return {
+            "t": round(self.t_s, 4),
+            "side": self.side,
+            "L": round(self.thigh_px, 1),
+            "c": {k: v.to_list() for k, v in self.colors.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameEvidence:
@@ -303,8 +344,12 @@ class FrameEvidence:
         Raises:
             KeyError, TypeError, ValueError: not a record written by `to_dict`.
         """
-        return cls(float(data["t"]), str(data["side"]), float(data["L"]),
-                   {str(k): ColorEvidence.from_list(v) for k, v in data["c"].items()})
+        return cls(
+            float(data["t"]),
+            str(data["side"]),
+            float(data["L"]),
+            {str(k): ColorEvidence.from_list(v) for k, v in data["c"].items()},
+        )
 
 
 class _Crop:
@@ -348,8 +393,9 @@ class _Crop:
         self.loose = classes_from_hsv(hue, value, chroma, loose=True)
         self.thin = np.zeros_like(self.masks)
         for c in np.flatnonzero(self.masks.any(axis=(1, 2))).tolist():  # most are absent
-            broad = cv2.dilate(cv2.morphologyEx(self.loose[c].view(np.uint8), cv2.MORPH_OPEN,
-                                                disc), touch)
+            broad = cv2.dilate(
+                cv2.morphologyEx(self.loose[c].view(np.uint8), cv2.MORPH_OPEN, disc), touch
+            )
             self.thin[c] = self.masks[c] & ~broad.view(bool)
         ring = np.ones(self.masks.shape[1:], dtype=bool)
         inset = max(1, min(ring.shape) // 20)
@@ -366,8 +412,13 @@ class _Crop:
         yi = np.where(inside, p[:, 1], 0).astype(np.intp)
         return xi, yi, inside
 
-    def classes(self, points_px: Float, thin: bool = False, loose: bool = False,
-                rows: NDArray[np.intp] | None = None) -> tuple[Bool, Bool]:
+    def classes(
+        self,
+        points_px: Float,
+        thin: bool = False,
+        loose: bool = False,
+        rows: NDArray[np.intp] | None = None,
+    ) -> tuple[Bool, Bool]:
         """(K, ...) class membership at `points_px` (..., 2) (of the thin parts only with
         `thin`; of the loose classes with `loose`; of the classes `rows` only when given),
         and the (...) mask of points inside the frame."""
@@ -390,11 +441,12 @@ class _Crop:
 
 # sRGB (D65) to CIE Lab, as OpenCV's COLOR_BGR2Lab does; in numpy, because converting a few
 # hundred sampled pixels this way is far cheaper than a cv2 call on an image.
-_SRGB_TO_LINEAR = np.array([c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-                            for c in np.arange(256) / 255.0])
-_RGB_TO_XYZ = np.array([[0.412453, 0.357580, 0.180423],
-                        [0.212671, 0.715160, 0.072169],
-                        [0.019334, 0.119193, 0.950227]])
+_SRGB_TO_LINEAR = np.array(
+    [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in np.arange(256) / 255.0]
+)
+_RGB_TO_XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
+)
 _WHITE_XYZ = np.array([0.950456, 1.0, 1.088754])
 
 
@@ -403,8 +455,14 @@ def bgr_to_lab(bgr: NDArray[np.uint8]) -> Float:
     rgb = _SRGB_TO_LINEAR[np.asarray(bgr)[:, ::-1]]
     xyz = rgb @ _RGB_TO_XYZ.T / _WHITE_XYZ
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
-    return np.stack([np.where(xyz[:, 1] > 0.008856, 116.0 * f[:, 1] - 16.0, 903.3 * xyz[:, 1]),
-                     500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], axis=1)
+    return np.stack(
+        [
+            np.where(xyz[:, 1] > 0.008856, 116.0 * f[:, 1] - 16.0, 903.3 * xyz[:, 1]),
+            500.0 * (f[:, 0] - f[:, 1]),
+            200.0 * (f[:, 1] - f[:, 2]),
+        ],
+        axis=1,
+    )
 
 
 def _share(vals: Bool, valid: Bool, axis: int, min_valid: float = _MIN_VALID_SHARE) -> Float:
@@ -450,15 +508,22 @@ def _on_legs(bf: BodyFrame, points: Float) -> Bool:
     length = bf.length_px
     near = np.zeros(points.shape[:-1], dtype=bool)
     for leg in (np.stack([bf.hip, bf.knee, bf.ankle]), bf.far_leg):
-        for (a, b), half in zip(((leg[0], leg[1]), (leg[1], leg[2])), LEG_HALF_WIDTH_L,
-                                strict=True):
+        for (a, b), half in zip(
+            ((leg[0], leg[1]), (leg[1], leg[2])), LEG_HALF_WIDTH_L, strict=True
+        ):
             if np.isfinite(a).all() and np.isfinite(b).all():
                 near |= _distance_to_segment(points, a, b) < half * length
     return near
 
 
-def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
-                 skip_legs: Bool, colors: NDArray[np.intp] | None = None) -> Float:
+def _line_scores(
+    crop: _Crop,
+    bf: BodyFrame,
+    starts: Float,
+    ends: Float,
+    skip_legs: Bool,
+    colors: NDArray[np.intp] | None = None,
+) -> Float:
     """(C, M) strand score of each colour (`colors`, indices into `BAND_COLOR_NAMES`;
     default all) on each line from `starts` to `ends` (M, 2): the share of samples along
     the line (within `_STRAND_WIDTH` of it) on thin parts of the colour, counting runs of
@@ -467,8 +532,10 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
     cols = np.arange(len(BAND_COLOR_NAMES)) if colors is None else np.asarray(colors)
     length_px = bf.length_px
     d = ends - starts
-    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.maximum(
-        np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    normal = (
+        np.stack([-d[:, 1], d[:, 0]], axis=1)
+        / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    )
     along = starts[:, None, :] + _STRAND_T[None, :, None] * d[:, None, :]  # (M, T, 2)
     across = np.asarray(_STRAND_WIDTH) * length_px
     pts = along[:, :, None, :] + across[None, None, :, None] * normal[:, None, None, :]
@@ -479,8 +546,11 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
     floor_y = bf.foot[1] - FLOOR_CLEAR_L * length_px
     ok = valid.all(axis=-1) & (along[..., 1] < floor_y)  # (M, T)
     skip = skip_legs[cols]
-    ok_k = ok[None] & ~(skip[:, None, None] & _on_legs(bf, along)[None]) if skip.any() else (
-        np.broadcast_to(ok, (len(cols), *ok.shape)))  # (C, M, T)
+    ok_k = (
+        ok[None] & ~(skip[:, None, None] & _on_legs(bf, along)[None])
+        if skip.any()
+        else (np.broadcast_to(ok, (len(cols), *ok.shape)))
+    )  # (C, M, T)
     hits = vals.any(axis=-1) & ok_k
     side = _SIDE_L * length_px * normal[:, None, :]
     chroma = np.flatnonzero(cols != _BLACK)
@@ -488,8 +558,10 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
         # A strand is a thin line of its colour between surfaces of other colours; a thin
         # sliver with the colour right beside it is a bit of a larger region of that
         # colour (a box or a garment cut by a seam, a gap or an edge), not a strand.
-        beside = (crop.classes(along + side, loose=True, rows=cols[chroma])[0]
-                  | crop.classes(along - side, loose=True, rows=cols[chroma])[0])
+        beside = (
+            crop.classes(along + side, loose=True, rows=cols[chroma])[0]
+            | crop.classes(along - side, loose=True, rows=cols[chroma])[0]
+        )
         hits[chroma] &= ~beside
     black = np.flatnonzero(cols == _BLACK)
     if len(black) and hits[black[0]].any():
@@ -497,8 +569,7 @@ def _line_scores(crop: _Crop, bf: BodyFrame, starts: Float, ends: Float,
         # little; but a dark line is as often the outline of a limb or a garment, or a
         # shadow along an edge, as a band: a black strand must lie over one surface, the
         # same on both sides.
-        de = np.linalg.norm(crop.colors_lab(along + side) - crop.colors_lab(along - side),
-                            axis=-1)
+        de = np.linalg.norm(crop.colors_lab(along + side) - crop.colors_lab(along - side), axis=-1)
         with np.errstate(invalid="ignore"):
             hits[black[0]] &= de < DARK_SIDES_DELTA_E
     hit = _in_runs(np.asarray(hits))
@@ -513,8 +584,7 @@ def _strands(crop: _Crop, bf: BodyFrame, skip_legs: Bool) -> tuple[Float, Float,
     colour with some evidence, the lines near its best one (the landmarks are only
     roughly where the band is attached)."""
     length = bf.length_px
-    starts = np.repeat(bf.at(_STRAND_STARTS[:, 0], _STRAND_STARTS[:, 1]), len(_STRAND_ENDS),
-                       axis=0)
+    starts = np.repeat(bf.at(_STRAND_STARTS[:, 0], _STRAND_STARTS[:, 1]), len(_STRAND_ENDS), axis=0)
     ends = np.tile(bf.foot + length * _STRAND_ENDS, (len(_STRAND_STARTS), 1))
     score = _line_scores(crop, bf, starts, ends, skip_legs)  # (K, M)
     k = len(BAND_COLOR_NAMES)
@@ -538,8 +608,9 @@ def _strands(crop: _Crop, bf: BodyFrame, skip_legs: Bool) -> tuple[Float, Float,
     return best, best_start, best_end
 
 
-def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]],
-                image_bgr: ImageBGR) -> tuple[Float, Float]:
+def _knee_loops(
+    crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]], image_bgr: ImageBGR
+) -> tuple[Float, Float]:
     """Per colour, the best knee-loop score and its position along the thigh (L).
 
     A cross-section of the thigh at s is a loop when its colour stands out from the
@@ -561,8 +632,11 @@ def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]],
     vals &= valid
     share = _share(vals, valid, axis=1, min_valid=0.5)  # (K, S)
     # Rims matter only where the thigh is of a band colour (the loop is of the thigh's).
-    rims = (knee_rims(image_bgr, bf, clear) if np.nan_to_num(share[:, _LOOP_POS]).max() > 0
-            else np.full(len(_LOOP_POS), np.nan))
+    rims = (
+        knee_rims(image_bgr, bf, clear)
+        if np.nan_to_num(share[:, _LOOP_POS]).max() > 0
+        else np.full(len(_LOOP_POS), np.nan)
+    )
     f = np.linspace(0.3, 0.7, 5)[:, None]
     profile = _nanmedian(lab, axis=1)  # (S, 3)
     shin = _nanmedian(crop.colors_lab(bf.knee + f * (bf.ankle - bf.knee)), axis=0)
@@ -584,13 +658,17 @@ def _knee_loops(crop: _Crop, bf: BodyFrame, clear: list[tuple[Float, Float]],
     if np.isfinite(shin).all():
         stand_out = np.minimum(stand_out, np.linalg.norm(here - shin, axis=1))
     # A loop of the thigh's own colour does not stand out: its rims do.
-    contrast = np.fmax(np.clip(stand_out / LOOP_DELTA_E, 0.0, 1.0),
-                       np.clip(rims / RIM_DELTA_E, 0.0, 1.0))  # (P,), NaN: not judged
+    contrast = np.fmax(
+        np.clip(stand_out / LOOP_DELTA_E, 0.0, 1.0), np.clip(rims / RIM_DELTA_E, 0.0, 1.0)
+    )  # (P,), NaN: not judged
     score = share[:, _LOOP_POS] * contrast[None, :]  # (K, P)
     judged = np.isfinite(score)
     best = np.where(judged.any(axis=1), np.nanmax(np.where(judged, score, -1.0), axis=1), np.nan)
-    pos = np.where(judged.any(axis=1),
-                   _PROFILE_S[_LOOP_POS][np.argmax(np.where(judged, score, -1.0), axis=1)], np.nan)
+    pos = np.where(
+        judged.any(axis=1),
+        _PROFILE_S[_LOOP_POS][np.argmax(np.where(judged, score, -1.0), axis=1)],
+        np.nan,
+    )
     return best, pos
 
 
@@ -599,8 +677,9 @@ def _off_mix(here: Float, a: Float, b: Float) -> Float:
     and `b` (..., 3): the segment between them. A blurred edge or a hem between two colours
     lies on it; a line or a loop of its own does not."""
     ab = b - a
-    t = np.clip(np.sum((here - a) * ab, axis=-1) / np.maximum(np.sum(ab * ab, axis=-1), 1e-9),
-                0.0, 1.0)
+    t = np.clip(
+        np.sum((here - a) * ab, axis=-1) / np.maximum(np.sum(ab * ab, axis=-1), 1e-9), 0.0, 1.0
+    )
     return np.asarray(np.linalg.norm(here - (a + t[..., None] * ab), axis=-1))
 
 
@@ -627,8 +706,12 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     x1, y1 = min(w, hi[0]), min(h, hi[1])
     if x1 - x0 < 2 or y1 - y0 < 2:
         return np.full(len(_LOOP_POS), np.nan)
-    inside = ((grids[..., 0] >= 0) & (grids[..., 0] <= w - 1)
-              & (grids[..., 1] >= 0) & (grids[..., 1] <= h - 1))
+    inside = (
+        (grids[..., 0] >= 0)
+        & (grids[..., 0] <= w - 1)
+        & (grids[..., 1] >= 0)
+        & (grids[..., 1] <= h - 1)
+    )
     for a, b in clear:
         inside &= _distance_to_segment(grids, a, b) > _STRAND_CLEAR * bf.length_px
     crop = image_bgr[y0:y1, x0:x1]
@@ -639,15 +722,22 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     else:
         scale = 1.0
     maps = ((grids - np.array([x0, y0])) * scale).astype(np.float32).reshape(-1, n, 2)
-    patch = cv2.remap(np.ascontiguousarray(crop), maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
+    patch = cv2.remap(
+        np.ascontiguousarray(crop),
+        maps[..., 0],
+        maps[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     lab = cv2.cvtColor(patch.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
     lab = np.asarray(lab, np.float64).reshape(len(_RIM_SHEAR), len(c), n, 3)
     lab[~inside] = np.nan
     enough = inside.sum(axis=1) >= _MIN_VALID_SHARE * len(c)  # (H, S)
     profile = np.where(enough[..., None], _nanmedian(lab, axis=1), np.nan)  # (H, S, 3)
     rim = np.full((len(_RIM_SHEAR), n), np.nan)
-    rim[:, g:n - g] = _off_mix(profile[:, g:n - g], profile[:, :n - 2 * g], profile[:, 2 * g:])
+    rim[:, g : n - g] = _off_mix(
+        profile[:, g : n - g], profile[:, : n - 2 * g], profile[:, 2 * g :]
+    )
     j1, j2, mid = _RIM_J1, _RIM_J2, _RIM_MID
     middle = _off_mix(profile[:, mid], profile[:, j1 - g], profile[:, j2 + g])
     loop = np.fmin(rim[:, j1], rim[:, j2]) - middle  # (H, M)
@@ -658,16 +748,16 @@ def knee_rims(image_bgr: ImageBGR, bf: BodyFrame, clear: list[tuple[Float, Float
     return np.where(np.isfinite(best), np.maximum(best, 0.0), np.nan)
 
 
-def strand_line_px(bf: BodyFrame, line: tuple[float, float, float, float]
-                   ) -> tuple[Float, Float]:
+def strand_line_px(bf: BodyFrame, line: tuple[float, float, float, float]) -> tuple[Float, Float]:
     """A strand line (`ColorEvidence.line`: body-frame start, end offset from the ankle)
     as its start and end pixel points in the frame of `bf`."""
     s0, c0, dx, dy = line
     return bf.at(s0, c0), bf.ankle + bf.length_px * np.array([dx, dy])
 
 
-def measure_frame(image_bgr: ImageBGR, pose: PoseFrame,
-                  min_visibility: float = MIN_VISIBILITY) -> FrameEvidence | None:
+def measure_frame(
+    image_bgr: ImageBGR, pose: PoseFrame, min_visibility: float = MIN_VISIBILITY
+) -> FrameEvidence | None:
     """The band evidence of one frame, or None when the lower body is not seen."""
     bf = body_frame(pose, min_visibility)
     if bf is None:
@@ -697,8 +787,11 @@ def measure_frame(image_bgr: ImageBGR, pose: PoseFrame,
     strand, starts, ends = _strands(crop, bf, legs >= LEGS_WEAR_SHARE)
     if bf.foot[1] - bf.hip[1] < MIN_HIP_HEIGHT_L * length:
         strand[:] = np.nan  # hips on the floor: a strand would lie along it, unseen
-    clear = [(starts[k], ends[k]) for k in range(len(BAND_COLOR_NAMES))
-             if np.isfinite(strand[k]) and strand[k] >= STRAND_EXCLUDE]
+    clear = [
+        (starts[k], ends[k])
+        for k in range(len(BAND_COLOR_NAMES))
+        if np.isfinite(strand[k]) and strand[k] >= STRAND_EXCLUDE
+    ]
     knee, knee_pos = _knee_loops(crop, bf, clear, image_bgr)
 
     cvals, cvalid = crop.classes(bf.at(_CREASE[:, 0], _CREASE[:, 1]))

@@ -99,13 +99,17 @@ def _median(values: Sequence[float | None]) -> float | None:
     return float(np.median(vals)) if vals else None
 
 
-def _phases(frames: Sequence[FrameEvidence], rep: Rep
-            ) -> tuple[list[FrameEvidence], list[FrameEvidence]]:
+def _phases(
+    frames: Sequence[FrameEvidence], rep: Rep
+) -> tuple[list[FrameEvidence], list[FrameEvidence]]:
     """The frames near the top hold, and those near the bottom (start and end)."""
     top = [f for f in frames if rep.top_start_s - TOP_PAD_S <= f.t_s <= rep.top_end_s + TOP_PAD_S]
-    bottom = [f for f in frames
-              if rep.start_s - BOTTOM_PAD_S <= f.t_s <= rep.start_s + BOTTOM_INNER_S
-              or rep.end_s - BOTTOM_INNER_S <= f.t_s <= rep.end_s + BOTTOM_PAD_S]
+    bottom = [
+        f
+        for f in frames
+        if rep.start_s - BOTTOM_PAD_S <= f.t_s <= rep.start_s + BOTTOM_INNER_S
+        or rep.end_s - BOTTOM_INNER_S <= f.t_s <= rep.end_s + BOTTOM_PAD_S
+    ]
     return top, bottom
 
 
@@ -122,8 +126,9 @@ class ColorScores:
     @property
     def hip(self) -> float | None:
         """Strand evidence: the clearer of the top and the bottom (None: neither seen)."""
-        return max((v for v in (self.strand_top, self.strand_bottom) if v is not None),
-                   default=None)
+        return max(
+            (v for v in (self.strand_top, self.strand_bottom) if v is not None), default=None
+        )
 
     @property
     def knee(self) -> float | None:
@@ -140,35 +145,46 @@ class ColorScores:
         (and hiding itself) as a hip band hiding the loop: neither the strand nor the
         loop's absence in that phase is evidence, and both are left out (None).
         """
-        def confounded(strand: float | None, knee: float | None, other_knee: float | None
-                       ) -> bool:
-            return (strand is not None and strand >= STRAND_EXCLUDE
-                    and knee is not None and knee < min_loop
-                    and other_knee is not None and other_knee >= min_loop)
+
+        def confounded(strand: float | None, knee: float | None, other_knee: float | None) -> bool:
+            return (
+                strand is not None
+                and strand >= STRAND_EXCLUDE
+                and knee is not None
+                and knee < min_loop
+                and other_knee is not None
+                and other_knee >= min_loop
+            )
 
         top = confounded(self.strand_top, self.knee_top, self.knee_bottom)
         bottom = confounded(self.strand_bottom, self.knee_bottom, self.knee_top)
         if not (top or bottom):  # (both at once cannot be: each needs the other's loop)
             return self
-        return replace(self,
-                       strand_top=None if top else self.strand_top,
-                       knee_top=None if top else self.knee_top,
-                       strand_bottom=None if bottom else self.strand_bottom,
-                       knee_bottom=None if bottom else self.knee_bottom)
+        return replace(
+            self,
+            strand_top=None if top else self.strand_top,
+            knee_top=None if top else self.knee_top,
+            strand_bottom=None if bottom else self.strand_bottom,
+            knee_bottom=None if bottom else self.knee_bottom,
+        )
 
 
-def color_scores(top: Sequence[FrameEvidence], bottom: Sequence[FrameEvidence],
-                 color: str) -> ColorScores:
+def color_scores(
+    top: Sequence[FrameEvidence], bottom: Sequence[FrameEvidence], color: str
+) -> ColorScores:
     """The per-phase summary of `color` over a rep's top and bottom frames."""
+
     def med(frames: Sequence[FrameEvidence], field: str) -> float | None:
         if len(frames) < MIN_FRAMES_PER_PHASE:
             return None
         return _median([getattr(f.colors[color], field) for f in frames if color in f.colors])
 
-    background = _median([f.colors[color].background for f in (*top, *bottom)
-                          if color in f.colors]) or 0.0
-    return ColorScores(med(top, "strand"), med(bottom, "strand"), med(top, "knee"),
-                       med(bottom, "knee"), background)
+    background = (
+        _median([f.colors[color].background for f in (*top, *bottom) if color in f.colors]) or 0.0
+    )
+    return ColorScores(
+        med(top, "strand"), med(bottom, "strand"), med(top, "knee"), med(bottom, "knee"), background
+    )
 
 
 def _confidence(score: float, threshold: float, found: bool, frames: int) -> float:
@@ -180,10 +196,14 @@ def _confidence(score: float, threshold: float, found: bool, frames: int) -> flo
     return round(float(np.clip(0.5 + 0.5 * margin, 0.0, 1.0)) * support, 3)
 
 
-def _median_line(frames: Sequence[FrameEvidence], color: str
-                 ) -> tuple[float, float, float, float] | None:
-    lines = [f.colors[color].line for f in frames
-             if color in f.colors and f.colors[color].line is not None]
+def _median_line(
+    frames: Sequence[FrameEvidence], color: str
+) -> tuple[float, float, float, float] | None:
+    lines = [
+        f.colors[color].line
+        for f in frames
+        if color in f.colors and f.colors[color].line is not None
+    ]
     if not lines:
         return None
     med = np.median(np.array(lines, dtype=np.float64), axis=0)
@@ -211,8 +231,12 @@ def judge_rep(frames: Sequence[FrameEvidence], rep: Rep, cfg: BandConfig) -> Ban
     has_knees = knee is not None and knee >= cfg.min_knee_loop
     if hip is None:  # the strand's path not seen: a hip band cannot be ruled out
         return BandJudgement.unknown(used)
-    placement = {(True, True): "both", (True, False): "hips", (False, True): "knees",
-                 (False, False): "none"}[(has_hips, has_knees)]
+    placement = {
+        (True, True): "both",
+        (True, False): "hips",
+        (False, True): "knees",
+        (False, False): "none",
+    }[(has_hips, has_knees)]
     confidence = _confidence(hip, hip_min, has_hips, used)
     if knee is not None and placement != "hips":  # the loop's presence or absence matters
         confidence = min(confidence, _confidence(knee, cfg.min_knee_loop, has_knees, used))
@@ -226,13 +250,15 @@ def judge_rep(frames: Sequence[FrameEvidence], rep: Rep, cfg: BandConfig) -> Ban
         line_top=_median_line(top, hip_color) if has_hips and hip_color else None,
         line_bottom=_median_line(bottom, hip_color) if has_hips and hip_color else None,
         knee_pos=_median([f.colors[knee_color].knee_pos for f in (*top, *bottom)])
-        if has_knees and knee_color else None,
+        if has_knees and knee_color
+        else None,
         frames=used,
     )
 
 
-def judge_reps(frames: Sequence[FrameEvidence] | None, reps: Sequence[Rep],
-               cfg: BandConfig) -> list[BandJudgement]:
+def judge_reps(
+    frames: Sequence[FrameEvidence] | None, reps: Sequence[Rep], cfg: BandConfig
+) -> list[BandJudgement]:
     """One judgement per rep; all "unknown" when there is no evidence (`frames` None)."""
     if frames is None:
         return [BandJudgement.unknown() for _ in reps]

@@ -22,8 +22,9 @@ LOOP_HALF_LENGTH_L = 0.07
 LOOP_HALF_WIDTH_L = 0.2
 
 
-def _frame(hip: NDArray[np.float64], knee: NDArray[np.float64]
-           ) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
+def _frame(
+    hip: NDArray[np.float64], knee: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
     d = knee - hip
     length = float(math.hypot(d[0], d[1]))
     u = d / max(length, 1e-9)
@@ -33,8 +34,9 @@ def _frame(hip: NDArray[np.float64], knee: NDArray[np.float64]
     return length, u, n
 
 
-def band_outline_px(judgement: BandJudgement, joints_xy_px: NDArray[np.float64],
-                    near_top: bool = True) -> tuple[Polygon, ...]:
+def band_outline_px(
+    judgement: BandJudgement, joints_xy_px: NDArray[np.float64], near_top: bool = True
+) -> tuple[Polygon, ...]:
     """Outlines of the hip strand and the knee loop found, for one frame.
 
     `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle of the side used (NaN: missing);
@@ -64,6 +66,9 @@ def band_outline_px(judgement: BandJudgement, joints_xy_px: NDArray[np.float64],
         c = hip + judgement.knee_pos * length * u
         along = LOOP_HALF_LENGTH_L * length * u
         across = LOOP_HALF_WIDTH_L * length * n
-        out.append(np.stack([c - along + across, c + along + across, c + along - across,
-                             c - along - across]))
+        out.append(
+            np.stack(
+                [c - along + across, c + along + across, c + along - across, c - along - across]
+            )
+        )
     return tuple(out)

@@ -59,8 +59,12 @@ INPAINT_RADIUS_PX = 3
 WINDOW_TOLERANCE_S = 1e-3
 
 
-def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[np.ndarray],
-              colors: Sequence[str]) -> NDArray[np.uint8]:
+def band_mask(
+    image_bgr: ImageBGR,
+    joints_xy_px: np.ndarray,
+    outline: Sequence[np.ndarray],
+    colors: Sequence[str],
+) -> NDArray[np.uint8]:
     """Where the band is in a frame: 255 on the band's pixels, 0 elsewhere.
 
     The thin parts of the band's own colours (`colors`, names from `BAND_COLOR_NAMES`) near
@@ -81,22 +85,23 @@ def band_mask(image_bgr: ImageBGR, joints_xy_px: np.ndarray, outline: Sequence[n
     cv2.fillConvexPoly(region, hull, 255)
     cv2.polylines(region, [hull], True, 255, 2 * max(1, round(REGION_L * thigh)) + 1)
     x, y, bw, bh = cv2.boundingRect(region)
-    classes = color_classes(image_bgr[y:y + bh, x:x + bw])
+    classes = color_classes(image_bgr[y : y + bh, x : x + bw])
     colored = np.zeros((bh, bw), dtype=np.uint8)
     for name in colors:
         colored[classes[BAND_COLOR_NAMES.index(name)]] = 255
     thick = cv2.morphologyEx(colored, cv2.MORPH_OPEN, _disk(0.5 * THICK_L * thigh))
-    thin = (colored > 0) & (thick == 0) & (region[y:y + bh, x:x + bw] > 0)
+    thin = (colored > 0) & (thick == 0) & (region[y : y + bh, x : x + bw] > 0)
     mask = np.zeros((h, w), dtype=np.uint8)
     grown = cv2.dilate(thin.astype(np.uint8) * 255, _disk(max(2.0, EDGE_L * thigh)))
-    mask[y:y + bh, x:x + bw] = grown
+    mask[y : y + bh, x : x + bw] = grown
     return mask
 
 
 def _disk(radius_px: float) -> NDArray[np.uint8]:
     r = max(1, round(radius_px))
-    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)),
-                      dtype=np.uint8)
+    return np.asarray(
+        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)), dtype=np.uint8
+    )
 
 
 def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
@@ -109,8 +114,9 @@ def paint_out(image_bgr: ImageBGR, mask: NDArray[np.uint8]) -> ImageBGR:
     x0, y0 = max(0, x - pad), max(0, y - pad)
     x1, y1 = min(mask.shape[1], x + w + pad), min(mask.shape[0], y + h + pad)
     out: ImageBGR = image_bgr.copy()
-    out[y0:y1, x0:x1] = cv2.inpaint(image_bgr[y0:y1, x0:x1], mask[y0:y1, x0:x1],
-                                    INPAINT_RADIUS_PX, cv2.INPAINT_TELEA)
+    out[y0:y1, x0:x1] = cv2.inpaint(
+        image_bgr[y0:y1, x0:x1], mask[y0:y1, x0:x1], INPAINT_RADIUS_PX, cv2.INPAINT_TELEA
+    )
     return out
 
 
@@ -123,8 +129,12 @@ def retake_frames(t: NDArray[np.float64], rep: Rep, per_rep: int) -> list[int]:
 
 
 def retake_tops(
-    source: FileSource, track: PoseTrack, reps: Sequence[Rep],
-    bands: Sequence[BandJudgement], estimator: PoseEstimator, per_rep: int,
+    source: FileSource,
+    track: PoseTrack,
+    reps: Sequence[Rep],
+    bands: Sequence[BandJudgement],
+    estimator: PoseEstimator,
+    per_rep: int,
     min_visibility: float,
 ) -> dict[str, Any]:
     """Measure the top of every rep with a band outline again, on frames with it painted out.
@@ -153,8 +163,9 @@ def retake_tops(
         lead = rise[np.linspace(0, len(rise) - 1, n_lead).round().astype(int)]
         mid = 0.5 * (rep.top_start_s + rep.top_end_s)
         for i, measured in [(int(i), False) for i in lead] + [(i, True) for i in top]:
-            outline = band_outline_px(band, track.joints_xy_px[i],
-                                      near_top=abs(track.t_s[i] - mid) < 1.0)
+            outline = band_outline_px(
+                band, track.joints_xy_px[i], near_top=abs(track.t_s[i] - mid) < 1.0
+            )
             if outline:
                 wanted[float(track.t_s[i])] = (k, i, outline, measured)
     if not any(w[3] for w in wanted.values()):
@@ -175,18 +186,27 @@ def retake_tops(
         if not _agrees(np.stack([s, h, a]), track.joints_xy_px[i][[0, 1, 3]]):
             continue  # the tracker lost the person: not a better look at the knee
         angles.setdefault(k, []).append(
-            (frame.t_s, float(hip_angle_deg(s, h, kn)), float(knee_angle_deg(h, kn, a)),
-             float(shin_tilt_deg(h, kn, a))))
+            (
+                frame.t_s,
+                float(hip_angle_deg(s, h, kn)),
+                float(knee_angle_deg(h, kn, a)),
+                float(shin_tilt_deg(h, kn, a)),
+            )
+        )
     for k, rows in sorted(angles.items()):
         arr = np.array(rows)
         rep = reps[k]
-        record["reps"].append({
-            "rep": rep.index, "top_start_s": rep.top_start_s, "top_end_s": rep.top_end_s,
-            "t_s": [round(float(x), 4) for x in arr[:, 0]],
-            "hip_deg": round(float(np.median(arr[:, 1])), 2),
-            "knee_deg": round(float(np.median(arr[:, 2])), 2),
-            "shin_deg": round(float(np.median(arr[:, 3])), 2),
-        })
+        record["reps"].append(
+            {
+                "rep": rep.index,
+                "top_start_s": rep.top_start_s,
+                "top_end_s": rep.top_end_s,
+                "t_s": [round(float(x), 4) for x in arr[:, 0]],
+                "hip_deg": round(float(np.median(arr[:, 1])), 2),
+                "knee_deg": round(float(np.median(arr[:, 2])), 2),
+                "shin_deg": round(float(np.median(arr[:, 3])), 2),
+            }
+        )
     return record
 
 
@@ -209,9 +229,16 @@ def apply_retakes(reps: Sequence[Rep], record: dict[str, Any] | None) -> list[Re
     out = []
     for rep in reps:
         r = by_index.get(rep.index)
-        if (r is not None and abs(r["top_start_s"] - rep.top_start_s) < WINDOW_TOLERANCE_S
-                and abs(r["top_end_s"] - rep.top_end_s) < WINDOW_TOLERANCE_S):
-            rep = replace(rep, hip_angle_top_deg=r["hip_deg"], knee_angle_top_deg=r["knee_deg"],
-                          shin_tilt_top_deg=r["shin_deg"])
+        if (
+            r is not None
+            and abs(r["top_start_s"] - rep.top_start_s) < WINDOW_TOLERANCE_S
+            and abs(r["top_end_s"] - rep.top_end_s) < WINDOW_TOLERANCE_S
+        ):
+            rep = replace(
+                rep,
+                hip_angle_top_deg=r["hip_deg"],
+                knee_angle_top_deg=r["knee_deg"],
+                shin_tilt_top_deg=r["shin_deg"],
+            )
         out.append(rep)
     return out

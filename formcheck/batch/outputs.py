@@ -110,18 +110,38 @@ class ClipRow:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ClipRow:
         return cls(
-            path=str(d["path"]), key=str(d["key"]), status=d["status"], result=d["result"],
-            duration_s=d.get("duration_s"), rep_count=d.get("rep_count"), score=d.get("score"),
+            path=str(d["path"]),
+            key=str(d["key"]),
+            status=d["status"],
+            result=d["result"],
+            duration_s=d.get("duration_s"),
+            rep_count=d.get("rep_count"),
+            score=d.get("score"),
             faults={str(k): int(v) for k, v in (d.get("faults") or {}).items()},
-            top_cue=str(d.get("top_cue", "")), warnings=tuple(d.get("warnings") or ()),
-            error=str(d.get("error", "")), processing_s=float(d.get("processing_s", 0.0)),
-            report=str(d.get("report", "")), worker=str(d.get("worker", "")),
+            top_cue=str(d.get("top_cue", "")),
+            warnings=tuple(d.get("warnings") or ()),
+            error=str(d.get("error", "")),
+            processing_s=float(d.get("processing_s", 0.0)),
+            report=str(d.get("report", "")),
+            worker=str(d.get("worker", "")),
         )
 
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "path", "key", "status", "result", "duration_s", "rep_count", "score", "faults",
-    "top_cue", "warnings", "error", "processing_s", "report", "worker",
+    "path",
+    "key",
+    "status",
+    "result",
+    "duration_s",
+    "rep_count",
+    "score",
+    "faults",
+    "top_cue",
+    "warnings",
+    "error",
+    "processing_s",
+    "report",
+    "worker",
 )
 
 
@@ -168,8 +188,16 @@ def index_rows(out_dir: Path, rows: Sequence[ClipRow]) -> list[dict[str, Any]]:
             status = "no reps" if row.rep_count == 0 else "ok"
         else:
             status = f"failed: {row.error}" if row.error else "failed"
-        items.append({"path": row.path, "status": status, "reps": row.rep_count,
-                      "score": row.score, "top_cue": row.top_cue, "report": link})
+        items.append(
+            {
+                "path": row.path,
+                "status": status,
+                "reps": row.rep_count,
+                "score": row.score,
+                "top_cue": row.top_cue,
+                "report": link,
+            }
+        )
     return items
 
 

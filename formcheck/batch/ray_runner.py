@@ -69,16 +69,20 @@ class RayBackend:
         ray = self.ray = _import_ray()
         self.owns_connection = not ray.is_initialized()
         if self.owns_connection:
-            options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
-                                       "include_dashboard": False}
+            options: dict[str, Any] = {
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+                "include_dashboard": False,
+            }
             try:
                 if address == "local":
                     ray.init(num_cpus=workers, **options)
                 else:
                     ray.init(address=address, **options)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigError(f"--ray {address}: cannot connect to a Ray cluster ({exc})"
-                                  ) from exc
+                raise ConfigError(
+                    f"--ray {address}: cannot connect to a Ray cluster ({exc})"
+                ) from exc
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, min(workers or cpus, n_tasks))
         # glibc reads MALLOC_ARENA_MAX when the process starts, before Ray's own threads
@@ -100,8 +104,9 @@ class RayBackend:
                 try:
                     data = Path(task.path).read_bytes()
                 except OSError as exc:
-                    yield ClipProduct(task.index, None,
-                                      error=f"{task.path}: cannot read ({exc.strerror})")
+                    yield ClipProduct(
+                        task.index, None, error=f"{task.path}: cannot read ({exc.strerror})"
+                    )
                     continue
                 actor = idle.popleft()
                 in_flight[actor.run.remote(task, data)] = (actor, task)
@@ -118,9 +123,14 @@ class RayBackend:
                     self.actors.remove(actor)
                     actor = self.actor_class.remote(self.cfg)
                     self.actors.append(actor)
-                    product = ClipProduct(task.index, None, error=(
-                        "the Ray worker died while analysing this clip (a crash, out of "
-                        "memory, or a lost node)"))
+                    product = ClipProduct(
+                        task.index,
+                        None,
+                        error=(
+                            "the Ray worker died while analysing this clip (a crash, out of "
+                            "memory, or a lost node)"
+                        ),
+                    )
                 except ray.exceptions.RayError as exc:
                     product = ClipProduct(task.index, None, error=f"Ray: {exc}".splitlines()[0])
                 idle.append(actor)

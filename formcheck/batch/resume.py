@@ -36,8 +36,10 @@ STATE_VERSION = 1
 def settings_hash(cfg: Config) -> str:
     """A short hash of everything that shapes a result: the configuration and the model
     file's content (its sha256), so another model at the same path counts as a change."""
-    basis = {"config": cfg.model_dump(mode="json"), "model_sha256": check_bundle(
-        cfg.pose.model).sha256}
+    basis = {
+        "config": cfg.model_dump(mode="json"),
+        "model_sha256": check_bundle(cfg.pose.model).sha256,
+    }
     text = json.dumps(basis, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -48,13 +50,24 @@ def input_fingerprint(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def write_state(paths: ClipPaths, fingerprint: dict[str, int], settings: str,
-                outputs: dict[str, bool], row: ClipRow) -> None:
+def write_state(
+    paths: ClipPaths,
+    fingerprint: dict[str, int],
+    settings: str,
+    outputs: dict[str, bool],
+    row: ClipRow,
+) -> None:
     """Record the clip's result; call after every other output of the clip is written."""
-    atomic_write_json(paths.state, {
-        "version": STATE_VERSION, "input": fingerprint, "settings": settings,
-        "outputs": outputs, "row": row.to_dict(),
-    })
+    atomic_write_json(
+        paths.state,
+        {
+            "version": STATE_VERSION,
+            "input": fingerprint,
+            "settings": settings,
+            "outputs": outputs,
+            "row": row.to_dict(),
+        },
+    )
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -65,9 +78,16 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("version") == STATE_VERSION else None
 
 
-def kept_result(paths: ClipPaths, fingerprint: dict[str, int], settings: str, *,
-                want_video: bool, want_landmarks: bool, retry_errors: bool,
-                want_html: bool = False) -> ClipRow | None:
+def kept_result(
+    paths: ClipPaths,
+    fingerprint: dict[str, int],
+    settings: str,
+    *,
+    want_video: bool,
+    want_landmarks: bool,
+    retry_errors: bool,
+    want_html: bool = False,
+) -> ClipRow | None:
     """The earlier result of this clip, as a "skipped" row, when it may be kept; else None."""
     state = _read(paths.state)
     if state is None or state.get("input") != fingerprint or state.get("settings") != settings:
@@ -79,9 +99,12 @@ def kept_result(paths: ClipPaths, fingerprint: dict[str, int], settings: str, *,
     if row.result == "error":
         return None if retry_errors else replace(row, status="skipped")
     outputs = state.get("outputs") or {}
-    needed = [("report", paths.report, True), ("html", paths.html, want_html),
-              ("video", paths.video, want_video),
-              ("landmarks", paths.landmarks, want_landmarks)]
+    needed = [
+        ("report", paths.report, True),
+        ("html", paths.html, want_html),
+        ("video", paths.video, want_video),
+        ("landmarks", paths.landmarks, want_landmarks),
+    ]
     for name, path, wanted in needed:
         if wanted and not (outputs.get(name) and path.is_file()):
             return None

@@ -108,9 +108,14 @@ class BatchResult:
 
     def summary_extra(self) -> dict[str, Any]:
         return {
-            "clips": len(self.rows), "ok": self.count("ok"), "error": self.count("error"),
-            "skipped": self.count("skipped"), "failed": self.failed,
-            "interrupted": self.interrupted, "backend": self.backend, "workers": self.workers,
+            "clips": len(self.rows),
+            "ok": self.count("ok"),
+            "error": self.count("error"),
+            "skipped": self.count("skipped"),
+            "failed": self.failed,
+            "interrupted": self.interrupted,
+            "backend": self.backend,
+            "workers": self.workers,
             "elapsed_s": round(self.elapsed_s, 3),
         }
 
@@ -167,7 +172,7 @@ def sweep_scratch() -> list[Path]:
     -9 cannot remove its own); returns them."""
     gone = []
     for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
-        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(folder)
@@ -189,9 +194,12 @@ class LocalBackend:
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=_mp_context(),
-                                   initializer=init_process,
-                                   initargs=(self.cfg, self.scratch, os.getpid()))
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=_mp_context(),
+            initializer=init_process,
+            initargs=(self.cfg, self.scratch, os.getpid()),
+        )
 
     def results(self, tasks: Sequence[ClipTask]) -> Iterator[ClipProduct]:
         attempts = dict.fromkeys(range(len(tasks)), 0)
@@ -213,8 +221,7 @@ class LocalBackend:
             self.pool = self._new_pool()
             for i in sorted(failed):
                 if attempts[i] >= MAX_ATTEMPTS:
-                    yield ClipProduct(tasks[i].index, None,
-                                      error=why.format(s=budget.get(i, 0.0)))
+                    yield ClipProduct(tasks[i].index, None, error=why.format(s=budget.get(i, 0.0)))
                 else:
                     submit(i)
             for i in sorted(others):
@@ -234,22 +241,31 @@ class LocalBackend:
                 except BrokenProcessPool:
                     broken.append(i)
             if broken:  # a worker died: every unfinished task fails with the pool
-                yield from restart(broken, "the worker process died while analysing this clip"
-                                           " (a decoder crash or out of memory)")
+                yield from restart(
+                    broken,
+                    "the worker process died while analysing this clip"
+                    " (a decoder crash or out of memory)",
+                )
                 continue
             now = time.monotonic()
             for fut, i in pending.items():
                 if fut.running() and fut not in running_since:
                     running_since[fut] = now
                     budget.setdefault(i, clip_budget_s(Path(tasks[i].path)))
-            late = [i for fut, i in pending.items()
-                    if fut in running_since and now - running_since[fut] > budget[i]]
+            late = [
+                i
+                for fut, i in pending.items()
+                if fut in running_since and now - running_since[fut] > budget[i]
+            ]
             if late:  # a clip that hangs its worker (a stalled network mount, a decoder loop)
                 for i in late:
                     attempts[i] = MAX_ATTEMPTS  # a hang is not retried
-                yield from restart(late, "the analysis took longer than {s:.0f} s and was"
-                                         " stopped (the file may be unreadable or still"
-                                         " being written)")
+                yield from restart(
+                    late,
+                    "the analysis took longer than {s:.0f} s and was"
+                    " stopped (the file may be unreadable or still"
+                    " being written)",
+                )
 
     def _end_pool(self) -> None:
         """End the pool's processes now, without waiting for the clips in flight."""
@@ -274,21 +290,41 @@ class LocalBackend:
 def _row_from_product(clip: ClipInput, product: ClipProduct, out_dir: Path) -> ClipRow:
     report = product.report
     if report is None:
-        return ClipRow(str(clip.path), clip.key, "error", "error", error=product.error,
-                       processing_s=product.processing_s, worker=product.worker)
+        return ClipRow(
+            str(clip.path),
+            clip.key,
+            "error",
+            "error",
+            error=product.error,
+            processing_s=product.processing_s,
+            worker=product.worker,
+        )
     summary = report["summary"]
     paths = ClipPaths.of(out_dir, clip.key)
     return ClipRow(
-        str(clip.path), clip.key, "ok", "ok", duration_s=report["source"].get("duration_s"),
-        rep_count=summary["rep_count"], score=summary["score"], faults=dict(summary["faults"]),
+        str(clip.path),
+        clip.key,
+        "ok",
+        "ok",
+        duration_s=report["source"].get("duration_s"),
+        rep_count=summary["rep_count"],
+        score=summary["score"],
+        faults=dict(summary["faults"]),
         top_cue=summary["cues"][0] if summary["cues"] else "",
-        warnings=tuple(report.get("warnings", ())), processing_s=product.processing_s,
-        report=paths.report.relative_to(out_dir).as_posix(), worker=product.worker,
+        warnings=tuple(report.get("warnings", ())),
+        processing_s=product.processing_s,
+        report=paths.report.relative_to(out_dir).as_posix(),
+        worker=product.worker,
     )
 
 
-def _write_product(clip: ClipInput, product: ClipProduct, opts: BatchOptions,
-                   fingerprint: dict[str, int], settings: str) -> ClipRow:
+def _write_product(
+    clip: ClipInput,
+    product: ClipProduct,
+    opts: BatchOptions,
+    fingerprint: dict[str, int],
+    settings: str,
+) -> ClipRow:
     """Write one clip's outputs (each atomically; the state sidecar last) and its row."""
     paths = ClipPaths.of(opts.out_dir, clip.key)
     row = _row_from_product(clip, product, opts.out_dir)
@@ -296,15 +332,22 @@ def _write_product(clip: ClipInput, product: ClipProduct, opts: BatchOptions,
         paths.remove_results()  # no stale report of an older version of the clip
     else:
         # Outputs not made this time are removed: they would belong to an older input.
-        for data, path in ((product.html, paths.html), (product.video, paths.video),
-                           (product.landmarks, paths.landmarks)):
+        for data, path in (
+            (product.html, paths.html),
+            (product.video, paths.video),
+            (product.landmarks, paths.landmarks),
+        ):
             if data is not None:
                 atomic_write_bytes(path, data)
             else:
                 path.unlink(missing_ok=True)
         atomic_write_json(paths.report, product.report)
-    outputs = {"report": product.report is not None, "html": product.html is not None,
-               "video": product.video is not None, "landmarks": product.landmarks is not None}
+    outputs = {
+        "report": product.report is not None,
+        "html": product.html is not None,
+        "video": product.video is not None,
+        "landmarks": product.landmarks is not None,
+    }
     write_state(paths, fingerprint, settings, outputs, row)
     return row
 
@@ -320,7 +363,9 @@ def make_backend(cfg: Config, opts: BatchOptions, n_tasks: int) -> Backend:
 
 
 def run_batch(
-    items: Sequence[str], cfg: Config, opts: BatchOptions,
+    items: Sequence[str],
+    cfg: Config,
+    opts: BatchOptions,
     progress: BatchProgress | None = None,
     backend_factory: Callable[[Config, BatchOptions, int], Backend] = make_backend,
 ) -> BatchResult:
@@ -359,18 +404,43 @@ def run_batch(
         try:
             prints[i] = input_fingerprint(clip.path)
         except OSError as exc:
-            finish(i, ClipRow(str(clip.path), clip.key, "error", "error",
-                              error=f"{clip.path}: cannot read ({exc.strerror})"))
+            finish(
+                i,
+                ClipRow(
+                    str(clip.path),
+                    clip.key,
+                    "error",
+                    "error",
+                    error=f"{clip.path}: cannot read ({exc.strerror})",
+                ),
+            )
             continue
-        kept = None if opts.force else kept_result(
-            ClipPaths.of(out_dir, clip.key), prints[i], settings, want_video=opts.want_video,
-            want_landmarks=opts.want_landmarks, retry_errors=opts.retry_errors,
-            want_html=opts.want_html)
+        kept = (
+            None
+            if opts.force
+            else kept_result(
+                ClipPaths.of(out_dir, clip.key),
+                prints[i],
+                settings,
+                want_video=opts.want_video,
+                want_landmarks=opts.want_landmarks,
+                retry_errors=opts.retry_errors,
+                want_html=opts.want_html,
+            )
+        )
         if kept is not None:
             finish(i, kept)
         else:
-            tasks.append(ClipTask(i, clip.key, str(clip.path), opts.want_video,
-                                  opts.want_landmarks, opts.want_html))
+            tasks.append(
+                ClipTask(
+                    i,
+                    clip.key,
+                    str(clip.path),
+                    opts.want_video,
+                    opts.want_landmarks,
+                    opts.want_html,
+                )
+            )
 
     backend_name, workers, interrupted = "none", 0, False
     samples: list[WorkSample] = []
@@ -382,19 +452,27 @@ def run_batch(
                 for product in backend.results(tasks):
                     clip = clips[product.index]
                     try:
-                        row = _write_product(clip, product, opts, prints[product.index],
-                                             settings)
+                        row = _write_product(clip, product, opts, prints[product.index], settings)
                     except OSError as exc:
                         raise OutputError(
                             f"{out_dir}: cannot write the outputs ({exc.strerror}); the "
                             "clips finished before are kept: free some space or fix the "
-                            "folder, then run the same command again") from None
+                            "folder, then run the same command again"
+                        ) from None
                     finish(product.index, row)
                     if product.worker:  # not for clips no worker finished
-                        samples.append(WorkSample(
-                            clip.key, product.worker, product.processing_s, product.cpu_s,
-                            product.rss_mb, product.private_mb, product.peak_rss_mb,
-                            product.model_load_s))
+                        samples.append(
+                            WorkSample(
+                                clip.key,
+                                product.worker,
+                                product.processing_s,
+                                product.cpu_s,
+                                product.rss_mb,
+                                product.private_mb,
+                                product.peak_rss_mb,
+                                product.model_load_s,
+                            )
+                        )
             except BaseException:
                 backend.stop()
                 raise
@@ -403,8 +481,14 @@ def run_batch(
         interrupted = True
         raise
     finally:
-        result = BatchResult(tuple(rows[i] for i in sorted(rows)), time.perf_counter() - t0,
-                             backend_name, workers, interrupted, tuple(samples))
+        result = BatchResult(
+            tuple(rows[i] for i in sorted(rows)),
+            time.perf_counter() - t0,
+            backend_name,
+            workers,
+            interrupted,
+            tuple(samples),
+        )
         try:
             write_summary(out_dir, result.rows, result.summary_extra())
         except OSError as exc:  # a full disk: what is being raised says so already
@@ -424,5 +508,6 @@ def check_writable(out_dir: Path) -> None:
         probe.write_bytes(b"\0" * 4096)
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"{out_dir}: the output folder cannot be written ({exc.strerror})"
-                          ) from None
+        raise OutputError(
+            f"{out_dir}: the output folder cannot be written ({exc.strerror})"
+        ) from None

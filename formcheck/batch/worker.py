@@ -160,24 +160,33 @@ class ClipWorker:
             message = _one_line(exc).replace(str(source), task.path)
             product = ClipProduct(task.index, None, error=message)
         total_mb, private_mb = rss_mb()
-        return replace(product, processing_s=time.perf_counter() - t0,
-                       cpu_s=time.process_time() - cpu0, worker=self.name,
-                       rss_mb=total_mb, private_mb=private_mb, peak_rss_mb=peak_rss_mb(),
-                       model_load_s=self.model_load_s)
+        return replace(
+            product,
+            processing_s=time.perf_counter() - t0,
+            cpu_s=time.process_time() - cpu0,
+            worker=self.name,
+            rss_mb=total_mb,
+            private_mb=private_mb,
+            peak_rss_mb=peak_rss_mb(),
+            model_load_s=self.model_load_s,
+        )
 
     def _analyse(self, task: ClipTask, source: Path, tmp: Path) -> ClipProduct:
         # Named after the user's file, not the worker's copy of it.
         analysis = analyze_video(source, self.cfg, estimator=self.estimator).named(task.path)
-        wanted = ClipOutputs(landmarks=tmp / "landmarks.npz" if task.want_landmarks else None,
-                             video=tmp / "annotated.mp4" if task.want_video else None,
-                             html=tmp / "report.html" if task.want_html else None)
+        wanted = ClipOutputs(
+            landmarks=tmp / "landmarks.npz" if task.want_landmarks else None,
+            video=tmp / "annotated.mp4" if task.want_video else None,
+            html=tmp / "report.html" if task.want_html else None,
+        )
         report = write_outputs(analysis, wanted, source, self.cfg.rules)
 
         def read(path: Path | None) -> bytes | None:
             return None if path is None else path.read_bytes()
 
-        return ClipProduct(task.index, report, read(wanted.landmarks), read(wanted.video),
-                           read(wanted.html))
+        return ClipProduct(
+            task.index, report, read(wanted.landmarks), read(wanted.video), read(wanted.html)
+        )
 
 
 # -- the local process pool's per-process worker -------------------------------------------
@@ -186,8 +195,7 @@ _WORKER: ClipWorker | None = None
 _WORKER_ERROR: str = ""
 
 
-def init_process(cfg: Config, scratch: str | None = None, driver_pid: int | None = None
-                 ) -> None:
+def init_process(cfg: Config, scratch: str | None = None, driver_pid: int | None = None) -> None:
     """`ProcessPoolExecutor` initializer: load the model once for this worker process.
 
     SIGINT is ignored here: Ctrl-C reaches the whole process group, and it is the driver's

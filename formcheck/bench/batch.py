@@ -56,7 +56,7 @@ class WorkerMemory:
         """Least-squares trend of private memory after the warm-up (MiB per 10 clips): the
         figure to watch for a leak, less sensitive than two single samples to the heap's
         steps (glibc grows and trims it in chunks of tens of MiB)."""
-        ys = self.private_mb[self.warm_index:]
+        ys = self.private_mb[self.warm_index :]
         n = len(ys)
         if n < 3:
             return 0.0
@@ -115,10 +115,16 @@ def worker_memory(samples: Sequence[WorkSample]) -> tuple[WorkerMemory, ...]:
     for s in samples:
         by_worker.setdefault(s.worker, []).append(s)
     return tuple(
-        WorkerMemory(w, len(ss), ss[0].model_load_s, sum(s.processing_s for s in ss),
-                     sum(s.cpu_s for s in ss), tuple(round(s.rss_mb, 1) for s in ss),
-                     tuple(round(s.private_mb, 1) for s in ss),
-                     max(s.peak_rss_mb for s in ss))
+        WorkerMemory(
+            w,
+            len(ss),
+            ss[0].model_load_s,
+            sum(s.processing_s for s in ss),
+            sum(s.cpu_s for s in ss),
+            tuple(round(s.rss_mb, 1) for s in ss),
+            tuple(round(s.private_mb, 1) for s in ss),
+            max(s.peak_rss_mb for s in ss),
+        )
         for w, ss in sorted(by_worker.items())
     )
 
@@ -126,13 +132,26 @@ def worker_memory(samples: Sequence[WorkSample]) -> tuple[WorkerMemory, ...]:
 def _figure(label: str, result: BatchResult) -> RunFigure:
     n = len(result.rows)
     rate = 60.0 * n / result.elapsed_s if result.elapsed_s else 0.0
-    return RunFigure(label, result.backend, result.workers, n, result.failed, result.elapsed_s,
-                     rate, worker_memory(result.samples))
+    return RunFigure(
+        label,
+        result.backend,
+        result.workers,
+        n,
+        result.failed,
+        result.elapsed_s,
+        rate,
+        worker_memory(result.samples),
+    )
 
 
-def run_batch_bench(items: Sequence[str], cfg: Config, jobs: Sequence[int] = (1, 2),
-                    ray_workers: int = 2, work_dir: Path | None = None,
-                    progress: Any = None) -> BatchBench:
+def run_batch_bench(
+    items: Sequence[str],
+    cfg: Config,
+    jobs: Sequence[int] = (1, 2),
+    ray_workers: int = 2,
+    work_dir: Path | None = None,
+    progress: Any = None,
+) -> BatchBench:
     """Time the batch over `items` with each local job count, then with Ray (0: no Ray).
 
     Outputs go to `work_dir` (a temp folder when None, removed afterwards).
@@ -152,12 +171,21 @@ def run_batch_bench(items: Sequence[str], cfg: Config, jobs: Sequence[int] = (1,
             if progress:
                 progress(f"Ray, {ray_workers} worker(s)")
             t0 = time.perf_counter()
-            ray.init(num_cpus=ray_workers, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+            ray.init(
+                num_cpus=ray_workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
             ray_start_s = time.perf_counter() - t0
             try:
-                result = run_batch(items, cfg, BatchOptions(
-                    root / f"ray-{ray_workers}", jobs=ray_workers, ray="local", force=True))
+                result = run_batch(
+                    items,
+                    cfg,
+                    BatchOptions(
+                        root / f"ray-{ray_workers}", jobs=ray_workers, ray="local", force=True
+                    ),
+                )
             finally:
                 ray.shutdown()
             runs.append(_figure(f"Ray actors, {ray_workers} workers", result))

@@ -74,10 +74,13 @@ class ScheduleAgreement:
         def mean(values: list[float]) -> float | None:
             return float(sum(values) / len(values)) if values else None
 
-        return cls(len(fast.reps), len(every.reps),
-                   mean([abs(a.hip_angle_top_deg - b.hip_angle_top_deg) for a, b in pairs]),
-                   mean([abs(a.pause_s - b.pause_s) for a, b in pairs]),
-                   mean([abs(a.eccentric_s - b.eccentric_s) for a, b in pairs]))
+        return cls(
+            len(fast.reps),
+            len(every.reps),
+            mean([abs(a.hip_angle_top_deg - b.hip_angle_top_deg) for a, b in pairs]),
+            mean([abs(a.pause_s - b.pause_s) for a, b in pairs]),
+            mean([abs(a.eccentric_s - b.eccentric_s) for a, b in pairs]),
+        )
 
 
 @dataclass(frozen=True)
@@ -130,18 +133,28 @@ def _model_alone(est: PoseEstimator, frames: list[Frame]) -> int:
     return len(frames)
 
 
-def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = False,
-              max_model_frames: int = MAX_MODEL_FRAMES) -> BenchResult:
+def run_bench(
+    video: str | Path,
+    cfg: Config,
+    repeats: int = 2,
+    render: bool = False,
+    max_model_frames: int = MAX_MODEL_FRAMES,
+) -> BenchResult:
     """Time every stage on `video` (see the module docstring); `render` adds the
     annotated-video stage."""
     info = probe(video)
     stride = max(cfg.pose.stride, stride_for(info.fps, cfg.pose.max_fps))
-    every_cfg = cfg.with_overrides({"pose.max_fps": 0.0, "pose.stride": 1,
-                                    "pose.schedule": "every"})
+    every_cfg = cfg.with_overrides(
+        {"pose.max_fps": 0.0, "pose.stride": 1, "pose.schedule": "every"}
+    )
 
     def fig(wall_s: float, frames: int) -> StageFigure:
-        return StageFigure(frames, wall_s, frames / wall_s if wall_s else 0.0,
-                           info.duration_s / wall_s if wall_s else 0.0)
+        return StageFigure(
+            frames,
+            wall_s,
+            frames / wall_s if wall_s else 0.0,
+            info.duration_s / wall_s if wall_s else 0.0,
+        )
 
     t0 = time.perf_counter()
     est = open_estimator(cfg)
@@ -169,10 +182,17 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
         kept.clear()
     model = fig(model_s, n_frames)
     return BenchResult(
-        clip=str(video), duration_s=info.duration_s, width=info.width, height=info.height,
-        fps=info.fps, analysed_every=stride, model_load_s=load_s,
-        decode=fig(decode_s, n_frames), model_alone=model,
-        pipeline=fig(pipe_s, n_frames), pipeline_every_frame=fig(every_s, n_frames),
+        clip=str(video),
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        analysed_every=stride,
+        model_load_s=load_s,
+        decode=fig(decode_s, n_frames),
+        model_alone=model,
+        pipeline=fig(pipe_s, n_frames),
+        pipeline_every_frame=fig(every_s, n_frames),
         annotated_video=render_fig,
         pipeline_vs_model_pct=100.0 * (pipe_s / model_s - 1.0),
         every_frame_overhead_pct=100.0 * (every_s / model_s - 1.0),
@@ -180,6 +200,7 @@ def run_bench(video: str | Path, cfg: Config, repeats: int = 2, render: bool = F
         cold_ratio=(load_s + pipe_s) / model_s,
         model_frames=int(pipe.sequence.meta["schedule"]["model_frames"]),
         agreement=ScheduleAgreement.of(pipe, every),
-        pipeline_stages_s=stages, every_frame_stages_s=dict(every.timings_s),
+        pipeline_stages_s=stages,
+        every_frame_stages_s=dict(every.timings_s),
         peak_rss_mb=peak,
     )

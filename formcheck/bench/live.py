@@ -49,16 +49,26 @@ class LiveBench:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "clip": self.clip, "fps": self.fps, "duration_s": round(self.duration_s, 3),
-            "width": self.width, "height": self.height, "reps": self.reps, "cpus": self.cpus,
+            "clip": self.clip,
+            "fps": self.fps,
+            "duration_s": round(self.duration_s, 3),
+            "width": self.width,
+            "height": self.height,
+            "reps": self.reps,
+            "cpus": self.cpus,
             "latency": self.latency.to_dict(),
-            "targets": {"p95_ms": TARGET_P95_MS, "max_age_ms": TARGET_MAX_AGE_MS,
-                        "p95_ok": self.p95_ok, "age_ok": self.age_ok},
+            "targets": {
+                "p95_ms": TARGET_P95_MS,
+                "max_age_ms": TARGET_MAX_AGE_MS,
+                "p95_ok": self.p95_ok,
+                "age_ok": self.age_ok,
+            },
         }
 
 
-def run_live_bench(path: str | Path, cfg: Config, window: bool = False,
-                   estimator: PoseEstimator | None = None) -> LiveBench:
+def run_live_bench(
+    path: str | Path, cfg: Config, window: bool = False, estimator: PoseEstimator | None = None
+) -> LiveBench:
     """Play `path` in real time through the live loop and measure it.
 
     Raises:
@@ -75,7 +85,16 @@ def run_live_bench(path: str | Path, cfg: Config, window: bool = False,
 
     player = FilePlayer(path, realtime=True)
     info = player.info
-    result = run_live(player, cfg, LiveOptions(window=window, mute=True, summary=False),
-                      estimator, window_)
-    return LiveBench(Path(path).name, info.fps, info.duration_s, info.width, info.height,
-                     len(result.verdicts), result.latency, os.cpu_count() or 0)
+    result = run_live(
+        player, cfg, LiveOptions(window=window, mute=True, summary=False), estimator, window_
+    )
+    return LiveBench(
+        Path(path).name,
+        info.fps,
+        info.duration_s,
+        info.width,
+        info.height,
+        len(result.verdicts),
+        result.latency,
+        os.cpu_count() or 0,
+    )

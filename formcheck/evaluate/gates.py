@@ -41,8 +41,11 @@ class Gates:
     @property
     def active(self) -> bool:
         """True when at least one gate is set."""
-        return any(getattr(self, f.name) is not None for f in fields(self)
-                   if f.name not in ("fault_codes", "pool_faults"))
+        return any(
+            getattr(self, f.name) is not None
+            for f in fields(self)
+            if f.name not in ("fault_codes", "pool_faults")
+        )
 
 
 @dataclass(frozen=True)
@@ -59,19 +62,21 @@ class GateSpec:
 GATE_TABLE: tuple[GateSpec, ...] = (
     GateSpec("min_count_exact", "count_exact_rate", "rep count exact-match rate", "min"),
     GateSpec("max_count_mae", "count_mae", "rep count mean absolute error", "max"),
-    GateSpec("max_boundary_mae_s", "boundary_mae_s", "rep boundary mean absolute error (s)",
-             "max"),
-    GateSpec("max_angle_mae_deg", "hip_angle_mae_deg",
-             "top hip angle mean absolute error (deg)", "max"),
+    GateSpec("max_boundary_mae_s", "boundary_mae_s", "rep boundary mean absolute error (s)", "max"),
+    GateSpec(
+        "max_angle_mae_deg", "hip_angle_mae_deg", "top hip angle mean absolute error (deg)", "max"
+    ),
     GateSpec("max_pause_mae_s", "pause_mae_s", "pause mean absolute error (s)", "max"),
-    GateSpec("max_eccentric_mae_s", "eccentric_mae_s", "lowering time mean absolute error (s)",
-             "max"),
+    GateSpec(
+        "max_eccentric_mae_s", "eccentric_mae_s", "lowering time mean absolute error (s)", "max"
+    ),
     GateSpec("min_band_accuracy", "band_accuracy", "band placement accuracy", "min"),
 )
 
 
-def _missed(name: str, what: str, value: float | None, limit: float,
-            direction: Direction) -> str | None:
+def _missed(
+    name: str, what: str, value: float | None, limit: float, direction: Direction
+) -> str | None:
     """The failure line of one gate, or None when it holds."""
     if value is None:
         return f"{name}: no data for {what} (the gate needs it; none of the clips gives it)"
@@ -84,15 +89,20 @@ def _missed(name: str, what: str, value: float | None, limit: float,
 def _fault_scores(o: Metrics, gates: Gates) -> tuple[list[tuple[str, FaultScore]], list[str]]:
     """(label, counts) of what the fault gates judge, and the unknown codes asked for."""
     if gates.fault_codes is None:
-        pooled = FaultScore("all codes", sum(f.tp for f in o.faults),
-                            sum(f.fp for f in o.faults), sum(f.fn for f in o.faults))
+        pooled = FaultScore(
+            "all codes",
+            sum(f.tp for f in o.faults),
+            sum(f.fp for f in o.faults),
+            sum(f.fn for f in o.faults),
+        )
         return [("fault {kind} (all codes)", pooled)], []
     known = [s for code in gates.fault_codes if (s := o.fault(code)) is not None]
     unknown = [code for code in gates.fault_codes if o.fault(code) is None]
     if gates.pool_faults:
         name = "+".join(gates.fault_codes)
-        pooled = FaultScore(name, sum(f.tp for f in known), sum(f.fp for f in known),
-                            sum(f.fn for f in known))
+        pooled = FaultScore(
+            name, sum(f.tp for f in known), sum(f.fp for f in known), sum(f.fn for f in known)
+        )
         return [(f"{{kind}} pooled over {name}", pooled)], unknown
     return [(f"{s.code} {{kind}}", s) for s in known], unknown
 
@@ -108,10 +118,13 @@ def check_gates(result: EvalResult, gates: Gates) -> list[str]:
     for spec in GATE_TABLE:
         limit = getattr(gates, spec.gate)
         if limit is not None:
-            failures.append(_missed(spec.gate, spec.what, getattr(o, spec.metric), limit,
-                                    spec.direction) or "")
-    fault_limits = (("min_fault_precision", "precision", gates.min_fault_precision),
-                    ("min_fault_recall", "recall", gates.min_fault_recall))
+            failures.append(
+                _missed(spec.gate, spec.what, getattr(o, spec.metric), limit, spec.direction) or ""
+            )
+    fault_limits = (
+        ("min_fault_precision", "precision", gates.min_fault_precision),
+        ("min_fault_recall", "recall", gates.min_fault_recall),
+    )
     if any(limit is not None for _, _, limit in fault_limits):
         scored, unknown = _fault_scores(o, gates)
         for name, kind, limit in fault_limits:
@@ -120,8 +133,7 @@ def check_gates(result: EvalResult, gates: Gates) -> list[str]:
             failures += [f"{name}: unknown fault code {code!r}" for code in unknown]
             for what, score in scored:
                 value = score.precision if kind == "precision" else score.recall
-                failures.append(_missed(name, what.format(kind=kind), value, limit, "min")
-                                or "")
+                failures.append(_missed(name, what.format(kind=kind), value, limit, "min") or "")
     if gates.active and result.unreadable_labels:
         failures.append("unreadable labels: " + ", ".join(result.unreadable_labels))
     return [line for line in failures if line]

@@ -35,15 +35,22 @@ VIEWS: tuple[str, ...] = ("side_left", "side_right", "oblique", "front", "mixed"
 #: the shins): a rep with none of them is clean; the false-fault rate counts them. The pause
 #: and the lowering are scored against the labelled times instead.
 FORM_RULES: tuple[str, ...] = ("top_alignment", "shin_angle")
-FORM_FAULTS: tuple[str, ...] = tuple(code for rule in RULES if rule.id in FORM_RULES
-                                     for code in rule.faults)
+FORM_FAULTS: tuple[str, ...] = tuple(
+    code for rule in RULES if rule.id in FORM_RULES for code in rule.faults
+)
 
 RepTimes = tuple[float, float, float, float]  # start_s, top_start_s, top_end_s, end_s
 
 
 #: The per-rep values a label may give (besides the times), in the order a label lists them.
-REP_VALUES: tuple[str, ...] = ("concentric_s", "pause_s", "eccentric_s", "hip_angle_top_deg",
-                               "knee_angle_top_deg", "shin_tilt_top_deg")
+REP_VALUES: tuple[str, ...] = (
+    "concentric_s",
+    "pause_s",
+    "eccentric_s",
+    "hip_angle_top_deg",
+    "knee_angle_top_deg",
+    "shin_tilt_top_deg",
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,7 @@ class LabelRep:
 
     def to_dict(self) -> dict[str, Any]:
         """The rep as a label lists it: the times, the values given, band, faults, extra."""
-        out: dict[str, Any] = {f"{b}_s": t for b, t in zip(BOUNDARIES, self.times_s,
-                                                             strict=True)}
+        out: dict[str, Any] = {f"{b}_s": t for b, t in zip(BOUNDARIES, self.times_s, strict=True)}
         out.update({k: getattr(self, k) for k in REP_VALUES if getattr(self, k) is not None})
         if self.band is not None:
             out["band"] = self.band
@@ -144,8 +150,7 @@ class ClipLabel:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise LabelError(f"{where}: expected a number, got {value!r}")
     return float(value)
 
@@ -195,8 +200,13 @@ def _label_rep(raw: Any, where: str) -> LabelRep:
     known = {f"{b}_s" for b in BOUNDARIES} | set(REP_VALUES) | {"band", "faults"}
     try:
         return LabelRep(
-            start, top_start, top_end, end, **values,
-            band=_choice(raw.get("band"), BANDS, f"{where}.band"), faults=faults,
+            start,
+            top_start,
+            top_end,
+            end,
+            **values,
+            band=_choice(raw.get("band"), BANDS, f"{where}.band"),
+            faults=faults,
             extra={k: v for k, v in raw.items() if k not in known},
         )
     except ValueError as exc:

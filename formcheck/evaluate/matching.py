@@ -40,8 +40,16 @@ class PredRep(PhaseDurations):
         """The rep's fields; `set_faults`, said once for the whole set (no band in any
         rep), are every rep's faults for scoring, as a label lists them on every rep."""
         r = rr.rep
-        return cls(r.start_s, r.top_start_s, r.top_end_s, r.end_s, r.hip_angle_top_deg,
-                   r.knee_angle_top_deg, rr.band, (*rr.faults, *set_faults))
+        return cls(
+            r.start_s,
+            r.top_start_s,
+            r.top_end_s,
+            r.end_s,
+            r.hip_angle_top_deg,
+            r.knee_angle_top_deg,
+            rr.band,
+            (*rr.faults, *set_faults),
+        )
 
     @property
     def times_s(self) -> RepTimes:
@@ -70,7 +78,9 @@ def interval_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def match_reps(
-    labelled: Sequence[RepTimes], predicted: Sequence[RepTimes], min_iou: float = MIN_MATCH_IOU,
+    labelled: Sequence[RepTimes],
+    predicted: Sequence[RepTimes],
+    min_iou: float = MIN_MATCH_IOU,
 ) -> tuple[RepMatch, ...]:
     """One-to-one matches maximising the summed [start, end] IoU, each with IoU >= `min_iou`.
 
@@ -78,8 +88,9 @@ def match_reps(
     """
     if not labelled or not predicted:
         return ()
-    iou = np.array([[interval_iou((lab[0], lab[3]), (p[0], p[3])) for p in predicted]
-                    for lab in labelled])
+    iou = np.array(
+        [[interval_iou((lab[0], lab[3]), (p[0], p[3])) for p in predicted] for lab in labelled]
+    )
     iou[iou < min_iou] = 0.0
     rows, cols = linear_sum_assignment(iou, maximize=True)
     matches = []
@@ -87,6 +98,7 @@ def match_reps(
         if iou[i, j] <= 0.0:
             continue
         errors = tuple(float(p - lab) for p, lab in zip(predicted[j], labelled[i], strict=True))
-        matches.append(RepMatch(i, j, float(iou[i, j]), (errors[0], errors[1], errors[2],
-                                                          errors[3])))
+        matches.append(
+            RepMatch(i, j, float(iou[i, j]), (errors[0], errors[1], errors[2], errors[3]))
+        )
     return tuple(sorted(matches, key=lambda m: m.label))

@@ -72,9 +72,9 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "eccentric_bias_s": "mean predicted - labelled lowering time (s; + = long)",
     "false_fault_rate": "share of reps the label calls clean that get a form fault (line, shins)",
     "pause_agreement": f"short_pause verdict agrees with the labelled pause (>= "
-                       f"{CLEAR_OF_LIMIT_S} s from the limit)",
+    f"{CLEAR_OF_LIMIT_S} s from the limit)",
     "eccentric_agreement": f"fast_lowering verdict agrees with the labelled lowering (>= "
-                           f"{CLEAR_OF_LIMIT_S} s from the limit)",
+    f"{CLEAR_OF_LIMIT_S} s from the limit)",
     "fault_recall": "TP / (TP + FN) pooled over fault codes, fault-labelled clips",
 }
 
@@ -180,8 +180,13 @@ class Metrics:
         out["fault_precision"] = _round(self.fault_precision)
         out["fault_recall"] = _round(self.fault_recall)
         out["faults"] = {
-            f.code: {"tp": f.tp, "fp": f.fp, "fn": f.fn, "precision": _round(f.precision),
-                     "recall": _round(f.recall)}
+            f.code: {
+                "tp": f.tp,
+                "fp": f.fp,
+                "fn": f.fn,
+                "precision": _round(f.precision),
+                "recall": _round(f.recall),
+            }
             for f in self.faults
         }
         return out
@@ -206,18 +211,21 @@ def _abs(values: Sequence[float]) -> list[float]:
     return [abs(v) for v in values]
 
 
-def _agreement(pairs: Sequence[tuple[float | None, bool]], limit_s: float
-               ) -> tuple[float | None, int]:
+def _agreement(
+    pairs: Sequence[tuple[float | None, bool]], limit_s: float
+) -> tuple[float | None, int]:
     """How often a verdict ("under the limit": the fault was given) agrees with the labelled
     value, over the pairs whose labelled value is `CLEAR_OF_LIMIT_S` or more from the limit;
     and how many pairs that is."""
-    clear = [(lab < limit_s, faulted) for lab, faulted in pairs
-             if lab is not None and abs(lab - limit_s) >= CLEAR_OF_LIMIT_S]
+    clear = [
+        (lab < limit_s, faulted)
+        for lab, faulted in pairs
+        if lab is not None and abs(lab - limit_s) >= CLEAR_OF_LIMIT_S
+    ]
     return _mean([float(a == b) for a, b in clear]), len(clear)
 
 
-def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = None
-                    ) -> Metrics:
+def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = None) -> Metrics:
     """The figures over `clips` (those whose label could be read; see the module docstring).
 
     `limits`: what the pause and lowering verdicts are checked against (default: the
@@ -245,14 +253,14 @@ def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = 
             for k, err in enumerate(m.errors_s):
                 by_point[k].append(err)
         hip += _abs(_errors((lab.hip_angle_top_deg, p.hip_angle_top_deg) for lab, p in pairs))
-        knee += _abs(_errors((lab.knee_angle_top_deg, p.knee_angle_top_deg)
-                             for lab, p in pairs))
+        knee += _abs(_errors((lab.knee_angle_top_deg, p.knee_angle_top_deg) for lab, p in pairs))
         pause += _errors((lab.pause_s, p.pause_s) for lab, p in pairs)
         ecc += _errors((lab.eccentric_s, p.eccentric_s) for lab, p in pairs)
         pause_verdicts += [(lab.pause_s, "short_pause" in p.faults) for lab, p in pairs]
         ecc_verdicts += [(lab.eccentric_s, "fast_lowering" in p.faults) for lab, p in pairs]
-        clean += [float(bool(set(p.faults) & set(FORM_FAULTS)))
-                  for lab, p in pairs if label.clean(lab)]
+        clean += [
+            float(bool(set(p.faults) & set(FORM_FAULTS))) for lab, p in pairs if label.clean(lab)
+        ]
         label_of = {m.pred: label.reps[m.label] for m in matches}
         for j, p in enumerate(pred):
             matched = label_of.get(j)
@@ -271,10 +279,14 @@ def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = 
         ]
         matched_labels = {m.label for m in matches}
         matched_preds = {m.pred for m in matches}
-        fault_pairs += [(set(r.faults or ()), set()) for i, r in enumerate(label.reps)
-                        if i not in matched_labels]
-        fault_pairs += [(set(), set(p.faults)) for j, p in enumerate(pred)
-                        if j not in matched_preds]
+        fault_pairs += [
+            (set(r.faults or ()), set())
+            for i, r in enumerate(label.reps)
+            if i not in matched_labels
+        ]
+        fault_pairs += [
+            (set(), set(p.faults)) for j, p in enumerate(pred) if j not in matched_preds
+        ]
         for truth, guess in fault_pairs:
             for code in sorted(truth | guess):
                 if code not in codes:
@@ -302,7 +314,8 @@ def compute_metrics(clips: Sequence[ClipResult], limits: VerdictLimits | None = 
         top_end_mae_s=_mean(_abs(by_point[2])),
         end_mae_s=_mean(_abs(by_point[3])),
         boundary_within_tol_rate=_mean(
-            [float(e <= BOUNDARY_TOLERANCE_S + 1e-9) for e in all_points]),
+            [float(e <= BOUNDARY_TOLERANCE_S + 1e-9) for e in all_points]
+        ),
         hip_angle_mae_deg=_mean(hip),
         hip_angle_n=len(hip),
         knee_angle_mae_deg=_mean(knee),

@@ -71,15 +71,24 @@ class ClipResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "labelled": [] if label is None else [r.to_dict() for r in label.reps],
             "predicted": [
-                {**_times_dict(p.times_s), "hip_angle_top_deg": _round(p.hip_angle_top_deg, 2),
-                 "knee_angle_top_deg": _round(p.knee_angle_top_deg, 2), "band": p.band,
-                 "faults": list(p.faults)}
+                {
+                    **_times_dict(p.times_s),
+                    "hip_angle_top_deg": _round(p.hip_angle_top_deg, 2),
+                    "knee_angle_top_deg": _round(p.knee_angle_top_deg, 2),
+                    "band": p.band,
+                    "faults": list(p.faults),
+                }
                 for p in self.predicted
             ],
             "matches": [
-                {"label": m.label, "pred": m.pred, "iou": round(m.iou, 4),
-                 "errors_s": dict(zip(BOUNDARIES, (round(e, 4) for e in m.errors_s),
-                                      strict=True))}
+                {
+                    "label": m.label,
+                    "pred": m.pred,
+                    "iou": round(m.iou, 4),
+                    "errors_s": dict(
+                        zip(BOUNDARIES, (round(e, 4) for e in m.errors_s), strict=True)
+                    ),
+                }
                 for m in self.matches
             ],
             "metrics": self.metrics.to_dict(),
@@ -122,11 +131,18 @@ class EvalResult:
         }
 
 
-def aggregate(clips: Sequence[ClipResult], directory: Path, min_iou: float = MIN_MATCH_IOU,
-              limits: VerdictLimits | None = None) -> EvalResult:
+def aggregate(
+    clips: Sequence[ClipResult],
+    directory: Path,
+    min_iou: float = MIN_MATCH_IOU,
+    limits: VerdictLimits | None = None,
+) -> EvalResult:
     """An `EvalResult` from rows: overall figures over the usable clips with a label."""
     counted = [c for c in clips if c.label is not None and c.label.usable]
-    notes = ["clips labelled usable=false are listed but left out of the overall figures",
-             "a clip that failed to analyse counts as predicting no rep"]
-    return EvalResult(directory, tuple(clips), compute_metrics(counted, limits), min_iou,
-                      tuple(notes))
+    notes = [
+        "clips labelled usable=false are listed but left out of the overall figures",
+        "a clip that failed to analyse counts as predicting no rep",
+    ]
+    return EvalResult(
+        directory, tuple(clips), compute_metrics(counted, limits), min_iou, tuple(notes)
+    )

@@ -56,11 +56,24 @@ def cache_key(video: Path, cfg: Config) -> str:
     """
     st = video.stat()
     band = cfg.rules.band
-    basis = json.dumps({"name": video.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                        "pose": cfg.pose.model_dump(mode="json"),
-                        "band": [band.detect, band.sample_every_s, band.retake_frames,
-                                 EVIDENCE_VERSION, RETAKE_VERSION],
-                        "shots": SHOTS_VERSION, "panels": PANELS_VERSION}, sort_keys=True)
+    basis = json.dumps(
+        {
+            "name": video.name,
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "pose": cfg.pose.model_dump(mode="json"),
+            "band": [
+                band.detect,
+                band.sample_every_s,
+                band.retake_frames,
+                EVIDENCE_VERSION,
+                RETAKE_VERSION,
+            ],
+            "shots": SHOTS_VERSION,
+            "panels": PANELS_VERSION,
+        },
+        sort_keys=True,
+    )
     digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
     return f"{video.stem}.{digest}{LANDMARKS_SUFFIX}"
 
@@ -91,8 +104,9 @@ class _LazyEstimator:
             self.est.close()
 
 
-def _poses(video: Path, cfg: Config, cache_dir: Path | None,
-           est: _LazyEstimator) -> tuple[PoseSequence, str]:
+def _poses(
+    video: Path, cfg: Config, cache_dir: Path | None, est: _LazyEstimator
+) -> tuple[PoseSequence, str]:
     beside = video.with_name(video.stem + LANDMARKS_SUFFIX)
     if beside.is_file():
         return PoseSequence.load(beside), "beside"
@@ -110,9 +124,15 @@ def _poses(video: Path, cfg: Config, cache_dir: Path | None,
     return seq, "model"
 
 
-def evaluate_clip(label_path: Path, video: Path, cfg: Config, *, cache_dir: Path | None = None,
-                  estimator: PoseEstimator | None = None,
-                  min_iou: float = MIN_MATCH_IOU) -> ClipResult:
+def evaluate_clip(
+    label_path: Path,
+    video: Path,
+    cfg: Config,
+    *,
+    cache_dir: Path | None = None,
+    estimator: PoseEstimator | None = None,
+    min_iou: float = MIN_MATCH_IOU,
+) -> ClipResult:
     """One clip's row. A `FormcheckError` becomes the row's error; other exceptions are bugs
     and propagate. `estimator` is used as is (opened with `open_estimator` when None and the
     model is needed, and closed again)."""
@@ -123,34 +143,61 @@ def evaluate_clip(label_path: Path, video: Path, cfg: Config, *, cache_dir: Path
         lazy.close()
 
 
-def _evaluate_clip(label_path: Path, video: Path, cfg: Config, cache_dir: Path | None,
-                   est: _LazyEstimator, min_iou: float) -> ClipResult:
+def _evaluate_clip(
+    label_path: Path,
+    video: Path,
+    cfg: Config,
+    cache_dir: Path | None,
+    est: _LazyEstimator,
+    min_iou: float,
+) -> ClipResult:
     t0 = time.perf_counter()
     try:
         label = load_label(label_path)
     except LabelError as exc:
-        return ClipResult(video.name, label_path, video, None, error=str(exc),
-                          elapsed_s=time.perf_counter() - t0)
+        return ClipResult(
+            video.name, label_path, video, None, error=str(exc), elapsed_s=time.perf_counter() - t0
+        )
     kind: str | None = None
     try:
         seq, kind = _poses(video, cfg, cache_dir, est)
         analysis = analyze_sequence(seq, cfg)
     except FormcheckError as exc:
         log.info("%s: %s", video.name, exc)
-        return ClipResult(video.name, label_path, video, label, landmarks=kind, error=str(exc),
-                          elapsed_s=time.perf_counter() - t0)
+        return ClipResult(
+            video.name,
+            label_path,
+            video,
+            label,
+            landmarks=kind,
+            error=str(exc),
+            elapsed_s=time.perf_counter() - t0,
+        )
     report = analysis.report
     predicted = tuple(PredRep.from_report(rr, report.set_faults) for rr in report.reps)
-    matches = match_reps([r.times_s for r in label.reps], [p.times_s for p in predicted],
-                         min_iou)
-    return ClipResult(video.name, label_path, video, label, predicted, matches, kind,
-                      analysis.report.warnings, None, time.perf_counter() - t0,
-                      head=analysis.report.view.head)
+    matches = match_reps([r.times_s for r in label.reps], [p.times_s for p in predicted], min_iou)
+    return ClipResult(
+        video.name,
+        label_path,
+        video,
+        label,
+        predicted,
+        matches,
+        kind,
+        analysis.report.warnings,
+        None,
+        time.perf_counter() - t0,
+        head=analysis.report.view.head,
+    )
 
 
 def evaluate_dir(
-    directory: str | Path, cfg: Config, *, cache_dir: Path | None = None,
-    estimator: PoseEstimator | None = None, progress: EvalProgress | None = None,
+    directory: str | Path,
+    cfg: Config,
+    *,
+    cache_dir: Path | None = None,
+    estimator: PoseEstimator | None = None,
+    progress: EvalProgress | None = None,
     min_iou: float = MIN_MATCH_IOU,
 ) -> EvalResult:
     """Analyse every labelled clip in `directory` and score it against its label.

@@ -86,8 +86,7 @@ class CameraSource:
         self._cap = capture
         if not capture.isOpened():
             capture.release()
-            raise CameraError(f"{name}: cannot open it (not connected, or busy in another"
-                              " program)")
+            raise CameraError(f"{name}: cannot open it (not connected, or busy in another program)")
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else 30.0  # webcams often report 0
         self._first = self._read_first()
@@ -214,8 +213,7 @@ class Capture:
         clock: the clock that stamps `captured_at` (tests may pass a fake one).
     """
 
-    def __init__(self, source: LiveSource,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, source: LiveSource, clock: Callable[[], float] = time.perf_counter) -> None:
         self.source = source
         self.dropped = 0
         self.delivered = 0

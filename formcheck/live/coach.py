@@ -138,8 +138,7 @@ def _brightness(image_bgr: np.ndarray) -> float:
     return float(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).mean())
 
 
-def setup_guidance(recent: PoseSequence, side: Side | None, brightness: float,
-                   cfg: Config) -> str:
+def setup_guidance(recent: PoseSequence, side: Side | None, brightness: float, cfg: Config) -> str:
     """What the lifter should change before (or during) the set; '' when all is right.
 
     Uses the offline view check (`track.check_view`) on the last second of frames, and
@@ -231,8 +230,16 @@ class Coach:
         if frame.t_s >= self._next_guidance_t:
             self._guidance = self._setup_guidance(frame)
             self._next_guidance_t = frame.t_s + GUIDANCE_EVERY_S
-        return CoachState(frame.t_s, joints, self._angle, self._phase.value, len(self.verdicts),
-                          self._guidance, new, moving)
+        return CoachState(
+            frame.t_s,
+            joints,
+            self._angle,
+            self._phase.value,
+            len(self.verdicts),
+            self._guidance,
+            new,
+            moving,
+        )
 
     def _joints(self, pose: PoseFrame) -> np.ndarray:
         """(4, 2) joints of the side in use, NaN where not visible enough."""
@@ -310,8 +317,11 @@ class Coach:
         reps = segment_reps(track, self.cfg.reps)
         # A rep already judged cannot come back: the window starts after its lift.
         after = self._last_end_t + 0.5 * self.cfg.reps.min_rep_s
-        fresh = [r for r in reps if r.end_s > after
-                 and (final or r.end_s <= now_t - self.cfg.live.settle_s)]
+        fresh = [
+            r
+            for r in reps
+            if r.end_s > after and (final or r.end_s <= now_t - self.cfg.live.settle_s)
+        ]
         if not fresh:
             return ()
         self._pending_until = -math.inf
@@ -319,14 +329,18 @@ class Coach:
         out = []
         for rep in fresh:
             rep = replace(rep, index=len(self.verdicts) + 1)
-            band = (judge_rep(self.band.frames, rep, self.cfg.rules.band)
-                    if self.cfg.rules.band.detect else BandJudgement.unknown())
+            band = (
+                judge_rep(self.band.frames, rep, self.cfg.rules.band)
+                if self.cfg.rules.band.detect
+                else BandJudgement.unknown()
+            )
             report = rep_report(rep, band, track.view.side_on, self.cfg.rules)
             # "Add the band" is said on the first rep without one, not on every rep.
             faults = [f for f in report.faults if f not in self._said_once]
             self._said_once.update(f for f in report.faults if f in SAID_ONCE)
-            verdict = Verdict(report, SHORT_CUES.get(faults[0], faults[0]) if faults
-                              else GOOD_REP, now_t)
+            verdict = Verdict(
+                report, SHORT_CUES.get(faults[0], faults[0]) if faults else GOOD_REP, now_t
+            )
             self.verdicts.append(verdict)
             self._last_end_t = rep.end_s
             out.append(verdict)
@@ -356,10 +370,8 @@ class Coach:
             view = ViewInfo.of(track)
             warnings = set_warnings(seq, track, reps, self.cfg)
         else:
-            view = ViewInfo(None, False, "no person found: film from the side, whole body"
-                            " in frame")
-            warnings = ["no person found", *([NO_REPS]
-                                             if not reps else [])]
+            view = ViewInfo(None, False, "no person found: film from the side, whole body in frame")
+            warnings = ["no person found", *([NO_REPS] if not reps else [])]
         rep_reports, set_findings = once_for_the_set([v.report for v in self.verdicts])
         return SetReport(
             source=source,
@@ -369,4 +381,3 @@ class Coach:
             warnings=tuple(warnings) + tuple(extra_warnings),
             set_findings=set_findings,
         )
-

@@ -32,23 +32,36 @@ class LiveWindow:
         RuntimeError: PyAV was imported before the window was opened (it would hang).
     """
 
-    def __init__(self, title: str = "formcheck live", size_wh: tuple[int, int] = (960, 540)
-                 ) -> None:
+    def __init__(
+        self, title: str = "formcheck live", size_wh: tuple[int, int] = (960, 540)
+    ) -> None:
         if sys.platform.startswith("linux") and not (
-                os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
             # Qt would abort the whole process on a missing display.
-            raise ConfigError("no display to open the live window on (DISPLAY is not set):"
-                              " use --no-window")
+            raise ConfigError(
+                "no display to open the live window on (DISPLAY is not set): use --no-window"
+            )
         if "av" in sys.modules and not _qt_started:
-            raise RuntimeError("open the live window before importing av (PyAV): OpenCV's Qt"
-                               " window hangs otherwise")
+            raise RuntimeError(
+                "open the live window before importing av (PyAV): OpenCV's Qt"
+                " window hangs otherwise"
+            )
         self.title = title
         self.closed = False
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         w, h = size_wh
         first = np.full((h, w, 3), 30, dtype=np.uint8)
-        cv2.putText(first, "formcheck live: starting...", (24, h // 2),
-                    cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(
+            first,
+            "formcheck live: starting...",
+            (24, h // 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.0,
+            (255, 255, 255),
+            2,
+            cv2.LINE_AA,
+        )
         cv2.imshow(title, first)  # shown now: Qt is fully up before PyAV is loaded
         cv2.waitKey(1)
         _started()

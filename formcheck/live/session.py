@@ -95,16 +95,24 @@ class LatencyStats:
     def line(self) -> str:
         """One line for the end of a session."""
         total = self.frames + self.dropped + self.stale
-        return (f"latency capture->feedback: median {self.median_ms:.0f} ms, "
-                f"p95 {self.p95_ms:.0f} ms, max {self.max_ms:.0f} ms; oldest frame analysed "
-                f"{self.oldest_age_ms:.0f} ms old; {self.frames} frames analysed at "
-                f"{self.fps:.1f} fps, {self.dropped + self.stale} of {total} dropped")
+        return (
+            f"latency capture->feedback: median {self.median_ms:.0f} ms, "
+            f"p95 {self.p95_ms:.0f} ms, max {self.max_ms:.0f} ms; oldest frame analysed "
+            f"{self.oldest_age_ms:.0f} ms old; {self.frames} frames analysed at "
+            f"{self.fps:.1f} fps, {self.dropped + self.stale} of {total} dropped"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"frames": self.frames, "dropped": self.dropped, "stale": self.stale,
-                "fps": round(self.fps, 2), "median_ms": round(self.median_ms, 2),
-                "p95_ms": round(self.p95_ms, 2), "max_ms": round(self.max_ms, 2),
-                "oldest_age_ms": round(self.oldest_age_ms, 2)}
+        return {
+            "frames": self.frames,
+            "dropped": self.dropped,
+            "stale": self.stale,
+            "fps": round(self.fps, 2),
+            "median_ms": round(self.median_ms, 2),
+            "p95_ms": round(self.p95_ms, 2),
+            "max_ms": round(self.max_ms, 2),
+            "oldest_age_ms": round(self.oldest_age_ms, 2),
+        }
 
 
 @dataclass(frozen=True)
@@ -147,13 +155,23 @@ class LiveOptions:
 def _source_info(source: LiveSource, coach: Coach, frames: int) -> VideoInfo:
     t = [p.t_s for p in coach.poses]
     w, h = coach.resolution_wh
-    return VideoInfo(path=source.name, fps=float(source.fps), frame_count=frames,
-                      duration_s=float(t[-1] - t[0]) if t else 0.0, width=w, height=h)
+    return VideoInfo(
+        path=source.name,
+        fps=float(source.fps),
+        frame_count=frames,
+        duration_s=float(t[-1] - t[0]) if t else 0.0,
+        width=w,
+        height=h,
+    )
 
 
-def run_live(source: LiveSource, cfg: Config, opts: LiveOptions,
-             estimator: PoseEstimator | None = None,
-             window: LiveWindow | None = None) -> LiveResult:
+def run_live(
+    source: LiveSource,
+    cfg: Config,
+    opts: LiveOptions,
+    estimator: PoseEstimator | None = None,
+    window: LiveWindow | None = None,
+) -> LiveResult:
     """Coach one set from `source` until it ends (see the module docstring).
 
     Pass an `estimator` to reuse a loaded model (tests, benchmarks); else one is opened
@@ -183,33 +201,46 @@ def run_live(source: LiveSource, cfg: Config, opts: LiveOptions,
         for v in coach.finish():  # reps complete but not yet settled when the set ended
             loop.announce(v, loop.last_t)
         capture.stop()
-        latency = LatencyStats(tuple(loop.latency_ms), tuple(loop.age_ms), capture.dropped,
-                               loop.stale, time.perf_counter() - loop.t_start)
+        latency = LatencyStats(
+            tuple(loop.latency_ms),
+            tuple(loop.age_ms),
+            capture.dropped,
+            loop.stale,
+            time.perf_counter() - loop.t_start,
+        )
         warnings: list[str] = []
         total = latency.frames + latency.dropped + latency.stale
         if total and (latency.dropped + latency.stale) / total > DROP_WARNING_SHARE:
-            warnings.append(f"live: {latency.dropped + latency.stale} of {total} frames "
-                            "dropped (the computer could not keep up)")
+            warnings.append(
+                f"live: {latency.dropped + latency.stale} of {total} frames "
+                "dropped (the computer could not keep up)"
+            )
         report = coach.report(_source_info(source, coach, latency.frames), tuple(warnings))
         data = report.to_dict()
         validate_report(data)
         if opts.json_out is not None:
             write_json(data, opts.json_out)
-        result = LiveResult(report, tuple(coach.verdicts), tuple(loop.feedback_t_s), latency,
-                            end_reason)
+        result = LiveResult(
+            report, tuple(coach.verdicts), tuple(loop.feedback_t_s), latency, end_reason
+        )
         if window is not None and opts.summary and not window.closed:
             _show_summary(window, coach, result, cfg, opts)
         return result
 
 
-def _show_summary(window: LiveWindow, coach: Coach, result: LiveResult, cfg: Config,
-                  opts: LiveOptions) -> None:
+def _show_summary(
+    window: LiveWindow, coach: Coach, result: LiveResult, cfg: Config, opts: LiveOptions
+) -> None:
     """The end-of-set screen, until a key or `LiveConfig.summary_s`."""
     wh = coach.resolution_wh if coach.resolution_wh != (0, 0) else (1280, 720)
     s = display_scale(wh, True)
-    image = draw_summary((round(wh[0] * s), round(wh[1] * s)), list(result.verdicts),
-                         result.end_reason, result.latency.line().split(";")[0],
-                         opts.json_out)
+    image = draw_summary(
+        (round(wh[0] * s), round(wh[1] * s)),
+        list(result.verdicts),
+        result.end_reason,
+        result.latency.line().split(";")[0],
+        opts.json_out,
+    )
     window.show(image)
     if opts.on_drawn is not None:
         opts.on_drawn(image)
@@ -222,9 +253,17 @@ def _show_summary(window: LiveWindow, coach: Coach, result: LiveResult, cfg: Con
 class _Loop:
     """The per-frame loop of `run_live` (state shared by its steps)."""
 
-    def __init__(self, cfg: Config, opts: LiveOptions, source: LiveSource, capture: Capture,
-                 coach: Coach, sound: Sound, window: LiveWindow | None,
-                 stack: ExitStack) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        opts: LiveOptions,
+        source: LiveSource,
+        capture: Capture,
+        coach: Coach,
+        sound: Sound,
+        window: LiveWindow | None,
+        stack: ExitStack,
+    ) -> None:
         self.cfg, self.opts, self.source, self.capture = cfg, opts, source, capture
         self.coach, self.sound, self.window, self.stack = coach, sound, window, stack
         self.mirror = cfg.live.mirror if cfg.live.mirror is not None else source.mirror
@@ -294,9 +333,13 @@ class _Loop:
             done = time.perf_counter()
             for v in state.new:  # the verdict is drawn on this very frame
                 self.announce(v, frame.t_s + (done - item.captured_at))
-            if not state.new and state.guidance and state.reps == 0 and \
-                    state.guidance != self._spoken_guidance and \
-                    self.sound.say(state.guidance, GUIDANCE_SPEECH_GAP_S):
+            if (
+                not state.new
+                and state.guidance
+                and state.reps == 0
+                and state.guidance != self._spoken_guidance
+                and self.sound.say(state.guidance, GUIDANCE_SPEECH_GAP_S)
+            ):
                 self._spoken_guidance = state.guidance
             image = self._draw(frame.image_bgr, state, frame.t_s)
             drawn = time.perf_counter()
@@ -338,9 +381,16 @@ class _Loop:
             return
         hud = self._hud()
         scale = display_scale((self._last_image.shape[1], self._last_image.shape[0]), True)
-        self.window.show(draw_live(self._last_image, self._last_state,
-                                   Hud(hud.fps, hud.latency_ms, None, paused=True), self.cfg,
-                                   mirror=self.mirror, scale=scale))
+        self.window.show(
+            draw_live(
+                self._last_image,
+                self._last_state,
+                Hud(hud.fps, hud.latency_ms, None, paused=True),
+                self.cfg,
+                mirror=self.mirror,
+                scale=scale,
+            )
+        )
 
     def _record(self, image: ImageBGR, t_s: float) -> None:
         if self.opts.record is None:
@@ -348,7 +398,8 @@ class _Loop:
         if self.sink is None:
             h, w = image.shape[:2]
             self.sink = self.stack.enter_context(
-                VideoSink(self.opts.record, self.source.fps, (w, h)))
+                VideoSink(self.opts.record, self.source.fps, (w, h))
+            )
             self._t0 = t_s
         self.sink.write(image, t_s - self._t0)
 
@@ -369,9 +420,14 @@ class _Loop:
         return None
 
 
-def run_live_source(spec: str, cfg: Config, opts: LiveOptions, realtime: bool = False,
-                    estimator: PoseEstimator | None = None,
-                    window: LiveWindow | None = None) -> LiveResult:
+def run_live_source(
+    spec: str,
+    cfg: Config,
+    opts: LiveOptions,
+    realtime: bool = False,
+    estimator: PoseEstimator | None = None,
+    window: LiveWindow | None = None,
+) -> LiveResult:
     """`run_live` on the source named by `--source` (camera index, file or stream URL).
 
     Raises:

@@ -81,9 +81,14 @@ class Sound:
     def _spawn(self, args: list[str]) -> None:
         self._procs = [p for p in self._procs if p.poll() is None]
         try:
-            self._procs.append(subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+            self._procs.append(
+                subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         except OSError as exc:  # the player vanished or cannot start: stay quiet from now on
             log.info("sound disabled: %s", exc)
             self.player = self.tts = None
@@ -92,8 +97,11 @@ class Sound:
         """The tone for a completed rep (`fault`: the other one)."""
         wav = self._fault if fault else self._good
         if self.player and wav is not None:
-            args = [self.player, "-q", str(wav)] if self.player.endswith("aplay") else \
-                [self.player, str(wav)]
+            args = (
+                [self.player, "-q", str(wav)]
+                if self.player.endswith("aplay")
+                else [self.player, str(wav)]
+            )
             self._spawn(args)
 
     def say(self, text: str, min_gap_s: float = 0.0) -> bool:

@@ -55,15 +55,21 @@ def display_scale(resolution_wh: tuple[int, int], window: bool) -> float:
     return max(1.0, MIN_DISPLAY_LONG_SIDE_PX / max(resolution_wh))
 
 
-def draw_live(image_bgr: ImageBGR, state: CoachState, hud: Hud, cfg: Config, *,
-              mirror: bool = False, scale: float = 1.0) -> ImageBGR:
+def draw_live(
+    image_bgr: ImageBGR,
+    state: CoachState,
+    hud: Hud,
+    cfg: Config,
+    *,
+    mirror: bool = False,
+    scale: float = 1.0,
+) -> ImageBGR:
     """The live picture for one frame (a new image; `image_bgr` is not changed)."""
     img: np.ndarray = image_bgr
     joints = state.joints_xy_px.astype(np.float64)
     if scale != 1.0:
         h, w = img.shape[:2]
-        img = cv2.resize(img, (round(w * scale), round(h * scale)),
-                         interpolation=cv2.INTER_LINEAR)
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR)
         joints = joints * scale
     if mirror:
         img = cv2.flip(img, 1)
@@ -71,8 +77,13 @@ def draw_live(image_bgr: ImageBGR, state: CoachState, hud: Hud, cfg: Config, *,
         joints[:, 0] = img.shape[1] - 1 - joints[:, 0]
     # The message panel is drawn here rather than by `annotate`: live, the verdict leads
     # with the word or two the lifter can take in mid-set, in large type.
-    overlay = Overlay(joints_xy_px=joints, hip_angle_deg=state.hip_angle_deg,
-                      reps=state.reps, phase=Phase(state.phase).word, cue="")
+    overlay = Overlay(
+        joints_xy_px=joints,
+        hip_angle_deg=state.hip_angle_deg,
+        reps=state.reps,
+        phase=Phase(state.phase).word,
+        cue="",
+    )
     out = annotate(img, overlay)
     _draw_message(out, state, hud)
     _draw_hud(out, state, hud, cfg)
@@ -93,8 +104,11 @@ def _draw_message(img: ImageBGR, state: CoachState, hud: Hud) -> None:
         head, detail, color = state.guidance, [], _ORANGE
         head_lines = wrap_text(head, max(16, int(w / (26 * unit))))
     elif v is not None:
-        head = f"Rep {v.report.rep.index}: {v.said}" if v.fault else \
-            f"Rep {v.report.rep.index}: good rep"
+        head = (
+            f"Rep {v.report.rep.index}: {v.said}"
+            if v.fault
+            else f"Rep {v.report.rep.index}: good rep"
+        )
         head_lines = [head]
         detail = wrap_text(v.report.cue, max(20, int(w / (14 * unit)))) if v.fault else []
         color = _RED if v.fault else _GREEN
@@ -122,8 +136,14 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
     x0 = w - pw
     draw_panel(img, x0, 0, w, round(3.3 * line_h))
     lat = "-" if math.isnan(hud.latency_ms) else f"{hud.latency_ms:.0f} ms"
-    draw_text(img, f"{hud.fps:4.1f} fps  latency {lat}", (x0 + round(10 * unit), line_h),
-          scale, _WHITE, thick)
+    draw_text(
+        img,
+        f"{hud.fps:4.1f} fps  latency {lat}",
+        (x0 + round(10 * unit), line_h),
+        scale,
+        _WHITE,
+        thick,
+    )
     # The gauge: the target band in green, 180 (straight line) as a tick, the hip as a dot.
     lo, hi = GAUGE_RANGE_DEG
     gx0, gx1 = x0 + round(12 * unit), w - round(14 * unit)
@@ -137,16 +157,27 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
     ta = cfg.rules.top_alignment
     cv2.rectangle(img, (gx0, gy - gh), (gx1, gy + gh), _GREY, 1, cv2.LINE_AA)
     cv2.rectangle(img, (gx(ta.min_deg), gy - gh), (gx(ta.max_deg), gy + gh), _GREEN, -1)
-    cv2.line(img, (gx(ta.target_deg), gy - 2 * gh), (gx(ta.target_deg), gy + 2 * gh), _WHITE,
-             max(1, thick - 1), cv2.LINE_AA)
+    cv2.line(
+        img,
+        (gx(ta.target_deg), gy - 2 * gh),
+        (gx(ta.target_deg), gy + 2 * gh),
+        _WHITE,
+        max(1, thick - 1),
+        cv2.LINE_AA,
+    )
     label = "hip -"
     if not math.isnan(state.hip_angle_deg):
         cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), _YELLOW, -1, cv2.LINE_AA)
-        cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), (0, 0, 0), 1,
-                   cv2.LINE_AA)
+        cv2.circle(img, (gx(state.hip_angle_deg), gy), round(1.6 * gh), (0, 0, 0), 1, cv2.LINE_AA)
         label = f"hip {state.hip_angle_deg:.0f} / target {ta.target_deg:.0f} deg"
-    draw_text(img, label, (x0 + round(10 * unit), round(3.05 * line_h)), scale * 0.9, _WHITE,
-          max(1, thick - 1))
+    draw_text(
+        img,
+        label,
+        (x0 + round(10 * unit), round(3.05 * line_h)),
+        scale * 0.9,
+        _WHITE,
+        max(1, thick - 1),
+    )
     if hud.paused:
         text = "PAUSED - space to go on"
         size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.6, thick + 1)[0]
@@ -154,8 +185,13 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
         draw_text(img, text, ((w - size[0]) // 2, h // 2), scale * 1.6, _ORANGE, thick + 1)
 
 
-def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_reason: str,
-                 latency_line: str, json_path: Path | None) -> ImageBGR:
+def draw_summary(
+    resolution_wh: tuple[int, int],
+    verdicts: list[Verdict],
+    end_reason: str,
+    latency_line: str,
+    json_path: Path | None,
+) -> ImageBGR:
     """The end-of-set screen: reps, score, each rep's verdict, what to fix, latency."""
     w, h = resolution_wh
     img: ImageBGR = np.full((h, w, 3), 28, dtype=np.uint8)
@@ -176,8 +212,14 @@ def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_re
         y += line_h
         score = "-" if v.report.score is None else str(v.report.score)
         msg = ", ".join(SHORT_CUES.get(c, c) for c in v.report.faults) if v.fault else "good rep"
-        draw_text(img, f"Rep {v.report.rep.index}  {score:>3}  {msg}", (x0, y), scale,
-              _RED if v.fault else _GREEN, thick)
+        draw_text(
+            img,
+            f"Rep {v.report.rep.index}  {score:>3}  {msg}",
+            (x0, y),
+            scale,
+            _RED if v.fault else _GREEN,
+            thick,
+        )
     fixes = []
     for v in verdicts:
         if v.report.cue and v.report.cue not in fixes:
@@ -190,6 +232,12 @@ def draw_summary(resolution_wh: tuple[int, int], verdicts: list[Verdict], end_re
             draw_text(img, line, (x0, y), scale * 0.9, _WHITE, max(1, thick - 1))
     foot = latency_line + (f"; report: {json_path.name}" if json_path else "")
     draw_text(img, foot, (x0, h - round(1.6 * line_h)), scale * 0.75, _GREY, max(1, thick - 1))
-    draw_text(img, "press any key to close", (x0, h - round(0.6 * line_h)), scale * 0.75, _GREY,
-          max(1, thick - 1))
+    draw_text(
+        img,
+        "press any key to close",
+        (x0, h - round(0.6 * line_h)),
+        scale * 0.75,
+        _GREY,
+        max(1, thick - 1),
+    )
     return img

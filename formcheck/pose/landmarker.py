@@ -97,17 +97,19 @@ class PoseEstimator:
     ) -> None:
         self.bundle: ModelBundle = check_bundle(model)
         self.mode = mode
-        self._settings = (num_poses, min_detection_confidence, min_presence_confidence,
-                          min_tracking_confidence)
+        self._settings = (
+            num_poses,
+            min_detection_confidence,
+            min_presence_confidence,
+            min_tracking_confidence,
+        )
         self._twin: PoseEstimator | None = None
         self._twin_loading: threading.Thread | None = None
         self._closed = False
         # Imported here so that model-free paths (replaying landmarks) never load mediapipe.
         from mediapipe.tasks.python import BaseOptions, vision
 
-        running_mode = (
-            vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE
-        )
+        running_mode = vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.bundle.path)),
             running_mode=running_mode,
@@ -178,8 +180,9 @@ class PoseEstimator:
             self._twin_loading.start()
 
     def _new_twin(self) -> PoseEstimator:
-        return PoseEstimator(self.bundle.path, self.mode, *self._settings,
-                             count_people_every_s=None)
+        return PoseEstimator(
+            self.bundle.path, self.mode, *self._settings, count_people_every_s=None
+        )
 
     def _load_twin(self) -> None:
         try:
@@ -214,8 +217,7 @@ class PoseEstimator:
         people = -1
         if self._counter is None:
             people = len(result.pose_landmarks) if self.num_poses > 1 else -1
-        elif (count_people and self._count_every_s is not None
-              and frame.t_s >= self._next_count_s):
+        elif count_people and self._count_every_s is not None and frame.t_s >= self._next_count_s:
             people = len(self._counter.detect(image).pose_landmarks)
             self._next_count_s = frame.t_s + self._count_every_s
         return self._to_pose_frame(result, frame, people)
@@ -223,12 +225,15 @@ class PoseEstimator:
     def _to_pose_frame(self, result: Any, frame: Frame, people: int) -> PoseFrame:
         width, height = frame.resolution_wh
         if not result.pose_landmarks:
-            return PoseFrame(t_s=frame.t_s, index=frame.index, resolution_wh=(width, height),
-                             people=people)
+            return PoseFrame(
+                t_s=frame.t_s, index=frame.index, resolution_wh=(width, height), people=people
+            )
         arrays = [
             np.array(
-                [[lm.x * width, lm.y * height, lm.z, lm.visibility or 0.0, lm.presence or 0.0]
-                 for lm in person],
+                [
+                    [lm.x * width, lm.y * height, lm.z, lm.visibility or 0.0, lm.presence or 0.0]
+                    for lm in person
+                ],
                 dtype=np.float32,
             )
             for person in result.pose_landmarks

@@ -66,10 +66,17 @@ class PoseSequence:
 
     def part(self, lo: int, hi: int) -> PoseSequence:
         """Frames lo..hi-1 (one shot of an edited clip), with the same meta."""
-        return replace(self, t_s=self.t_s[lo:hi], index=self.index[lo:hi],
-                       xy_px=self.xy_px[lo:hi], z=self.z[lo:hi],
-                       visibility=self.visibility[lo:hi], presence=self.presence[lo:hi],
-                       world_xyz_m=self.world_xyz_m[lo:hi], people=self.people[lo:hi])
+        return replace(
+            self,
+            t_s=self.t_s[lo:hi],
+            index=self.index[lo:hi],
+            xy_px=self.xy_px[lo:hi],
+            z=self.z[lo:hi],
+            visibility=self.visibility[lo:hi],
+            presence=self.presence[lo:hi],
+            world_xyz_m=self.world_xyz_m[lo:hi],
+            people=self.people[lo:hi],
+        )
 
     @property
     def found(self) -> NDArray[np.bool_]:
@@ -78,7 +85,9 @@ class PoseSequence:
 
     @classmethod
     def from_frames(
-        cls, frames: Sequence[PoseFrame], resolution_wh: tuple[int, int],
+        cls,
+        frames: Sequence[PoseFrame],
+        resolution_wh: tuple[int, int],
         meta: dict[str, Any] | None = None,
     ) -> PoseSequence:
         def stack(name: str, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -108,9 +117,14 @@ class PoseSequence:
             np.savez_compressed(
                 fh,
                 format_version=np.array(FORMAT_VERSION),
-                t_s=self.t_s, index=self.index, xy_px=self.xy_px, z=self.z,
-                visibility=self.visibility, presence=self.presence,
-                world_xyz_m=self.world_xyz_m, people=self.people,
+                t_s=self.t_s,
+                index=self.index,
+                xy_px=self.xy_px,
+                z=self.z,
+                visibility=self.visibility,
+                presence=self.presence,
+                world_xyz_m=self.world_xyz_m,
+                people=self.people,
                 resolution_wh=np.array(self.resolution_wh, dtype=np.int64),
                 meta=np.array(json.dumps(self.meta)),
             )
@@ -135,9 +149,14 @@ class PoseSequence:
                     )
                 wh = data["resolution_wh"].tolist()
                 return cls(
-                    t_s=data["t_s"], index=data["index"], xy_px=data["xy_px"], z=data["z"],
-                    visibility=data["visibility"], presence=data["presence"],
-                    world_xyz_m=data["world_xyz_m"], people=data["people"],
+                    t_s=data["t_s"],
+                    index=data["index"],
+                    xy_px=data["xy_px"],
+                    z=data["z"],
+                    visibility=data["visibility"],
+                    presence=data["presence"],
+                    world_xyz_m=data["world_xyz_m"],
+                    people=data["people"],
                     resolution_wh=(int(wh[0]), int(wh[1])),
                     meta=json.loads(str(data["meta"])),
                 )

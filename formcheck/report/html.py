@@ -88,8 +88,7 @@ def _fmt_target(target: str) -> tuple[str, str]:
     """The rule's target text, typeset ("165-195 deg" -> "165–195°", ">=" -> "≥"), split
     into the range and its parenthesised note ("straight line = 180"), which a narrow card
     shows as a tooltip only."""
-    text = (target.replace(" deg", "°").replace(">=", "≥").replace("<=", "≤")
-            .replace("-", "–"))
+    text = target.replace(" deg", "°").replace(">=", "≥").replace("<=", "≤").replace("-", "–")
     head, _, note = text.partition(" (")
     return head, note.rstrip(")")
 
@@ -112,17 +111,22 @@ def _card(rep: Mapping[str, Any], still: str | None) -> dict[str, Any]:
         if status == "not_judged":
             # The rule's reason, unless it only repeats "not judged".
             reason = str(f.get("cue") or "")
-            why = "not judged" + ("" if not reason or reason.endswith("not judged")
-                                  else f": {reason[:1].lower()}{reason[1:]}")
-        rows.append({
-            "label": label,
-            "value": _fmt_value(f.get("value"), unit),
-            "target": target,
-            "target_note": note,
-            "status": status,
-            "fault": (f.get("fault") or "").replace("_", " "),
-            "why": why,
-        })
+            why = "not judged" + (
+                ""
+                if not reason or reason.endswith("not judged")
+                else f": {reason[:1].lower()}{reason[1:]}"
+            )
+        rows.append(
+            {
+                "label": label,
+                "value": _fmt_value(f.get("value"), unit),
+                "target": target,
+                "target_note": note,
+                "status": status,
+                "fault": (f.get("fault") or "").replace("_", " "),
+                "why": why,
+            }
+        )
         if f.get("cue") and status == "fault":
             notes.append({"status": status, "label": label, "cue": f["cue"]})
     return {
@@ -154,9 +158,13 @@ def _analysed_at(report: Mapping[str, Any]) -> datetime | None:
 
 
 def build_report_html(
-    report: Mapping[str, Any], *, angle: AngleSeries | None = None,
-    stills: Mapping[int, ImageBGR] | None = None, rules: RulesConfig | None = None,
-    generated: datetime | None = None, title: str = "Hip thrust report",
+    report: Mapping[str, Any],
+    *,
+    angle: AngleSeries | None = None,
+    stills: Mapping[int, ImageBGR] | None = None,
+    rules: RulesConfig | None = None,
+    generated: datetime | None = None,
+    title: str = "Hip thrust report",
 ) -> str:
     """The whole self-contained page for one set.
 
@@ -179,10 +187,12 @@ def build_report_html(
     view: Mapping[str, Any] = report.get("view", {})
     clip = PurePath(str(source.get("path") or "")).name or "clip"
     score = summary.get("score")
-    faulty = [r["index"] for r in reps
-              if any(f["status"] == "fault" for f in r.get("findings", []))]
-    cards = [_card(r, _data_uri(stills[r["index"]]) if r["index"] in stills else None)
-             for r in reps]
+    faulty = [
+        r["index"] for r in reps if any(f["status"] == "fault" for f in r.get("findings", []))
+    ]
+    cards = [
+        _card(r, _data_uri(stills[r["index"]]) if r["index"] in stills else None) for r in reps
+    ]
     duration = float(source.get("duration_s") or 0.0)
     warnings = [str(w) for w in report.get("warnings", [])]
     context = {
@@ -203,7 +213,7 @@ def build_report_html(
         "faults": dict(summary.get("faults", {})),
         "warnings": [w for w in warnings if not w.startswith(NO_REPS)],
         # What was seen in a clip without a complete rep: said where the cues would be.
-        "no_reps": [w[len(NO_REPS):].lstrip(": ") for w in warnings if w.startswith(NO_REPS)],
+        "no_reps": [w[len(NO_REPS) :].lstrip(": ") for w in warnings if w.startswith(NO_REPS)],
         "timeline": Markup(angle_timeline_svg(reps, rules, angle, duration, "wide")),
         "timeline_compact": Markup(angle_timeline_svg(reps, rules, angle, duration, "compact")),
         "trends": {k: Markup(v) for k, v in trend_svgs(reps, rules).items()},
@@ -217,8 +227,12 @@ def build_report_html(
     return _env().get_template("report.html.j2").render(context)
 
 
-def stills_for(reps: Sequence[Mapping[str, Any]], track: PoseTrack | None,
-               seq: PoseSequence | None, video: str | Path | None) -> dict[int, ImageBGR]:
+def stills_for(
+    reps: Sequence[Mapping[str, Any]],
+    track: PoseTrack | None,
+    seq: PoseSequence | None,
+    video: str | Path | None,
+) -> dict[int, ImageBGR]:
     """One still per rep at the middle of its top hold.
 
     With the `video`, the frame itself; without it, a plain background. The skeleton needs
@@ -233,9 +247,17 @@ def stills_for(reps: Sequence[Mapping[str, Any]], track: PoseTrack | None,
     times = [top_time_s(r) for r in reps]
     panel = Panel.from_meta(seq.meta) if seq is not None else None
     images: list[ImageBGR | None] = (
-        list(frames_at(video, times, panel.box if panel is not None else None,
-                       int(seq.meta.get(TURN_KEY, 0)) if seq is not None else 0))
-        if video is not None else [None] * len(times))
+        list(
+            frames_at(
+                video,
+                times,
+                panel.box if panel is not None else None,
+                int(seq.meta.get(TURN_KEY, 0)) if seq is not None else 0,
+            )
+        )
+        if video is not None
+        else [None] * len(times)
+    )
     out: dict[int, ImageBGR] = {}
     for rep, t, image in zip(reps, times, images, strict=True):
         joints = body = None
@@ -283,8 +305,10 @@ def load_report_json(path: str | Path) -> dict[str, Any]:
 
 
 def report_html_from_files(
-    report_json: str | Path, landmarks: str | Path | None = None,
-    video: str | Path | None = None, cfg: Config | None = None,
+    report_json: str | Path,
+    landmarks: str | Path | None = None,
+    video: str | Path | None = None,
+    cfg: Config | None = None,
     generated: datetime | None = None,
 ) -> str:
     """The page rebuilt from a saved report, its saved landmarks and (optionally) the video.
@@ -307,8 +331,9 @@ def report_html_from_files(
         track = build_track(seq, cfg.track, breaks_from_meta(seq.meta))
         angle = AngleSeries(track.t_s, track.hip_angle_deg)
     stills = stills_for(report["reps"], track, seq, video)
-    return build_report_html(report, angle=angle, stills=stills, rules=cfg.rules,
-                             generated=generated)
+    return build_report_html(
+        report, angle=angle, stills=stills, rules=cfg.rules, generated=generated
+    )
 
 
 def write_html(text: str, path: str | Path) -> None:
@@ -330,8 +355,11 @@ def _href(link: Any) -> str | None:
     return quote(text, safe="/#._-~")
 
 
-def build_index_html(rows: Sequence[Mapping[str, Any]], title: str = "formcheck batch",
-                     generated: datetime | None = None) -> str:
+def build_index_html(
+    rows: Sequence[Mapping[str, Any]],
+    title: str = "formcheck batch",
+    generated: datetime | None = None,
+) -> str:
     """The batch's `index.html`: a sortable table, one row per clip.
 
     Each row: `path` (the clip), `status` (e.g. "ok", "no reps", "failed: ..."), `reps`
@@ -348,17 +376,19 @@ def build_index_html(rows: Sequence[Mapping[str, Any]], title: str = "formcheck 
         score = row.get("score")
         reps = row.get("reps")
         status = str(row.get("status", ""))
-        items.append({
-            "clip": PurePath(str(row.get("path", ""))).name or str(row.get("path", "")),
-            "path": str(row.get("path", "")),
-            "status": status,
-            "status_class": "ok" if status.lower() in ("ok", "done") else "bad",
-            "reps": reps,
-            "score": score,
-            "score_class": _score_class(score if isinstance(score, int) else None),
-            "cue": row.get("top_cue") or "",
-            "href": _href(row.get("report")),
-        })
+        items.append(
+            {
+                "clip": PurePath(str(row.get("path", ""))).name or str(row.get("path", "")),
+                "path": str(row.get("path", "")),
+                "status": status,
+                "status_class": "ok" if status.lower() in ("ok", "done") else "bad",
+                "reps": reps,
+                "score": score,
+                "score_class": _score_class(score if isinstance(score, int) else None),
+                "cue": row.get("top_cue") or "",
+                "href": _href(row.get("report")),
+            }
+        )
     scores = [i["score"] for i in items if isinstance(i["score"], (int, float))]
     context = {
         "title": title,

@@ -156,12 +156,20 @@ class SetReport:
         return {
             "schema_version": SCHEMA_VERSION,
             "source": {
-                "path": s.path, "fps": _num(s.fps), "frame_count": s.frame_count,
-                "duration_s": _num(s.duration_s), "width": s.width, "height": s.height,
+                "path": s.path,
+                "fps": _num(s.fps),
+                "frame_count": s.frame_count,
+                "duration_s": _num(s.duration_s),
+                "width": s.width,
+                "height": s.height,
             },
             "model": {"name": self.model.name, "sha256": self.model.sha256},
-            "view": {"side": self.view.side, "head": self.view.head, "ok": self.view.ok,
-                     "message": self.view.message},
+            "view": {
+                "side": self.view.side,
+                "head": self.view.head,
+                "ok": self.view.ok,
+                "message": self.view.message,
+            },
             "reps": [r.to_dict() for r in self.reps],
             "summary": {
                 "rep_count": len(self.reps),
@@ -172,6 +180,5 @@ class SetReport:
             },
             "warnings": list(self.warnings),
             "set_findings": [_finding_dict(f) for f in self.set_findings],
-            "analysed_at": self.analysed_at.astimezone(timezone.utc).isoformat(
-                timespec="seconds"),
+            "analysed_at": self.analysed_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
         }

@@ -68,23 +68,25 @@ class AngleSeries:
 @contextmanager
 def _style(salt: str) -> Iterator[None]:
     """Plot style; `salt` seeds the SVG's hashed ids, so the same data gives the same file."""
-    with mpl.rc_context({
-        "svg.fonttype": "none",
-        "svg.hashsalt": salt,
-        "font.family": "sans-serif",
-        "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
-        "font.size": 11,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.edgecolor": "#9aa5b1",
-        "axes.labelcolor": "#3e4c59",
-        "xtick.color": "#3e4c59",
-        "ytick.color": "#3e4c59",
-        "axes.grid": True,
-        "grid.color": "#e4e7eb",
-        "grid.linewidth": 0.8,
-        "legend.frameon": False,
-    }):
+    with mpl.rc_context(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": salt,
+            "font.family": "sans-serif",
+            "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+            "font.size": 11,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.edgecolor": "#9aa5b1",
+            "axes.labelcolor": "#3e4c59",
+            "xtick.color": "#3e4c59",
+            "ytick.color": "#3e4c59",
+            "axes.grid": True,
+            "grid.color": "#e4e7eb",
+            "grid.linewidth": 0.8,
+            "legend.frameon": False,
+        }
+    ):
         yield
 
 
@@ -102,10 +104,15 @@ def figure_to_svg(fig: Figure, label: str, prefix: str) -> str:
     width and height go too, so CSS sizes the plot while the viewBox keeps its shape.
     """
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05,
-                metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    fig.savefig(
+        buf,
+        format="svg",
+        bbox_inches="tight",
+        pad_inches=0.05,
+        metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+    )
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
     text = text.replace("xlink:href=", "href=")
     # Several plots share one page: give every id (and each reference to it) the figure's
@@ -119,7 +126,7 @@ def figure_to_svg(fig: Figure, label: str, prefix: str) -> str:
     attrs = f'viewBox="{view_box.group(1)}" ' if view_box else ""
     safe_label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     new_root = f'<svg {attrs}role="img" aria-label="{safe_label}" class="plot">'
-    return text[:root.start()] + new_root + text[root.end():].strip()
+    return text[: root.start()] + new_root + text[root.end() :].strip()
 
 
 def _num(x: Any) -> float:
@@ -131,8 +138,9 @@ def _faulty(rep: dict[str, Any]) -> bool:
     return any(f.get("status") == "fault" for f in rep.get("findings", []))
 
 
-def _thin(t: NDArray[np.float64], a: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                                   NDArray[np.float64]]:
+def _thin(
+    t: NDArray[np.float64], a: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """At most `MAX_CURVE_POINTS` samples (every k-th): a 4K-wide curve is not needed."""
     step = max(1, math.ceil(len(t) / MAX_CURVE_POINTS))
     return t[::step], a[::step]
@@ -146,9 +154,13 @@ TIMELINE_SIZES: dict[str, tuple[tuple[float, float], float]] = {
 }
 
 
-def angle_timeline_svg(reps: Sequence[dict[str, Any]], rules: RulesConfig,
-                       angle: AngleSeries | None, duration_s: float,
-                       shape: str = "wide") -> str:
+def angle_timeline_svg(
+    reps: Sequence[dict[str, Any]],
+    rules: RulesConfig,
+    angle: AngleSeries | None,
+    duration_s: float,
+    shape: str = "wide",
+) -> str:
     """Signed hip angle over time, each rep shaded by phase, the target line, faults marked.
 
     `reps` are the contract's rep dicts (times in s, angles in degrees); without `angle`
@@ -164,8 +176,9 @@ def angle_timeline_svg(reps: Sequence[dict[str, Any]], rules: RulesConfig,
         lows: list[float] = []
         highs: list[float] = [top.max_deg]
         for rep in reps:
-            t0, t1, t2, t3 = (_num(rep[k]) for k in ("start_s", "top_start_s", "top_end_s",
-                                                      "end_s"))
+            t0, t1, t2, t3 = (
+                _num(rep[k]) for k in ("start_s", "top_start_s", "top_end_s", "end_s")
+            )
             ax.axvspan(t0, t1, color=COLORS["concentric"], lw=0, zorder=0)
             ax.axvspan(t1, max(t2, t1 + 0.04), color=COLORS["pause"], lw=0, zorder=0)
             ax.axvspan(t2, t3, color=COLORS["eccentric"], lw=0, zorder=0)
@@ -173,8 +186,14 @@ def angle_timeline_svg(reps: Sequence[dict[str, Any]], rules: RulesConfig,
         # The accepted range as thin dotted lines: a shaded band would hide the phases.
         for edge in (top.min_deg, top.max_deg):
             ax.axhline(edge, color=COLORS["muted"], ls=":", lw=1.0, zorder=1)
-        ax.axhline(top.target_deg, color=COLORS["target"], ls="--", lw=1.4, zorder=1,
-                   label=f"target {top.target_deg:.0f}°")
+        ax.axhline(
+            top.target_deg,
+            color=COLORS["target"],
+            ls="--",
+            lw=1.4,
+            zorder=1,
+            label=f"target {top.target_deg:.0f}°",
+        )
         if angle is not None and len(angle.t_s):
             t, a = _thin(angle.t_s, angle.hip_angle_deg)
             ax.plot(t, a, color=COLORS["angle"], lw=1.6, zorder=3, label="hip angle")
@@ -190,11 +209,20 @@ def angle_timeline_svg(reps: Sequence[dict[str, Any]], rules: RulesConfig,
                 continue
             bad = _faulty(rep)
             color = COLORS["fault"] if bad else COLORS["ok"]
-            ax.plot([mid], [deg], marker="v" if bad else "o", ms=7, color=color, zorder=4,
-                    ls="none")
-            ax.annotate(f"{rep['index']}", (mid, deg), xytext=(0, 7), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=font - 1, color=color,
-                        fontweight="bold")
+            ax.plot(
+                [mid], [deg], marker="v" if bad else "o", ms=7, color=color, zorder=4, ls="none"
+            )
+            ax.annotate(
+                f"{rep['index']}",
+                (mid, deg),
+                xytext=(0, 7),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=font - 1,
+                color=color,
+                fontweight="bold",
+            )
             highs.append(deg)
             lows.append(deg)
         low = min(lows, default=top.min_deg - 40.0)
@@ -203,14 +231,27 @@ def angle_timeline_svg(reps: Sequence[dict[str, Any]], rules: RulesConfig,
         ax.set_xlabel("time (s)")
         ax.set_ylabel("hip angle (°)")
         if angle is None:
-            ax.text(0.01, 0.03, "no landmarks: rep tops only",
-                    transform=ax.transAxes, fontsize=font - 2, color=COLORS["muted"])
-        return figure_to_svg(fig, "Signed hip angle over time, reps shaded by phase",
-                                 f"timeline-{shape}")
+            ax.text(
+                0.01,
+                0.03,
+                "no landmarks: rep tops only",
+                transform=ax.transAxes,
+                fontsize=font - 2,
+                color=COLORS["muted"],
+            )
+        return figure_to_svg(
+            fig, "Signed hip angle over time, reps shaded by phase", f"timeline-{shape}"
+        )
 
 
-def _trend(ax: Any, x: NDArray[np.float64], y: NDArray[np.float64], bad: NDArray[np.bool_],
-           title: str, unit: str) -> None:
+def _trend(
+    ax: Any,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    bad: NDArray[np.bool_],
+    title: str,
+    unit: str,
+) -> None:
     ax.plot(x, y, color=COLORS["angle"], lw=1.4, zorder=2)
     ok = ~bad
     ax.plot(x[ok], y[ok], "o", color=COLORS["ok"], ms=6, zorder=3)
@@ -224,13 +265,17 @@ def _trend(ax: Any, x: NDArray[np.float64], y: NDArray[np.float64], bad: NDArray
 
 
 def _rule_fault(rep: dict[str, Any], rule: str) -> bool:
-    return any(f.get("rule") == rule and f.get("status") == "fault"
-               for f in rep.get("findings", []))
+    return any(
+        f.get("rule") == rule and f.get("status") == "fault" for f in rep.get("findings", [])
+    )
 
 
 #: The trend plots, by name, and the rule each follows (what it measures, its target).
 TRENDS: tuple[tuple[str, MeasuredRule], ...] = (
-    ("top_angle", TOP_ALIGNMENT), ("pause", PAUSE), ("lowering", LOWERING_TEMPO))
+    ("top_angle", TOP_ALIGNMENT),
+    ("pause", PAUSE),
+    ("lowering", LOWERING_TEMPO),
+)
 _UNIT_WORDS = {"deg": "degrees", "s": "seconds"}
 
 
@@ -262,9 +307,13 @@ def trend_svgs(reps: Sequence[dict[str, Any]], rules: RulesConfig) -> dict[str, 
                 top_y = max([line, *finite.tolist()]) * 1.2
                 ax.set_ylim(0.0, max(top_y, 0.5))
             elif len(finite):
-                ax.set_ylim(min(band[0], float(finite.min())) - 5.0,
-                            max(band[1], float(finite.max())) + 5.0)
-            target = (f" (target {line:g} {'°' if rule.unit == 'deg' else rule.unit})"
-                      if band is not None else f" (target ≥ {line:g} {rule.unit})")
+                ax.set_ylim(
+                    min(band[0], float(finite.min())) - 5.0, max(band[1], float(finite.max())) + 5.0
+                )
+            target = (
+                f" (target {line:g} {'°' if rule.unit == 'deg' else rule.unit})"
+                if band is not None
+                else f" (target ≥ {line:g} {rule.unit})"
+            )
             out[name] = figure_to_svg(fig, f"{title} per rep{target}", f"trend-{name}")
     return out

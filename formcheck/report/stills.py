@@ -32,9 +32,24 @@ PLAIN_BGR = (51, 41, 31)
 BODY_BGR = (125, 115, 105)
 # The BlazePose connections drawn faintly on a plain background (whole body, both sides).
 _BODY_LINKS: tuple[tuple[int, int], ...] = (
-    (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
-    (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30),
-    (30, 32), (28, 32),
+    (11, 12),
+    (11, 13),
+    (13, 15),
+    (12, 14),
+    (14, 16),
+    (11, 23),
+    (12, 24),
+    (23, 24),
+    (23, 25),
+    (25, 27),
+    (27, 29),
+    (29, 31),
+    (27, 31),
+    (24, 26),
+    (26, 28),
+    (28, 30),
+    (30, 32),
+    (28, 32),
 )
 # Stop decoding this long (s) after the last still's time.
 DECODE_SLACK_S = 0.5
@@ -45,8 +60,7 @@ def top_time_s(rep: Mapping[str, Any]) -> float:
     return 0.5 * (float(rep["top_start_s"]) + float(rep["top_end_s"]))
 
 
-def _crop_box(points_xy_px: NDArray[np.float64], wh: tuple[int, int]) -> tuple[int, int, int,
-                                                                              int]:
+def _crop_box(points_xy_px: NDArray[np.float64], wh: tuple[int, int]) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) pixels around the finite points with a margin, inside the frame.
 
     The box is widened to the still's aspect ratio, so the person is never squashed and
@@ -74,9 +88,12 @@ def _crop_box(points_xy_px: NDArray[np.float64], wh: tuple[int, int]) -> tuple[i
     return int(x0), int(y0), min(w, math.ceil(x0 + bw)), min(h, math.ceil(y0 + bh))
 
 
-def draw_still(image_bgr: ImageBGR | None, wh: tuple[int, int],
-               joints_xy_px: NDArray[np.float64] | None,
-               body_xy_px: NDArray[np.float64] | None = None) -> ImageBGR:
+def draw_still(
+    image_bgr: ImageBGR | None,
+    wh: tuple[int, int],
+    joints_xy_px: NDArray[np.float64] | None,
+    body_xy_px: NDArray[np.float64] | None = None,
+) -> ImageBGR:
     """One still: crop around the person, scale to at most STILL_MAX_W x STILL_MAX_H, draw.
 
     Args:
@@ -95,8 +112,7 @@ def draw_still(image_bgr: ImageBGR | None, wh: tuple[int, int],
     if image_bgr is not None:
         crop = image_bgr[y0:y1, x0:x1]
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        img: ImageBGR = np.asarray(cv2.resize(crop, (out_w, out_h), interpolation=interp),
-                                   np.uint8)
+        img: ImageBGR = np.asarray(cv2.resize(crop, (out_w, out_h), interpolation=interp), np.uint8)
     else:
         img = np.empty((out_h, out_w, 3), np.uint8)
         img[:] = PLAIN_BGR
@@ -108,24 +124,34 @@ def draw_still(image_bgr: ImageBGR | None, wh: tuple[int, int],
         body = to_still(body_xy_px)
         for a, b in _BODY_LINKS:
             if np.isfinite(body[[a, b]]).all():
-                cv2.line(img, tuple(np.round(body[a]).astype(int)),
-                         tuple(np.round(body[b]).astype(int)), BODY_BGR, 2, cv2.LINE_AA)
+                cv2.line(
+                    img,
+                    tuple(np.round(body[a]).astype(int)),
+                    tuple(np.round(body[b]).astype(int)),
+                    BODY_BGR,
+                    2,
+                    cv2.LINE_AA,
+                )
         head = body[[0, 7, 8]]  # nose and ears: a head, so that the figure reads as a person
         head = head[np.isfinite(head).all(axis=1)]
         if len(head):
             centre = head.mean(axis=0)
             radius = max(out_h / 25, 1.4 * float(np.max(np.linalg.norm(head - centre, axis=1))))
-            cv2.circle(img, tuple(np.round(centre).astype(int)), round(radius), BODY_BGR, 2,
-                       cv2.LINE_AA)
+            cv2.circle(
+                img, tuple(np.round(centre).astype(int)), round(radius), BODY_BGR, 2, cv2.LINE_AA
+            )
     if joints_xy_px is not None:
         # Fixed thickness: every still is drawn at the same output size.
         draw_skeleton(img, to_still(joints_xy_px), 4)
     return img
 
 
-def frames_at(video: str | Path, times_s: Sequence[float],
-              crop: tuple[int, int, int, int] | None = None, turn_deg: int = 0,
-              ) -> list[ImageBGR | None]:
+def frames_at(
+    video: str | Path,
+    times_s: Sequence[float],
+    crop: tuple[int, int, int, int] | None = None,
+    turn_deg: int = 0,
+) -> list[ImageBGR | None]:
     """The decoded frame nearest each time (s), in one pass over the video (only the `crop`
     box of it: the panel of a split screen that was analysed; turned by `turn_deg` as the
     analysis turned it, `FileSource`).
@@ -149,8 +175,9 @@ def frames_at(video: str | Path, times_s: Sequence[float],
 
 def encode_jpeg(image_bgr: ImageBGR, quality: int = 78) -> bytes:
     """JPEG bytes of a BGR image (quality 0-100)."""
-    ok, buf = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality,
-                                               cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+    ok, buf = cv2.imencode(
+        ".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+    )
     if not ok:
         raise ValueError("could not encode a still as JPEG")
     return bytes(buf.tobytes())

@@ -21,17 +21,28 @@ def summary_line(report: SetReport) -> str:
     """The set in one line: reps, score and faults (what `analyze --quiet` prints)."""
     score = report.score
     faults = report.fault_counts
-    fault_text = ", ".join([*(f"{code} (the set)" for code in report.set_faults),
-                            *(f"{code} x{n}" for code, n in faults.items())]) or "none"
-    return (f"{len(report.reps)} reps, score {'-' if score is None else score}/100, "
-            f"faults: {fault_text}")
+    fault_text = (
+        ", ".join(
+            [
+                *(f"{code} (the set)" for code in report.set_faults),
+                *(f"{code} x{n}" for code, n in faults.items()),
+            ]
+        )
+        or "none"
+    )
+    return (
+        f"{len(report.reps)} reps, score {'-' if score is None else score}/100, "
+        f"faults: {fault_text}"
+    )
 
 
 def print_report(report: SetReport, console: Console) -> None:
     """Print the per-rep table, the summary line and the cues that matter most."""
     src = report.source
-    console.print(f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, "
-                  f"{src.fps:.2f} fps", soft_wrap=True)
+    console.print(
+        f"[bold]{src.path}[/]  {src.duration_s:.1f} s, {src.width}x{src.height}, {src.fps:.2f} fps",
+        soft_wrap=True,
+    )
     console.print(view_words(report.view.head, report.view.side).capitalize(), soft_wrap=True)
     if not report.view.ok:
         console.print(f"[yellow]View: {report.view.message}[/]")
@@ -39,8 +50,12 @@ def print_report(report: SetReport, console: Console) -> None:
         console.print(f"[yellow]Warning: {warning}[/]")
     table = Table(title="Reps (angles at the top)", show_lines=False, pad_edge=False)
     for col in ("#", "time s", "hip", "shin", "pause", "lower", "band", "score", "faults"):
-        table.add_column(col, justify="left" if col in ("faults", "band") else "right",
-                         overflow="fold", no_wrap=col != "faults")
+        table.add_column(
+            col,
+            justify="left" if col in ("faults", "band") else "right",
+            overflow="fold",
+            no_wrap=col != "faults",
+        )
     for rr in report.reps:
         r = rr.rep
         verdict = Text()

@@ -32,5 +32,14 @@ def score(findings: Sequence[Finding], rules: Sequence[Rule] = RULES) -> int | N
     return round(100 * passed / total)
 
 
-__all__ = ["FAULT_CODES", "RULES", "Finding", "RepContext", "Rule", "Status", "check_rep",
-           "not_judged", "score"]
+__all__ = [
+    "FAULT_CODES",
+    "RULES",
+    "Finding",
+    "RepContext",
+    "Rule",
+    "Status",
+    "check_rep",
+    "not_judged",
+    "score",
+]

@@ -27,8 +27,9 @@ class BandPlacement:
         if band in ("hips", "both"):
             return Finding(self.id, Status.OK, None, band, target, conf, "")
         if band == "knees":
-            return Finding(self.id, Status.FAULT, "band_at_knees", band, target, conf,
-                           self.cue_knees)
+            return Finding(
+                self.id, Status.FAULT, "band_at_knees", band, target, conf, self.cue_knees
+            )
         if band == "none":
             if not cfg.band.expected:
                 return Finding(self.id, Status.OK, None, band, "no band (bodyweight set)", conf, "")

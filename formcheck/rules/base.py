@@ -80,7 +80,8 @@ def check_rep_fields(rule: str, *names: str) -> None:
     """Raise TypeError unless every name is a `Rep` field or property (a rule's table entry
     names them)."""
     known = {f.name for f in fields(Rep)} | {
-        name for name in dir(Rep) if isinstance(getattr(Rep, name, None), property)}
+        name for name in dir(Rep) if isinstance(getattr(Rep, name, None), property)
+    }
     for name in names:
         if name not in known:
             raise TypeError(f"rule {rule!r}: Rep has no field {name!r}")
@@ -90,8 +91,9 @@ def check_rep_fields(rule: str, *names: str) -> None:
 SIDE_VIEW_NEEDED = "Needs a side view: film from the side at hip height"
 
 
-def not_judged(rule: str, target: str, why: str, confidence: float = 0.0,
-               value: float | str | None = None) -> Finding:
+def not_judged(
+    rule: str, target: str, why: str, confidence: float = 0.0, value: float | str | None = None
+) -> Finding:
     """A finding for a rep the rule cannot judge; `why` says what was missing."""
     return Finding(rule, Status.NOT_JUDGED, None, value, target, confidence, why)
 
@@ -188,8 +190,10 @@ class RangeRule(MeasuredRule):
         return (self.low_fault, self.high_fault)
 
     def target(self, section: Any) -> str:
-        return (f"{section.min_deg:.0f} to {section.max_deg:.0f} deg "
-                f"({self.ideal} = {section.target_deg:.0f})")
+        return (
+            f"{section.min_deg:.0f} to {section.max_deg:.0f} deg "
+            f"({self.ideal} = {section.target_deg:.0f})"
+        )
 
     def goal(self, section: Any) -> float:
         return float(section.target_deg)

@@ -33,8 +33,11 @@ class ShinRule(RangeRule):
             return finding
         section = self.section(cfg)
         knee = float(getattr(ctx.rep, self.knee))
-        past = (knee < section.knee_min_deg if finding.fault == self.low_fault
-                else knee > section.knee_max_deg)
+        past = (
+            knee < section.knee_min_deg
+            if finding.fault == self.low_fault
+            else knee > section.knee_max_deg
+        )
         if past or math.isnan(knee):
             return finding
         return replace(finding, status=Status.OK, fault=None, cue="")

@@ -19,17 +19,28 @@ from formcheck.server.auth import User, user_for_token
 from formcheck.server.service import Service, UploadInfo
 
 router = APIRouter(prefix="/api", tags=["uploads"])
-_bearer = HTTPBearer(auto_error=False, description="A token from `formcheck serve "
-                     "--create-token NAME`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A token from `formcheck serve --create-token NAME`."
+)
 
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary",
-                                    "description": "The clip (any video FFmpeg reads)."}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The clip (any video FFmpeg reads).",
+                        }
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -46,8 +57,11 @@ def api_user(
     """The caller, from the Bearer token; 401 without a valid one."""
     user = user_for_token(get_service(request).engine, creds.credentials if creds else None)
     if user is None:
-        raise HTTPException(401, "a valid API token is needed (Authorization: Bearer ...)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "a valid API token is needed (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return user
 
 
@@ -55,12 +69,19 @@ SvcDep = Annotated[Service, Depends(get_service)]
 UserDep = Annotated[User, Depends(api_user)]
 
 
-@router.post("/uploads", status_code=201, response_model=UploadInfo,
-             openapi_extra=_UPLOAD_BODY,
-             responses={400: {"description": "not multipart, or a path as filename"},
-                        413: {"description": "too large"}, 415: {"description": "not a video"},
-                        422: {"description": "truncated or empty video"},
-                        429: {"description": "too many uploads"}})
+@router.post(
+    "/uploads",
+    status_code=201,
+    response_model=UploadInfo,
+    openapi_extra=_UPLOAD_BODY,
+    responses={
+        400: {"description": "not multipart, or a path as filename"},
+        413: {"description": "too large"},
+        415: {"description": "not a video"},
+        422: {"description": "truncated or empty video"},
+        429: {"description": "too many uploads"},
+    },
+)
 async def create_upload(request: Request, svc: SvcDep, user: UserDep) -> UploadInfo:
     """Upload a clip (multipart field `file`); it is queued for scoring at once."""
     info, _fields = await service.accept_upload(svc, request, user)
@@ -87,14 +108,21 @@ async def get_report(upload_id: str, svc: SvcDep, user: UserDep) -> dict[str, An
     return data
 
 
-@router.get("/uploads/{upload_id}/video", response_class=FileResponse,
-            responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "a range"},
-                       409: {"description": "not scored yet"}})
+@router.get(
+    "/uploads/{upload_id}/video",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}},
+        206: {"description": "a range"},
+        409: {"description": "not scored yet"},
+    },
+)
 def get_video(upload_id: str, svc: SvcDep, user: UserDep) -> FileResponse:
     """The annotated H.264 MP4; answers Range requests (206) so players can seek."""
     path = service.result_file(svc, user, upload_id, "video")
-    return FileResponse(path, media_type="video/mp4", content_disposition_type="inline",
-                        filename=f"{upload_id}.mp4")
+    return FileResponse(
+        path, media_type="video/mp4", content_disposition_type="inline", filename=f"{upload_id}.mp4"
+    )
 
 
 @router.delete("/uploads/{upload_id}", status_code=204)

@@ -56,7 +56,8 @@ class DataLock:
             f.close()
             raise DataBusyError(
                 f"{self.path.parent}: another formcheck serve already uses this data folder"
-                " (stop it, or give --data another folder)") from None
+                " (stop it, or give --data another folder)"
+            ) from None
         self._file = f
 
     def release(self) -> None:
@@ -77,8 +78,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         check_bundle(config.pose.model)  # a missing model fails here, not in every worker
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    svc = Service(settings, engine, load_secret(settings.data_dir),
-                  RateLimiter(settings.uploads_per_window, settings.rate_window_s), config)
+    svc = Service(
+        settings,
+        engine,
+        load_secret(settings.data_dir),
+        RateLimiter(settings.uploads_per_window, settings.rate_window_s),
+        config,
+    )
 
     lock = DataLock(settings.data_dir)
 
@@ -92,8 +98,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
             known = set(conn.execute(select(uploads.c.id)).scalars())
         orphans = remove_orphans(settings.uploads_dir, known)
         if orphans:
-            log.warning("removed %d upload folder(s) a stopped server left half-written",
-                        len(orphans))
+            log.warning(
+                "removed %d upload folder(s) a stopped server left half-written", len(orphans)
+            )
         pool = WorkerPool(settings, engine)
         app.state.pool = pool
         pool.start()
@@ -113,7 +120,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lifespan=lifespan,
         # Swagger UI and ReDoc load their scripts from a CDN, on the pages' own origin: the
         # schema is served (/openapi.json), the third-party viewers are not.
-        docs_url=None, redoc_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = svc
     app.include_router(api.router)
@@ -124,8 +132,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return pages.login_redirect(request)
 
     @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[
-            Response]]) -> Response:
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         # No framing (clickjacking), no MIME sniffing of uploads, no URLs leaked to others.
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -174,6 +183,12 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     lock.release()
     logging.getLogger("formcheck").setLevel(logging.INFO)
     proxied = settings.forwarded_allow_ips is not None
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=proxied, forwarded_allow_ips=settings.forwarded_allow_ips,
-                server_header=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=proxied,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+    )

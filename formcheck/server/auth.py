@@ -72,15 +72,15 @@ def create_token(engine: Engine, name: str, coach: bool = False) -> str:
         row = conn.execute(select(users.c.id, users.c.role).where(users.c.name == name)).first()
         if row is None:
             user_id = conn.execute(
-                insert(users).values(name=name, role=role, created_at=now())
-                .returning(users.c.id)
+                insert(users).values(name=name, role=role, created_at=now()).returning(users.c.id)
             ).scalar_one()
         elif row.role != role:
             raise ConfigError(f"user {name!r} exists as a {row.role}; a token keeps that role")
         else:
             user_id = row.id
-        conn.execute(insert(tokens).values(user_id=user_id, token_hash=hash_token(token),
-                                           created_at=now()))
+        conn.execute(
+            insert(tokens).values(user_id=user_id, token_hash=hash_token(token), created_at=now())
+        )
     return token
 
 
@@ -101,8 +101,13 @@ def user_for_token(engine: Engine, token: str | None) -> User | None:
     if not token or len(token) > MAX_SECRET_CHARS:
         return None
     digest = hash_token(token)
-    return _user(engine, select(*_USER_COLUMNS).join(tokens, tokens.c.user_id == users.c.id)
-                 .where(tokens.c.token_hash == digest), digest)
+    return _user(
+        engine,
+        select(*_USER_COLUMNS)
+        .join(tokens, tokens.c.user_id == users.c.id)
+        .where(tokens.c.token_hash == digest),
+        digest,
+    )
 
 
 def revoke_tokens(engine: Engine, name: str) -> int:
@@ -127,15 +132,22 @@ def open_session(engine: Engine, token: str) -> str | None:
         return None
     t = now()
     with engine.begin() as conn:
-        row = conn.execute(select(tokens.c.id, tokens.c.user_id)
-                           .where(tokens.c.token_hash == hash_token(token))).first()
+        row = conn.execute(
+            select(tokens.c.id, tokens.c.user_id).where(tokens.c.token_hash == hash_token(token))
+        ).first()
         if row is None:
             return None
         conn.execute(delete(sessions).where(sessions.c.expires_at <= t))
         value = secrets.token_urlsafe(32)
-        conn.execute(insert(sessions).values(
-            session_hash=hash_token(value), user_id=row.user_id, token_id=row.id,
-            created_at=t, expires_at=t + SESSION_MAX_AGE_S))
+        conn.execute(
+            insert(sessions).values(
+                session_hash=hash_token(value),
+                user_id=row.user_id,
+                token_id=row.id,
+                created_at=t,
+                expires_at=t + SESSION_MAX_AGE_S,
+            )
+        )
     return value
 
 
@@ -144,11 +156,14 @@ def user_for_session(engine: Engine, value: str | None) -> User | None:
     if not value or len(value) > MAX_SECRET_CHARS:
         return None
     digest = hash_token(value)
-    return _user(engine, select(*_USER_COLUMNS)
-                 .join(sessions, sessions.c.user_id == users.c.id)
-                 .join(tokens, tokens.c.id == sessions.c.token_id)
-                 .where(sessions.c.session_hash == digest, sessions.c.expires_at > now()),
-                 digest)
+    return _user(
+        engine,
+        select(*_USER_COLUMNS)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .join(tokens, tokens.c.id == sessions.c.token_id)
+        .where(sessions.c.session_hash == digest, sessions.c.expires_at > now()),
+        digest,
+    )
 
 
 def close_session(engine: Engine, value: str | None) -> None:

@@ -27,7 +27,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("role", String(10), nullable=False),  # "client" | "coach"
@@ -35,7 +36,8 @@ users = Table(
 )
 
 tokens = Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     # sha256 hex of the token: the token itself is shown once and never stored.
@@ -44,7 +46,8 @@ tokens = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     # sha256 hex of the cookie's random value: a leaked database opens no session.
     Column("session_hash", String(64), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
@@ -55,10 +58,12 @@ sessions = Table(
 )
 
 uploads = Table(
-    "uploads", metadata,
+    "uploads",
+    metadata,
     Column("id", String(32), primary_key=True),  # uuid4 hex: also the folder name
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("filename", String(255), nullable=False),  # for display only, never a path
     Column("size_bytes", Integer, nullable=False),
     Column("duration_s", Float, nullable=False),
@@ -66,11 +71,17 @@ uploads = Table(
 )
 
 jobs = Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     Column("id", Integer, primary_key=True),
     # One job per upload: a retried job is the same row, so a result can never be doubled.
-    Column("upload_id", String(32), ForeignKey("uploads.id", ondelete="CASCADE"),
-           nullable=False, unique=True),
+    Column(
+        "upload_id",
+        String(32),
+        ForeignKey("uploads.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
     Column("state", String(10), nullable=False, index=True),  # queued|running|done|error
     Column("progress", Float, nullable=False, default=0.0),  # 0..1
     Column("stage", String(20), nullable=False, default=""),  # analysing | rendering

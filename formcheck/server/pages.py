@@ -96,11 +96,13 @@ def _check_post(request: Request, user: User, token: str | None) -> None:
         raise HTTPException(403, "stale or forged form: reload the page and try again")
 
 
-def _render(request: Request, name: str, user: User | None, status_code: int = 200,
-            **context: Any) -> HTMLResponse:
+def _render(
+    request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     csrf = csrf_token(_svc(request).secret, user) if user else ""
-    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **context},
-                                      status_code=status_code)
+    return templates.TemplateResponse(
+        request, name, {"user": user, "csrf": csrf, **context}, status_code=status_code
+    )
 
 
 PageUser = Annotated[User, Depends(page_user)]
@@ -125,22 +127,38 @@ def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Resp
     client = request.client.host if request.client else ""
     wait_s = svc.logins.allow(client)  # counts this try; a right one is given back below
     if wait_s:
-        raise HTTPException(429, f"too many wrong logins: try again in {wait_s:.0f} s",
-                            headers={"Retry-After": str(int(wait_s) + 1)})
+        raise HTTPException(
+            429,
+            f"too many wrong logins: try again in {wait_s:.0f} s",
+            headers={"Retry-After": str(int(wait_s) + 1)},
+        )
     session = open_session(svc.engine, token.strip())
     if session is None:
-        return _render(request, "login.html", None, status_code=401,
-                       error="That token is not valid. Ask your coach for yours.")
+        return _render(
+            request,
+            "login.html",
+            None,
+            status_code=401,
+            error="That token is not valid. Ask your coach for yours.",
+        )
     svc.logins.refund(client)
     response = RedirectResponse("/clips", status_code=303)
-    response.set_cookie(COOKIE_NAME, session, max_age=SESSION_MAX_AGE_S, httponly=True,
-                        samesite="strict", secure=_secure(request), path="/")
+    response.set_cookie(
+        COOKIE_NAME,
+        session,
+        max_age=SESSION_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, user: PageUser,
-           csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+def logout(
+    request: Request, user: PageUser, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
     _check_post(request, user, csrf)
     close_session(_svc(request).engine, request.cookies.get(COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
@@ -178,15 +196,17 @@ def clip_status(request: Request, upload_id: str, user: JsonUser) -> UploadInfo:
 @router.get("/clips/{upload_id}/video")
 def clip_video(request: Request, upload_id: str, user: PageUser) -> FileResponse:
     path = service.result_file(_svc(request), user, upload_id, "video")
-    return FileResponse(path, media_type="video/mp4", content_disposition_type="inline",
-                        filename=f"{upload_id}.mp4")
+    return FileResponse(
+        path, media_type="video/mp4", content_disposition_type="inline", filename=f"{upload_id}.mp4"
+    )
 
 
 @router.get("/clips/{upload_id}/report.json")
 def clip_report(request: Request, upload_id: str, user: PageUser) -> FileResponse:
     path = service.result_file(_svc(request), user, upload_id, "report")
-    return FileResponse(path, media_type="application/json",
-                        filename=f"formcheck-{upload_id[:8]}.json")
+    return FileResponse(
+        path, media_type="application/json", filename=f"formcheck-{upload_id[:8]}.json"
+    )
 
 
 @router.get("/clips/{upload_id}/report.html")
@@ -197,14 +217,23 @@ def clip_report_html(request: Request, upload_id: str, user: PageUser) -> FileRe
     if not path.is_file():
         raise HTTPException(404, "no HTML report for this clip")
     # The page has no script and no URL; the sandbox makes sure it never runs any here.
-    return FileResponse(path, media_type="text/html", headers={
-        "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
-                                   "style-src 'unsafe-inline'"})
+    return FileResponse(
+        path,
+        media_type="text/html",
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'"
+        },
+    )
 
 
 @router.post("/clips/{upload_id}/delete")
-def clip_delete(request: Request, upload_id: str, user: PageUser,
-                csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+def clip_delete(
+    request: Request,
+    upload_id: str,
+    user: PageUser,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
     _check_post(request, user, csrf)
     service.delete_upload(_svc(request), user, upload_id)
     return RedirectResponse("/clips", status_code=303)
@@ -222,9 +251,12 @@ def clip_page(request: Request, upload_id: str, user: PageUser) -> HTMLResponse:
         except (OSError, ValueError):
             report = None
         if report is not None:
-            context.update(report=report, reps=[_rep_row(r) for r in report["reps"]],
-                           plot=_angle_plot(svc, report, folder / TRACE_NAME),
-                           html_report=(folder / HTML_NAME).is_file())
+            context.update(
+                report=report,
+                reps=[_rep_row(r) for r in report["reps"]],
+                plot=_angle_plot(svc, report, folder / TRACE_NAME),
+                html_report=(folder / HTML_NAME).is_file(),
+            )
     return _render(request, "clip.html", user, **context)
 
 
@@ -238,13 +270,17 @@ def _angle_plot(svc: Service, report: dict[str, Any], trace_path: Path) -> dict[
     trace = load_trace(trace_path)
     series = None
     if trace is not None:
-        series = AngleSeries(np.asarray(trace[0], dtype=np.float64),
-                             np.asarray(trace[1], dtype=np.float64))
+        series = AngleSeries(
+            np.asarray(trace[0], dtype=np.float64), np.asarray(trace[1], dtype=np.float64)
+        )
     duration_s = float(report["source"]["duration_s"] or 0.0)
     # matplotlib's own SVG with no user text in it: safe to mark as markup.
-    return {shape: Markup(angle_timeline_svg(report["reps"], svc.config.rules, series,
-                                             duration_s, shape))
-            for shape in ("wide", "compact")}
+    return {
+        shape: Markup(
+            angle_timeline_svg(report["reps"], svc.config.rules, series, duration_s, shape)
+        )
+        for shape in ("wide", "compact")
+    }
 
 
 def _fmt(x: Any, digits: int = 1, unit: str = "") -> str:

@@ -38,43 +38,72 @@ class Claim:
 
 def enqueue(conn: Connection, upload_id: str) -> None:
     """Queue scoring of an upload (inside the caller's transaction, with the upload row)."""
-    conn.execute(insert(jobs).values(upload_id=upload_id, state="queued", progress=0.0,
-                                     stage="", attempts=0, created_at=now()))
+    conn.execute(
+        insert(jobs).values(
+            upload_id=upload_id,
+            state="queued",
+            progress=0.0,
+            stage="",
+            attempts=0,
+            created_at=now(),
+        )
+    )
 
 
 def claim_next(engine: Engine, worker: str) -> Claim | None:
     """Atomically take the oldest queued job, or None when the queue is empty."""
-    oldest = (select(jobs.c.id).where(jobs.c.state == "queued")
-              .order_by(jobs.c.id).limit(1).scalar_subquery())
+    oldest = (
+        select(jobs.c.id)
+        .where(jobs.c.state == "queued")
+        .order_by(jobs.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
     token = uuid.uuid4().hex
     t = now()
     with engine.begin() as conn:
         row = conn.execute(
             update(jobs)
             .where(and_(jobs.c.id == oldest, jobs.c.state == "queued"))
-            .values(state="running", claim=token, worker=worker, attempts=jobs.c.attempts + 1,
-                    started_at=t, heartbeat_at=t, progress=0.0, stage="analysing", error=None)
+            .values(
+                state="running",
+                claim=token,
+                worker=worker,
+                attempts=jobs.c.attempts + 1,
+                started_at=t,
+                heartbeat_at=t,
+                progress=0.0,
+                stage="analysing",
+                error=None,
+            )
             .returning(jobs.c.id, jobs.c.upload_id, jobs.c.attempts)
         ).first()
     return None if row is None else Claim(row.id, row.upload_id, token, row.attempts)
 
 
 def _held(claim: Claim) -> object:
-    return and_(jobs.c.id == claim.job_id, jobs.c.claim == claim.claim,
-                jobs.c.state == "running")
+    return and_(jobs.c.id == claim.job_id, jobs.c.claim == claim.claim, jobs.c.state == "running")
 
 
 def report_progress(engine: Engine, claim: Claim, progress: float, stage: str) -> bool:
     """Write progress (0..1) and a heartbeat; False when the job is no longer this claim's."""
     with engine.begin() as conn:
-        n = conn.execute(update(jobs).where(_held(claim))  # type: ignore[arg-type]
-                         .values(progress=min(max(progress, 0.0), 1.0), stage=stage,
-                                 heartbeat_at=now())).rowcount
+        n = conn.execute(
+            update(jobs)
+            .where(_held(claim))  # type: ignore[arg-type]
+            .values(progress=min(max(progress, 0.0), 1.0), stage=stage, heartbeat_at=now())
+        ).rowcount
     return n == 1
 
 
-def finish(engine: Engine, claim: Claim, *, rep_count: int | None = None,
-           score: int | None = None, error: str | None = None) -> bool:
+def finish(
+    engine: Engine,
+    claim: Claim,
+    *,
+    rep_count: int | None = None,
+    score: int | None = None,
+    error: str | None = None,
+) -> bool:
     """Mark the job done (or error, with a message); False when the claim was lost."""
     values: dict[str, object] = {"finished_at": now(), "heartbeat_at": now(), "claim": None}
     if error is None:
@@ -82,8 +111,11 @@ def finish(engine: Engine, claim: Claim, *, rep_count: int | None = None,
     else:
         values.update(state="error", stage="", error=error[:2000])
     with engine.begin() as conn:
-        n = conn.execute(update(jobs).where(_held(claim))  # type: ignore[arg-type]
-                         .values(**values)).rowcount
+        n = conn.execute(
+            update(jobs)
+            .where(_held(claim))  # type: ignore[arg-type]
+            .values(**values)
+        ).rowcount
     return n == 1
 
 
@@ -106,28 +138,38 @@ def requeue_worker(engine: Engine, worker: str) -> int:
 
 def requeue_stale(engine: Engine, lease_s: float) -> int:
     """Hand back running jobs whose worker has been silent for more than `lease_s` seconds."""
-    return _requeue(engine, and_(jobs.c.state == "running",
-                                 jobs.c.heartbeat_at < now() - lease_s))
+    return _requeue(engine, and_(jobs.c.state == "running", jobs.c.heartbeat_at < now() - lease_s))
 
 
 def _requeue(engine: Engine, where: object, counted: bool = True) -> int:
     """Put the jobs `where` selects back in the queue. A `counted` attempt (the job may be
     what killed its worker) gives a job up after MAX_ATTEMPTS; an uncounted one (the server
     cut it short) is taken back."""
-    back_to_queue: dict[str, object] = {"state": "queued", "claim": None, "worker": None,
-                                        "progress": 0.0, "stage": ""}
+    back_to_queue: dict[str, object] = {
+        "state": "queued",
+        "claim": None,
+        "worker": None,
+        "progress": 0.0,
+        "stage": "",
+    }
     gave_up = 0
     with engine.begin() as conn:
         if counted:
             gave_up = conn.execute(
-                update(jobs).where(and_(where, jobs.c.attempts >= MAX_ATTEMPTS))  # type: ignore[arg-type]
-                .values(state="error", claim=None, finished_at=now(),
-                        error=f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)")
+                update(jobs)
+                .where(and_(where, jobs.c.attempts >= MAX_ATTEMPTS))  # type: ignore[arg-type]
+                .values(
+                    state="error",
+                    claim=None,
+                    finished_at=now(),
+                    error=f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)",
+                )
             ).rowcount
         else:
             back_to_queue["attempts"] = jobs.c.attempts - 1
         back = conn.execute(
-            update(jobs).where(where)  # type: ignore[arg-type]
+            update(jobs)
+            .where(where)  # type: ignore[arg-type]
             .values(**back_to_queue)
         ).rowcount
     return int(back + gave_up)

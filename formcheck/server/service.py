@@ -54,8 +54,7 @@ class Service:
     secret: bytes
     limiter: RateLimiter
     config: Config
-    logins: RateLimiter = field(
-        default_factory=lambda: RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S))
+    logins: RateLimiter = field(default_factory=lambda: RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S))
 
     def folder(self, upload_id: str) -> Path:
         return upload_dir(self.settings.uploads_dir, upload_id)
@@ -86,25 +85,50 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="seconds")
 
 
-_COLUMNS = (uploads.c.id, uploads.c.filename, users.c.name.label("owner"), uploads.c.size_bytes,
-            uploads.c.duration_s, uploads.c.created_at, jobs.c.state, jobs.c.progress,
-            jobs.c.stage, jobs.c.attempts, jobs.c.rep_count, jobs.c.score, jobs.c.error)
+_COLUMNS = (
+    uploads.c.id,
+    uploads.c.filename,
+    users.c.name.label("owner"),
+    uploads.c.size_bytes,
+    uploads.c.duration_s,
+    uploads.c.created_at,
+    jobs.c.state,
+    jobs.c.progress,
+    jobs.c.stage,
+    jobs.c.attempts,
+    jobs.c.rep_count,
+    jobs.c.score,
+    jobs.c.error,
+)
 
 
 def _info(row: Any) -> UploadInfo:
     return UploadInfo(
-        id=row.id, filename=row.filename, owner=row.owner, size_bytes=row.size_bytes,
-        duration_s=row.duration_s, created_at=_iso(row.created_at), state=row.state,
-        progress=round(float(row.progress), 3), stage=row.stage, attempts=row.attempts,
-        rep_count=row.rep_count, score=row.score, error=row.error,
-        report_url=f"/api/uploads/{row.id}/report", video_url=f"/api/uploads/{row.id}/video",
+        id=row.id,
+        filename=row.filename,
+        owner=row.owner,
+        size_bytes=row.size_bytes,
+        duration_s=row.duration_s,
+        created_at=_iso(row.created_at),
+        state=row.state,
+        progress=round(float(row.progress), 3),
+        stage=row.stage,
+        attempts=row.attempts,
+        rep_count=row.rep_count,
+        score=row.score,
+        error=row.error,
+        report_url=f"/api/uploads/{row.id}/report",
+        video_url=f"/api/uploads/{row.id}/video",
         page_url=f"/clips/{row.id}",
     )
 
 
 def _visible(user: User) -> Any:
-    base = (select(*_COLUMNS).select_from(uploads.join(users).join(jobs))
-            .order_by(uploads.c.created_at.desc()))
+    base = (
+        select(*_COLUMNS)
+        .select_from(uploads.join(users).join(jobs))
+        .order_by(uploads.c.created_at.desc())
+    )
     return base if user.is_coach else base.where(uploads.c.user_id == user.id)
 
 
@@ -152,15 +176,17 @@ def delete_upload(svc: Service, user: User, upload_id: str) -> None:
 def _disk_full(exc: OSError | OperationalError) -> UploadRefusedError | None:
     """A 507 for a full disk (the file's write or the database's), else None."""
     full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
-        isinstance(exc, OperationalError) and "full" in str(exc.orig).lower())
+        isinstance(exc, OperationalError) and "full" in str(exc.orig).lower()
+    )
     if not full:
         return None
     log.error("upload refused: the disk is full (%s)", exc)
     return UploadRefusedError(507, "the server's disk is full: try again later")
 
 
-async def accept_upload(svc: Service, request: Request, user: User) -> tuple[UploadInfo,
-                                                                            dict[str, str]]:
+async def accept_upload(
+    svc: Service, request: Request, user: User
+) -> tuple[UploadInfo, dict[str, str]]:
     """Take a multipart upload: rate limit, stream to disk with the size limit, check it is a
     whole video, record it and queue its job. Returns the upload and the small form fields.
 
@@ -171,23 +197,33 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
     """
     wait_s = svc.limiter.allow(user.id)
     if wait_s:
-        raise HTTPException(429, f"too many uploads: try again in {wait_s:.0f} s",
-                            headers={"Retry-After": str(int(wait_s) + 1)})
+        raise HTTPException(
+            429,
+            f"too many uploads: try again in {wait_s:.0f} s",
+            headers={"Retry-After": str(int(wait_s) + 1)},
+        )
     upload_id = new_upload_id()
     folder = svc.folder(upload_id)
     folder.mkdir(mode=0o700, parents=True)
     try:
-        received = await receive_multipart(request, folder / INPUT_NAME,
-                                           svc.settings.max_upload_bytes)
+        received = await receive_multipart(
+            request, folder / INPUT_NAME, svc.settings.max_upload_bytes
+        )
         info = await run_in_threadpool(check_video, received.path)
         check_cost(info, svc.settings)
 
         def record() -> UploadInfo:  # in a thread: a busy database must not stall the loop
             with svc.engine.begin() as conn:
-                conn.execute(insert(uploads).values(
-                    id=upload_id, user_id=user.id, filename=received.filename,
-                    size_bytes=received.size_bytes, duration_s=info.duration_s,
-                    created_at=now()))
+                conn.execute(
+                    insert(uploads).values(
+                        id=upload_id,
+                        user_id=user.id,
+                        filename=received.filename,
+                        size_bytes=received.size_bytes,
+                        duration_s=info.duration_s,
+                        created_at=now(),
+                    )
+                )
                 queue.enqueue(conn, upload_id)
             return get_upload(svc, user, upload_id)
 
@@ -202,6 +238,11 @@ async def accept_upload(svc: Service, request: Request, user: User) -> tuple[Upl
     except BaseException:
         remove_upload(folder)
         raise
-    log.info("upload %s by %s: %s, %d bytes", upload_id, user.name, received.filename,
-             received.size_bytes)
+    log.info(
+        "upload %s by %s: %s, %d bytes",
+        upload_id,
+        user.name,
+        received.filename,
+        received.size_bytes,
+    )
     return upload, received.fields

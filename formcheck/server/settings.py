@@ -64,10 +64,11 @@ class ServerSettings:
     forwarded_allow_ips: str | None = None
 
     def __post_init__(self) -> None:
-        if self.public_url is not None and not self.public_url.startswith(
-                ("http://", "https://")):
-            raise ConfigError(f"--public-url {self.public_url!r}: give the scheme too, as in"
-                              " https://coach.example")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"--public-url {self.public_url!r}: give the scheme too, as in"
+                " https://coach.example"
+            )
 
     @property
     def database_url(self) -> str:

@@ -74,8 +74,13 @@ def display_name(filename: str) -> str:
     name = filename.strip()
     if not name:
         return "clip"
-    if ("/" in name or "\\" in name or name in (".", "..") or ".." in name.split(".")
-            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+    if (
+        "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or ".." in name.split(".")
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
         raise UploadRefusedError(400, "the filename must be a plain file name, not a path")
     return name[:200]
 
@@ -135,7 +140,8 @@ class _PartSink:
                 raise UploadRefusedError(400, "one file per upload")
             self.filename = display_name(filename.decode("utf-8", "replace"))
             self._file = os.fdopen(
-                os.open(self.dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb")
+                os.open(self.dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb"
+            )
         elif filename is None:
             self._field_name = name
 
@@ -185,19 +191,26 @@ async def receive_multipart(request: Request, dest: Path, max_bytes: int) -> Rec
     if declared and declared.isdigit() and int(declared) > limit:  # refused before reading
         raise UploadRefusedError(413, f"the file is larger than {max_bytes} bytes")
     sink = _PartSink(dest, max_bytes)
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
-        "on_part_begin": sink.on_part_begin, "on_part_data": sink.on_part_data,
-        "on_part_end": sink.on_part_end, "on_header_field": sink.on_header_field,
-        "on_header_value": sink.on_header_value, "on_header_end": sink.on_header_end,
-        "on_headers_finished": sink.on_headers_finished,
-    })
+    parser = MultipartParser(
+        boundary,
+        {  # type: ignore[arg-type]
+            "on_part_begin": sink.on_part_begin,
+            "on_part_data": sink.on_part_data,
+            "on_part_end": sink.on_part_end,
+            "on_header_field": sink.on_header_field,
+            "on_header_value": sink.on_header_value,
+            "on_header_end": sink.on_header_end,
+            "on_headers_finished": sink.on_headers_finished,
+        },
+    )
     received = 0
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > limit:
-                raise UploadRefusedError(413, f"the upload is larger than {max_bytes} bytes"
-                                              " and its form fields")
+                raise UploadRefusedError(
+                    413, f"the upload is larger than {max_bytes} bytes and its form fields"
+                )
             parser.write(chunk)
         parser.finalize()
     except MultipartParseError as exc:
@@ -277,23 +290,35 @@ def check_cost(info: VideoInfo, limits: ServerSettings) -> None:
     """
     max_clip_s, max_pixels, max_fps = limits.max_clip_s, limits.max_pixels, limits.max_fps
     if info.duration_s > max_clip_s:
-        raise UploadRefusedError(413, f"the clip lasts {info.duration_s / 60:.1f} min; this"
-                                      f" service scores clips of up to {max_clip_s / 60:g} min")
+        raise UploadRefusedError(
+            413,
+            f"the clip lasts {info.duration_s / 60:.1f} min; this"
+            f" service scores clips of up to {max_clip_s / 60:g} min",
+        )
     if info.width * info.height > max_pixels:
-        raise UploadRefusedError(413, f"the clip is {info.width}x{info.height}; this service"
-                                      f" scores clips of up to {max_pixels / 1e6:.1f} megapixels"
-                                      " (4K)")
+        raise UploadRefusedError(
+            413,
+            f"the clip is {info.width}x{info.height}; this service"
+            f" scores clips of up to {max_pixels / 1e6:.1f} megapixels"
+            " (4K)",
+        )
     if info.fps > max_fps:
-        raise UploadRefusedError(422, f"the clip runs at {info.fps:.0f} fps; this service"
-                                      f" scores clips of up to {max_fps:g} fps")
+        raise UploadRefusedError(
+            422,
+            f"the clip runs at {info.fps:.0f} fps; this service"
+            f" scores clips of up to {max_fps:g} fps",
+        )
 
 
 def remove_orphans(uploads_dir: Path, known: set[str]) -> list[str]:
     """Delete the upload folders with no upload recorded (a server killed mid-upload leaves
     one); returns their ids. Only for a server that holds the data folder's lock: another
     one's upload in progress would look the same."""
-    orphans = [p.name for p in uploads_dir.iterdir()
-               if p.is_dir() and is_upload_id(p.name) and p.name not in known]
+    orphans = [
+        p.name
+        for p in uploads_dir.iterdir()
+        if p.is_dir() and is_upload_id(p.name) and p.name not in known
+    ]
     for name in orphans:
         remove_upload(uploads_dir / name)
     return orphans

@@ -70,11 +70,15 @@ def save_trace(analysis: Analysis, path: Path) -> None:
     t = analysis.track.t_s
     a = analysis.track.hip_angle_deg
     step = max(1, math.ceil(len(t) / TRACE_POINTS))
-    write_json({
-        "t_s": [round(float(x), 3) for x in t[::step]],
-        "hip_angle_deg": [None if not math.isfinite(float(x)) else round(float(x), 2)
-                          for x in a[::step]],
-    }, path)
+    write_json(
+        {
+            "t_s": [round(float(x), 3) for x in t[::step]],
+            "hip_angle_deg": [
+                None if not math.isfinite(float(x)) else round(float(x), 2) for x in a[::step]
+            ],
+        },
+        path,
+    )
 
 
 def load_trace(path: Path) -> tuple[list[float], list[float]] | None:
@@ -87,8 +91,14 @@ def load_trace(path: Path) -> tuple[list[float], list[float]] | None:
     return [float(v) for v in data["t_s"]], angles
 
 
-def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: Config,
-            estimator: PoseEstimator | None, parent_pid: int | None = None) -> None:
+def run_job(
+    engine: Engine,
+    claim: queue.Claim,
+    settings: ServerSettings,
+    cfg: Config,
+    estimator: PoseEstimator | None,
+    parent_pid: int | None = None,
+) -> None:
     """Score one claimed upload: report JSON, trace and annotated video, then mark it done.
 
     Outputs are each written atomically (temp file + rename) and the job is marked done only
@@ -99,8 +109,9 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
 
     folder = upload_dir(settings.uploads_dir, claim.upload_id)
     with engine.connect() as conn:
-        filename = conn.execute(select(uploads.c.filename)
-                                .where(uploads.c.id == claim.upload_id)).scalar()
+        filename = conn.execute(
+            select(uploads.c.filename).where(uploads.c.id == claim.upload_id)
+        ).scalar()
     if filename is None:  # deleted between the claim and now
         remove_upload(folder)
         return
@@ -129,14 +140,22 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
         src = folder / INPUT_NAME
         check_cost(probe(src), settings)
         # Named after the client's file, not where the server keeps it.
-        analysis = analyze_video(src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE),
-                                 estimator).named(filename)
+        analysis = analyze_video(
+            src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE), estimator
+        ).named(filename)
         save_trace(analysis, folder / TRACE_NAME)
-        write_outputs(analysis, ClipOutputs(json=folder / REPORT_NAME, video=folder / VIDEO_NAME,
-                                            html=folder / HTML_NAME),
-                      src, cfg.rules, progress("rendering", ANALYSIS_SHARE, 1.0))
-        done = queue.finish(engine, claim, rep_count=len(analysis.reps),
-                            score=analysis.report.score)
+        write_outputs(
+            analysis,
+            ClipOutputs(
+                json=folder / REPORT_NAME, video=folder / VIDEO_NAME, html=folder / HTML_NAME
+            ),
+            src,
+            cfg.rules,
+            progress("rendering", ANALYSIS_SHARE, 1.0),
+        )
+        done = queue.finish(
+            engine, claim, rep_count=len(analysis.reps), score=analysis.report.score
+        )
     except LostClaimError:
         done = False
     except UploadRefusedError as exc:  # over a limit lowered since the upload
@@ -146,13 +165,16 @@ def run_job(engine: Engine, claim: queue.Claim, settings: ServerSettings, cfg: C
         done = queue.finish(engine, claim, error=public(str(exc)))
     except Exception as exc:  # a bug: keep the job's error readable, the traceback in the log
         log.exception("job %s failed", claim.job_id)
-        done = queue.finish(engine, claim,
-                            error=f"internal error: {exc.__class__.__name__}: {public(str(exc))}")
+        done = queue.finish(
+            engine, claim, error=f"internal error: {exc.__class__.__name__}: {public(str(exc))}"
+        )
     if not done:
         log.info("job %s: no longer ours (deleted or handed out again)", claim.job_id)
         with engine.connect() as conn:
-            gone = conn.execute(select(uploads.c.id)
-                                .where(uploads.c.id == claim.upload_id)).first() is None
+            gone = (
+                conn.execute(select(uploads.c.id).where(uploads.c.id == claim.upload_id)).first()
+                is None
+            )
         if gone:
             remove_upload(folder)
 
@@ -199,8 +221,9 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
             if claim is None:
                 stop.wait(settings.poll_s)
                 continue
-            log.info("job %s (upload %s, attempt %d)", claim.job_id, claim.upload_id,
-                     claim.attempts)
+            log.info(
+                "job %s (upload %s, attempt %d)", claim.job_id, claim.upload_id, claim.attempts
+            )
             run_job(engine, claim, settings, cfg, estimator, parent_pid)
     engine.dispose()
 
@@ -219,8 +242,12 @@ class WorkerPool:
         self._halt = threading.Event()
 
     def _spawn(self, name: str) -> None:
-        proc = self._ctx.Process(target=worker_main, name=f"formcheck-{name}", daemon=True,
-                                 args=(self.settings, name, self._stop, os.getpid()))
+        proc = self._ctx.Process(
+            target=worker_main,
+            name=f"formcheck-{name}",
+            daemon=True,
+            args=(self.settings, name, self._stop, os.getpid()),
+        )
         proc.start()
         self._procs[name] = proc
 
@@ -228,8 +255,7 @@ class WorkerPool:
         """Start `settings.workers` processes and the watcher thread."""
         for k in range(self.settings.workers):
             self._spawn(f"worker-{k + 1}")
-        self._watch = threading.Thread(target=self._supervise, name="formcheck-pool",
-                                       daemon=True)
+        self._watch = threading.Thread(target=self._supervise, name="formcheck-pool", daemon=True)
         self._watch.start()
 
     def _supervise(self) -> None:

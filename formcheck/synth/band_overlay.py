@@ -72,20 +72,34 @@ def _up_normal(d: NDArray[np.float64]) -> NDArray[np.float64]:
     return n if n[1] <= 0 else -n
 
 
-def _strip(layer: np.ndarray, mask: np.ndarray, centre: np.ndarray, half: np.ndarray,
-           normal: np.ndarray, color: tuple[int, ...], edge: tuple[int, ...]) -> None:
+def _strip(
+    layer: np.ndarray,
+    mask: np.ndarray,
+    centre: np.ndarray,
+    half: np.ndarray,
+    normal: np.ndarray,
+    color: tuple[int, ...],
+    edge: tuple[int, ...],
+) -> None:
     left = centre + normal * half[:, None]
     right = centre - normal * half[:, None]
     poly = np.round(np.vstack([left, right[::-1]]) * 16).astype(np.int32)
     cv2.fillPoly(layer, [poly], color, cv2.LINE_AA, shift=4)
     cv2.fillPoly(mask, [poly], 255, cv2.LINE_AA, shift=4)
     for side in (left, right):
-        cv2.polylines(layer, [np.round(side * 16).astype(np.int32)], False, edge, 1,
-                      cv2.LINE_AA, shift=4)
+        cv2.polylines(
+            layer, [np.round(side * 16).astype(np.int32)], False, edge, 1, cv2.LINE_AA, shift=4
+        )
 
 
-def _capsule(layer: np.ndarray, mask: np.ndarray, a: np.ndarray, b: np.ndarray, r: float,
-             color: tuple[int, ...]) -> None:
+def _capsule(
+    layer: np.ndarray,
+    mask: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    r: float,
+    color: tuple[int, ...],
+) -> None:
     thick = max(1, round(2 * r))
     pa = (round(float(a[0])), round(float(a[1])))
     pb = (round(float(b[0])), round(float(b[1])))
@@ -93,8 +107,13 @@ def _capsule(layer: np.ndarray, mask: np.ndarray, a: np.ndarray, b: np.ndarray, 
     cv2.line(mask, pa, pb, 255, thick, cv2.LINE_AA)
 
 
-def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placement,
-              color_bgr: tuple[int, int, int], twist: float) -> np.ndarray:
+def draw_band(
+    image: np.ndarray,
+    joints: NDArray[np.float64],
+    placement: Placement,
+    color_bgr: tuple[int, int, int],
+    twist: float,
+) -> np.ndarray:
     """`image` with a band drawn at `placement` on the body whose near side's shoulder, hip,
     knee and ankle are `joints` (4, 2) in pixels; unchanged for `none`, and where the hip,
     knee or ankle is missing."""
@@ -110,9 +129,12 @@ def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placeme
     # The band takes the light of the body around it.
     x0, y0 = np.clip(np.minimum(hip, knee) - 0.2 * length, 0, [wd - 1, h - 1]).astype(int)
     x1, y1 = np.clip(np.maximum(hip, knee) + 0.2 * length, 1, [wd, h]).astype(int)
-    region = image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
-    light = (float(np.clip(np.percentile(region.max(axis=2), LIGHT_PERCENTILE) / FULL_LIGHT,
-                           0.35, 1.15)) if region.size else 1.0)
+    region = image[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
+    light = (
+        float(np.clip(np.percentile(region.max(axis=2), LIGHT_PERCENTILE) / FULL_LIGHT, 0.35, 1.15))
+        if region.size
+        else 1.0
+    )
     color = tuple(int(np.clip(c * light, 0, 255)) for c in color_bgr)
     edge = tuple(int(c * 0.7) for c in color)
     sigma = max(0.5, 0.8 * h / 720.0)  # the clip's softness: 720 px high blur about 1 px
@@ -125,7 +147,7 @@ def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placeme
     if (hi - lo).min() < 2:
         return image
     origin = lo.astype(np.float64)
-    roi = image[lo[1]:hi[1], lo[0]:hi[0]]
+    roi = image[lo[1] : hi[1], lo[0] : hi[0]]
     layer = np.zeros_like(roi)
     mask = np.zeros(roi.shape[:2], np.uint8)
     hip, knee, ankle = hip - origin, knee - origin, ankle - origin
@@ -138,8 +160,14 @@ def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placeme
         half = 0.5 * w * (0.3 + 0.7 * np.abs(np.cos(math.pi * (1.3 * t + twist))))
         _strip(layer, mask, centre, half, _up_normal(crease - foot), color, edge)
         along = _unit(thigh)
-        _capsule(layer, mask, crease - along * 0.12 * length, crease + along * 0.12 * length,
-                 0.4 * w, color)
+        _capsule(
+            layer,
+            mask,
+            crease - along * 0.12 * length,
+            crease + along * 0.12 * length,
+            0.4 * w,
+            color,
+        )
     if placement in ("knees", "both"):
         c = hip + 0.8 * thigh
         across = _up_normal(thigh) * 0.2 * length
@@ -151,7 +179,7 @@ def draw_band(image: np.ndarray, joints: NDArray[np.float64], placement: Placeme
     painted = layer.astype(np.float32) / np.maximum(alpha, 1e-3) + grain
     blended = roi.astype(np.float32) * (1 - alpha) + np.clip(painted, 0, 255) * alpha
     out = np.array(image, copy=True)
-    out[lo[1]:hi[1], lo[0]:hi[0]] = np.clip(blended, 0, 255).astype(np.uint8)
+    out[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(blended, 0, 255).astype(np.uint8)
     return np.asarray(out, np.uint8)
 
 
@@ -168,8 +196,9 @@ def _joint_paths(track: PoseTrack) -> list[tuple[np.ndarray, np.ndarray, np.ndar
     return paths
 
 
-def _joints_at(paths: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_all: np.ndarray,
-               t_s: float) -> NDArray[np.float64]:
+def _joints_at(
+    paths: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_all: np.ndarray, t_s: float
+) -> NDArray[np.float64]:
     """The near-side joints (4, 2) at time `t_s`; NaN where the track had none nearby."""
     out = np.full(8, np.nan)
     for k, (t, x, missing) in enumerate(paths):
@@ -178,8 +207,9 @@ def _joints_at(paths: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_all: np
     return out.reshape(4, 2)
 
 
-def overlay_clip(video: Path, track: PoseTrack, outs: Mapping[Placement, tuple[Path, float]],
-                 color: str) -> None:
+def overlay_clip(
+    video: Path, track: PoseTrack, outs: Mapping[Placement, tuple[Path, float]], color: str
+) -> None:
     """Write `video` with a band drawn, in `color`, at each placement of `outs` to its
     (path, twist), decoding the clip once."""
     source = FileSource(video)
@@ -187,31 +217,46 @@ def overlay_clip(video: Path, track: PoseTrack, outs: Mapping[Placement, tuple[P
     paths = _joint_paths(track)
     bgr = hex_to_bgr(BAND_COLORS[color])
     with ExitStack() as stack:
-        sinks = {placement: stack.enter_context(VideoSink(out, info.fps,
-                                                          (info.width, info.height)))
-                 for placement, (out, _) in outs.items()}
+        sinks = {
+            placement: stack.enter_context(VideoSink(out, info.fps, (info.width, info.height)))
+            for placement, (out, _) in outs.items()
+        }
         for frame in source:
             joints = _joints_at(paths, track.t_s, frame.t_s)
             for placement, sink in sinks.items():
-                sink.write(draw_band(frame.image_bgr, joints, placement, bgr,
-                                     outs[placement][1]), frame.t_s)
+                sink.write(
+                    draw_band(frame.image_bgr, joints, placement, bgr, outs[placement][1]),
+                    frame.t_s,
+                )
 
 
-def overlay_label(label: dict[str, Any], clip_name: str, placement: Placement,
-                  color: str) -> dict[str, Any]:
+def overlay_label(
+    label: dict[str, Any], clip_name: str, placement: Placement, color: str
+) -> dict[str, Any]:
     """The real clip's label for its banded copy: the band placement it now shows."""
     band = "both" if placement == "hips" and label.get("band") == "knees" else placement
-    drawn = (f"a {color} band drawn at the {placement} along the tracked landmarks"
-             if placement != "none" else "no band drawn: the clip encoded again")
-    return {**label, "clip": clip_name, "band": band,
-            "band_color": color if placement != "none" else None,
-            "reps": [{**r, "band": band} for r in label.get("reps", [])],
-            "overlays": f"{drawn} (formcheck band-overlay)"}
+    drawn = (
+        f"a {color} band drawn at the {placement} along the tracked landmarks"
+        if placement != "none"
+        else "no band drawn: the clip encoded again"
+    )
+    return {
+        **label,
+        "clip": clip_name,
+        "band": band,
+        "band_color": color if placement != "none" else None,
+        "reps": [{**r, "band": band} for r in label.get("reps", [])],
+        "overlays": f"{drawn} (formcheck band-overlay)",
+    }
 
 
-def band_overlay_set(source_dir: Path, out_dir: Path, cfg: Config,
-                     placements: tuple[Placement, ...] = PLACEMENTS,
-                     progress: Callable[[str], None] | None = None) -> list[Path]:
+def band_overlay_set(
+    source_dir: Path,
+    out_dir: Path,
+    cfg: Config,
+    placements: tuple[Placement, ...] = PLACEMENTS,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
     """Banded copies of the usable labelled clips of `source_dir` (those without a band, and
     for `hips` the knee-band ones too, which then show both; `none`: re-encoded, no band),
     with their labels, in `out_dir`. Returns the clips written."""
@@ -229,10 +274,13 @@ def band_overlay_set(source_dir: Path, out_dir: Path, cfg: Config,
             track = analyze_sequence(measure_clip(source, cfg, estimator), cfg).track
             color = COLOR_CYCLE[k % len(COLOR_CYCLE)]
             outs: dict[Placement, tuple[Path, float]] = {
-                placement: (out_dir / f"{video.stem}__band_{placement}.mp4",
-                            (k * 0.618034 + len(placement) * 0.1) % 1.0)
+                placement: (
+                    out_dir / f"{video.stem}__band_{placement}.mp4",
+                    (k * 0.618034 + len(placement) * 0.1) % 1.0,
+                )
                 for placement in placements
-                if label.get("band", "none") == "none" or placement == "hips"}
+                if label.get("band", "none") == "none" or placement == "hips"
+            }
             if progress:
                 for clip, _ in outs.values():
                     progress(clip.name)
@@ -240,6 +288,7 @@ def band_overlay_set(source_dir: Path, out_dir: Path, cfg: Config,
             for placement, (clip, _) in outs.items():
                 clip.with_suffix(".json").write_text(
                     json.dumps(overlay_label(label, clip.name, placement, color), indent=1),
-                    encoding="utf-8")
+                    encoding="utf-8",
+                )
                 written.append(clip)
     return written

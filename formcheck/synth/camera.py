@@ -63,9 +63,13 @@ class PinholeCamera:
 
     def shifted(self, dx_px: float, dy_px: float) -> PinholeCamera:
         """The same camera with its principal point moved (an image translation)."""
-        return PinholeCamera(self.rotation, self.position, self.focal_px,
-                             (self.center_px[0] + dx_px, self.center_px[1] + dy_px),
-                             self.near_sign)
+        return PinholeCamera(
+            self.rotation,
+            self.position,
+            self.focal_px,
+            (self.center_px[0] + dx_px, self.center_px[1] + dy_px),
+            self.near_sign,
+        )
 
 
 def look_at(target: ArrayLike, spec: ClipSpec) -> tuple[Float, Float, int]:
@@ -75,11 +79,13 @@ def look_at(target: ArrayLike, spec: ClipSpec) -> tuple[Float, Float, int]:
     target_v = np.asarray(target, dtype=np.float64)
     near = 1 if spec.facing == "left" else -1
     yaw, pitch = math.radians(cam.yaw_deg), math.radians(cam.pitch_deg)
-    direction = np.array([
-        math.sin(yaw) * math.cos(pitch),
-        math.sin(pitch),
-        near * math.cos(yaw) * math.cos(pitch),
-    ])
+    direction = np.array(
+        [
+            math.sin(yaw) * math.cos(pitch),
+            math.sin(pitch),
+            near * math.cos(yaw) * math.cos(pitch),
+        ]
+    )
     position = target_v + cam.distance_m * direction
     forward = -direction
     right = np.cross(forward, np.array([0.0, 1.0, 0.0]))
@@ -111,7 +117,7 @@ def fit_camera(spec: ClipSpec, extent_points: ArrayLike) -> PinholeCamera:
     box_lo = np.array([cx, cy]) + focal * lo
     box_hi = np.array([cx, cy]) + focal * hi
     margin = np.array([0.02 * w, 0.04 * h])
-    shift = np.maximum(margin - box_lo, 0.0) - np.maximum(box_hi - (np.array([w, h]) - margin),
-                                                          0.0)
-    return PinholeCamera(rotation, position, float(focal),
-                         (float(cx + shift[0]), float(cy + shift[1])), near)
+    shift = np.maximum(margin - box_lo, 0.0) - np.maximum(box_hi - (np.array([w, h]) - margin), 0.0)
+    return PinholeCamera(
+        rotation, position, float(focal), (float(cx + shift[0]), float(cy + shift[1])), near
+    )

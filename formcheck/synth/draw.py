@@ -37,14 +37,16 @@ _AA = cv2.LINE_AA
 
 def scale_color(color: BGR, k: float) -> BGR:
     """`color` with each channel multiplied by `k` (clipped to 0..255)."""
-    return (min(255, int(color[0] * k)), min(255, int(color[1] * k)),
-            min(255, int(color[2] * k)))
+    return (min(255, int(color[0] * k)), min(255, int(color[1] * k)), min(255, int(color[2] * k)))
 
 
 def mix_color(a: BGR, b: BGR, w: float) -> BGR:
     """(1 - w) * a + w * b."""
-    return (round(a[0] + (b[0] - a[0]) * w), round(a[1] + (b[1] - a[1]) * w),
-            round(a[2] + (b[2] - a[2]) * w))
+    return (
+        round(a[0] + (b[0] - a[0]) * w),
+        round(a[1] + (b[1] - a[1]) * w),
+        round(a[2] + (b[2] - a[2]) * w),
+    )
 
 
 def _fixed(points: Float) -> NDArray[np.int32]:
@@ -105,8 +107,9 @@ def capsule_points(p0: ArrayLike, p1: ArrayLike, r0: float, r1: float) -> Float:
     return pts
 
 
-def capsule(img: NDArray[np.uint8], p0: ArrayLike, p1: ArrayLike, r0: float, r1: float,
-            color: BGR) -> None:
+def capsule(
+    img: NDArray[np.uint8], p0: ArrayLike, p1: ArrayLike, r0: float, r1: float, color: BGR
+) -> None:
     """Draw a filled tapered capsule (radii in pixels)."""
     fill_convex(img, capsule_points(p0, p1, r0, r1), color)
 
@@ -127,20 +130,24 @@ def shaded_limbs(img: NDArray[np.uint8], limbs: Sequence[Limb], color: BGR) -> N
         capsule(img, p0, p1, r0, r1, rim)
     for p0, p1, r0, r1 in limbs:
         k0, k1 = max(0.3, min(0.86 * r0, r0 - 0.8)), max(0.3, min(0.86 * r1, r1 - 0.8))
-        capsule(img, p0 + LIGHT_DIR * 0.3 * (r0 - k0), p1 + LIGHT_DIR * 0.3 * (r1 - k1),
-                k0, k1, color)
+        capsule(
+            img, p0 + LIGHT_DIR * 0.3 * (r0 - k0), p1 + LIGHT_DIR * 0.3 * (r1 - k1), k0, k1, color
+        )
 
 
-def outlined_poly(img: NDArray[np.uint8], points_px: Float, color: BGR, width_px: float
-                  ) -> None:
+def outlined_poly(img: NDArray[np.uint8], points_px: Float, color: BGR, width_px: float) -> None:
     """A filled polygon with a darker rim of about `width_px` pixels."""
     fill_poly(img, points_px, color)
-    polyline(img, points_px, scale_color(color, RIM_SHADE), max(1, round(width_px)),
-             closed=True)
+    polyline(img, points_px, scale_color(color, RIM_SHADE), max(1, round(width_px)), closed=True)
 
 
-def ellipse(img: NDArray[np.uint8], center: ArrayLike, axes: tuple[float, float],
-            angle_deg: float, color: BGR) -> None:
+def ellipse(
+    img: NDArray[np.uint8],
+    center: ArrayLike,
+    axes: tuple[float, float],
+    angle_deg: float,
+    color: BGR,
+) -> None:
     """Filled, anti-aliased ellipse; `axes` are semi-axes in pixels, `angle_deg` is the
     rotation of the first axis from +x (clockwise on screen, y down)."""
     c = np.asarray(center, dtype=np.float64)
@@ -148,12 +155,23 @@ def ellipse(img: NDArray[np.uint8], center: ArrayLike, axes: tuple[float, float]
         img,
         (round(c[0] * _ONE), round(c[1] * _ONE)),
         (max(1, round(axes[0] * _ONE)), max(1, round(axes[1] * _ONE))),
-        angle_deg, 0, 360, color, -1, _AA, SHIFT,
+        angle_deg,
+        0,
+        360,
+        color,
+        -1,
+        _AA,
+        SHIFT,
     )
 
 
-def polyline(img: NDArray[np.uint8], points_px: ArrayLike, color: BGR, thickness: int = 1,
-             closed: bool = False) -> None:
+def polyline(
+    img: NDArray[np.uint8],
+    points_px: ArrayLike,
+    color: BGR,
+    thickness: int = 1,
+    closed: bool = False,
+) -> None:
     """Anti-aliased polyline in float pixels."""
     pts = np.asarray(points_px, dtype=np.float64)
     cv2.polylines(img, [_fixed(pts)], closed, color, max(1, thickness), _AA, SHIFT)
@@ -178,12 +196,27 @@ def chaikin(points: ArrayLike, iterations: int = 2, closed: bool = True) -> Floa
 # torso lengths (0 = shoulder joint, 1 = hip joint) and b towards the chest in units of
 # the back depth (shoulder joint to the back surface). Drawn clockwise from the front of
 # the shoulder cap, round the buttocks and back along the spine.
-_TRUNK_CONTROL = np.array([
-    (-0.13, 0.25), (-0.02, 0.85), (0.16, 1.12), (0.36, 1.08), (0.55, 0.88),
-    (0.74, 0.86), (0.9, 0.9), (1.02, 0.8), (1.13, 0.3), (1.13, -0.45),
-    (1.03, -1.08), (0.86, -1.05), (0.7, -0.86), (0.45, -0.98), (0.16, -1.05),
-    (-0.05, -0.9), (-0.15, -0.4),
-])
+_TRUNK_CONTROL = np.array(
+    [
+        (-0.13, 0.25),
+        (-0.02, 0.85),
+        (0.16, 1.12),
+        (0.36, 1.08),
+        (0.55, 0.88),
+        (0.74, 0.86),
+        (0.9, 0.9),
+        (1.02, 0.8),
+        (1.13, 0.3),
+        (1.13, -0.45),
+        (1.03, -1.08),
+        (0.86, -1.05),
+        (0.7, -0.86),
+        (0.45, -0.98),
+        (0.16, -1.05),
+        (-0.05, -0.9),
+        (-0.15, -0.4),
+    ]
+)
 _TRUNK = chaikin(_TRUNK_CONTROL, 3)
 # The part of the trunk below the waist (a >= 0.8): what shorts or leggings cover.
 _WAIST_A = 0.8
@@ -201,44 +234,98 @@ _PELVIS = _pelvis_outline()
 
 # Shoe outline in the foot's coordinates: (along the foot from the heel in foot
 # lengths, height above the floor in ankle heights).
-_SHOE_CONTROL = np.array([
-    (0.0, 0.05), (-0.02, 0.6), (0.04, 1.25), (0.2, 1.45), (0.36, 1.2), (0.6, 0.75),
-    (0.85, 0.55), (1.0, 0.35), (1.02, 0.05),
-])
+_SHOE_CONTROL = np.array(
+    [
+        (0.0, 0.05),
+        (-0.02, 0.6),
+        (0.04, 1.25),
+        (0.2, 1.45),
+        (0.36, 1.2),
+        (0.6, 0.75),
+        (0.85, 0.55),
+        (1.0, 0.35),
+        (1.02, 0.05),
+    ]
+)
 _SHOE = chaikin(_SHOE_CONTROL, 2, closed=True)
 
 
 # Head profile in the head's frame (see `kinematics.HEAD_POINTS`): (f, h) in head
 # lengths, f towards the face, h towards the crown; from the crown over the face, round
 # the chin and jaw, and back over the skull.
-_HEAD = chaikin(np.array([
-    (0.0, 0.52), (0.2, 0.46), (0.33, 0.3), (0.38, 0.16), (0.345, 0.085), (0.48, -0.035),
-    (0.37, -0.085), (0.385, -0.14), (0.35, -0.19), (0.37, -0.225), (0.33, -0.3),
-    (0.26, -0.38), (0.08, -0.34), (-0.06, -0.24), (-0.22, -0.2), (-0.38, -0.02),
-    (-0.39, 0.22), (-0.25, 0.44),
-]), 2)
+_HEAD = chaikin(
+    np.array(
+        [
+            (0.0, 0.52),
+            (0.2, 0.46),
+            (0.33, 0.3),
+            (0.38, 0.16),
+            (0.345, 0.085),
+            (0.48, -0.035),
+            (0.37, -0.085),
+            (0.385, -0.14),
+            (0.35, -0.19),
+            (0.37, -0.225),
+            (0.33, -0.3),
+            (0.26, -0.38),
+            (0.08, -0.34),
+            (-0.06, -0.24),
+            (-0.22, -0.2),
+            (-0.38, -0.02),
+            (-0.39, 0.22),
+            (-0.25, 0.44),
+        ]
+    ),
+    2,
+)
 # Short hair: a cap over the crown and the back of the skull, leaving the ear and face.
-_HAIR_SHORT = chaikin(np.array([
-    (0.3, 0.4), (0.08, 0.57), (-0.2, 0.53), (-0.41, 0.36), (-0.46, 0.1), (-0.41, -0.13),
-    (-0.28, -0.19), (-0.19, -0.04), (-0.13, 0.13), (0.0, 0.25), (0.14, 0.3), (0.3, 0.33),
-]), 2)
+_HAIR_SHORT = chaikin(
+    np.array(
+        [
+            (0.3, 0.4),
+            (0.08, 0.57),
+            (-0.2, 0.53),
+            (-0.41, 0.36),
+            (-0.46, 0.1),
+            (-0.41, -0.13),
+            (-0.28, -0.19),
+            (-0.19, -0.04),
+            (-0.13, 0.13),
+            (0.0, 0.25),
+            (0.14, 0.3),
+            (0.3, 0.33),
+        ]
+    ),
+    2,
+)
 # Long hair: falls from the back of the head onto the bench.
-_HAIR_LONG = chaikin(np.array([
-    (-0.2, 0.5), (-0.45, 0.4), (-0.75, 0.2), (-0.95, -0.05), (-0.9, -0.3), (-0.55, -0.25),
-    (-0.3, -0.2),
-]), 2)
+_HAIR_LONG = chaikin(
+    np.array(
+        [
+            (-0.2, 0.5),
+            (-0.45, 0.4),
+            (-0.75, 0.2),
+            (-0.95, -0.05),
+            (-0.9, -0.3),
+            (-0.55, -0.25),
+            (-0.3, -0.2),
+        ]
+    ),
+    2,
+)
 
 
-def head_to_px(pose: BodyPose, cam: PinholeCamera, head_len: float
-               ) -> Callable[[Float], Float]:
+def head_to_px(pose: BodyPose, cam: PinholeCamera, head_len: float) -> Callable[[Float], Float]:
     """A map from head-frame points (f, h) in head lengths to image pixels, through the
     camera at the body's mid-plane (the head is drawn flat, in profile)."""
     c = pose.joints["head"][:2]
-    pts = np.array([
-        [c[0], c[1], 0.0],
-        [*(c + head_len * pose.face_dir), 0.0],
-        [*(c + head_len * pose.head_dir), 0.0],
-    ])
+    pts = np.array(
+        [
+            [c[0], c[1], 0.0],
+            [*(c + head_len * pose.face_dir), 0.0],
+            [*(c + head_len * pose.head_dir), 0.0],
+        ]
+    )
     uv, _ = cam.project(pts)
     o, f_px, h_px = uv[0], uv[1] - uv[0], uv[2] - uv[0]
 
@@ -305,12 +392,18 @@ class PersonPainter:
         g = seg.girth
         h = spec.body.height_m / 1.72
         self.r = {  # limb radii, metres
-            "thigh0": 0.088 * g * h, "thigh1": 0.056 * g * h,
-            "shin0": 0.05 * g * h, "shin1": 0.031 * g * h,
-            "calf0": 0.045 * g * h, "calf1": 0.036 * g * h,
-            "uarm0": 0.047 * g * h, "uarm1": 0.037 * g * h,
-            "farm0": 0.036 * g * h, "farm1": 0.026 * g * h,
-            "hand0": 0.03 * h, "hand1": 0.021 * h,
+            "thigh0": 0.088 * g * h,
+            "thigh1": 0.056 * g * h,
+            "shin0": 0.05 * g * h,
+            "shin1": 0.031 * g * h,
+            "calf0": 0.045 * g * h,
+            "calf1": 0.036 * g * h,
+            "uarm0": 0.047 * g * h,
+            "uarm1": 0.037 * g * h,
+            "farm0": 0.036 * g * h,
+            "farm1": 0.026 * g * h,
+            "hand0": 0.03 * h,
+            "hand1": 0.021 * h,
             "neck": 0.052 * (0.6 + 0.4 * g) * h,
             "band": 0.013,  # half-width of a loop band (2.6 cm wide)
         }
@@ -343,8 +436,11 @@ class PersonPainter:
         if self.band in ("knees", "both"):
             self._draw_knee_band(img, px, sc, far, FAR_SHADE)
         # Neck under the trunk and head.
-        shaded_limbs(img, [(px["neck"], px["head"], self.r["neck"] * sc["neck"],
-                            self.r["neck"] * sc["head"])], scale_color(pal.skin, 0.92))
+        shaded_limbs(
+            img,
+            [(px["neck"], px["head"], self.r["neck"] * sc["neck"], self.r["neck"] * sc["head"])],
+            scale_color(pal.skin, 0.92),
+        )
         self._draw_trunk(img, pose, cam)
         self._draw_head(img, pose, cam, near)
         self._draw_leg(img, pose, cam, px, sc, near, 1.0)
@@ -373,8 +469,16 @@ class PersonPainter:
         pelvis_uv, _ = cam.project(to_world(_PELVIS))
         outlined_poly(img, pelvis_uv, self.pal.legwear, rim)
 
-    def _draw_leg(self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera,
-                  px: dict[str, Float], sc: dict[str, float], side: str, shade: float) -> None:
+    def _draw_leg(
+        self,
+        img: NDArray[np.uint8],
+        pose: BodyPose,
+        cam: PinholeCamera,
+        px: dict[str, Float],
+        sc: dict[str, float],
+        side: str,
+        shade: float,
+    ) -> None:
         pal, r = self.pal, self.r
         hip, knee, ankle = px[f"{side}_hip"], px[f"{side}_knee"], px[f"{side}_ankle"]
         sh, sk, sa = sc[f"{side}_hip"], sc[f"{side}_knee"], sc[f"{side}_ankle"]
@@ -402,29 +506,49 @@ class PersonPainter:
         shaded_limbs(img, [thigh], skin)
         # Shorts cover the upper half of the thigh, a little wider than it.
         mid = hip + 0.5 * (knee - hip)
-        shaded_limbs(img, [(hip, mid, (r["thigh0"] + 0.008) * sh,
-                            (0.5 * (r["thigh0"] + r["thigh1"]) + 0.008) * sk)], leg_col)
+        shaded_limbs(
+            img,
+            [
+                (
+                    hip,
+                    mid,
+                    (r["thigh0"] + 0.008) * sh,
+                    (0.5 * (r["thigh0"] + r["thigh1"]) + 0.008) * sk,
+                )
+            ],
+            leg_col,
+        )
 
-    def _draw_shoe(self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera,
-                   side: str, shade: float) -> None:
+    def _draw_shoe(
+        self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera, side: str, shade: float
+    ) -> None:
         seg = self.seg
         heel = pose.joints[f"{side}_heel"]
         x0 = heel[0]
-        pts = np.column_stack([
-            x0 + _SHOE[:, 0] * seg.foot,
-            _SHOE[:, 1] * seg.ankle_height,
-            np.full(len(_SHOE), heel[2]),
-        ])
+        pts = np.column_stack(
+            [
+                x0 + _SHOE[:, 0] * seg.foot,
+                _SHOE[:, 1] * seg.ankle_height,
+                np.full(len(_SHOE), heel[2]),
+            ]
+        )
         uv, depth = cam.project(pts)
-        outlined_poly(img, uv, scale_color(self.pal.shoes, shade),
-                      0.008 * cam.focal_px / float(depth.mean()))
+        outlined_poly(
+            img, uv, scale_color(self.pal.shoes, shade), 0.008 * cam.focal_px / float(depth.mean())
+        )
         sole = np.array([[x0 - 0.005, 0.0, heel[2]], [x0 + 1.02 * seg.foot, 0.0, heel[2]]])
         suv, sz = cam.project(sole)
         thick = 0.012 * cam.focal_px / float(sz[0])
         capsule(img, suv[0], suv[1], thick, thick, scale_color(self.pal.sole, shade))
 
-    def _draw_arm(self, img: NDArray[np.uint8], px: dict[str, Float], sc: dict[str, float],
-                  side: str, shade: float) -> None:
+    def _draw_arm(
+        self,
+        img: NDArray[np.uint8],
+        px: dict[str, Float],
+        sc: dict[str, float],
+        side: str,
+        shade: float,
+    ) -> None:
         pal, r = self.pal, self.r
         sh, el, wr, ha = (px[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist", "hand"))
         ss, se, sw, sa = (sc[f"{side}_{j}"] for j in ("shoulder", "elbow", "wrist", "hand"))
@@ -441,11 +565,13 @@ class PersonPainter:
         shaded_limbs(img, [hand, forearm, upper], skin)
         if sleeves == "short":
             mid = sh + 0.5 * (el - sh)
-            shaded_limbs(img, [(sh, mid, (r["uarm0"] + 0.008) * ss,
-                                (r["uarm1"] + 0.01) * se)], shirt)
+            shaded_limbs(
+                img, [(sh, mid, (r["uarm0"] + 0.008) * ss, (r["uarm1"] + 0.01) * se)], shirt
+            )
 
-    def _draw_head(self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera,
-                   near: str) -> None:
+    def _draw_head(
+        self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera, near: str
+    ) -> None:
         """Head in profile: skull and face outline (forehead, nose, lips, chin), hair,
         ear, eye, brow, nostril and mouth, drawn in the body's mid-plane."""
         pal, look = self.pal, self.look
@@ -467,24 +593,37 @@ class PersonPainter:
         angle = math.degrees(math.atan2(h_px[1], h_px[0]))
         ear = to_px(np.array([HEAD_POINTS["ear"]]))[0]
         ellipse(img, ear, (0.08 * hl, 0.05 * hl), angle, pal.skin_shade)
-        ellipse(img, ear + 0.01 * f_px, (0.045 * hl, 0.022 * hl), angle,
-                scale_color(pal.skin, 0.62))
+        ellipse(
+            img, ear + 0.01 * f_px, (0.045 * hl, 0.022 * hl), angle, scale_color(pal.skin, 0.62)
+        )
         eye = to_px(np.array([HEAD_POINTS["eye"]]))[0]
         ellipse(img, eye, (0.052 * hl, 0.026 * hl), angle + 90.0, pal.sclera)
         ellipse(img, eye + 0.02 * f_px, (0.022 * hl, 0.024 * hl), angle, pal.eye)
         lid = max(1, round(0.018 * hl))
-        polyline(img, to_px(np.array([[0.22, 0.125], [0.27, 0.13], [0.31, 0.115]])),
-                 scale_color(pal.skin, 0.5), lid)
-        polyline(img, to_px(np.array([[0.19, 0.175], [0.27, 0.19], [0.35, 0.165]])),
-                 scale_color(pal.hair, 0.9), max(1, round(0.03 * hl)))
+        polyline(
+            img,
+            to_px(np.array([[0.22, 0.125], [0.27, 0.13], [0.31, 0.115]])),
+            scale_color(pal.skin, 0.5),
+            lid,
+        )
+        polyline(
+            img,
+            to_px(np.array([[0.19, 0.175], [0.27, 0.19], [0.35, 0.165]])),
+            scale_color(pal.hair, 0.9),
+            max(1, round(0.03 * hl)),
+        )
         nostril = to_px(np.array([[0.39, -0.06]]))[0]
-        ellipse(img, nostril, (0.022 * hl, 0.012 * hl), angle + 90.0,
-                scale_color(pal.skin, 0.55))
-        polyline(img, to_px(np.array([[0.365, -0.19], [0.32, -0.195], [0.28, -0.185]])),
-                 pal.lips, max(1, round(0.025 * hl)))
+        ellipse(img, nostril, (0.022 * hl, 0.012 * hl), angle + 90.0, scale_color(pal.skin, 0.55))
+        polyline(
+            img,
+            to_px(np.array([[0.365, -0.19], [0.32, -0.195], [0.28, -0.185]])),
+            pal.lips,
+            max(1, round(0.025 * hl)),
+        )
 
-    def _draw_hip_strand(self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera,
-                         side: str, shade: float) -> None:
+    def _draw_hip_strand(
+        self, img: NDArray[np.uint8], pose: BodyPose, cam: PinholeCamera, side: str, shade: float
+    ) -> None:
         """Band looped under the foot and over the hip crease: a straight, taut strand
         from the middle of the foot to the front of the hip, and the wrap over it."""
         jts = pose.joints
@@ -519,8 +658,14 @@ class PersonPainter:
         capsule(img, uv[2], uv[3], 0.75 * w * ppm[2], 0.75 * w * ppm[3], col)
         capsule(img, uv[1], uv[4], 0.8 * w * ppm[1], 0.8 * w * ppm[4], col)
 
-    def _draw_knee_band(self, img: NDArray[np.uint8], px: dict[str, Float],
-                        sc: dict[str, float], side: str, shade: float) -> None:
+    def _draw_knee_band(
+        self,
+        img: NDArray[np.uint8],
+        px: dict[str, Float],
+        sc: dict[str, float],
+        side: str,
+        shade: float,
+    ) -> None:
         """A mini-band loop round the thigh just above the knee: seen from the side, a
         strip across the thigh, a little proud of it."""
         hip, knee = px[f"{side}_hip"], px[f"{side}_knee"]
@@ -532,14 +677,21 @@ class PersonPainter:
         thick = 0.5 * (self.r["thigh0"] * 0.2 + self.r["thigh1"] * 1.8) + 0.012
         a, b = c + perp * thick * sk, c - perp * thick * sk
         w = 0.019 * sk
-        capsule(img, a, b, w + 0.004 * sk, w + 0.004 * sk,
-                scale_color(self.pal.band_edge, shade))
+        capsule(img, a, b, w + 0.004 * sk, w + 0.004 * sk, scale_color(self.pal.band_edge, shade))
         capsule(img, a, b, w, w, scale_color(self.pal.band, shade))
 
 
-def draw_walker(img: NDArray[np.uint8], cam: PinholeCamera, base_xyz: Sequence[float],
-                heading: float, phase: float, height_m: float, colors: Sequence[BGR],
-                fade_to: BGR, fade: float) -> None:
+def draw_walker(
+    img: NDArray[np.uint8],
+    cam: PinholeCamera,
+    base_xyz: Sequence[float],
+    heading: float,
+    phase: float,
+    height_m: float,
+    colors: Sequence[BGR],
+    fade_to: BGR,
+    fade: float,
+) -> None:
     """A simple walking person (for the background passer-by).
 
     Args:
@@ -581,30 +733,72 @@ def draw_walker(img: NDArray[np.uint8], cam: PinholeCamera, base_xyz: Sequence[f
         arm = -s * swing * 0.8
         ex, ey = uarm * math.sin(arm), sh_y + bob - uarm * math.cos(arm)
         add(f"elbow_{k}", ex, ey, 0.12 * s)
-        add(f"wrist_{k}", ex + farm * math.sin(arm + 0.3), ey - farm * math.cos(arm + 0.3),
-            0.12 * s)
+        add(
+            f"wrist_{k}", ex + farm * math.sin(arm + 0.3), ey - farm * math.cos(arm + 0.3), 0.12 * s
+        )
     uv, depth = cam.project(np.array(pts))
     ppm = cam.focal_px / depth
     px = dict(zip(names, uv, strict=True))
     k_m: dict[str, float] = dict(zip(names, ppm.tolist(), strict=True))
     g = h / 1.75
     for k in ("b", "a"):  # far limbs first
-        capsule(img, px["shoulder"], px[f"elbow_{k}"], 0.042 * g * k_m["shoulder"],
-                0.035 * g * k_m["shoulder"], top)
-        capsule(img, px[f"elbow_{k}"], px[f"wrist_{k}"], 0.033 * g * k_m["shoulder"],
-                0.025 * g * k_m["shoulder"], skin)
-        capsule(img, px["hip"], px[f"knee_{k}"], 0.075 * g * k_m["hip"],
-                0.05 * g * k_m["hip"], trousers)
-        capsule(img, px[f"knee_{k}"], px[f"ankle_{k}"], 0.05 * g * k_m["hip"],
-                0.035 * g * k_m["hip"], trousers)
-        capsule(img, px[f"ankle_{k}"], px[f"toe_{k}"], 0.035 * g * k_m["hip"],
-                0.03 * g * k_m["hip"], shoes)
+        capsule(
+            img,
+            px["shoulder"],
+            px[f"elbow_{k}"],
+            0.042 * g * k_m["shoulder"],
+            0.035 * g * k_m["shoulder"],
+            top,
+        )
+        capsule(
+            img,
+            px[f"elbow_{k}"],
+            px[f"wrist_{k}"],
+            0.033 * g * k_m["shoulder"],
+            0.025 * g * k_m["shoulder"],
+            skin,
+        )
+        capsule(
+            img, px["hip"], px[f"knee_{k}"], 0.075 * g * k_m["hip"], 0.05 * g * k_m["hip"], trousers
+        )
+        capsule(
+            img,
+            px[f"knee_{k}"],
+            px[f"ankle_{k}"],
+            0.05 * g * k_m["hip"],
+            0.035 * g * k_m["hip"],
+            trousers,
+        )
+        capsule(
+            img,
+            px[f"ankle_{k}"],
+            px[f"toe_{k}"],
+            0.035 * g * k_m["hip"],
+            0.03 * g * k_m["hip"],
+            shoes,
+        )
         if k == "b":
-            capsule(img, px["shoulder"], px["hip"], 0.13 * g * k_m["shoulder"],
-                    0.12 * g * k_m["hip"], top)
-            capsule(img, px["shoulder"], px["head"], 0.045 * g * k_m["shoulder"],
-                    0.045 * g * k_m["shoulder"], skin)
-            ellipse(img, px["head"], (0.11 * g * k_m["head"], 0.12 * g * k_m["head"]), 90.0,
-                    skin)
-            ellipse(img, px["head"] + np.array([-heading * 0.02, -0.04]) * g * k_m["head"],
-                    (0.1 * g * k_m["head"], 0.09 * g * k_m["head"]), 0.0, hair)
+            capsule(
+                img,
+                px["shoulder"],
+                px["hip"],
+                0.13 * g * k_m["shoulder"],
+                0.12 * g * k_m["hip"],
+                top,
+            )
+            capsule(
+                img,
+                px["shoulder"],
+                px["head"],
+                0.045 * g * k_m["shoulder"],
+                0.045 * g * k_m["shoulder"],
+                skin,
+            )
+            ellipse(img, px["head"], (0.11 * g * k_m["head"], 0.12 * g * k_m["head"]), 90.0, skin)
+            ellipse(
+                img,
+                px["head"] + np.array([-heading * 0.02, -0.04]) * g * k_m["head"],
+                (0.1 * g * k_m["head"], 0.09 * g * k_m["head"]),
+                0.0,
+                hair,
+            )

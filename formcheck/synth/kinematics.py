@@ -36,8 +36,18 @@ Vec = NDArray[np.float64]
 
 #: Joints present for each side of the body, with MediaPipe-like names.
 SIDE_JOINTS: tuple[str, ...] = (
-    "shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "heel", "toe",
-    "eye", "ear", "mouth",
+    "shoulder",
+    "elbow",
+    "wrist",
+    "hand",
+    "hip",
+    "knee",
+    "ankle",
+    "heel",
+    "toe",
+    "eye",
+    "ear",
+    "mouth",
 )
 #: Joints on the midline.
 MID_JOINTS: tuple[str, ...] = ("neck", "head", "crown", "nose", "chin", "pelvis_front")
@@ -240,7 +250,10 @@ def shoulder_to_knee_deg(seg: Segments, hip_angle_deg: float) -> float:
 
 
 def solve_leg(
-    shoulder: ArrayLike, ankle: ArrayLike, seg: Segments, hip_angle_deg: float,
+    shoulder: ArrayLike,
+    ankle: ArrayLike,
+    seg: Segments,
+    hip_angle_deg: float,
     strict: bool = True,
 ) -> tuple[Vec, Vec]:
     """Hip and knee (body frame, metres) for a fixed shoulder and ankle and a signed hip
@@ -261,7 +274,10 @@ def solve_leg(
 
 
 def solve_ankle(
-    shoulder: ArrayLike, seg: Segments, hip_angle_deg: float, knee_angle_deg: float,
+    shoulder: ArrayLike,
+    seg: Segments,
+    hip_angle_deg: float,
+    knee_angle_deg: float,
 ) -> Vec:
     """Where the ankle must be planted (body frame, metres; at `seg.ankle_height` above
     the floor, in front of the shoulder) for a top position with this signed hip angle
@@ -291,8 +307,9 @@ def solve_ankle(
     return s + rotate(c, phi)
 
 
-def top_shin_tilt_deg(body: Body, bench_height_m: float, hip_angle_deg: float,
-                      knee_angle_deg: float) -> float:
+def top_shin_tilt_deg(
+    body: Body, bench_height_m: float, hip_angle_deg: float, knee_angle_deg: float
+) -> float:
     """The shin tilt (degrees, `shin_tilt_deg`) of a top position with these angles.
 
     Raises:
@@ -309,8 +326,9 @@ def top_shin_tilt_deg(body: Body, bench_height_m: float, hip_angle_deg: float,
 _KNEE_GRID = np.arange(KNEE_RANGE_DEG[0], KNEE_RANGE_DEG[1] + 0.01, 0.25)
 
 
-def knee_for_shin_tilt(body: Body, bench_height_m: float, hip_angle_deg: float,
-                       tilt_deg: float) -> float:
+def knee_for_shin_tilt(
+    body: Body, bench_height_m: float, hip_angle_deg: float, tilt_deg: float
+) -> float:
     """The knee angle (degrees, 45-140) of the top position with this hip angle whose shin
     tilt comes closest to `tilt_deg` (the feet planted where that needs them)."""
     best, best_err = float("nan"), math.inf
@@ -358,19 +376,26 @@ def coach_durations(rep: RepSpec, share: float) -> tuple[float, float, float]:
     of the range of the level they leave or reach, so each eased move gives a little of its
     slow start and end to the rest and the pause around it."""
     f = eased_fraction(share)
-    return (rep.concentric_s * (1.0 - 2.0 * f),
-            rep.pause_s + f * (rep.concentric_s + rep.eccentric_s),
-            rep.eccentric_s * (1.0 - 2.0 * f))
+    return (
+        rep.concentric_s * (1.0 - 2.0 * f),
+        rep.pause_s + f * (rep.concentric_s + rep.eccentric_s),
+        rep.eccentric_s * (1.0 - 2.0 * f),
+    )
 
 
 def coach_timings(spec: ClipSpec, share: float) -> tuple[RepTiming, ...]:
     """`rep_timings` moved to where formcheck's boundaries lie (see `coach_durations`)."""
     out = []
     for rep, tm in zip(spec.reps, rep_timings(spec), strict=True):
-        rise, fall = eased_fraction(share) * rep.concentric_s, eased_fraction(share) * (
-            rep.eccentric_s)
-        out.append(RepTiming(tm.start_s + rise, tm.top_start_s - rise, tm.top_end_s + fall,
-                             tm.end_s - fall))
+        rise, fall = (
+            eased_fraction(share) * rep.concentric_s,
+            eased_fraction(share) * (rep.eccentric_s),
+        )
+        out.append(
+            RepTiming(
+                tm.start_s + rise, tm.top_start_s - rise, tm.top_end_s + fall, tm.end_s - fall
+            )
+        )
     return tuple(out)
 
 

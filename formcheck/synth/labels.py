@@ -30,8 +30,9 @@ TIMING_CONVENTION = (
 )
 
 
-def expected_faults(rep: RepSpec, band: str, config: Config | None = None, *,
-                    shin_tilt_deg: float) -> list[str]:
+def expected_faults(
+    rep: RepSpec, band: str, config: Config | None = None, *, shin_tilt_deg: float
+) -> list[str]:
     """Fault codes a correct checker reports for `rep` done with the band at `band`, whose
     shin tilt at the top is `shin_tilt_deg` (`kinematics.top_shin_tilt_deg`).
 
@@ -64,14 +65,18 @@ def expected_faults(rep: RepSpec, band: str, config: Config | None = None, *,
 
 def shin_tilts(spec: ClipSpec) -> list[float]:
     """Each rep's shin tilt at the top (degrees, `kinematics.shin_tilt_deg`)."""
-    return [top_shin_tilt_deg(spec.body, spec.bench_height_m, r.hip_angle_top_deg,
-                              r.knee_angle_top_deg) for r in spec.reps]
+    return [
+        top_shin_tilt_deg(spec.body, spec.bench_height_m, r.hip_angle_top_deg, r.knee_angle_top_deg)
+        for r in spec.reps
+    ]
 
 
 def spec_faults(spec: ClipSpec, config: Config | None = None) -> list[list[str]]:
     """Each rep's expected fault codes (`expected_faults`)."""
-    return [expected_faults(rep, spec.band, config, shin_tilt_deg=tilt)
-            for rep, tilt in zip(spec.reps, shin_tilts(spec), strict=True)]
+    return [
+        expected_faults(rep, spec.band, config, shin_tilt_deg=tilt)
+        for rep, tilt in zip(spec.reps, shin_tilts(spec), strict=True)
+    ]
 
 
 def view_of(spec: ClipSpec) -> str:
@@ -113,24 +118,39 @@ def build_label(
     share = (config or Config()).reps.boundary_share
     reps = tuple(
         LabelRep(
-            start_s=_t(tm.start_s), top_start_s=_t(tm.top_start_s), top_end_s=_t(tm.top_end_s),
-            end_s=_t(tm.end_s), concentric_s=_t(tm.top_start_s - tm.start_s),
-            pause_s=_t(tm.top_end_s - tm.top_start_s), eccentric_s=_t(tm.end_s - tm.top_end_s),
+            start_s=_t(tm.start_s),
+            top_start_s=_t(tm.top_start_s),
+            top_end_s=_t(tm.top_end_s),
+            end_s=_t(tm.end_s),
+            concentric_s=_t(tm.top_start_s - tm.start_s),
+            pause_s=_t(tm.top_end_s - tm.top_start_s),
+            eccentric_s=_t(tm.end_s - tm.top_end_s),
             hip_angle_top_deg=round(rep.hip_angle_top_deg, 3),
             knee_angle_top_deg=round(rep.knee_angle_top_deg, 3),
-            shin_tilt_top_deg=round(tilt, 3), band=spec.band, faults=tuple(rep_faults),
+            shin_tilt_top_deg=round(tilt, 3),
+            band=spec.band,
+            faults=tuple(rep_faults),
             extra={"rest_before_s": _t(rep.rest_s)},
         )
-        for rep, tm, tilt, rep_faults in zip(spec.reps, coach_timings(spec, share), tilts,
-                                             faults, strict=True)
+        for rep, tm, tilt, rep_faults in zip(
+            spec.reps, coach_timings(spec, share), tilts, faults, strict=True
+        )
     )
     label = ClipLabel(
-        reps=reps, usable=True, view=view_of(spec), band=spec.band,
+        reps=reps,
+        usable=True,
+        view=view_of(spec),
+        band=spec.band,
         faults_seen=tuple(sorted({f for rep_faults in faults for f in rep_faults})),
         clip=clip_name,
         extra={
-            "video": {"fps": float(spec.fps), "frame_count": n, "duration_s": _t(duration),
-                      "width": spec.width, "height": spec.height},
+            "video": {
+                "fps": float(spec.fps),
+                "frame_count": n,
+                "duration_s": _t(duration),
+                "width": spec.width,
+                "height": spec.height,
+            },
             "exercise": EXERCISE,
             "segments": [[0.0, _t(duration)]],
             "people": 2 if passers_by or spec.second_person else 1,
@@ -141,10 +161,14 @@ def build_label(
             "passers_by": [dict(p) for p in passers_by],
             "overlays": "none",
             "notes": "Synthetic clip rendered by formcheck.synth: a band hip thrust from a"
-                     " bench with exact ground truth.",
+            " bench with exact ground truth.",
             "timing_convention": TIMING_CONVENTION,
-            "generator": {"name": GENERATOR_NAME, "seed": spec.seed, "spec": spec.to_dict(),
-                          "formcheck_version": version},
+            "generator": {
+                "name": GENERATOR_NAME,
+                "seed": spec.seed,
+                "spec": spec.to_dict(),
+                "formcheck_version": version,
+            },
         },
     )
     return label.to_dict()

@@ -50,8 +50,15 @@ Progress = Callable[[int, int], None]
 
 #: Truth keys for the near side and the body joint each comes from.
 NEAR_KEYS: dict[str, str] = {
-    "shoulder": "shoulder", "elbow": "elbow", "wrist": "wrist", "hip": "hip",
-    "knee": "knee", "ankle": "ankle", "heel": "heel", "toe": "toe", "eye": "eye",
+    "shoulder": "shoulder",
+    "elbow": "elbow",
+    "wrist": "wrist",
+    "hip": "hip",
+    "knee": "knee",
+    "ankle": "ankle",
+    "heel": "heel",
+    "toe": "toe",
+    "eye": "eye",
     "ear": "ear",
 }
 FAR_KEYS: tuple[str, ...] = ("shoulder", "hip", "knee", "ankle")
@@ -123,8 +130,9 @@ class ClipRenderer:
         self._near = "right" if self.camera.near_sign > 0 else "left"
         self._far = "left" if self._near == "right" else "right"
 
-    def truth_px(self, pose: BodyPose, dx: float = 0.0, dy: float = 0.0
-                 ) -> dict[str, tuple[float, float]]:
+    def truth_px(
+        self, pose: BodyPose, dx: float = 0.0, dy: float = 0.0
+    ) -> dict[str, tuple[float, float]]:
         """Projected truth landmarks for `pose`, shifted by (dx, dy) pixels."""
         names = [f"{self._near}_{j}" for j in NEAR_KEYS.values()]
         names += [f"{self._far}_{j}" for j in FAR_KEYS]
@@ -159,8 +167,7 @@ class ClipRenderer:
             if poly is not None:
                 contour = poly.astype(np.float32).reshape(-1, 1, 2)
                 occluded = frozenset(
-                    k for k, p in truth.items()
-                    if cv2.pointPolygonTest(contour, p, False) >= 0
+                    k for k, p in truth.items() if cv2.pointPolygonTest(contour, p, False) >= 0
                 )
         dx, dy = (float(v) for v in self._shake[index]) if index < len(self._shake) else (0, 0)
         if dx or dy:
@@ -172,10 +179,17 @@ class ClipRenderer:
         if self._noise is not None:
             self._noise.apply(frame, index)
         return RenderedFrame(
-            image_bgr=frame, t_s=t, index=index, truth_px=truth,
-            hip_angle_deg=pose.hip_angle_deg, knee_angle_deg=pose.knee_angle_deg,
-            near_side=self._near, phase=pose.phase, rep_index=pose.rep_index,
-            occluded=occluded, people_visible=people,
+            image_bgr=frame,
+            t_s=t,
+            index=index,
+            truth_px=truth,
+            hip_angle_deg=pose.hip_angle_deg,
+            knee_angle_deg=pose.knee_angle_deg,
+            near_side=self._near,
+            phase=pose.phase,
+            rep_index=pose.rep_index,
+            occluded=occluded,
+            people_visible=people,
         )
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[RenderedFrame]:
@@ -188,12 +202,21 @@ class ClipRenderer:
         """(occlusions, passers_by) time windows for the label."""
         occ = []
         if self.occluder is not None:
-            occ.append({"start_s": self.occluder.start_s, "end_s": self.occluder.end_s,
-                        "edge": self.occluder.edge})
+            occ.append(
+                {
+                    "start_s": self.occluder.start_s,
+                    "end_s": self.occluder.end_s,
+                    "edge": self.occluder.edge,
+                }
+            )
         walk = []
         if self.walker is not None:
-            walk.append({"start_s": self.walker.start_s,
-                         "end_s": min(self.walker.end_s, self.spec.duration_s)})
+            walk.append(
+                {
+                    "start_s": self.walker.start_s,
+                    "end_s": min(self.walker.end_s, self.spec.duration_s),
+                }
+            )
         return occ, walk
 
 
@@ -211,8 +234,9 @@ def _extent_points(plan: MotionPlan) -> np.ndarray:
     pad = 0.1
     lo, hi = arr.min(axis=0) - pad, arr.max(axis=0) + pad
     lo[1] = max(lo[1], 0.0)
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                        for z in (lo[2], hi[2])])
+    corners = np.array(
+        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    )
     return np.vstack([arr, corners])
 
 

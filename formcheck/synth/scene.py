@@ -124,14 +124,29 @@ def draw_room(spec: ClipSpec, cam: PinholeCamera) -> Image:
     if spec.background == "cluttered":
         _draw_clutter(img, spec, cam, rng, wall)
     # Exercise mat under the lifter.
-    mat_col = hex_to_bgr(["#3a3f4a", "#6a2a4a", "#2c5a5a", "#4a4a4a", "#22303f"][
-        int(rng.integers(0, 5))])
+    mat_col = hex_to_bgr(
+        ["#3a3f4a", "#6a2a4a", "#2c5a5a", "#4a4a4a", "#22303f"][int(rng.integers(0, 5))]
+    )
     zm = cam.near_sign
-    mat = _poly3(cam, [[-0.3, 0.004, 0.45 * zm], [1.6, 0.004, 0.45 * zm],
-                       [1.6, 0.004, -0.45 * zm], [-0.3, 0.004, -0.45 * zm]])
+    mat = _poly3(
+        cam,
+        [
+            [-0.3, 0.004, 0.45 * zm],
+            [1.6, 0.004, 0.45 * zm],
+            [1.6, 0.004, -0.45 * zm],
+            [-0.3, 0.004, -0.45 * zm],
+        ],
+    )
     fill_convex(img, mat, mat_col)
-    edge = _poly3(cam, [[-0.3, 0.004, 0.45 * zm], [1.6, 0.004, 0.45 * zm],
-                        [1.6, 0.0, 0.45 * zm], [-0.3, 0.0, 0.45 * zm]])
+    edge = _poly3(
+        cam,
+        [
+            [-0.3, 0.004, 0.45 * zm],
+            [1.6, 0.004, 0.45 * zm],
+            [1.6, 0.0, 0.45 * zm],
+            [-0.3, 0.0, 0.45 * zm],
+        ],
+    )
     fill_convex(img, edge, scale_color(mat_col, 0.7))
     # Vignette: real lenses darken the corners.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -141,14 +156,16 @@ def draw_room(spec: ClipSpec, cam: PinholeCamera) -> Image:
     return out
 
 
-def _line3(img: Image, cam: PinholeCamera, a: list[float], b: list[float], color: BGR,
-           thickness: int) -> None:
+def _line3(
+    img: Image, cam: PinholeCamera, a: list[float], b: list[float], color: BGR, thickness: int
+) -> None:
     """An anti-aliased line between two world points."""
     polyline(img, _poly3(cam, [a, b]), color, thickness)
 
 
-def _draw_clutter(img: Image, spec: ClipSpec, cam: PinholeCamera, rng: np.random.Generator,
-                  wall: BGR) -> None:
+def _draw_clutter(
+    img: Image, spec: ClipSpec, cam: PinholeCamera, rng: np.random.Generator, wall: BGR
+) -> None:
     """Posters, a window and a clock on the wall; boxes, a dumbbell rack, a plant and a
     gym ball on the floor against it. Positions in world metres along the wall."""
     zw = _wall_z(spec, cam) + cam.near_sign * 0.01
@@ -188,8 +205,7 @@ def _draw_clutter(img: Image, spec: ClipSpec, cam: PinholeCamera, rng: np.random
         bw, bh = float(rng.uniform(0.3, 1.0)), float(rng.uniform(0.2, 0.9))
         col = color()
         back = zf - 0.3 * cam.near_sign
-        top = _poly3(cam, [[bx, bh, zf], [bx + bw, bh, zf], [bx + bw, bh, back],
-                           [bx, bh, back]])
+        top = _poly3(cam, [[bx, bh, zf], [bx + bw, bh, zf], [bx + bw, bh, back], [bx, bh, back]])
         fill_convex(img, top, scale_color(col, 1.2))
         fill_convex(img, wall_rect(bx, 0.0, bx + bw, bh, zf), col)
     rx = float(rng.uniform(-3.0, 3.0))  # a dumbbell rack: two shelves of dumbbells
@@ -202,15 +218,22 @@ def _draw_clutter(img: Image, spec: ClipSpec, cam: PinholeCamera, rng: np.random
             rr = (0.05 + 0.01 * k) * px_per_m
             ellipse(img, q, (rr, rr), 0.0, (35, 35, 38))
     px = float(rng.uniform(-3.0, 4.0))  # a potted plant
-    pot = _poly3(cam, [[px - 0.15, 0.0, zf], [px + 0.15, 0.0, zf], [px + 0.18, 0.35, zf],
-                       [px - 0.18, 0.35, zf]])
+    pot = _poly3(
+        cam,
+        [[px - 0.15, 0.0, zf], [px + 0.15, 0.0, zf], [px + 0.18, 0.35, zf], [px - 0.18, 0.35, zf]],
+    )
     fill_convex(img, pot, (60, 90, 150))
     leaf_c = _poly3(cam, [[px, 0.75, zf]])[0]
     for k in range(7):
         ang = -90 + (k - 3) * 25
         d = np.array([math.cos(math.radians(ang)), math.sin(math.radians(ang))])
-        ellipse(img, leaf_c + d * 0.2 * px_per_m, (0.25 * px_per_m, 0.06 * px_per_m), ang,
-                (50, 120 + 10 * k, 40))
+        ellipse(
+            img,
+            leaf_c + d * 0.2 * px_per_m,
+            (0.25 * px_per_m, 0.06 * px_per_m),
+            ang,
+            (50, 120 + 10 * k, 40),
+        )
     ball = _poly3(cam, [[float(rng.uniform(-3.0, 4.0)), 0.33, zf]])[0]  # a gym ball
     ellipse(img, ball, (0.33 * px_per_m, 0.33 * px_per_m), 0.0, color())
 
@@ -230,8 +253,9 @@ class Sprite:
         x0, y0, x1, y1 = self.box
         if x1 <= x0 or y1 <= y0:
             return
-        np.copyto(frame[y0:y1, x0:x1], self.image[y0:y1, x0:x1],
-                  where=self.mask[y0:y1, x0:x1, None])
+        np.copyto(
+            frame[y0:y1, x0:x1], self.image[y0:y1, x0:x1], where=self.mask[y0:y1, x0:x1, None]
+        )
 
 
 def bench_sprite(spec: ClipSpec, cam: PinholeCamera, plan: MotionPlan) -> Sprite:
@@ -258,34 +282,89 @@ def bench_sprite(spec: ClipSpec, cam: PinholeCamera, plan: MotionPlan) -> Sprite
     frame_col = (70, 70, 72) if sum(col) > 200 else (150, 150, 155)
     if box:
         # A solid plyo box under the pad.
-        quad([[x0, 0, zn * half_w], [x1, 0, zn * half_w], [x1, y1 - pad, zn * half_w],
-              [x0, y1 - pad, zn * half_w]], (60, 100, 140))
-        quad([[x1, 0, zn * half_w], [x1, 0, -zn * half_w], [x1, y1 - pad, -zn * half_w],
-              [x1, y1 - pad, zn * half_w]], (50, 85, 120))
+        quad(
+            [
+                [x0, 0, zn * half_w],
+                [x1, 0, zn * half_w],
+                [x1, y1 - pad, zn * half_w],
+                [x0, y1 - pad, zn * half_w],
+            ],
+            (60, 100, 140),
+        )
+        quad(
+            [
+                [x1, 0, zn * half_w],
+                [x1, 0, -zn * half_w],
+                [x1, y1 - pad, -zn * half_w],
+                [x1, y1 - pad, zn * half_w],
+            ],
+            (50, 85, 120),
+        )
     else:
         # Two legs and a foot bar under the pad.
         for lx in (x0 + 0.12, x1 - 0.12):
             for lz in (half_w * 0.7, -half_w * 0.7):
-                quad([[lx - 0.03, 0, zn * lz], [lx + 0.03, 0, zn * lz],
-                      [lx + 0.03, y1 - pad, zn * lz], [lx - 0.03, y1 - pad, zn * lz]],
-                     scale_color(frame_col, 0.8 if lz < 0 else 1.0))
-        quad([[x0 + 0.05, y1 - pad - 0.05, zn * half_w * 0.7],
-              [x1 - 0.05, y1 - pad - 0.05, zn * half_w * 0.7],
-              [x1 - 0.05, y1 - pad, zn * half_w * 0.7],
-              [x0 + 0.05, y1 - pad, zn * half_w * 0.7]], frame_col)
+                quad(
+                    [
+                        [lx - 0.03, 0, zn * lz],
+                        [lx + 0.03, 0, zn * lz],
+                        [lx + 0.03, y1 - pad, zn * lz],
+                        [lx - 0.03, y1 - pad, zn * lz],
+                    ],
+                    scale_color(frame_col, 0.8 if lz < 0 else 1.0),
+                )
+        quad(
+            [
+                [x0 + 0.05, y1 - pad - 0.05, zn * half_w * 0.7],
+                [x1 - 0.05, y1 - pad - 0.05, zn * half_w * 0.7],
+                [x1 - 0.05, y1 - pad, zn * half_w * 0.7],
+                [x0 + 0.05, y1 - pad, zn * half_w * 0.7],
+            ],
+            frame_col,
+        )
     # The pad: top face (visible from above), near side, front end.
-    quad([[x0, y1, zn * half_w], [x1, y1, zn * half_w], [x1, y1, -zn * half_w],
-          [x0, y1, -zn * half_w]], scale_color(col, 1.25))
-    quad([[x0, y1 - pad, zn * half_w], [x1, y1 - pad, zn * half_w],
-          [x1, y1, zn * half_w], [x0, y1, zn * half_w]], col)
-    quad([[x1, y1 - pad, zn * half_w], [x1, y1 - pad, -zn * half_w],
-          [x1, y1, -zn * half_w], [x1, y1, zn * half_w]], scale_color(col, 0.8))
+    quad(
+        [
+            [x0, y1, zn * half_w],
+            [x1, y1, zn * half_w],
+            [x1, y1, -zn * half_w],
+            [x0, y1, -zn * half_w],
+        ],
+        scale_color(col, 1.25),
+    )
+    quad(
+        [
+            [x0, y1 - pad, zn * half_w],
+            [x1, y1 - pad, zn * half_w],
+            [x1, y1, zn * half_w],
+            [x0, y1, zn * half_w],
+        ],
+        col,
+    )
+    quad(
+        [
+            [x1, y1 - pad, zn * half_w],
+            [x1, y1 - pad, -zn * half_w],
+            [x1, y1, -zn * half_w],
+            [x1, y1, zn * half_w],
+        ],
+        scale_color(col, 0.8),
+    )
     # Stitching line along the pad.
-    _line3(layer, cam, [x0 + 0.02, y1 - 0.012, zn * half_w],
-           [x1 - 0.02, y1 - 0.012, zn * half_w], scale_color(col, 1.5), 1)
+    _line3(
+        layer,
+        cam,
+        [x0 + 0.02, y1 - 0.012, zn * half_w],
+        [x1 - 0.02, y1 - 0.012, zn * half_w],
+        scale_color(col, 1.5),
+        1,
+    )
     ys, xs = np.nonzero(mask)
-    bbox = ((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-            if xs.size else (0, 0, 0, 0))
+    bbox = (
+        (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        if xs.size
+        else (0, 0, 0, 0)
+    )
     return Sprite(layer, mask > 127, bbox)
 
 
@@ -304,8 +383,9 @@ def tone_lut(spec: ClipSpec) -> NDArray[np.uint8]:
 
 
 def is_identity_lut(lut: NDArray[np.uint8]) -> bool:
-    return bool(np.array_equal(lut[:, 0, :], np.repeat(np.arange(256, dtype=np.uint8)[:, None],
-                                                       3, axis=1)))
+    return bool(
+        np.array_equal(lut[:, 0, :], np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1))
+    )
 
 
 @dataclass(frozen=True)
@@ -431,9 +511,13 @@ def make_occluder(spec: ClipSpec) -> Occluder | None:
     edge = ("bottom", "left", "right")[int(rng.integers(0, 3))]
     col = (int(rng.integers(25, 70)), int(rng.integers(25, 70)), int(rng.integers(25, 80)))
     return Occluder(
-        start_s=round(start, 3), end_s=round(min(start + dur, spec.duration_s), 3), edge=edge,
-        depth_frac=float(rng.uniform(0.25, 0.4)), along_frac=float(rng.uniform(0.25, 0.75)),
-        size_frac=float(rng.uniform(0.25, 0.4)), color=col,
+        start_s=round(start, 3),
+        end_s=round(min(start + dur, spec.duration_s), 3),
+        edge=edge,
+        depth_frac=float(rng.uniform(0.25, 0.4)),
+        along_frac=float(rng.uniform(0.25, 0.75)),
+        size_frac=float(rng.uniform(0.25, 0.4)),
+        color=col,
     )
 
 
@@ -468,8 +552,17 @@ class Walker:
         heading = 1.0 if self.x1 > self.x0 else -1.0
         stride_m = 0.75
         phase = math.pi * abs(x - self.x0) / stride_m
-        draw_walker(frame, cam, (x, 0.0, self.z), heading, phase, self.height_m,
-                    self.colors, wall, self.fade)
+        draw_walker(
+            frame,
+            cam,
+            (x, 0.0, self.z),
+            heading,
+            phase,
+            self.height_m,
+            self.colors,
+            wall,
+            self.fade,
+        )
         return True
 
 
@@ -503,8 +596,16 @@ def make_walker(spec: ClipSpec, cam: PinholeCamera) -> Walker | None:
         hex_to_bgr(visible[int(rng.integers(0, len(visible)))]),
         hex_to_bgr(("#f4f4f2", "#222226", "#59606b")[int(rng.integers(0, 3))]),
     )
-    return Walker(round(start, 3), round(start + dur, 3), float(xa), float(xb), z,
-                  float(rng.uniform(1.6, 1.9)), colors, float(rng.uniform(0.3, 0.45)))
+    return Walker(
+        round(start, 3),
+        round(start + dur, 3),
+        float(xa),
+        float(xb),
+        z,
+        float(rng.uniform(1.6, 1.9)),
+        colors,
+        float(rng.uniform(0.3, 0.45)),
+    )
 
 
 def blur(frame: Image, sigma: float) -> Image:
@@ -520,9 +621,12 @@ def translate(frame: Image, dx: float, dy: float) -> Image:
     if dx == 0 and dy == 0:
         return frame
     m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float64)
-    warped = cv2.warpAffine(frame, m, (frame.shape[1], frame.shape[0]),
-                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(
+        frame,
+        m,
+        (frame.shape[1], frame.shape[0]),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     out: Image = np.asarray(warped, dtype=np.uint8)
     return out
-
-

@@ -57,12 +57,30 @@ BAND_COLORS: dict[str, str] = {
 
 #: Skin tones from light to dark ("#RRGGBB").
 SKIN_TONES: tuple[str, ...] = (
-    "#f3d2bd", "#e8b796", "#d59e78", "#c08461", "#a0694a", "#7d4f35", "#5c3a27",
+    "#f3d2bd",
+    "#e8b796",
+    "#d59e78",
+    "#c08461",
+    "#a0694a",
+    "#7d4f35",
+    "#5c3a27",
 )
 HAIR_COLORS: tuple[str, ...] = ("#1b1410", "#3b2516", "#6b4525", "#a6783e", "#d9b36c", "#8a8a8a")
 CLOTHING_COLORS: tuple[str, ...] = (
-    "#202024", "#3a3d45", "#6c7280", "#b9bcc4", "#f0f0ee", "#1f3a68", "#2f6bb0", "#7a1f2b",
-    "#2e5e3e", "#b34f7a", "#d9a441", "#4d3b74", "#8c5a3c", "#1c6f73",
+    "#202024",
+    "#3a3d45",
+    "#6c7280",
+    "#b9bcc4",
+    "#f0f0ee",
+    "#1f3a68",
+    "#2f6bb0",
+    "#7a1f2b",
+    "#2e5e3e",
+    "#b34f7a",
+    "#d9a441",
+    "#4d3b74",
+    "#8c5a3c",
+    "#1c6f73",
 )
 SHOE_COLORS: tuple[str, ...] = ("#f4f4f2", "#222226", "#59606b", "#b8322e", "#2b4f9e")
 BENCH_COLORS: tuple[str, ...] = ("#2a2a2e", "#3b3f47", "#5a3b2a", "#7a1f22", "#1d2f52")
@@ -363,8 +381,12 @@ class ClipSpec:
         kwargs: dict[str, Any] = dict(data)
         if "reps" in kwargs:
             kwargs["reps"] = tuple(_build(RepSpec, r) for r in kwargs["reps"])
-        for name, sub in (("lighting", Lighting), ("body", Body), ("look", Look),
-                          ("camera", Camera)):
+        for name, sub in (
+            ("lighting", Lighting),
+            ("body", Body),
+            ("look", Look),
+            ("camera", Camera),
+        ):
             if name in kwargs:
                 kwargs[name] = _build(sub, kwargs[name])
         return cls(**kwargs)
@@ -401,12 +423,22 @@ def _jsonable(value: Any) -> Any:
 ANGLE_MARGIN_DEG = 6.0
 TIME_MARGIN_S = 0.3
 
-REP_KINDS: tuple[str, ...] = ("good", "under_extension", "over_extension", "short_pause",
-                              "fast_lowering")
+REP_KINDS: tuple[str, ...] = (
+    "good",
+    "under_extension",
+    "over_extension",
+    "short_pause",
+    "fast_lowering",
+)
 
 
-def random_rep(rng: random.Random, kind: str, knee_for_hip: Callable[[float], float],
-               config: Config | None = None, first: bool = False) -> RepSpec:
+def random_rep(
+    rng: random.Random,
+    kind: str,
+    knee_for_hip: Callable[[float], float],
+    config: Config | None = None,
+    first: bool = False,
+) -> RepSpec:
     """A rep of one `kind` ("good" or a single tempo/alignment fault code).
 
     Values are drawn at least `ANGLE_MARGIN_DEG` / `TIME_MARGIN_S` away from the
@@ -425,8 +457,9 @@ def random_rep(rng: random.Random, kind: str, knee_for_hip: Callable[[float], fl
     if kind not in REP_KINDS:
         raise ValueError(f"kind must be one of {REP_KINDS}, got {kind!r}")
     # Good values: near the target, but never closer than the margin to a threshold.
-    hip = rng.uniform(max(top.min_deg + am, top.target_deg - 7.0),
-                      min(top.max_deg - am, top.target_deg + 5.0))
+    hip = rng.uniform(
+        max(top.min_deg + am, top.target_deg - 7.0), min(top.max_deg - am, top.target_deg + 5.0)
+    )
     pause = rng.uniform(rules.pause.min_s + tm, rules.pause.min_s + 1.3)
     ecc = rng.uniform(rules.lowering_tempo.min_s + tm, rules.lowering_tempo.min_s + 1.2)
     con = rng.uniform(0.7, 1.4)
@@ -552,17 +585,23 @@ def random_clip_spec(seed: int, *, config: Config | None = None, **overrides: An
             short = [r.hip_angle_top_deg - bottom < MIN_HIP_RANGE_DEG for r in reps_t]
             if not any(short):
                 break
-            good = dict(hip_angle_top_deg=straight,
-                        knee_angle_top_deg=round(knee_for_hip(straight), 1))
-            reps_t = tuple(dataclasses.replace(r, **good) if s else r  # type: ignore[arg-type]
-                           for r, s in zip(reps_t, short, strict=True))
+            good = dict(
+                hip_angle_top_deg=straight, knee_angle_top_deg=round(knee_for_hip(straight), 1)
+            )
+            reps_t = tuple(
+                dataclasses.replace(r, **good) if s else r  # type: ignore[arg-type]
+                for r, s in zip(reps_t, short, strict=True)
+            )
 
     lighting = Lighting(
         brightness=round(rng.uniform(-30, 25), 1),
         contrast=round(rng.uniform(0.75, 1.2), 2),
         gamma=round(rng.uniform(0.85, 1.2), 2),
-        cast_rgb=(round(rng.uniform(0.9, 1.1), 2), round(rng.uniform(0.93, 1.07), 2),
-                  round(rng.uniform(0.9, 1.1), 2)),
+        cast_rgb=(
+            round(rng.uniform(0.9, 1.1), 2),
+            round(rng.uniform(0.93, 1.07), 2),
+            round(rng.uniform(0.9, 1.1), 2),
+        ),
     )
     band_hex = BAND_COLORS[band_color]
     shirt = rng.choice(CLOTHING_COLORS)
@@ -626,14 +665,19 @@ def random_clip_spec(seed: int, *, config: Config | None = None, **overrides: An
 def with_legs_like_band(spec: ClipSpec) -> ClipSpec:
     """`spec` with leggings of the band's own colour: the hardest clothing for the band
     detector (a loop shows only by its rims, a strand only where it leaves the legs)."""
-    look = dataclasses.replace(spec.look, legwear="leggings",
-                               legwear_color=BAND_COLORS[spec.band_color])
+    look = dataclasses.replace(
+        spec.look, legwear="leggings", legwear_color=BAND_COLORS[spec.band_color]
+    )
     return dataclasses.replace(spec, look=look)
 
 
 def _planted_feet(
-    body: Body, bench_height_m: float, straight_deg: float, tilt0_deg: float,
-    tilt_range: tuple[float, float], knee_range: tuple[float, float],
+    body: Body,
+    bench_height_m: float,
+    straight_deg: float,
+    tilt0_deg: float,
+    tilt_range: tuple[float, float],
+    knee_range: tuple[float, float],
 ) -> Callable[[float], float]:
     """Plant the feet where a straight top (hip `straight_deg`) has shin tilt `tilt0_deg`
     (`kinematics.shin_tilt_deg`); return the knee angle at the top as a function of the top
@@ -654,8 +698,9 @@ def _planted_feet(
             tilt = kin.shin_tilt_deg(hip, knee, ankle)
             angle = kin.knee_angle_deg(hip, knee, ankle)
             if not lo <= tilt <= hi:
-                angle = kin.knee_for_shin_tilt(body, bench_height_m, hip_deg,
-                                               min(max(tilt, lo), hi))
+                angle = kin.knee_for_shin_tilt(
+                    body, bench_height_m, hip_deg, min(max(tilt, lo), hi)
+                )
         except kin.UnreachableError:
             angle = kin.knee_for_shin_tilt(body, bench_height_m, hip_deg, tilt0_deg)
         return min(max(angle, knee_range[0]), knee_range[1])
@@ -663,20 +708,29 @@ def _planted_feet(
     return knee_for_hip
 
 
-def _feasible_bottom(body: Body, bench_height_m: float, reps: tuple[RepSpec, ...],
-                     bottom_deg: float, limit_deg: float = 130.0) -> float:
+def _feasible_bottom(
+    body: Body,
+    bench_height_m: float,
+    reps: tuple[RepSpec, ...],
+    bottom_deg: float,
+    limit_deg: float = 130.0,
+) -> float:
     """The smallest bottom hip angle >= `bottom_deg` (2-degree steps) that every rep's
     feet placement can reach with the hips off the floor."""
     from formcheck.synth import kinematics as kin
 
     seg = kin.segments_of(body)
     shoulder = (0.0, bench_height_m + seg.back_depth)
-    ankles = [kin.solve_ankle(shoulder, seg, r.hip_angle_top_deg, r.knee_angle_top_deg)
-              for r in reps]
+    ankles = [
+        kin.solve_ankle(shoulder, seg, r.hip_angle_top_deg, r.knee_angle_top_deg) for r in reps
+    ]
     while bottom_deg < limit_deg:
         try:
-            if all(kin.solve_leg(shoulder, a, seg, bottom_deg, strict=True)[0][1]
-                   > 0.6 * seg.back_depth for a in ankles):
+            if all(
+                kin.solve_leg(shoulder, a, seg, bottom_deg, strict=True)[0][1]
+                > 0.6 * seg.back_depth
+                for a in ankles
+            ):
                 break
         except kin.UnreachableError:
             pass

@@ -134,8 +134,14 @@ class FileSource:
             the turned size and rotation. The crop is in the turned frame's pixels.
     """
 
-    def __init__(self, path: str | Path, stride: int = 1, max_fps: float = 0.0,
-                 crop: tuple[int, int, int, int] | None = None, turn_deg: int = 0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        stride: int = 1,
+        max_fps: float = 0.0,
+        crop: tuple[int, int, int, int] | None = None,
+        turn_deg: int = 0,
+    ) -> None:
         if stride < 1:
             raise ValueError("stride must be >= 1")
         if turn_deg % 90:
@@ -147,14 +153,16 @@ class FileSource:
             w, h = self.info.width, self.info.height
             if self.turn_deg % 180:
                 w, h = h, w
-            self.info = replace(self.info, width=w, height=h,
-                                rotation_deg=self.info.rotation_deg + self.turn_deg)
+            self.info = replace(
+                self.info, width=w, height=h, rotation_deg=self.info.rotation_deg + self.turn_deg
+            )
         self.crop = crop
         if crop is not None:
             x0, y0, x1, y1 = crop
             if not (0 <= x0 < x1 <= self.info.width and 0 <= y0 < y1 <= self.info.height):
-                raise ValueError(f"crop {crop} is not inside the {self.info.width}x"
-                                 f"{self.info.height} frame")
+                raise ValueError(
+                    f"crop {crop} is not inside the {self.info.width}x{self.info.height} frame"
+                )
             self.info = replace(self.info, width=x1 - x0, height=y1 - y0)
         self.stride = max(stride, stride_for(self.info.fps, max_fps))
         self.decode_errors = 0
@@ -239,8 +247,11 @@ class FileSource:
             if not stream.time_base:
                 return
             base = float(stream.time_base)
-            keys = sorted((p.pts - start) * base for p in container.demux(stream)
-                          if p.is_keyframe and p.pts is not None)
+            keys = sorted(
+                (p.pts - start) * base
+                for p in container.demux(stream)
+                if p.is_keyframe and p.pts is not None
+            )
             half = 0.5 / self.info.fps if self.info.fps else 1e-3
             decoded: Iterator[av.VideoFrame] | None = None
             pos, last = float("-inf"), None

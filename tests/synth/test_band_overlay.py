@@ -54,8 +54,9 @@ def test_no_band_where_the_leg_is_not_seen() -> None:
     assert not _painted("hips", lost).any()
 
 
-def test_the_command_draws_bands_the_detector_finds(tmp_path: Path,
-                                                   estimator: PoseEstimator) -> None:
+def test_the_command_draws_bands_the_detector_finds(
+    tmp_path: Path, estimator: PoseEstimator
+) -> None:
     """One rep of the band-less sample, banded at the hips and at both by the command, then
     judged as a user's clip would be."""
     real = tmp_path / "real"
@@ -65,11 +66,14 @@ def test_the_command_draws_bands_the_detector_finds(tmp_path: Path,
     cut_window(SAMPLES / "no_band_right.mp4", real / "lifter.mp4", 0.0, first["end_s"] + 0.8)
     (real / "lifter.json").write_text(json.dumps({**label, "reps": [first], "rep_count": 1}))
     banded = tmp_path / "banded"
-    run = CliRunner().invoke(app, ["band-overlay", str(real), str(banded),
-                                   "--placement", "hips", "--placement", "both"])
+    run = CliRunner().invoke(
+        app, ["band-overlay", str(real), str(banded), "--placement", "hips", "--placement", "both"]
+    )
     assert run.exit_code == 0, run.output
     assert sorted(p.name for p in banded.glob("*.mp4")) == [
-        "lifter__band_both.mp4", "lifter__band_hips.mp4"]
+        "lifter__band_both.mp4",
+        "lifter__band_hips.mp4",
+    ]
     result = evaluate_dir(banded, Config(), estimator=estimator)
     for clip in result.clips:
         want = json.loads(Path(clip.label_path).read_text())["band"]

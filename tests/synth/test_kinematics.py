@@ -33,8 +33,7 @@ def _dist(a: ArrayLike, b: ArrayLike) -> float:
 
 @pytest.mark.parametrize("target", [(1.0, 0.2), (0.3, -0.6), (-0.5, 0.5), (0.05, 0.9)])
 @pytest.mark.parametrize("bend", [1, -1])
-def test_ik_reaches_target_with_exact_link_lengths(target: tuple[float, float],
-                                                   bend: int) -> None:
+def test_ik_reaches_target_with_exact_link_lengths(target: tuple[float, float], bend: int) -> None:
     res = two_link_ik((0.0, 0.0), target, 0.6, 0.5, bend=bend)
     assert res.reached
     assert _dist(res.mid, (0.0, 0.0)) == pytest.approx(0.6, abs=1e-9)
@@ -105,23 +104,30 @@ def test_signed_hip_angle_matches_the_pixel_geometry_of_the_pipeline() -> None:
 
 # -- solving the top position ---------------------------------------------------------
 
-TOP_CASES = [(hip, knee) for hip in (145.0, 160.0, 172.0, 180.0, 188.0, 200.0, 212.0)
-             for knee in (60.0, 75.0, 90.0, 105.0, 120.0)]
+TOP_CASES = [
+    (hip, knee)
+    for hip in (145.0, 160.0, 172.0, 180.0, 188.0, 200.0, 212.0)
+    for knee in (60.0, 75.0, 90.0, 105.0, 120.0)
+]
 
 
 @pytest.mark.parametrize(("hip_deg", "knee_deg"), TOP_CASES)
-@pytest.mark.parametrize("body", [Body(), Body(height_m=1.55, leg_scale=1.08, girth=1.3),
-                                  Body(height_m=1.95, torso_scale=1.1, leg_scale=0.9)])
-def test_solved_top_has_the_requested_angles(hip_deg: float, knee_deg: float,
-                                             body: Body) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        Body(),
+        Body(height_m=1.55, leg_scale=1.08, girth=1.3),
+        Body(height_m=1.95, torso_scale=1.1, leg_scale=0.9),
+    ],
+)
+def test_solved_top_has_the_requested_angles(hip_deg: float, knee_deg: float, body: Body) -> None:
     seg = segments_of(body)
     shoulder = np.array([0.0, 0.42 + seg.back_depth])
     ankle = solve_ankle(shoulder, seg, hip_deg, knee_deg)
     assert ankle[1] == pytest.approx(seg.ankle_height)
     assert ankle[0] > 0.0  # in front of the bench
     hip, knee = solve_leg(shoulder, ankle, seg, hip_deg)
-    assert signed_hip_angle_deg(shoulder, hip, knee) == pytest.approx(hip_deg,
-                                                                        abs=ANGLE_TOL_DEG)
+    assert signed_hip_angle_deg(shoulder, hip, knee) == pytest.approx(hip_deg, abs=ANGLE_TOL_DEG)
     assert knee_angle_deg(hip, knee, ankle) == pytest.approx(knee_deg, abs=ANGLE_TOL_DEG)
     assert _dist(shoulder, hip) == pytest.approx(seg.torso)
     assert _dist(hip, knee) == pytest.approx(seg.thigh)
@@ -153,11 +159,14 @@ def test_solve_ankle_raises_when_feet_cannot_reach_the_floor() -> None:
 
 def _spec(**kw: object) -> ClipSpec:
     """Three reps that need three different feet placements (the feet move between)."""
-    kw.setdefault("reps", (
-        RepSpec(180.0, 90.0, 1.0, 1.2, 1.5, 0.8),
-        RepSpec(155.0, 88.0, 0.8, 0.4, 0.6, 1.0),
-        RepSpec(203.0, 95.0, 1.2, 2.0, 2.0, 0.7),
-    ))
+    kw.setdefault(
+        "reps",
+        (
+            RepSpec(180.0, 90.0, 1.0, 1.2, 1.5, 0.8),
+            RepSpec(155.0, 88.0, 0.8, 0.4, 0.6, 1.0),
+            RepSpec(203.0, 95.0, 1.2, 2.0, 2.0, 0.7),
+        ),
+    )
     return ClipSpec(**kw)  # type: ignore[arg-type]
 
 
@@ -198,8 +207,7 @@ def test_top_hold_has_exact_angles_and_no_motion() -> None:
             pose = plan.pose_at(float(t))
             assert pose.phase == "top"
             assert pose.hip_angle_deg == pytest.approx(rep.hip_angle_top_deg, abs=ANGLE_TOL_DEG)
-            assert pose.knee_angle_deg == pytest.approx(rep.knee_angle_top_deg,
-                                                        abs=ANGLE_TOL_DEG)
+            assert pose.knee_angle_deg == pytest.approx(rep.knee_angle_top_deg, abs=ANGLE_TOL_DEG)
             for name, xyz in pose.joints.items():
                 assert np.array_equal(xyz, first.joints[name]), name
 
@@ -208,10 +216,14 @@ def test_hip_angle_rises_then_falls_smoothly_between_bottom_and_top() -> None:
     spec = _spec()
     plan = plan_motion(spec)
     for rep, tm in zip(spec.reps, plan.timings, strict=True):
-        up = [plan.pose_at(float(t)).hip_angle_deg
-              for t in np.linspace(tm.start_s, tm.top_start_s - 1e-6, 30)]
-        down = [plan.pose_at(float(t)).hip_angle_deg
-                for t in np.linspace(tm.top_end_s, tm.end_s - 1e-6, 30)]
+        up = [
+            plan.pose_at(float(t)).hip_angle_deg
+            for t in np.linspace(tm.start_s, tm.top_start_s - 1e-6, 30)
+        ]
+        down = [
+            plan.pose_at(float(t)).hip_angle_deg
+            for t in np.linspace(tm.top_end_s, tm.end_s - 1e-6, 30)
+        ]
         assert np.all(np.diff(up) >= -1e-9)
         assert np.all(np.diff(down) <= 1e-9)
         assert up[0] == pytest.approx(spec.bottom_hip_angle_deg, abs=ANGLE_TOL_DEG)
@@ -225,8 +237,9 @@ def test_rests_sit_at_the_bottom_angle() -> None:
     spec = _spec()
     plan = plan_motion(spec)
     for t in (0.0, spec.reps[0].rest_s * 0.5, spec.duration_s - 0.01):
-        assert plan.pose_at(t).hip_angle_deg == pytest.approx(spec.bottom_hip_angle_deg,
-                                                              abs=ANGLE_TOL_DEG)
+        assert plan.pose_at(t).hip_angle_deg == pytest.approx(
+            spec.bottom_hip_angle_deg, abs=ANGLE_TOL_DEG
+        )
 
 
 def test_rep_timings_add_up() -> None:
@@ -242,7 +255,6 @@ def test_rep_timings_add_up() -> None:
 
 
 def test_unreachable_bottom_is_reported() -> None:
-    spec = _spec(bottom_hip_angle_deg=92.0,
-                 reps=(RepSpec(180.0, 125.0, 1.0, 1.2, 1.5, 0.8),))
+    spec = _spec(bottom_hip_angle_deg=92.0, reps=(RepSpec(180.0, 125.0, 1.0, 1.2, 1.5, 0.8),))
     with pytest.raises(UnreachableError):
         plan_motion(spec)

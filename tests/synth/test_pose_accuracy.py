@@ -29,11 +29,22 @@ STRIDE = 2
 SPECS: dict[str, ClipSpec] = {
     "left_hands_on_hips": ClipSpec(seed=11, facing="left", arm_pose="hips"),
     "right_arms_on_bench_knee_band": ClipSpec(
-        seed=12, facing="right", arm_pose="bench", band="knees", band_color="green",
+        seed=12,
+        facing="right",
+        arm_pose="bench",
+        band="knees",
+        band_color="green",
         body=Body(height_m=1.62, girth=1.25, leg_scale=1.05),
-        look=Look(skin="#7d4f35", hair="#1b1410", hair_style="long", shirt="#b9bcc4",
-                  sleeves="long", legwear="leggings", legwear_color="#1f3a68",
-                  shoes="#222226"),
+        look=Look(
+            skin="#7d4f35",
+            hair="#1b1410",
+            hair_style="long",
+            shirt="#b9bcc4",
+            sleeves="long",
+            legwear="leggings",
+            legwear_color="#1f3a68",
+            shoes="#222226",
+        ),
         background="cluttered",
     ),
     "portrait_sample": SAMPLE_SPECS["good_form_portrait_left.mp4"],
@@ -79,8 +90,7 @@ def measure(spec: ClipSpec, detect_clip: DetectClip) -> Accuracy:
     return Accuracy(
         frames=len(results),
         missing=missing,
-        within={k: float(np.mean(np.array(v) < TOLERANCE_TORSO)) for k, v in
-                torso_errors.items()},
+        within={k: float(np.mean(np.array(v) < TOLERANCE_TORSO)) for k, v in torso_errors.items()},
         median_px={k: float(np.median(v)) for k, v in errors.items()},
         median_torso={k: float(np.median(v)) for k, v in torso_errors.items()},
     )
@@ -91,13 +101,15 @@ def test_pose_model_finds_the_near_side_joints(name: str, detect_clip: DetectCli
     acc = measure(SPECS[name], detect_clip)
     summary = ", ".join(
         f"{k} {100 * acc.within[k]:.0f}% (median {acc.median_px[k]:.1f} px"
-        f" = {acc.median_torso[k]:.3f} torso)" for k in KEYS
+        f" = {acc.median_torso[k]:.3f} torso)"
+        for k in KEYS
     )
     print(f"\n{name}: {acc.frames} frames, {acc.missing} missing; {summary}")
     assert acc.frames >= 50
     for k in KEYS:
-        assert acc.within[k] >= MIN_SHARE, f"{name}: {k} within tolerance on " \
-            f"{100 * acc.within[k]:.0f}% of frames ({summary})"
+        assert acc.within[k] >= MIN_SHARE, (
+            f"{name}: {k} within tolerance on {100 * acc.within[k]:.0f}% of frames ({summary})"
+        )
 
 
 def test_the_model_prefers_the_near_side(detect_clip: DetectClip) -> None:
@@ -110,7 +122,9 @@ def test_the_model_prefers_the_near_side(detect_clip: DetectClip) -> None:
         for rf, pf in detect_clip(frames):
             if pf.is_missing:
                 continue
-            vis = {side: np.mean([pf.visibility[Landmark[f"{side}_{k.upper()}"]]
-                                  for k in KEYS]) for side in ("LEFT", "RIGHT")}
+            vis = {
+                side: np.mean([pf.visibility[Landmark[f"{side}_{k.upper()}"]] for k in KEYS])
+                for side in ("LEFT", "RIGHT")
+            }
             agree.append(max(vis, key=lambda s: vis[s]) == rf.near_side.upper())
         assert np.mean(agree) >= MIN_SHARE

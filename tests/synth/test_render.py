@@ -27,8 +27,13 @@ def _digests(frames: list[RenderedFrame]) -> list[str]:
 
 
 EVERYTHING = dict(
-    background="cluttered", noise=5.0, blur=1.0, shake=3.0, occlusion=True,
-    second_person=True, band="both",
+    background="cluttered",
+    noise=5.0,
+    blur=1.0,
+    shake=3.0,
+    occlusion=True,
+    second_person=True,
+    band="both",
     lighting=Lighting(brightness=12.0, contrast=1.1, gamma=1.1, cast_rgb=(1.1, 1.0, 0.9)),
 )
 
@@ -110,8 +115,7 @@ def test_top_hold_is_still_apart_from_noise() -> None:
 
 
 def test_occluder_and_passer_by_are_reported() -> None:
-    spec = random_clip_spec(3, occlusion=True, second_person=True, width=320, height=180,
-                            fps=24.0)
+    spec = random_clip_spec(3, occlusion=True, second_person=True, width=320, height=180, fps=24.0)
     renderer = ClipRenderer(spec)
     assert renderer.occluder is not None and renderer.walker is not None
     occ_t = (renderer.occluder.start_s + renderer.occluder.end_s) / 2

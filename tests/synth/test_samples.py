@@ -12,8 +12,14 @@ from formcheck.synth.samples import SAMPLE_SPECS
 from formcheck.synth.spec import ClipSpec
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
-REQUIRED_FAULTS = {"under_extension", "over_extension", "short_pause", "fast_lowering",
-                   "band_at_knees", "no_band"}
+REQUIRED_FAULTS = {
+    "under_extension",
+    "over_extension",
+    "short_pause",
+    "fast_lowering",
+    "band_at_knees",
+    "no_band",
+}
 
 
 def _faults(spec: ClipSpec) -> set[str]:

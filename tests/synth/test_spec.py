@@ -43,20 +43,37 @@ def test_from_dict_fills_defaults_and_rejects_unknown_keys() -> None:
         ClipSpec.from_dict({"body": {"height": 1.8}})
 
 
-@pytest.mark.parametrize("bad", [
-    {"facing": "up"}, {"band": "ankles"}, {"band_color": "pink"}, {"fps": 0.0},
-    {"reps": ()}, {"wall_color": "white"}, {"noise": -1.0}, {"seed": 1.5},
-    {"bottom_hip_angle_deg": 170.0}, {"portrait": True},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"facing": "up"},
+        {"band": "ankles"},
+        {"band_color": "pink"},
+        {"fps": 0.0},
+        {"reps": ()},
+        {"wall_color": "white"},
+        {"noise": -1.0},
+        {"seed": 1.5},
+        {"bottom_hip_angle_deg": 170.0},
+        {"portrait": True},
+    ],
+)
 def test_invalid_specs_raise(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ClipSpec(**bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bad", [
-    {"hip_angle_top_deg": 100.0}, {"knee_angle_top_deg": 170.0}, {"concentric_s": 0.0},
-    {"pause_s": -0.1}, {"eccentric_s": 0.05}, {"rest_s": -1.0},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"hip_angle_top_deg": 100.0},
+        {"knee_angle_top_deg": 170.0},
+        {"concentric_s": 0.0},
+        {"pause_s": -0.1},
+        {"eccentric_s": 0.05},
+        {"rest_s": -1.0},
+    ],
+)
 def test_invalid_reps_raise(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RepSpec(**bad)
@@ -112,8 +129,16 @@ def test_random_specs_mix_good_and_faulty_reps() -> None:
             faults.update(codes)
             good += not codes
     assert good > 100
-    rule_faults = {"under_extension", "over_extension", "short_pause", "fast_lowering",
-                   "feet_too_close", "feet_too_far", "band_at_knees", "no_band"}
+    rule_faults = {
+        "under_extension",
+        "over_extension",
+        "short_pause",
+        "fast_lowering",
+        "feet_too_close",
+        "feet_too_far",
+        "band_at_knees",
+        "no_band",
+    }
     assert faults == rule_faults
 
 
@@ -173,9 +198,25 @@ def test_legs_like_band_dresses_the_person_in_leggings_of_the_band_colour() -> N
 
 def test_synth_command_can_dress_the_legs_like_the_band(tmp_path: Path) -> None:
     out = tmp_path / "clip.mp4"
-    result = CliRunner().invoke(app, ["synth", str(out), "--seed", "3", "--band", "knees",
-                                      "--band-color", "yellow", "--reps", "1", "--size",
-                                      "160x90", "--legs-like-band", "-q"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            str(out),
+            "--seed",
+            "3",
+            "--band",
+            "knees",
+            "--band-color",
+            "yellow",
+            "--reps",
+            "1",
+            "--size",
+            "160x90",
+            "--legs-like-band",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     look = json.loads(out.with_suffix(".json").read_text())["generator"]["spec"]["look"]
     assert (look["legwear"], look["legwear_color"]) == ("leggings", BAND_COLORS["yellow"])
