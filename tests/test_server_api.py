@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from short_clips import short_sample
 from sqlalchemy import func, select
 
 from formcheck.pose.bundle import default_model_path
@@ -29,7 +30,7 @@ with warnings.catch_warnings():  # starlette now prefers httpx2 for its TestClie
     from fastapi.testclient import TestClient
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
-CLIP = SAMPLES / "short_pause_left.mp4"  # the shortest sample (12 s)
+CLIP = short_sample("short_pause_left", reps=2)  # two reps: 8.5 s to score
 # Every other frame: the API flow is under test here, not the accuracy.
 FAST_CONFIG = "[pose]\nstride = 2\n"
 

@@ -13,13 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 from server_proc import Server, alive, children_of, create_token
+from short_clips import short_sample
 from sqlalchemy import select
 
 from formcheck.pose.bundle import default_model_path
 from formcheck.report import validate_report
 from formcheck.server.db import jobs, make_engine
 
-CLIP = Path(__file__).resolve().parents[1] / "sample_videos" / "short_pause_left.mp4"
+CLIP = short_sample("short_pause_left", reps=2)  # two reps: 8.5 s to score
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
