@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from server_proc import alive, children_of
+from short_clips import short_sample
 from test_batch import FAKE_REPORT, FakeBackend, _factory, _touch, batch_config
 from tmpfs import mounted_tmpfs
 from typer.testing import CliRunner
@@ -169,7 +170,7 @@ def test_a_clip_that_hangs_its_worker_is_stopped_and_the_batch_goes_on(
     os.mkfifo(fifo)
     tasks = [
         ClipTask(0, "stalled", str(fifo)),
-        ClipTask(1, "good", str(SAMPLES / "good_form_portrait_left.mp4")),
+        ClipTask(1, "good", str(short_sample("good_form_portrait_left"))),
     ]
     backend = runner.LocalBackend(batch_config(), 1)
     try:

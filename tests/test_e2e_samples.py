@@ -252,13 +252,13 @@ def test_a_clip_with_a_lost_rotation_tag_is_turned_upright(
 ) -> None:
     """A clip shown upside down read a 241 deg hip angle, with no word of warning."""
     upright = sample_analysis("short_pause_left").report
-    two_reps = upright.reps[1].rep.end_s + 0.3
-    clip = turned(SAMPLES / "short_pause_left.mp4", tmp_path / "turned.mp4", quarters, two_reps)
+    one_rep = upright.reps[0].rep.end_s + 0.8  # measured twice: one rep is enough
+    clip = turned(SAMPLES / "short_pause_left.mp4", tmp_path / "turned.mp4", quarters, one_rep)
     analysis = analyze_video(clip, Config(), estimator=estimator)
     report = analysis.report
     assert analysis.sequence.meta["turn_deg"] == (4 - quarters) * 90 % 360
     assert sum("a wrong rotation tag" in w for w in report.warnings) == 1
-    assert [rr.faults for rr in report.reps] == [rr.faults for rr in upright.reps[:2]]
+    assert [rr.faults for rr in report.reps] == [rr.faults for rr in upright.reps[:1]]
     for got, want in zip(report.reps, upright.reps, strict=False):
         assert abs(got.rep.hip_angle_top_deg - want.rep.hip_angle_top_deg) < 3.0
     # The page's stills and the annotated video are turned the same way.
