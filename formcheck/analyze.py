@@ -444,8 +444,10 @@ def measure_clip(
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
 ) -> PoseSequence:
-    """`measure_video` of a whole clip; a split screen is measured again in only the panel
-    where the lifter is seen best (`panels.split_screen_panel`), kept in the sequence's
+    """`measure_video` of a whole clip. A picture whose lifter is upside down or on their
+    side (a wrong rotation tag, `geometry.upright_turn_deg`) is measured again turned
+    upright, the turn kept in `meta["turn_deg"]`; a split screen is measured again in only
+    the panel where the lifter is seen best (`panels.split_screen_panel`), kept in
     `meta["panel"]`."""
     seq = measure_video(source, cfg, progress, timings, estimator)
     turn = _upright_turn(seq)
