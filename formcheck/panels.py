@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -31,7 +32,7 @@ from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
 from formcheck.track import SIDE_LANDMARKS
 from formcheck.video.frames import Frame, ImageBGR
-from formcheck.video.source import FileSource
+from formcheck.video.source import TURN_KEY, FileSource
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -328,3 +329,15 @@ def split_screen_panel(
     if sum(s >= MIN_SEEN for s in seen) < 2:
         return None
     return panels[int(np.argmax(seen))]
+
+
+def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> FileSource:
+    """The frames of an analysed clip as they were measured: turned as the measurement
+    turned them (`meta["turn_deg"]`) and cut to the panel it kept (`meta["panel"]`)."""
+    panel = Panel.from_meta(meta)
+    return FileSource(
+        path,
+        stride=stride,
+        crop=panel.box if panel is not None else None,
+        turn_deg=int(meta.get(TURN_KEY, 0)),
+    )

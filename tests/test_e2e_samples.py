@@ -17,9 +17,10 @@ import pytest
 from edits import cut_window, join, side_by_side, swing_away, turned
 from typer.testing import CliRunner
 
-from formcheck.analyze import analyze_video, clip_frames
+from formcheck.analyze import analyze_video
 from formcheck.cli import app
 from formcheck.config import Config
+from formcheck.panels import clip_frames
 from formcheck.report import validate_report
 
 if TYPE_CHECKING:

@@ -39,14 +39,13 @@ from formcheck.atomic import atomic_write_text
 from formcheck.config import Config, RulesConfig
 from formcheck.errors import ReportFileError
 from formcheck.no_reps import NO_REPS
-from formcheck.panels import Panel
+from formcheck.panels import clip_frames
 from formcheck.report.json_io import validate_report
 from formcheck.report.model import view_words
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
 from formcheck.rules import RULES
 from formcheck.video.frames import ImageBGR
-from formcheck.video.source import TURN_KEY
 
 if TYPE_CHECKING:
     from formcheck.pose.sequence import PoseSequence
@@ -245,16 +244,8 @@ def stills_for(
     if track is None and video is None:
         return {}
     times = [top_time_s(r) for r in reps]
-    panel = Panel.from_meta(seq.meta) if seq is not None else None
     images: list[ImageBGR | None] = (
-        list(
-            frames_at(
-                video,
-                times,
-                panel.box if panel is not None else None,
-                int(seq.meta.get(TURN_KEY, 0)) if seq is not None else 0,
-            )
-        )
+        frames_at(clip_frames(video, seq.meta if seq is not None else {}), times)
         if video is not None
         else [None] * len(times)
     )

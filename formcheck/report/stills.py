@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -146,15 +145,9 @@ def draw_still(
     return img
 
 
-def frames_at(
-    video: str | Path,
-    times_s: Sequence[float],
-    crop: tuple[int, int, int, int] | None = None,
-    turn_deg: int = 0,
-) -> list[ImageBGR | None]:
-    """The decoded frame nearest each time (s), in one pass over the video (only the `crop`
-    box of it: the panel of a split screen that was analysed; turned by `turn_deg` as the
-    analysis turned it, `FileSource`).
+def frames_at(source: FileSource, times_s: Sequence[float]) -> list[ImageBGR | None]:
+    """The frame of `source` nearest each time (s), in one pass over it (for an analysed
+    clip, `panels.clip_frames`: turned and cut to its panel as the analysis measured it).
 
     Raises:
         VideoOpenError: the file cannot be read as a video.
@@ -163,7 +156,7 @@ def frames_at(
     if not times_s:
         return []
     last = max(times_s) + DECODE_SLACK_S
-    for frame in FileSource(video, crop=crop, turn_deg=turn_deg):
+    for frame in source:
         for k, t in enumerate(times_s):
             d = abs(frame.t_s - t)
             if d < best[k][0]:
