@@ -31,7 +31,7 @@ from formcheck.geometry import body_box_px, upright_turn_deg
 from formcheck.judge import once_for_the_set, rep_report
 from formcheck.no_reps import explain_no_reps
 from formcheck.overlay import Box, Overlay, annotate
-from formcheck.panels import Panel, PanelWatch, split_screen_panel
+from formcheck.panels import Panel, PanelWatch, clip_frames, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo, SetReport, ViewInfo
@@ -207,6 +207,8 @@ def estimate_poses(
         "shots": shots.meta(),
         "schedule": schedule,
     }
+    if source.turn_deg:  # a wrong rotation tag set right: frames re-read later turn too
+        meta[TURN_KEY] = source.turn_deg
     if panels is not None:
         meta["panel_candidates"] = [
             p.to_meta() for p in panels.candidates((info.width, info.height))
@@ -454,7 +456,6 @@ def measure_clip(
     if turn:  # a wrong rotation tag: the person upside down or on their side
         source = FileSource(source.path, source.stride, turn_deg=turn)
         seq = measure_video(source, cfg, progress, timings, estimator)
-        seq = replace(seq, meta={**seq.meta, TURN_KEY: turn})
     panel = split_screen_panel(source, seq, estimator)
     if panel is None:
         return seq
@@ -465,7 +466,7 @@ def measure_clip(
         timings,
         estimator,
     )
-    return replace(seq, meta={**seq.meta, "panel": panel.to_meta(), TURN_KEY: turn})
+    return replace(seq, meta={**seq.meta, "panel": panel.to_meta()})
 
 
 def _upright_turn(seq: PoseSequence) -> int:
@@ -476,18 +477,6 @@ def _upright_turn(seq: PoseSequence) -> int:
     shoulder, _, knee, ankle = SIDE_LANDMARKS[side]
     seen = seq.found & (seq.visibility[:, [shoulder, knee, ankle]] >= 0.5).all(axis=1)
     return upright_turn_deg(*(seq.xy_px[seen, j] for j in (shoulder, knee, ankle)))
-
-
-def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> FileSource:
-    """The frames of an analysed clip as they were measured: turned as the measurement
-    turned them (`meta["turn_deg"]`) and cut to the panel it kept (`meta["panel"]`)."""
-    panel = Panel.from_meta(meta)
-    return FileSource(
-        path,
-        stride=stride,
-        crop=panel.box if panel is not None else None,
-        turn_deg=int(meta.get(TURN_KEY, 0)),
-    )
 
 
 @dataclass(frozen=True)
