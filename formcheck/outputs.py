@@ -38,12 +38,16 @@ class ClipOutputs:
 
 
 def report_html(
-    analysis: Analysis, video: str | Path | None = None, rules: RulesConfig | None = None
+    analysis: Analysis,
+    video: str | Path | None = None,
+    rules: RulesConfig | None = None,
+    report: dict[str, Any] | None = None,
 ) -> str:
     """The HTML page of an analysed clip, its stills taken from `video` (None: the skeleton
     on a plain background). Should a frame not be readable again, the page is made with the
-    plain background rather than lose the clip's report."""
-    report = analysis.report.to_dict()
+    plain background rather than lose the clip's report. `report`: the analysis's report in
+    the JSON contract, when the caller has made it already."""
+    report = report if report is not None else analysis.report.to_dict()
     track = analysis.track
     angle = AngleSeries(track.t_s, track.hip_angle_deg)
     try:
@@ -92,5 +96,5 @@ def write_outputs(
     if outputs.video is not None and video is not None:
         write_annotated_video(video, analysis, outputs.video, progress)
     if outputs.html is not None:
-        write_html(report_html(analysis, video, rules), outputs.html)
+        write_html(report_html(analysis, video, rules, data), outputs.html)
     return data
