@@ -90,7 +90,7 @@ def body_box_px(
     wild frames do not stretch it), widened by `margin` of the frame's size on every side
     (the landmarks sit inside the body's outline); None without a pose.
     """
-    xy: Float = np.asarray(xy_px, dtype=np.float64).reshape(-1, *np.shape(xy_px)[-2:])
+    xy: Float = np.asarray(xy_px, dtype=np.float64)
     seen = np.any(np.all(np.isfinite(xy), axis=2), axis=1)
     if not seen.any():
         return None
