@@ -155,6 +155,9 @@ class Layout:
 
 #: Text sizes the cue may take (of the normal) to fit beside the body rather than on it.
 CUE_SCALES = (1.0, 0.8, 0.65)
+# Panel text metrics at the normal size, in pixels on a frame whose long side is 720 (they
+# scale with it): a line's height, a letter's width, the counter panel's width.
+_LINE_PX, _LETTER_PX, _COUNTER_W_PX = 34, 17, 300
 
 
 def layout(ov: Overlay, frame_wh: tuple[int, int]) -> Layout:
@@ -171,8 +174,8 @@ def _cue_box(
 ) -> tuple[Box, tuple[str, ...]]:
     """The cue's lines at width `pw` and text `scale`, and where that panel goes."""
     unit = max(frame_wh) / 720.0
-    lines = tuple(wrap_text(message, max(8, int(pw / (17 * unit * scale)))))
-    height = round(24 * unit * scale) + len(lines) * round(34 * unit * scale)
+    lines = tuple(wrap_text(message, max(8, int(pw / (_LETTER_PX * unit * scale)))))
+    height = round(24 * unit * scale) + len(lines) * round(_LINE_PX * unit * scale)
     return place((pw, height), frame_wh, avoid, prefer_top=False), lines
 
 
@@ -182,7 +185,10 @@ def _layout(message: str, frame_wh: tuple[int, int], body_box: Box | None) -> La
     unit = max(h, w) / 720.0
     body = [body_box] if body_box is not None else []
     counter = place(
-        (round(300 * unit), round(3.4 * round(34 * unit))), frame_wh, body, prefer_top=True
+        (round(_COUNTER_W_PX * unit), round(3.4 * round(_LINE_PX * unit))),
+        frame_wh,
+        body,
+        prefer_top=True,
     )
     if not message:
         return Layout(counter, None, ())
@@ -194,7 +200,7 @@ def _layout(message: str, frame_wh: tuple[int, int], body_box: Box | None) -> La
     options = []
     for scale in CUE_SCALES:
         for pw in sorted(widths, reverse=True):
-            if pw < 8 * 17 * unit * scale:  # not even eight letters a line
+            if pw < 8 * _LETTER_PX * unit * scale:  # not even eight letters a line
                 continue
             box, lines = _cue_box(message, pw, scale, frame_wh, avoid)
             covered = sum(overlap(box, a) for a in avoid)
@@ -226,7 +232,7 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     ok = ~np.isnan(pts).any(axis=1)
     draw_skeleton(img, pts, thick)
     scale = 0.8 * unit
-    line_h = round(34 * unit)
+    line_h = round(_LINE_PX * unit)
     pad = round(12 * unit)
     places = layout(ov, (w, h))
     cx, cy = places.counter[:2]
@@ -259,7 +265,7 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
         draw_panel(img, *places.message)
         color = _RED if ov.fault else _GREEN
         k_scale = places.text_scale
-        cue_h = round(34 * unit * k_scale)
+        cue_h = round(_LINE_PX * unit * k_scale)
         for k, line in enumerate(reversed(places.lines)):
             draw_text(
                 img,
