@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -28,6 +30,7 @@ _BONES = ((0, 1), (1, 2), (2, 3))  # shoulder-hip, hip-knee, knee-ankle
 
 #: A rectangle in pixels: (x0, y0, x1, y1), x1 and y1 excluded.
 Box = tuple[int, int, int, int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def overlap(a: Box, b: Box) -> int:
 
 
 def place(
-    size_wh: tuple[int, int], frame_wh: tuple[int, int], avoid: list[Box], prefer_top: bool
+    size_wh: tuple[int, int], frame_wh: tuple[int, int], avoid: Sequence[Box], prefer_top: bool
 ) -> Box:
     """Where a panel of `size_wh` goes in a frame: against its left or right edge, at the
     height that covers the least of the `avoid` boxes, the nearest the preferred edge
@@ -142,74 +145,142 @@ def place(
     return best[1]
 
 
+#: Text sizes a panel may take (of the normal) to fit beside the body rather than on it.
+CUE_SCALES = (1.0, 0.8, 0.65)
+# Panel text metrics at the normal size, in pixels on a frame whose long side is 720 (they
+# scale with it): a line's height, a letter's width, the counter panel's width.
+_LINE_PX, _LETTER_PX, _COUNTER_W_PX = 34, 17, 300
+# The counter's text on one line, at its longest (sizes the one-line counter).
+_COUNTER_LINE_MAX = "Reps: 88   Phase: lowering   Hip: 188 deg"
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Where `annotate` draws its panels on a frame, and what the cue panel says, at what
-    size (`text_scale`: 1 the normal size; smaller where that keeps the cue off the body)."""
+    """Where `annotate` draws its panels on a frame and at what size (`*_scale`: 1 the
+    normal size; smaller where that keeps a panel off the body): the counter, stacked on
+    three lines or (`counter_one_line`) on one, and the cue panel with its lines."""
 
     counter: Box
     message: Box | None
     lines: tuple[str, ...]
     text_scale: float = 1.0
+    counter_scale: float = 1.0
+    counter_one_line: bool = False
 
 
-#: Text sizes the cue may take (of the normal) to fit beside the body rather than on it.
-CUE_SCALES = (1.0, 0.8, 0.65)
-# Panel text metrics at the normal size, in pixels on a frame whose long side is 720 (they
-# scale with it): a line's height, a letter's width, the counter panel's width.
-_LINE_PX, _LETTER_PX, _COUNTER_W_PX = 34, 17, 300
+def best_panel(
+    options: Sequence[tuple[tuple[int, int], T, float]],
+    frame_wh: tuple[int, int],
+    avoid: Sequence[Box],
+    prefer_top: bool,
+) -> tuple[Box, T, float]:
+    """The first of `options` ((width, height) px, what the panel holds, its text scale),
+    placed with `place`, among those that cover the least of `avoid`."""
+    best: tuple[int, int, Box] | None = None
+    for k, (size, _, _) in enumerate(options):
+        box = place(size, frame_wh, avoid, prefer_top)
+        covered = sum(overlap(box, a) for a in avoid)
+        if best is None or (covered, k) < best[:2]:
+            best = (covered, k, box)
+    assert best is not None, "no options"
+    _, held, scale = options[best[1]]
+    return best[2], held, scale
+
+
+def fit_panel(
+    size_at: Callable[[int, float], tuple[int, T]],
+    frame_wh: tuple[int, int],
+    avoid: Sequence[Box],
+    body_box: Box | None,
+    min_letters: int = 8,
+) -> tuple[Box, T, float]:
+    """Where a text panel goes near the bottom, what it holds and at what text size: the
+    panel is the frame's width, a half or a third of it, or the column beside `body_box`;
+    its text is at one of `CUE_SCALES` of the normal size. The choice covers the least of
+    `avoid`, then has the largest text, then the widest panel (`best_panel`).
+    `size_at(width, scale)` gives the panel's height (px) at that width and text scale, and
+    what it holds (its wrapped lines). A panel narrower than `min_letters` letters is not
+    tried; when none is left, the full width at the normal size is used."""
+    w, h = frame_wh
+    unit = max(w, h) / 720.0
+    widths = {w, w // 2, w // 3}
+    if body_box is not None:
+        widths |= {body_box[0], w - body_box[2]}
+    options = []
+    for scale in CUE_SCALES:
+        for pw in sorted(widths, reverse=True):
+            if pw >= min_letters * _LETTER_PX * unit * scale:
+                height, held = size_at(pw, scale)
+                options.append(((pw, height), held, scale))
+    if not options:  # a frame too narrow for any panel: along the bottom, as it is
+        height, held = size_at(w, 1.0)
+        return place((w, height), frame_wh, [], prefer_top=False), held, 1.0
+    return best_panel(options, frame_wh, avoid, prefer_top=False)
+
+
+def scaled_options(size_wh: tuple[int, int], held: T) -> list[tuple[tuple[int, int], T, float]]:
+    """A panel of `size_wh` at its normal size at each of `CUE_SCALES`, for `best_panel`."""
+    return [((round(size_wh[0] * k), round(size_wh[1] * k)), held, k) for k in CUE_SCALES]
+
+
+def _counter_options(unit: float) -> list[tuple[tuple[int, int], bool, float]]:
+    """The counter's shapes, best first: at each text size, three lines, then one line."""
+    stacked = (round(_COUNTER_W_PX * unit), round(3.4 * round(_LINE_PX * unit)))
+    text_w = cv2.getTextSize(_COUNTER_LINE_MAX, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * unit, 1)[0][0]
+    one_line = (text_w + round(24 * unit), round(1.4 * _LINE_PX * unit))
+    options = []
+    for (size, _, k), (line, _, _) in zip(
+        scaled_options(stacked, False), scaled_options(one_line, True), strict=True
+    ):
+        options += [(size, False, k), (line, True, k)]
+    return options
 
 
 def layout(ov: Overlay, frame_wh: tuple[int, int]) -> Layout:
     """The panels' places: the counter near the top, the cue near the bottom, each where
-    it covers the least of the body (`ov.body_box_px`) and of the other. The cue folds to
-    half or a third of the frame's width, or to a column beside the body, and its text
-    shrinks down to `CUE_SCALES[-1]`, when that keeps it off the body (the largest text and
-    then the widest panel that do)."""
+    it covers the least of the body (`ov.body_box_px`) and of the other. The counter goes
+    on one line, and the cue folds to half or a third of the frame's width or to a column
+    beside the body, and their text shrinks down to `CUE_SCALES[-1]`, when that keeps them
+    off the body (the largest text first)."""
     return _layout(ov.verdict or ov.cue, frame_wh, ov.body_box_px)
-
-
-def _cue_box(
-    message: str, pw: int, scale: float, frame_wh: tuple[int, int], avoid: list[Box]
-) -> tuple[Box, tuple[str, ...]]:
-    """The cue's lines at width `pw` and text `scale`, and where that panel goes."""
-    unit = max(frame_wh) / 720.0
-    lines = tuple(wrap_text(message, max(8, int(pw / (_LETTER_PX * unit * scale)))))
-    height = round(24 * unit * scale) + len(lines) * round(_LINE_PX * unit * scale)
-    return place((pw, height), frame_wh, avoid, prefer_top=False), lines
 
 
 @functools.lru_cache(maxsize=256)  # the same few messages on every frame of a clip
 def _layout(message: str, frame_wh: tuple[int, int], body_box: Box | None) -> Layout:
-    w, h = frame_wh
-    unit = max(h, w) / 720.0
+    unit = max(frame_wh) / 720.0
     body = [body_box] if body_box is not None else []
-    counter = place(
-        (round(_COUNTER_W_PX * unit), round(3.4 * round(_LINE_PX * unit))),
-        frame_wh,
-        body,
-        prefer_top=True,
+    counter, one_line, counter_scale = best_panel(
+        _counter_options(unit), frame_wh, body, prefer_top=True
     )
     if not message:
-        return Layout(counter, None, ())
-    # Full width, a half, a third, or the columns beside the body.
-    widths = {w, w // 2, w // 3}
-    if body_box is not None:
-        widths |= {body_box[0], w - body_box[2]}
-    avoid = [*body, counter]
-    options = []
-    for scale in CUE_SCALES:
-        for pw in sorted(widths, reverse=True):
-            if pw < 8 * _LETTER_PX * unit * scale:  # not even eight letters a line
-                continue
-            box, lines = _cue_box(message, pw, scale, frame_wh, avoid)
-            covered = sum(overlap(box, a) for a in avoid)
-            options.append((covered, -scale, -pw, box, lines))
-    if not options:  # a frame too narrow for any panel: along the bottom, as it is
-        box, lines = _cue_box(message, w, 1.0, frame_wh, [])
-        return Layout(counter, box, lines)
-    _, neg_scale, _, box, lines = min(options)
-    return Layout(counter, box, lines, -neg_scale)
+        return Layout(counter, None, (), 1.0, counter_scale, one_line)
+
+    def cue(pw: int, scale: float) -> tuple[int, tuple[str, ...]]:
+        lines = tuple(wrap_text(message, max(8, int(pw / (_LETTER_PX * unit * scale)))))
+        return round(24 * unit * scale) + len(lines) * round(_LINE_PX * unit * scale), lines
+
+    box, lines, scale = fit_panel(cue, frame_wh, [*body, counter], body_box)
+    return Layout(counter, box, lines, scale, counter_scale, one_line)
+
+
+def _draw_counter(img: ImageBGR, ov: Overlay, places: Layout) -> None:
+    """The counter panel: reps, phase and hip angle, stacked or on one line."""
+    unit = max(img.shape[:2]) / 720.0
+    k = places.counter_scale
+    scale = 0.8 * unit * k
+    thin = max(1, round((3 * unit - 1) * k))
+    line_h, pad = round(_LINE_PX * unit * k), round(12 * unit * k)
+    cx, cy = places.counter[:2]
+    draw_panel(img, *places.counter)
+    texts = [f"Reps: {ov.reps}", f"Phase: {ov.phase}"]
+    if not math.isnan(ov.hip_angle_deg):
+        texts.append(f"Hip: {ov.hip_angle_deg:.0f} deg")
+    if places.counter_one_line:
+        draw_text(img, "   ".join(texts), (cx + pad, cy + line_h), scale, _WHITE, thin)
+        return
+    draw_text(img, texts[0], (cx + pad, cy + line_h), scale * 1.2, _WHITE, thin + 1)
+    for row, text in enumerate(texts[1:], start=2):
+        draw_text(img, text, (cx + pad, cy + row * line_h), scale, _WHITE, thin)
 
 
 def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
@@ -232,34 +303,19 @@ def annotate(image_bgr: ImageBGR, ov: Overlay) -> ImageBGR:
     ok = ~np.isnan(pts).any(axis=1)
     draw_skeleton(img, pts, thick)
     scale = 0.8 * unit
-    line_h = round(_LINE_PX * unit)
     pad = round(12 * unit)
     places = layout(ov, (w, h))
-    cx, cy = places.counter[:2]
-    draw_panel(img, *places.counter)
-    draw_text(img, f"Reps: {ov.reps}", (cx + pad, cy + line_h), scale * 1.2, _WHITE, thick)
-    draw_text(
-        img, f"Phase: {ov.phase}", (cx + pad, cy + 2 * line_h), scale, _WHITE, max(1, thick - 1)
-    )
-    if not math.isnan(ov.hip_angle_deg):
+    _draw_counter(img, ov, places)
+    if not math.isnan(ov.hip_angle_deg) and ok[1]:  # the angle beside the hip itself
+        hx, hy = np.round(pts[1]).astype(int)
         draw_text(
             img,
-            f"Hip: {ov.hip_angle_deg:.0f} deg",
-            (cx + pad, cy + 3 * line_h),
+            f"{ov.hip_angle_deg:.0f}",
+            (hx + thick * 3, hy - thick * 3),
             scale,
-            _WHITE,
+            _YELLOW,
             max(1, thick - 1),
         )
-        if ok[1]:
-            hx, hy = np.round(pts[1]).astype(int)
-            draw_text(
-                img,
-                f"{ov.hip_angle_deg:.0f}",
-                (hx + thick * 3, hy - thick * 3),
-                scale,
-                _YELLOW,
-                max(1, thick - 1),
-            )
     if places.message is not None:
         x0, _, _, y1 = places.message
         draw_panel(img, *places.message)

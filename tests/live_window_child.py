@@ -4,7 +4,8 @@ Runs a short live session in a real OpenCV window on the X display in $DISPLAY (
 started by the test), and a few frames after the first rep verdict grabs the whole screen
 with `xwd`. Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_0.png` ...
 (the last `RECENT` pictures handed to the window, newest last: the screen shows one of
-them; on a loaded machine the window may paint a few frames late), and `result.json`.
+them; on a loaded machine the window may paint a few frames late), `drawn_0.json` ...
+(where each picture's panels are: `LiveLayout` as JSON), and `result.json`.
 A separate process because OpenCV's Qt window must open before PyAV is loaded (see
 `formcheck.live.display`), and must not outlive the Xvfb it talks to.
 
@@ -13,12 +14,14 @@ Usage: python live_window_child.py CLIP OUT_DIR
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import subprocess
 import sys
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,23 +60,24 @@ def main(clip: str, out_dir: str) -> None:
 
     out = Path(out_dir)
     state: dict[str, object] = {"verdicts": 0, "after": 0, "shot": False}
-    recent: deque[np.ndarray] = deque(maxlen=RECENT)
+    recent: deque[tuple[np.ndarray, Any]] = deque(maxlen=RECENT)
     opts = LiveOptions(window=True, mute=True, summary=True)
 
     def on_verdict(_v: object) -> None:
         state["verdicts"] = int(state["verdicts"]) + 1  # type: ignore[call-overload]
 
-    def on_drawn(image: np.ndarray) -> None:
-        if state["shot"]:
+    def on_drawn(image: np.ndarray, places: Any) -> None:
+        if state["shot"] or places is None:
             cv2.imwrite(str(out / "summary.png"), image)
             return
         if int(state["verdicts"]) >= 1:  # type: ignore[call-overload]
             state["after"] = int(state["after"]) + 1  # type: ignore[call-overload]
-        recent.append(image)
+        recent.append((image, places))
         if state["after"] == FRAMES_AFTER_VERDICT:
             cv2.imwrite(str(out / "screen.png"), grab_screen())
-            for i, drawn in enumerate(recent):
+            for i, (drawn, where) in enumerate(recent):
                 cv2.imwrite(str(out / f"drawn_{i}.png"), drawn)
+                (out / f"drawn_{i}.json").write_text(json.dumps(dataclasses.asdict(where)))
             state["shot"] = True
             opts.stop.set()
 

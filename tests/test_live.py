@@ -29,6 +29,8 @@ from formcheck.live.capture import CameraSource, Capture, FilePlayer
 from formcheck.live.coach import GUIDANCE_TEXT, SHORT_CUES, setup_guidance
 from formcheck.live.session import LatencyStats, LiveOptions, run_live
 from formcheck.live.sound import FAULT_TONE, GOOD_TONE, Sound, tone_wav
+from formcheck.live.window import LiveLayout
+from formcheck.overlay import overlap
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import validate_report
 from formcheck.rules import FAULT_CODES
@@ -178,6 +180,45 @@ def test_setup_guidance_says_too_dark_and_step_into_view() -> None:
     assert setup_guidance(empty, None, 120.0, cfg) == GUIDANCE_TEXT["nobody"]
 
 
+@pytest.mark.parametrize("mirror", [False, True])
+@pytest.mark.parametrize(
+    "body",
+    [
+        (150, 380, 1100, 700),  # a lifter across the bottom, the usual side view
+        (100, 40, 1180, 400),  # filmed from below: the body high in the picture
+        (0, 230, 700, 720),  # at the left edge
+        (580, 230, 1280, 560),  # at the right edge
+    ],
+)
+def test_the_live_panels_keep_off_the_body(body: tuple[int, int, int, int], mirror: bool) -> None:
+    from formcheck.live.coach import CoachState
+    from formcheck.live.window import Hud, draw_live
+
+    frame = np.full((720, 1280, 3), 128, np.uint8)
+    state = CoachState(
+        t_s=1.0,
+        joints_xy_px=np.full((4, 2), np.nan),
+        hip_angle_deg=150.0,
+        phase="bottom",
+        reps=0,
+        guidance=GUIDANCE_TEXT["side_on"],
+        new=(),
+        moving=False,
+        body_box_px=body,
+    )
+    image, places = draw_live(frame, state, Hud(29.0, 40.0), Config(), mirror=mirror)
+    x0, y0, x1, y1 = body
+    assert places.body == ((1280 - x1, y0, 1280 - x0, y1) if mirror else body)
+    assert places.message is not None and places.head
+    panels = [places.counter, places.hud, places.message]
+    for k, a in enumerate(panels):
+        assert overlap(a, places.body) == 0, (a, places.body)
+        assert all(overlap(a, b) == 0 for b in panels[k + 1 :]), panels
+    # Nothing is drawn on the body: no skeleton here, so it is the untouched grey.
+    bx0, by0, bx1, by1 = places.body
+    assert (image[by0:by1, bx0:bx1] == 128).all()
+
+
 def test_the_faulty_rep_tone_differs_from_the_good_one(tmp_path: Path) -> None:
     good = tone_wav(tmp_path / "good.wav", GOOD_TONE).read_bytes()
     fault = tone_wav(tmp_path / "fault.wav", FAULT_TONE).read_bytes()
@@ -219,8 +260,13 @@ def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second
     cfg = Config()
     out = tmp_path / "live.json"
     said: list[str] = []
+    layouts: list[LiveLayout | None] = []
     opts = LiveOptions(
-        window=False, mute=True, json_out=out, on_verdict=lambda v: said.append(v.said)
+        window=False,
+        mute=True,
+        json_out=out,
+        on_verdict=lambda v: said.append(v.said),
+        on_drawn=lambda _image, places: layouts.append(places),
     )
     result = run_live(FilePlayer(CLIP, realtime=True), cfg, opts, estimator)
     offline = analyze_video(CLIP, cfg, estimator=estimator).report
@@ -239,6 +285,13 @@ def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second
     assert data["summary"]["faults"] == offline.fault_counts
     # Most frames analysed, not a slideshow.
     assert result.latency.frames > 0.5 * 30 * FileSource(CLIP).info.duration_s
+    # On every picture the panels (counter, hud, verdict) keep off the body and each other.
+    drawn = [p for p in layouts if p is not None and p.body is not None]
+    assert len(drawn) > 0.9 * len(layouts) and sum(p.message is not None for p in drawn) > 30
+    for p in drawn:
+        panels = [b for b in (p.counter, p.hud, p.message) if b is not None]
+        assert all(overlap(b, p.body) == 0 for b in panels), (panels, p.body)
+        assert all(overlap(a, b) == 0 for k, a in enumerate(panels) for b in panels[k + 1 :])
     assert result.latency.oldest_age_ms <= 1000 * cfg.live.max_frame_age_s
 
 
@@ -355,21 +408,29 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     screen = cv2.imread(str(tmp_path / "screen.png"))
     # The screen shows one of the last pictures handed to the window (all drawn after the
     # first verdict; a loaded machine paints a few frames late).
-    candidates = [cv2.imread(str(p)) for p in sorted(tmp_path.glob("drawn_*.png"))]
+    drawn_paths = sorted(tmp_path.glob("drawn_*.png"))
+    candidates = [cv2.imread(str(p)) for p in drawn_paths]
     assert len(candidates) == 8
-    located = [(*_locate(screen, d), d) for d in candidates]
-    score, (x, y), drawn = min(located, key=lambda m: m[0])  # ties: the first (no array compare)
+    located = [(*_locate(screen, d), i) for i, d in enumerate(candidates)]
+    score, (x, y), i = min(located, key=lambda m: m[0])
     assert score < 0.02, f"the drawn picture is not on the screen (score {score:.3f})"
+    drawn, places = candidates[i], json.loads(drawn_paths[i].with_suffix(".json").read_text())
     h, w = drawn.shape[:2]
     shown = screen[y : y + h, x : x + w].astype(int)
-    unit = max(h, w) / 720.0
-    # The counter panel (top left) and the cue panel (bottom) darken the video beneath
-    # them, so bright pixels there are the overlay's text: white for the counter, green or
-    # red for the rep verdict.
-    counter = shown[: round(3.4 * 34 * unit), : round(300 * unit)]
-    white = (counter.min(axis=2) > 220).sum()
+    # The panels keep off the body and off each other.
+    body = places["body"]
+    panels = [places["counter"], places["hud"], places["message"]]
+    assert body is not None and places["message"] is not None
+    for k, a in enumerate(panels):
+        assert overlap(a, body) == 0, (a, body)
+        assert all(overlap(a, b) == 0 for b in panels[k + 1 :]), panels
+    # The panels darken the video beneath them, so bright pixels there are the overlay's
+    # text: white for the counter, green or red for the rep verdict.
+    x0, y0, x1, y1 = places["counter"]
+    white = (shown[y0:y1, x0:x1].min(axis=2) > 220).sum()
     assert white > 200, f"no rep counter drawn ({white} white pixels)"
-    cue = shown[h - round(150 * unit) :, :]
+    x0, y0, x1, y1 = places["message"]
+    cue = shown[y0:y1, x0:x1]
     green = ((cue[..., 1] > 170) & (cue[..., 0] < 130) & (cue[..., 2] < 130)).sum()
     red = ((cue[..., 2] > 200) & (cue[..., 1] < 130) & (cue[..., 0] > 60)).sum()
     assert green + red > 150, f"no verdict drawn ({green} green, {red} red pixels)"

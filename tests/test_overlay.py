@@ -7,6 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from short_clips import SAMPLES
+
 from formcheck.analyze import Analysis, VideoOverlays
 from formcheck.overlay import Overlay, layout, overlap, place
 
@@ -37,6 +39,17 @@ def test_panels_go_where_the_body_is_not() -> None:
     assert overlap(place((300, 100), frame, [everywhere], prefer_top=True), everywhere) == 30000
 
 
+def test_the_counter_goes_on_one_line_above_a_body_that_leaves_only_a_strip() -> None:
+    frame = (640, 360)
+    big = (100, 84, 540, 348)  # a lifter filling the frame but for its top quarter
+    places = layout(_overlay("Rep 1: good rep", big), frame)
+    assert places.counter_one_line and places.counter_scale == 1.0
+    assert overlap(places.counter, big) == 0
+    assert places.message is not None and overlap(places.message, big) == 0
+    # With room for it, the counter keeps its three lines.
+    assert not layout(_overlay("Rep 1: good rep", (100, 200, 540, 348)), frame).counter_one_line
+
+
 def test_a_cue_folds_into_a_narrower_panel_beside_a_tall_body() -> None:
     frame = (720, 1280)  # portrait
     standing = (250, 100, 470, 1240)
@@ -49,12 +62,13 @@ def test_a_cue_folds_into_a_narrower_panel_beside_a_tall_body() -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name", ["sagging_hips_left", "good_form_portrait_left"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in SAMPLES.glob("*.mp4")))
 def test_the_video_s_panels_never_cover_the_body(
     name: str, sample_analysis: Callable[[str], Analysis]
 ) -> None:
-    """On every third frame of a sample, neither the counter nor the cue panel meets the
-    box around that frame's landmarks."""
+    """On every third frame of each sample (the lifter fills most of some of them: the
+    counter goes on one line there), neither the counter nor the cue panel meets the box
+    around that frame's landmarks."""
     analysis = sample_analysis(name)
     overlays = VideoOverlays.of(analysis)
     seq = analysis.sequence

@@ -30,7 +30,7 @@ from formcheck.analyze import set_warnings
 from formcheck.band import BandDetector, BandJudgement, BandThread, judge_rep
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
-from formcheck.geometry import hip_angle_deg
+from formcheck.geometry import body_box_px, hip_angle_deg
 from formcheck.judge import SAID_ONCE, once_for_the_set, rep_report
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
@@ -72,6 +72,9 @@ JUDGE_EVERY_S = 0.5
 # The setup guidance looks at this many seconds of recent frames, this often (s).
 GUIDANCE_WINDOW_S = 1.0
 GUIDANCE_EVERY_S = 0.5
+# Where the body keeps to is taken over this many seconds of recent frames (a rep's travel,
+# so the panels kept clear of it do not jump about within a rep), as often as the guidance.
+BODY_WINDOW_S = 3.0
 # Causal speed estimate of the hip angle: exponential smoothing time constant (s).
 SPEED_TAU_S = 0.1
 # What the view check's findings mean for the lifter setting up.
@@ -119,7 +122,9 @@ class CoachState:
     `joints_xy_px`: (4, 2) shoulder, hip, knee, ankle of the side in use (NaN: not seen);
     `hip_angle_deg`: causally smoothed signed hip angle (NaN: not seen); `reps`: reps
     judged so far; `guidance`: what to change in the setup ('' when the view is right);
-    `new`: verdicts reached on this frame; `moving`: the hips moved on this frame.
+    `new`: verdicts reached on this frame; `moving`: the hips moved on this frame;
+    `body_box_px`: (x0, y0, x1, y1) pixels, where the body kept to over the last
+    `BODY_WINDOW_S` (`geometry.body_box_px`; None: nobody seen), for the panels to avoid.
     """
 
     t_s: float
@@ -130,6 +135,7 @@ class CoachState:
     guidance: str
     new: tuple[Verdict, ...]
     moving: bool
+    body_box_px: tuple[int, int, int, int] | None = None
 
 
 def _brightness(image_bgr: np.ndarray) -> float:
@@ -201,6 +207,7 @@ class Coach:
         self._next_judge_t = -math.inf
         self._next_guidance_t = -math.inf
         self._guidance = ""
+        self._body_box: tuple[int, int, int, int] | None = None
         self._last_end_t = -math.inf
         self._said_once: set[str] = set()  # set faults already said (judge.SAID_ONCE)
         self._motion_ref = math.nan
@@ -229,6 +236,7 @@ class Coach:
             self._next_judge_t = frame.t_s + JUDGE_EVERY_S
         if frame.t_s >= self._next_guidance_t:
             self._guidance = self._setup_guidance(frame)
+            self._body_box = self._recent_body_box(frame)
             self._next_guidance_t = frame.t_s + GUIDANCE_EVERY_S
         return CoachState(
             frame.t_s,
@@ -239,6 +247,7 @@ class Coach:
             self._guidance,
             new,
             moving,
+            self._body_box,
         )
 
     def _joints(self, pose: PoseFrame) -> np.ndarray:
@@ -293,6 +302,11 @@ class Coach:
         i0 = bisect.bisect_left(self._times, frame.t_s - GUIDANCE_WINDOW_S)
         recent = PoseSequence.from_frames(self.poses[i0:], frame.resolution_wh)
         return setup_guidance(recent, self.side, _brightness(frame.image_bgr), self.cfg)
+
+    def _recent_body_box(self, frame: Frame) -> tuple[int, int, int, int] | None:
+        i0 = bisect.bisect_left(self._times, frame.t_s - BODY_WINDOW_S)
+        seen = [p.xy_px for p in self.poses[i0:] if not p.is_missing]
+        return body_box_px(np.array(seen), frame.resolution_wh) if seen else None
 
     def _wait_band(self) -> None:
         if self._band is not None:

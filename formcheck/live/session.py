@@ -28,7 +28,7 @@ from formcheck.live.capture import Capture, LiveSource
 from formcheck.live.coach import Coach, CoachState, Verdict
 from formcheck.live.display import KEY_PAUSE, KEY_QUIT, KEY_RESET, LiveWindow
 from formcheck.live.sound import Sound
-from formcheck.live.window import Hud, display_scale, draw_live, draw_summary
+from formcheck.live.window import Hud, LiveLayout, display_scale, draw_live, draw_summary
 from formcheck.report import SetReport, validate_report, write_json
 from formcheck.video import VideoInfo, VideoSink
 from formcheck.video.frames import ImageBGR
@@ -137,7 +137,8 @@ class LiveOptions:
     `window`: show the OpenCV window (else headless); `mute`: no sound; `json_out`: write
     the report there; `record`: write the annotated picture there (H.264 MP4);
     `on_verdict`: called with each verdict as it is reached (the CLI prints a line);
-    `on_drawn`: called with each drawn picture (tests); `summary`: show the end-of-set
+    `on_drawn`: called with each drawn picture and where its panels are (None: the
+    end-of-set screen; for tests); `summary`: show the end-of-set
     screen in the window; `stop`: set it to end the set from another thread (an embedding
     program, a test).
     """
@@ -147,7 +148,7 @@ class LiveOptions:
     json_out: Path | None = None
     record: Path | None = None
     on_verdict: Callable[[Verdict], None] | None = None
-    on_drawn: Callable[[ImageBGR], None] | None = None
+    on_drawn: Callable[[ImageBGR, LiveLayout | None], None] | None = None
     summary: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -243,7 +244,7 @@ def _show_summary(
     )
     window.show(image)
     if opts.on_drawn is not None:
-        opts.on_drawn(image)
+        opts.on_drawn(image, None)
     deadline = time.perf_counter() + cfg.live.summary_s
     while time.perf_counter() < deadline:
         if window.key(50) is not None:
@@ -367,11 +368,11 @@ class _Loop:
         if self._verdict is not None and t_s <= self._verdict_until:
             hud = Hud(hud.fps, hud.latency_ms, self._verdict, hud.paused)
         scale = display_scale((image_bgr.shape[1], image_bgr.shape[0]), self.window is not None)
-        image = draw_live(image_bgr, state, hud, self.cfg, mirror=self.mirror, scale=scale)
+        image, places = draw_live(image_bgr, state, hud, self.cfg, mirror=self.mirror, scale=scale)
         if self.window is not None:
             self.window.show(image)
         if self.opts.on_drawn is not None:
-            self.opts.on_drawn(image)
+            self.opts.on_drawn(image, places)
         self._last_image = image_bgr
         return image
 
@@ -381,16 +382,15 @@ class _Loop:
             return
         hud = self._hud()
         scale = display_scale((self._last_image.shape[1], self._last_image.shape[0]), True)
-        self.window.show(
-            draw_live(
-                self._last_image,
-                self._last_state,
-                Hud(hud.fps, hud.latency_ms, None, paused=True),
-                self.cfg,
-                mirror=self.mirror,
-                scale=scale,
-            )
+        image, _ = draw_live(
+            self._last_image,
+            self._last_state,
+            Hud(hud.fps, hud.latency_ms, None, paused=True),
+            self.cfg,
+            mirror=self.mirror,
+            scale=scale,
         )
+        self.window.show(image)
 
     def _record(self, image: ImageBGR, t_s: float) -> None:
         if self.opts.record is None:

@@ -20,7 +20,18 @@ import numpy as np
 
 from formcheck.config import Config
 from formcheck.live.coach import SHORT_CUES, CoachState, Verdict
-from formcheck.overlay import Overlay, annotate, draw_panel, draw_text, wrap_text
+from formcheck.overlay import (
+    Box,
+    Overlay,
+    annotate,
+    best_panel,
+    draw_panel,
+    draw_text,
+    fit_panel,
+    layout,
+    scaled_options,
+    wrap_text,
+)
 from formcheck.reps import Phase
 from formcheck.video.frames import ImageBGR
 
@@ -34,6 +45,9 @@ _WHITE = (255, 255, 255)
 _YELLOW = (0, 215, 255)
 _GREY = (170, 170, 170)
 _ORANGE = (0, 165, 255)
+# Panel metrics in pixels on a frame whose long side is 720 (they scale with it): the hud's
+# width, and the line heights of the message's large head and small detail.
+_HUD_W_PX, _BIG_LINE_PX, _SMALL_LINE_PX = 290, 44, 28
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,80 @@ def display_scale(resolution_wh: tuple[int, int], window: bool) -> float:
     return max(1.0, MIN_DISPLAY_LONG_SIDE_PX / max(resolution_wh))
 
 
+@dataclass(frozen=True)
+class LiveLayout:
+    """Where the live picture's panels are, in its pixels (after scaling and mirroring):
+    the counter, the hud (frames per second, latency, the hip gauge) and the message (the
+    verdict or the setup guidance; None: nothing to say), each placed off `body` (the box
+    the body kept to over the last seconds; None: nobody seen) and off each other. The
+    message's `head` lines are in large type, its `detail` lines below in small type, both
+    at `text_scale` of their normal size."""
+
+    body: Box | None
+    counter: Box
+    hud: Box
+    hud_scale: float
+    message: Box | None = None
+    head: tuple[str, ...] = ()
+    detail: tuple[str, ...] = ()
+    head_color: tuple[int, int, int] = _WHITE
+    text_scale: float = 1.0
+
+
+def _shown_box(box: Box | None, scale: float, width: int, mirror: bool) -> Box | None:
+    """`box` (pixels of the captured frame) in the drawn picture: scaled, then mirrored."""
+    if box is None:
+        return None
+    x0, y0, x1, y1 = (round(v * scale) for v in box)
+    return (width - x1, y0, width - x0, y1) if mirror else (x0, y0, x1, y1)
+
+
+def _message(state: CoachState, hud: Hud) -> tuple[str, str, tuple[int, int, int]] | None:
+    """What the message panel says: its head (large), detail (small) and the head's colour;
+    the rep verdict while it is up, else the setup guidance, else None."""
+    v = hud.verdict
+    if v is not None:
+        if v.fault:
+            return f"Rep {v.report.rep.index}: {v.said}", v.report.cue, _RED
+        return f"Rep {v.report.rep.index}: good rep", "", _GREEN
+    if state.guidance:
+        return state.guidance, "", _ORANGE
+    return None
+
+
+def live_layout(
+    state: CoachState, hud: Hud, overlay: Overlay, frame_wh: tuple[int, int]
+) -> LiveLayout:
+    """The live panels' places on a picture of `frame_wh` drawn from `overlay` (whose
+    `body_box_px` the panels keep clear of): the counter where `annotate` puts it, the hud
+    near the top, the message near the bottom, folded and its text shrunk as the video's
+    cue is (`overlay.fit_panel`) when that keeps it off the body."""
+    w, h = frame_wh
+    unit = max(w, h) / 720.0
+    body = overlay.body_box_px
+    avoid = [body] if body is not None else []
+    counter = layout(overlay, frame_wh).counter
+    hud_size = (round(_HUD_W_PX * unit), round(3.3 * round(28 * unit)))
+    hud_box, _, hud_scale = best_panel(
+        scaled_options(hud_size, None), frame_wh, [*avoid, counter], prefer_top=True
+    )
+    said = _message(state, hud)
+    if said is None:
+        return LiveLayout(body, counter, hud_box, hud_scale)
+    head, detail, color = said
+
+    def size_at(pw: int, scale: float) -> tuple[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+        heads = tuple(wrap_text(head, max(8, int(pw / (26 * unit * scale)))))
+        details = tuple(wrap_text(detail, max(8, int(pw / (14 * unit * scale)))))
+        height = round(24 * unit * scale) + round(
+            (len(heads) * _BIG_LINE_PX + len(details) * _SMALL_LINE_PX) * unit * scale
+        )
+        return height, (heads, details)
+
+    box, (heads, details), scale = fit_panel(size_at, frame_wh, [*avoid, counter, hud_box], body)
+    return LiveLayout(body, counter, hud_box, hud_scale, box, heads, details, color, scale)
+
+
 def draw_live(
     image_bgr: ImageBGR,
     state: CoachState,
@@ -63,8 +151,9 @@ def draw_live(
     *,
     mirror: bool = False,
     scale: float = 1.0,
-) -> ImageBGR:
-    """The live picture for one frame (a new image; `image_bgr` is not changed)."""
+) -> tuple[ImageBGR, LiveLayout]:
+    """The live picture for one frame (a new image; `image_bgr` is not changed), and where
+    its panels are."""
     img: np.ndarray = image_bgr
     joints = state.joints_xy_px.astype(np.float64)
     if scale != 1.0:
@@ -83,71 +172,72 @@ def draw_live(
         reps=state.reps,
         phase=Phase(state.phase).word,
         cue="",
+        body_box_px=_shown_box(state.body_box_px, scale, img.shape[1], mirror),
     )
+    places = live_layout(state, hud, overlay, (img.shape[1], img.shape[0]))
     out = annotate(img, overlay)
-    _draw_message(out, state, hud)
-    _draw_hud(out, state, hud, cfg)
-    return out
+    _draw_message(out, places)
+    _draw_hud(out, state, hud, cfg, places)
+    return out, places
 
 
-def _draw_message(img: ImageBGR, state: CoachState, hud: Hud) -> None:
-    """Bottom panel: the rep verdict while it is up (short cue large, the full cue below
-    it), else the setup guidance, else nothing."""
-    h, w = img.shape[:2]
-    unit = max(h, w) / 720.0
-    thick = max(1, round(2 * unit))
-    x0 = round(14 * unit)
-    big_scale, small_scale = 1.15 * unit, 0.62 * unit
-    big_h, small_h = round(44 * unit), round(28 * unit)
-    v = hud.verdict
-    if v is None and state.guidance:  # a rep's verdict, while it is up, comes first
-        head, detail, color = state.guidance, [], _ORANGE
-        head_lines = wrap_text(head, max(16, int(w / (26 * unit))))
-    elif v is not None:
-        head = (
-            f"Rep {v.report.rep.index}: {v.said}"
-            if v.fault
-            else f"Rep {v.report.rep.index}: good rep"
-        )
-        head_lines = [head]
-        detail = wrap_text(v.report.cue, max(20, int(w / (14 * unit)))) if v.fault else []
-        color = _RED if v.fault else _GREEN
-    else:
+def _draw_message(img: ImageBGR, places: LiveLayout) -> None:
+    """The message panel: its head in large type, the detail below it in small type."""
+    if places.message is None:
         return
-    top = h - round(14 * unit) - len(head_lines) * big_h - len(detail) * small_h
-    draw_panel(img, 0, top - round(10 * unit), w, h, alpha=0.6)
-    y = top
-    for line in head_lines:
-        y += big_h
-        draw_text(img, line, (x0, y - round(8 * unit)), big_scale, color, thick + 1)
-    for line in detail:
-        y += small_h
-        draw_text(img, line, (x0, y - round(4 * unit)), small_scale, _WHITE, max(1, thick - 1))
-
-
-def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
-    """Top right: fps, latency and the hip angle gauge; centre: the pause banner."""
     h, w = img.shape[:2]
     unit = max(h, w) / 720.0
+    k = places.text_scale
+    thick = max(1, round(2 * unit * k))
+    x0, y, _, _ = places.message
+    draw_panel(img, *places.message, alpha=0.6)
+    y += round(10 * unit * k)
+    for line in places.head:
+        y += round(_BIG_LINE_PX * unit * k)
+        draw_text(
+            img,
+            line,
+            (x0 + round(14 * unit), y - round(8 * unit * k)),
+            1.15 * unit * k,
+            places.head_color,
+            thick + 1,
+        )
+    for line in places.detail:
+        y += round(_SMALL_LINE_PX * unit * k)
+        draw_text(
+            img,
+            line,
+            (x0 + round(14 * unit), y - round(4 * unit * k)),
+            0.62 * unit * k,
+            _WHITE,
+            max(1, thick - 1),
+        )
+
+
+def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config, places: LiveLayout) -> None:
+    """The hud in its box: fps, latency and the hip angle gauge; the pause banner across
+    the middle (the set is paused: nothing to watch beneath it)."""
+    h, w = img.shape[:2]
+    box = places.hud
+    unit = max(h, w) / 720.0 * places.hud_scale
     thick = max(1, round(2 * unit))
     scale = 0.6 * unit
     line_h = round(28 * unit)
-    pw = round(250 * unit)
-    x0 = w - pw
-    draw_panel(img, x0, 0, w, round(3.3 * line_h))
+    x0, y0, x1, _ = box
+    draw_panel(img, *box)
     lat = "-" if math.isnan(hud.latency_ms) else f"{hud.latency_ms:.0f} ms"
     draw_text(
         img,
         f"{hud.fps:4.1f} fps  latency {lat}",
-        (x0 + round(10 * unit), line_h),
+        (x0 + round(10 * unit), y0 + line_h),
         scale,
         _WHITE,
         thick,
     )
     # The gauge: the target band in green, 180 (straight line) as a tick, the hip as a dot.
     lo, hi = GAUGE_RANGE_DEG
-    gx0, gx1 = x0 + round(12 * unit), w - round(14 * unit)
-    gy = round(2.0 * line_h)
+    gx0, gx1 = x0 + round(12 * unit), x1 - round(14 * unit)
+    gy = y0 + round(2.0 * line_h)
     gh = max(3, round(7 * unit))
 
     def gx(deg: float) -> int:
@@ -173,16 +263,18 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config) -> None:
     draw_text(
         img,
         label,
-        (x0 + round(10 * unit), round(3.05 * line_h)),
+        (x0 + round(10 * unit), y0 + round(3.05 * line_h)),
         scale * 0.9,
         _WHITE,
         max(1, thick - 1),
     )
     if hud.paused:
+        unit = max(h, w) / 720.0  # the banner at the frame's own size
+        scale, thick, line_h = 0.96 * unit, max(1, round(2 * unit)) + 1, round(28 * unit)
         text = "PAUSED - space to go on"
-        size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.6, thick + 1)[0]
+        size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0]
         draw_panel(img, 0, h // 2 - 2 * line_h, w, h // 2 + line_h)
-        draw_text(img, text, ((w - size[0]) // 2, h // 2), scale * 1.6, _ORANGE, thick + 1)
+        draw_text(img, text, ((w - size[0]) // 2, h // 2), scale, _ORANGE, thick)
 
 
 def draw_summary(
