@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-
 from short_clips import SAMPLES
 
 from formcheck.analyze import Analysis, VideoOverlays
