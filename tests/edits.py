@@ -1,8 +1,8 @@
 """Edited clips for tests, made from the bundled samples as an editor would make them: a
 window cut out of a clip, takes joined end to end, an end card after a set, panels side by
-side; and as a handheld phone films: turned away from the lifter and back, or with its
-rotation tag lost (the picture upside down or on its side). The times start again from 0,
-and the product's own browser-playable encoder writes them."""
+side; and as a handheld phone films: turned away from the lifter and back, held above the
+lifter, or with its rotation tag lost (the picture upside down or on its side). The times
+start again from 0, and the product's own browser-playable encoder writes them."""
 
 from __future__ import annotations
 
@@ -130,4 +130,15 @@ def turned(source: Path, out: Path, quarters: int, end_s: float = float("inf")) 
     with VideoSink(out, info.fps, size) as sink:
         for image, t_s in _window(source, 0.0, end_s):
             sink.write(np.ascontiguousarray(np.rot90(image, quarters)), t_s)
+    return out
+
+
+def seen_from_above(source: Path, out: Path, squash: float) -> Path:
+    """`source` with every height in the picture shortened to `squash` of itself, as a camera
+    held above the lifter foreshortens them (widths kept)."""
+    info = FileSource(source).info
+    size = (info.width, 2 * round(info.height * squash / 2))
+    with VideoSink(out, info.fps, size) as sink:
+        for frame in FileSource(source):
+            sink.write(cv2.resize(frame.image_bgr, size, interpolation=cv2.INTER_AREA), frame.t_s)
     return out

@@ -573,9 +573,17 @@ def test_no_records_or_no_view_of_the_strand_is_unknown() -> None:
     assert judge_rep([], REP, CFG).placement == "unknown"
     far_away = [_record(t, {"red": 1.0}) for t in (10.0, 10.1, 10.2)]
     assert judge_rep(far_away, REP, CFG).placement == "unknown"
-    # A loop is seen but the strand's path is not (feet out of frame): a hip band cannot
-    # be ruled out, so no "knees" fault.
-    assert judge_rep(_records(None, {"red": 0.9}, measured=False), REP, CFG).placement == "unknown"
+    # Neither the strand's path (feet out of frame) nor a loop seen: nothing is ruled out.
+    assert judge_rep(_records(None, {"red": 0.1}, measured=False), REP, CFG).placement == "unknown"
+
+
+def test_a_loop_seen_where_the_strand_s_path_is_not_is_a_knee_band() -> None:
+    """The band's region is in view (a loop above the knees, plain to see) though the
+    strand's path is not (feet out of frame, the hips never high enough in the picture):
+    the band is at the knees, as a lifter would say, not "unknown"."""
+    j = judge_rep(_records(None, {"red": 0.9}, measured=False), REP, CFG)
+    assert (j.placement, j.knee_color, j.hip_color) == ("knees", "red", None)
+    assert 0.5 <= j.confidence <= 1.0
 
 
 # --- the rule and the wiring ---------------------------------------------------------------

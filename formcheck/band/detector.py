@@ -20,7 +20,7 @@ from formcheck.pose.landmarks import PoseFrame
 from formcheck.video.frames import Frame
 
 #: Version of the records in `PoseSequence.meta["band"]`; bumped when their meaning changes.
-EVIDENCE_VERSION = 2
+EVIDENCE_VERSION = 3
 #: Frames waiting for a `BandThread` at most (each holds a decoded image).
 MAX_BACKLOG = 8
 META_KEY = "band"

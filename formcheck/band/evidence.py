@@ -80,8 +80,14 @@ THIN_L = 0.22
 #: Thin parts this close (thigh lengths) to a broad region of their colour are its rim
 #: (edges are soft: blur, anti-aliasing, compression), not a strand.
 TOUCH_L = 0.06
-#: Strands are judged with the hips at least this high (thigh lengths) above the feet.
-MIN_HIP_HEIGHT_L = 0.5
+#: Strands are judged with the hips at least this far up from the feet towards the knees
+#: (a share of the knees' height above the feet). A camera above the lifter shortens every
+#: height in the picture alike and leaves this share as it is; a height in thigh lengths it
+#: shortens (the real knee-band clip squashed to 0.6 of its height, as a camera above the
+#: lifter foreshortens it, had its tops at 0.35-0.4 L: the strand was never looked for, and
+#: the band was "unknown"). At the top of a rep the share runs 0.55-0.7 on the team's real
+#: clips, at the bottom 0.15-0.4.
+MIN_HIP_RISE = 0.5
 #: Strand samples lower in the image than this far (thigh lengths) above the foot are
 #: on the floor: left out.
 FLOOR_CLEAR_L = 0.2
@@ -785,7 +791,8 @@ def measure_frame(
     legs = np.nan_to_num(np.fmax(_share(*on_thigh, axis=0), _share(*on_shin, axis=0)), nan=0.0)
 
     strand, starts, ends = _strands(crop, bf, legs >= LEGS_WEAR_SHARE)
-    if bf.foot[1] - bf.hip[1] < MIN_HIP_HEIGHT_L * length:
+    knees_up = bf.foot[1] - bf.knee[1]
+    if knees_up <= 0 or bf.foot[1] - bf.hip[1] < MIN_HIP_RISE * knees_up:
         strand[:] = np.nan  # hips on the floor: a strand would lie along it, unseen
     clear = [
         (starts[k], ends[k])

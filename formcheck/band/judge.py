@@ -18,8 +18,8 @@ a strand and no loop in that phase, a loop of the same colour in the other.
 
 A placement is found when its score reaches the configured minimum (`BandConfig`):
 both -> "both", strand only -> "hips", loop only -> "knees", neither -> "none". Too few
-usable frames (the lower body not seen near the top or the bottom), or no view of the
-strand's path (feet out of frame), -> "unknown".
+usable frames (the lower body not seen near the top or the bottom) -> "unknown"; so is no
+view of the strand's path (feet out of frame) unless a knee loop is seen: then "knees".
 
 The confidence (0-1) grows with the distance of the deciding scores from their minimum
 and with the number of frames behind them.
@@ -229,15 +229,17 @@ def judge_rep(frames: Sequence[FrameEvidence], rep: Rep, cfg: BandConfig) -> Ban
     knee = knees[knee_color] if knee_color is not None else None
     has_hips = hip is not None and hip >= hip_min
     has_knees = knee is not None and knee >= cfg.min_knee_loop
-    if hip is None:  # the strand's path not seen: a hip band cannot be ruled out
+    if hip is None and not has_knees:  # the strand's path not seen: no band ruled out
         return BandJudgement.unknown(used)
+    # The strand's path unseen but a loop found: "knees" (a hip band as well, unseen, would
+    # make it "both": two bands at once are rare).
     placement = {
         (True, True): "both",
         (True, False): "hips",
         (False, True): "knees",
         (False, False): "none",
     }[(has_hips, has_knees)]
-    confidence = _confidence(hip, hip_min, has_hips, used)
+    confidence = 1.0 if hip is None else _confidence(hip, hip_min, has_hips, used)
     if knee is not None and placement != "hips":  # the loop's presence or absence matters
         confidence = min(confidence, _confidence(knee, cfg.min_knee_loop, has_knees, used))
     return BandJudgement(
