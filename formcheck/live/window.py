@@ -192,26 +192,16 @@ def _draw_message(img: ImageBGR, places: LiveLayout) -> None:
     x0, y, _, _ = places.message
     draw_panel(img, *places.message, alpha=0.6)
     y += round(10 * unit * k)
-    for line in places.head:
-        y += round(_BIG_LINE_PX * unit * k)
-        draw_text(
-            img,
-            line,
-            (x0 + round(14 * unit), y - round(8 * unit * k)),
-            1.15 * unit * k,
-            places.head_color,
-            thick + 1,
-        )
-    for line in places.detail:
-        y += round(_SMALL_LINE_PX * unit * k)
-        draw_text(
-            img,
-            line,
-            (x0 + round(14 * unit), y - round(4 * unit * k)),
-            0.62 * unit * k,
-            _WHITE,
-            max(1, thick - 1),
-        )
+    # (lines, line height, text scale, colour, thickness, baseline lift): head, then detail
+    blocks = (
+        (places.head, _BIG_LINE_PX, 1.15, places.head_color, thick + 1, 8),
+        (places.detail, _SMALL_LINE_PX, 0.62, _WHITE, max(1, thick - 1), 4),
+    )
+    for lines, line_px, text_scale, color, weight, lift in blocks:
+        for line in lines:
+            y += round(line_px * unit * k)
+            org = (x0 + round(14 * unit), y - round(lift * unit * k))
+            draw_text(img, line, org, text_scale * unit * k, color, weight)
 
 
 def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config, places: LiveLayout) -> None:
