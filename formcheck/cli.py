@@ -21,13 +21,13 @@ from rich.table import Table
 
 from formcheck import __version__
 from formcheck.batch.command import batch_bench_command, batch_command
-from formcheck.cli_flag import flag
+from formcheck.cli_flag import FlagHelpTyper, flag
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarker import NATIVE_LOGS_ENV
 
-app = typer.Typer(
+app = FlagHelpTyper(
     name="formcheck",
     help="Form checker for the resistance band hip thrust: film a set from the side, get "
     "per-rep feedback.",
