@@ -1,7 +1,10 @@
-"""The offline pipeline: video -> poses -> track -> reps -> rules -> report (and overlays).
+"""The offline pipeline: video -> measurement -> track -> reps -> rules -> report (and
+overlays).
 
-`analyze_video` runs the model; `analyze_sequence` starts from saved landmarks and never
-loads it. Progress goes to an optional callback; the CLI turns it into a progress bar.
+`measure_clip` runs the model and the pixel watchers over a clip and hands back one typed
+`Measurement`; `analyze_measurement` judges it (and `analyze_sequence` a saved landmarks
+file, without the model); `analyze_video` does both. Progress goes to an optional callback;
+the CLI turns it into a progress bar.
 """
 
 from __future__ import annotations
@@ -15,40 +18,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from formcheck.band import (
-    BandDetector,
-    BandJudgement,
-    BandThread,
-    band_outline_px,
-    evidence_from_meta,
-)
+from formcheck.band import BandDetector, BandJudgement, BandThread, band_outline_px
 from formcheck.band import judge_reps as judge_bands
-from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.band.retake import apply_retakes, retake_tops
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.geometry import body_box_px, upright_turn_deg
 from formcheck.judge import once_for_the_set, rep_report
+from formcheck.measurement import Measurement
 from formcheck.no_reps import explain_no_reps
 from formcheck.overlay import Box, Overlay, annotate
-from formcheck.panels import Panel, PanelWatch, clip_frames, split_screen_panel
+from formcheck.panels import PanelWatch, split_screen_panel
 from formcheck.pose.bundle import check_bundle
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo, SetReport, ViewInfo
 from formcheck.reps import Phase, Rep, segment_reps
 from formcheck.schedule import SPARSE_EVERY, measure_sparse_dense, on_grid
-from formcheck.shots import (
-    Shot,
-    ShotDetector,
-    breaks_from_meta,
-    cuts_from_meta,
-    moves_from_meta,
-    split_shots,
-)
+from formcheck.shots import Shot, ShotDetector, breaks_of, cuts_of, moves_of, split_shots
 from formcheck.track import SIDE_LANDMARKS, PoseTrack, build_track, choose_side
 from formcheck.video import FileSource, Frame, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
-from formcheck.video.source import TURN_KEY
 
 if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model runs
     from formcheck.pose.landmarker import PoseEstimator
@@ -69,21 +58,22 @@ class Analysis:
     """Everything one analysis produced: the report, and the data behind it."""
 
     report: SetReport
-    sequence: PoseSequence
+    measurement: Measurement
     track: PoseTrack
     reps: tuple[Rep, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
     bands: tuple[BandJudgement, ...] = ()  # one per rep: where the band was seen
 
+    @property
+    def sequence(self) -> PoseSequence:
+        """The poses measured (`measurement.poses`)."""
+        return self.measurement.poses
+
     def named(self, path: str) -> Analysis:
         """A copy whose report and landmarks name `path` as the clip: what a worker that
         analysed its own copy of a user's file (batch, server) hands back."""
         report = replace(self.report, source=replace(self.report.source, path=path))
-        meta = {
-            **self.sequence.meta,
-            "source": {**self.sequence.meta.get("source", {}), "path": path},
-        }
-        return replace(self, report=report, sequence=replace(self.sequence, meta=meta))
+        return replace(self, report=report, measurement=self.measurement.named(path))
 
 
 def open_estimator(cfg: Config, offline: bool = True) -> PoseEstimator:
@@ -133,15 +123,16 @@ def estimate_poses(
     estimator: PoseEstimator,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
-) -> PoseSequence:
+) -> Measurement:
     """The pose of every analysed frame (one in `source.stride`); frames with no pose are
     kept as missing. With `cfg.pose.schedule` "sparse" the model sees only some of them
     (`formcheck.schedule`), on `estimator` and its twin at once, and the rest are
-    interpolated; "every": all of them, on `estimator`.
+    interpolated; "every": all of them, on `estimator`. With the poses, what the watchers
+    saw on the decoding thread (picture changes, split-screen panels) and, when
+    `cfg.rules.band.detect`, the band detector's evidence (it sees each frame with its pose
+    as it goes).
 
     `estimator` is reset for this clip and left open (one loaded model serves many clips).
-    When `cfg.rules.band.detect`, a band detector sees each frame with its pose as it goes;
-    its evidence is kept in the sequence's `meta["band"]`.
     """
     band = BandDetector(cfg.rules.band.sample_every_s) if cfg.rules.band.detect else None
     estimator.start_clip()
@@ -193,40 +184,31 @@ def estimate_poses(
         if band is not None:
             timings["band"] = band.elapsed_s
     info = source.info
-    meta = {
-        "source": {
-            "path": info.path,
-            "fps": info.fps,
-            "frame_count": info.frame_count,
-            "duration_s": info.duration_s,
-            "width": info.width,
-            "height": info.height,
-        },
-        "model": {"name": bundle.name, "sha256": bundle.sha256},
-        "decode_errors": source.decode_errors,
-        "shots": shots.meta(),
-        "schedule": schedule,
-    }
-    if source.turn_deg:  # a wrong rotation tag set right: frames re-read later turn too
-        meta[TURN_KEY] = source.turn_deg
-    if panels is not None:
-        meta["panel_candidates"] = [
-            p.to_meta() for p in panels.candidates((info.width, info.height))
-        ]
-    if band is not None:
-        meta["band"] = band.meta()
-    return PoseSequence.from_frames(frames, (info.width, info.height), meta)
+    poses = PoseSequence.from_frames(frames, (info.width, info.height))
+    return Measurement(
+        poses=poses,
+        video=replace(info, rotation_deg=0),
+        model=ModelInfo(bundle.name, bundle.sha256),
+        decode_errors=source.decode_errors,
+        schedule=schedule,
+        shots=shots.meta(),
+        band=band.meta() if band is not None else None,
+        # A wrong rotation tag set right: frames re-read later turn too.
+        turn_deg=source.turn_deg,
+        panel_candidates=tuple(panels.candidates((info.width, info.height)) if panels else ()),
+    )
 
 
 #: How the lifter looked before that turn.
 TURN_WORDS = {90: "on their side", 180: "upside down", 270: "on their side"}
 
 
-def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Config) -> list[str]:
+def set_warnings(m: Measurement, track: PoseTrack, reps: list[Rep], cfg: Config) -> list[str]:
     """The set-level warnings of a report (damaged file, crowd, absences, view, and what
     was seen when no rep was); shared by `analyze` and live mode so both say the same."""
     out: list[str] = []
-    if seq.meta.get("decode_errors"):
+    seq = m.poses
+    if m.decode_errors:
         last = float(seq.t_s[-1]) if len(seq) else 0.0
         out.append(f"the video is damaged or truncated: analysed the first {last:.1f} s")
     counted = seq.people[seq.people >= 0]
@@ -247,24 +229,23 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
             if end_t - t[start] >= ABSENCE_WARNING_S:
                 out.append(f"no person in view from {t[start]:.1f} s to {end_t:.1f} s")
             start = None
-    turn = int(seq.meta.get(TURN_KEY, 0))
+    turn = m.turn_deg
     if turn:
         out.append(
             f"the picture showed the lifter {TURN_WORDS[turn]} (a wrong rotation tag?):"
             f" analysed it turned {turn} deg counter-clockwise"
         )
-    panel = Panel.from_meta(seq.meta)
-    if panel is not None:
-        out.append(panel.warning)
+    if m.panel is not None:
+        out.append(m.panel.warning)
     if not track.view.ok:
         out.append(track.view.message)
-    cuts = cuts_from_meta(seq.meta)
+    cuts = cuts_of(m.shots)
     if cuts and len(t):
         out.append(shots_warning(split_shots(cuts, float(t[0]), float(t[-1])), reps))
     out += [
         f"the camera {what} from {a:.1f} s to {b:.1f} s: reps are counted before and"
         " after it, never across it"
-        for what, a, b in camera_moves(seq)
+        for what, a, b in camera_moves(m)
     ]
     if not reps:
         out.append(
@@ -273,11 +254,11 @@ def set_warnings(seq: PoseSequence, track: PoseTrack, reps: list[Rep], cfg: Conf
     return out
 
 
-def camera_moves(seq: PoseSequence) -> list[tuple[str, float, float]]:
+def camera_moves(m: Measurement) -> list[tuple[str, float, float]]:
     """The camera's moves (`formcheck.shots.find_moves`) as a report names them: ("moved",
     start s, end s), or ("turned away from the lifter", ...) for a move away and the move
     back, with nobody in view for most of the time between (a phone swung away and back)."""
-    moves = moves_from_meta(seq.meta)
+    moves, seq = moves_of(m.shots), m.poses
     out: list[tuple[str, float, float]] = []
     k = 0
     while k < len(moves):
@@ -310,13 +291,14 @@ def shots_warning(shots: list[Shot], reps: list[Rep]) -> str:
 
 
 def _track_reps_bands(
-    seq: PoseSequence, cfg: Config, timings: dict[str, float]
+    m: Measurement, cfg: Config, timings: dict[str, float]
 ) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
     """The track, the reps (with any retaken tops) and each rep's band judgement.
 
     Raises:
         NoPersonError: a pose was found in too few frames to analyse the set.
     """
+    seq = m.poses
     found_share = float(seq.found.mean()) if len(seq) else 0.0
     if found_share < cfg.track.min_tracked_fraction:
         raise NoPersonError(
@@ -324,30 +306,39 @@ def _track_reps_bands(
             " whole body in frame"
         )
     t0 = time.perf_counter()
-    breaks = breaks_from_meta(seq.meta)
+    breaks = breaks_of(m.shots)
     track = build_track(seq, cfg.track, breaks)
     t1 = time.perf_counter()
-    reps = apply_retakes(segment_reps(track, cfg.reps, breaks), seq.meta.get(RETAKE_KEY))
+    reps = apply_retakes(segment_reps(track, cfg.reps, breaks), m.retake)
     t2 = time.perf_counter()
-    evidence = evidence_from_meta(seq.meta) if cfg.rules.band.detect else None
+    evidence = m.band_evidence if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)
     # Judging the band counts with the rules, as the band_placement rule's input.
     timings.update(track=t1 - t0, reps=t2 - t1, rules=time.perf_counter() - t2)
     return track, reps, bands
 
 
-def analyze_sequence(
-    seq: PoseSequence,
+def analyze_sequence(seq: PoseSequence, cfg: Config) -> Analysis:
+    """`analyze_measurement` of a saved landmarks file's poses and records (`seq.meta`).
+
+    Raises:
+        NoPersonError: a pose was found in too few frames to analyse the set.
+    """
+    return analyze_measurement(Measurement.of(seq), cfg)
+
+
+def analyze_measurement(
+    m: Measurement,
     cfg: Config,
     timings: dict[str, float] | None = None,
 ) -> Analysis:
-    """Track, reps, rules and report from landmarks alone (no model, no video).
+    """Track, reps, rules and report from a clip's measurement (no model, no video).
 
     Raises:
         NoPersonError: a pose was found in too few frames to analyse the set.
     """
     timings = {} if timings is None else timings
-    track, reps, bands = _track_reps_bands(seq, cfg, timings)
+    track, reps, bands = _track_reps_bands(m, cfg, timings)
     t2 = time.perf_counter()
     rep_reports, set_findings = once_for_the_set(
         [
@@ -356,24 +347,15 @@ def analyze_sequence(
         ]
     )
     timings["rules"] += time.perf_counter() - t2
-    src = seq.meta.get("source", {})
-    model = seq.meta.get("model", {})
     report = SetReport(
-        source=VideoInfo(
-            path=str(src.get("path", "")),
-            fps=float(src.get("fps", 0.0)),
-            frame_count=int(src.get("frame_count", len(seq))),
-            duration_s=float(src.get("duration_s", 0.0)),
-            width=seq.resolution_wh[0],
-            height=seq.resolution_wh[1],
-        ),
-        model=ModelInfo(str(model.get("name", "")), str(model.get("sha256", ""))),
+        source=m.video,
+        model=m.model,
         view=ViewInfo.of(track),
         reps=rep_reports,
-        warnings=tuple(set_warnings(seq, track, reps, cfg)),
+        warnings=tuple(set_warnings(m, track, reps, cfg)),
         set_findings=set_findings,
     )
-    return Analysis(report, seq, track, tuple(reps), timings, tuple(bands))
+    return Analysis(report, m, track, tuple(reps), timings, tuple(bands))
 
 
 def measure_video(
@@ -382,32 +364,33 @@ def measure_video(
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
     estimator: PoseEstimator | None = None,
-) -> PoseSequence:
-    """Everything the model measures in one clip, ready for `analyze_sequence` (or saving).
+) -> Measurement:
+    """Everything the model measures in one picture of a clip, ready for
+    `analyze_measurement` (or saving).
 
     The poses and band evidence (`estimate_poses`), then, when a band was found, the tops
     of the banded reps measured again with the band painted out (`band.retake`), kept in
-    the sequence's `meta["retake"]`. `estimator` as in `estimate_poses`.
+    `Measurement.retake`. `estimator` as in `estimate_poses`.
     """
     timings = {} if timings is None else timings
     est = estimator if estimator is not None else open_estimator(cfg)
     try:
         t0 = time.perf_counter()
-        seq = estimate_poses(source, cfg, est, progress, timings)
+        m = estimate_poses(source, cfg, est, progress, timings)
         timings["decode_and_pose"] = time.perf_counter() - t0
         per_rep = cfg.rules.band.retake_frames
         if not per_rep or not cfg.rules.band.detect:
-            return seq
+            return m
         t1 = time.perf_counter()
         try:
-            track, reps, bands = _track_reps_bands(seq, cfg, {})
+            track, reps, bands = _track_reps_bands(m, cfg, {})
         except NoPersonError:  # said by the analysis; a split screen's panels may show one
-            return seq
+            return m
         if any(b.found for b in bands):
             record = retake_tops(source, track, reps, bands, est, per_rep, cfg.track.min_visibility)
-            seq = replace(seq, meta={**seq.meta, RETAKE_KEY: record})
+            m = replace(m, retake=record)
         timings["retake"] = time.perf_counter() - t1
-        return seq
+        return m
     finally:
         if estimator is None:
             est.close()
@@ -432,11 +415,11 @@ def analyze_video(
     timings: dict[str, float] = {}
     est = estimator if estimator is not None else open_estimator(cfg)
     try:
-        seq = measure_clip(source, cfg, est, progress, timings)
+        m = measure_clip(source, cfg, est, progress, timings)
     finally:
         if estimator is None:
             est.close()
-    return analyze_sequence(seq, cfg, timings)
+    return analyze_measurement(m, cfg, timings)
 
 
 def measure_clip(
@@ -445,28 +428,28 @@ def measure_clip(
     estimator: PoseEstimator,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
-) -> PoseSequence:
+) -> Measurement:
     """`measure_video` of a whole clip. A picture whose lifter is upside down or on their
     side (a wrong rotation tag, `geometry.upright_turn_deg`) is measured again turned
-    upright, the turn kept in `meta["turn_deg"]`; a split screen is measured again in only
-    the panel where the lifter is seen best (`panels.split_screen_panel`), kept in
-    `meta["panel"]`."""
-    seq = measure_video(source, cfg, progress, timings, estimator)
-    turn = _upright_turn(seq)
+    upright, the turn kept in `Measurement.turn_deg`; a split screen is measured again in
+    only the panel where the lifter is seen best (`panels.split_screen_panel`), kept in
+    `Measurement.panel`."""
+    m = measure_video(source, cfg, progress, timings, estimator)
+    turn = _upright_turn(m.poses)
     if turn:  # a wrong rotation tag: the person upside down or on their side
         source = FileSource(source.path, source.stride, turn_deg=turn)
-        seq = measure_video(source, cfg, progress, timings, estimator)
-    panel = split_screen_panel(source, seq, estimator)
+        m = measure_video(source, cfg, progress, timings, estimator)
+    panel = split_screen_panel(source, m.poses, m.panel_candidates, estimator)
     if panel is None:
-        return seq
-    seq = measure_video(
+        return m
+    m = measure_video(
         FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn),
         cfg,
         progress,
         timings,
         estimator,
     )
-    return replace(seq, meta={**seq.meta, "panel": panel.to_meta()})
+    return replace(m, panel=panel)
 
 
 def _upright_turn(seq: PoseSequence) -> int:
@@ -552,7 +535,7 @@ def iter_annotated(
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Decode the clip again and yield (annotated image, t_s) for each frame."""
     overlays = VideoOverlays.of(analysis)
-    for frame in prefetch(clip_frames(path, analysis.sequence.meta, stride)):
+    for frame in prefetch(analysis.measurement.frames(path, stride)):
         yield annotate(frame.image_bgr, overlays.at(frame.t_s)), frame.t_s
 
 
@@ -563,7 +546,7 @@ def write_annotated_video(
     progress: Progress | None = None,
 ) -> None:
     """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
-    info: VideoInfo = clip_frames(path, analysis.sequence.meta).info
+    info: VideoInfo = analysis.measurement.frames(path).info
     total = info.frame_count
     with VideoSink(out, info.fps, (info.width, info.height)) as sink:
         for n, (image, t_s) in enumerate(iter_annotated(path, analysis), start=1):

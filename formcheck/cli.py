@@ -164,9 +164,9 @@ def analyze(
     ] = False,
 ) -> None:
     """Analyse a recorded set: per-rep findings, cues, and optional JSON, video, landmarks."""
-    from formcheck.analyze import analyze_sequence, analyze_video
+    from formcheck.analyze import analyze_measurement, analyze_video
+    from formcheck.measurement import Measurement
     from formcheck.outputs import ClipOutputs, write_outputs
-    from formcheck.pose.sequence import PoseSequence
     from formcheck.report.terminal import print_report, summary_line
 
     try:
@@ -180,7 +180,7 @@ def analyze(
             },
         )
         if from_landmarks is not None:
-            analysis = analyze_sequence(PoseSequence.load(from_landmarks), cfg)
+            analysis = analyze_measurement(Measurement.load(from_landmarks), cfg)
         elif video is not None:
             with _progress("Analysing", quiet) as progress:
                 analysis = analyze_video(video, cfg, progress)

@@ -51,14 +51,14 @@ def report_html(
     track = analysis.track
     angle = AngleSeries(track.t_s, track.hip_angle_deg)
     try:
-        stills = stills_for(report["reps"], track, analysis.sequence, video)
+        stills = stills_for(report["reps"], track, analysis.measurement, video)
     except FormcheckError as exc:
         log.warning(
             "%s: no pictures in the HTML report (%s)",
             analysis.report.source.path,
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         )
-        stills = stills_for(report["reps"], track, analysis.sequence, None)
+        stills = stills_for(report["reps"], track, analysis.measurement, None)
     return build_report_html(report, angle=angle, stills=stills, rules=rules)
 
 
@@ -92,7 +92,7 @@ def write_outputs(
     if outputs.json is not None:
         write_json(data, outputs.json)
     if outputs.landmarks is not None:
-        analysis.sequence.save(outputs.landmarks)
+        analysis.measurement.save(outputs.landmarks)
     if outputs.video is not None and video is not None:
         write_annotated_video(video, analysis, outputs.video, progress)
     if outputs.html is not None:

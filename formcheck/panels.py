@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -32,7 +31,7 @@ from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
 from formcheck.track import SIDE_LANDMARKS
 from formcheck.video.frames import Frame, ImageBGR
-from formcheck.video.source import TURN_KEY, FileSource
+from formcheck.video.source import FileSource
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -284,18 +283,20 @@ def _crossed(seq: PoseSequence, panels: Sequence[Panel]) -> bool:
 
 
 def split_screen_panel(
-    source: FileSource, seq: PoseSequence, estimator: PoseEstimator
+    source: FileSource,
+    seq: PoseSequence,
+    candidates: Sequence[Panel],
+    estimator: PoseEstimator,
 ) -> Panel | None:
     """The panel to analyse when the clip of `source`, measured over its whole picture as
     `seq`, is a split screen with a lifter in two panels or more: the one where the pose
-    model sees the lifter best; None for a clip of one picture, or whose candidate panels
-    (`meta["panel_candidates"]`, from `PanelWatch`) are cut by a floor line or a bar (one
-    lifter across them, or in one only).
+    model sees the lifter best; None for a clip of one picture, or whose `candidates`
+    (the panels `PanelWatch` saw) are cut by a floor line or a bar (one lifter across them,
+    or in one only).
 
     Two panels whose backgrounds meet without a visible line (two takes in one room put
     side by side without a divider) show no seam and are not found.
     """
-    candidates = [Panel.from_dict(d) for d in seq.meta.get("panel_candidates", [])]
     if len(candidates) < 2 or _crossed(seq, candidates):
         return None
     duration = source.info.duration_s or 1.0
@@ -329,15 +330,3 @@ def split_screen_panel(
     if sum(s >= MIN_SEEN for s in seen) < 2:
         return None
     return panels[int(np.argmax(seen))]
-
-
-def clip_frames(path: str | Path, meta: dict[str, Any], stride: int = 1) -> FileSource:
-    """The frames of an analysed clip as they were measured: turned as the measurement
-    turned them (`meta["turn_deg"]`) and cut to the panel it kept (`meta["panel"]`)."""
-    panel = Panel.from_meta(meta)
-    return FileSource(
-        path,
-        stride=stride,
-        crop=panel.box if panel is not None else None,
-        turn_deg=int(meta.get(TURN_KEY, 0)),
-    )

@@ -28,7 +28,7 @@ which would overwrite mediapipe's `opencv-contrib-python`.)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,31 +136,31 @@ def find_moves(t_s: np.ndarray, change: np.ndarray) -> list[tuple[float, float]]
     return out
 
 
-def _change(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The frame times and changes `ShotDetector.meta()` kept in `meta["shots"]`; None when
-    the landmarks were saved without them (an older file) or with another version."""
-    shots = meta.get("shots")
-    if not isinstance(shots, dict) or shots.get("version") != SHOTS_VERSION:
+def _change(record: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame times and changes of a `ShotDetector.meta()` record; None without one (the
+    clip was not watched, or its landmarks were saved by an older version) or with one of
+    another version."""
+    if not isinstance(record, Mapping) or record.get("version") != SHOTS_VERSION:
         return None
-    return np.asarray(shots["t_s"], np.float64), np.asarray(shots["change"], np.float64)
+    return np.asarray(record["t_s"], np.float64), np.asarray(record["change"], np.float64)
 
 
-def cuts_from_meta(meta: dict[str, Any]) -> list[float]:
-    """The cuts of a measured clip (none without `meta["shots"]`, see `_change`)."""
-    measured = _change(meta)
+def cuts_of(record: Mapping[str, Any] | None) -> list[float]:
+    """The cuts (s) in a clip's shot record (`Measurement.shots`; none without it)."""
+    measured = _change(record)
     return find_cuts(*measured) if measured is not None else []
 
 
-def moves_from_meta(meta: dict[str, Any]) -> list[tuple[float, float]]:
-    """The camera's moves in a measured clip (none without `meta["shots"]`)."""
-    measured = _change(meta)
+def moves_of(record: Mapping[str, Any] | None) -> list[tuple[float, float]]:
+    """The camera's moves (start, end s) in a clip's shot record (none without it)."""
+    measured = _change(record)
     return find_moves(*measured) if measured is not None else []
 
 
-def breaks_from_meta(meta: dict[str, Any]) -> list[float]:
+def breaks_of(record: Mapping[str, Any] | None) -> list[float]:
     """Where the view is broken (s): the cuts, and the start and end of each camera move.
     Reps are counted and the track is built between breaks, never across one."""
-    measured = _change(meta)
+    measured = _change(record)
     if measured is None:
         return []
     return sorted([*find_cuts(*measured), *(t for move in find_moves(*measured) for t in move)])

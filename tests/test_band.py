@@ -26,7 +26,7 @@ from formcheck.band import (
     ColorEvidence,
     FrameEvidence,
     band_outline_px,
-    evidence_from_meta,
+    evidence_of,
     judge_rep,
     judge_reps,
     measure_frame,
@@ -396,11 +396,11 @@ def test_the_detector_samples_sparsely_and_stores_json_able_records() -> None:
     det.observe(Frame(img, 1.0, 30), PoseFrame.missing(1.0, 30, RESOLUTION_WH))
     assert 9 <= len(det.frames) <= 11
     meta = json.loads(json.dumps({"band": det.meta()}))
-    frames = evidence_from_meta(meta)
+    frames = evidence_of(meta["band"])
     assert frames is not None and len(frames) == len(det.frames)
-    assert evidence_from_meta({}) is None  # an old landmarks file: no evidence
-    assert evidence_from_meta({"band": {**meta["band"], "version": 999}}) is None
-    assert evidence_from_meta({"band": {"version": 1, "frames": [{"t": 1}]}}) is None
+    assert evidence_of(None) is None  # an old landmarks file: no evidence
+    assert evidence_of({**meta["band"], "version": 999}) is None
+    assert evidence_of({"version": 1, "frames": [{"t": 1}]}) is None
 
 
 # --- judging a rep from records ------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_generated_clips_are_judged_by_where_the_band_is(
     assert report.set_faults == (["no_band"] if band == "none" else [])
     assert not any("no_band" in rr.faults for rr in report.reps)
     # Where a band was found, the tops were measured again with it painted out.
-    retaken = analysis.sequence.meta.get("retake", {}).get("reps", [])
+    retaken = (analysis.measurement.retake or {}).get("reps", [])
     assert [r["rep"] for r in retaken] == ([] if band == "none" else [1, 2])
     for rep, truth in zip(analysis.reps, spec.reps, strict=True):
         assert abs(rep.knee_angle_top_deg - truth.knee_angle_top_deg) < KNEE_TOLERANCE_DEG

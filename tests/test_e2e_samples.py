@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from formcheck.analyze import analyze_video
 from formcheck.cli import app
 from formcheck.config import Config
-from formcheck.panels import clip_frames
 from formcheck.report import validate_report
 
 if TYPE_CHECKING:
@@ -257,10 +256,10 @@ def test_a_clip_with_a_lost_rotation_tag_is_turned_upright(
     clip = turned(SAMPLES / "short_pause_left.mp4", tmp_path / "turned.mp4", quarters, one_rep)
     analysis = analyze_video(clip, Config(), estimator=estimator)
     report = analysis.report
-    assert analysis.sequence.meta["turn_deg"] == (4 - quarters) * 90 % 360
+    assert analysis.measurement.turn_deg == (4 - quarters) * 90 % 360
     assert sum("a wrong rotation tag" in w for w in report.warnings) == 1
     assert [rr.faults for rr in report.reps] == [rr.faults for rr in upright.reps[:1]]
     for got, want in zip(report.reps, upright.reps, strict=False):
         assert abs(got.rep.hip_angle_top_deg - want.rep.hip_angle_top_deg) < 3.0
     # The page's stills and the annotated video are turned the same way.
-    assert clip_frames(clip, analysis.sequence.meta).info.width == 640
+    assert analysis.measurement.frames(clip).info.width == 640

@@ -153,10 +153,10 @@ def test_replay_never_loads_mediapipe(
     seq.save(landmarks)
     code = (
         "import sys\n"
-        "from formcheck.analyze import analyze_sequence\n"
+        "from formcheck.analyze import analyze_measurement\n"
         "from formcheck.config import Config\n"
-        "from formcheck.pose.sequence import PoseSequence\n"
-        f"a = analyze_sequence(PoseSequence.load({str(landmarks)!r}), Config())\n"
+        "from formcheck.measurement import Measurement\n"
+        f"a = analyze_measurement(Measurement.load({str(landmarks)!r}), Config())\n"
         "print(len(a.reps), 'mediapipe' in sys.modules)\n"
     )
     done = subprocess.run(

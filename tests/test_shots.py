@@ -13,11 +13,11 @@ from formcheck.shots import (
     MOVE_MIN_S,
     MOVE_SHARE,
     ShotDetector,
-    breaks_from_meta,
-    cuts_from_meta,
+    breaks_of,
+    cuts_of,
     find_cuts,
     find_moves,
-    moves_from_meta,
+    moves_of,
     split_shots,
 )
 from formcheck.video.frames import Frame
@@ -46,11 +46,11 @@ def _measured(frames: list[np.ndarray]) -> dict[str, object]:
     detector = ShotDetector()
     for i, image in enumerate(frames):
         detector.observe(Frame(image, i / FPS, i))
-    return {"shots": detector.meta()}
+    return detector.meta()
 
 
 def _cuts(frames: list[np.ndarray]) -> list[float]:
-    return cuts_from_meta(_measured(frames))
+    return cuts_of(_measured(frames))
 
 
 def test_a_change_of_shot_is_a_cut_and_movement_is_not() -> None:
@@ -103,9 +103,9 @@ def test_find_cuts_needs_a_spike_above_its_neighbours() -> None:
 
 
 def test_landmarks_saved_without_shots_have_no_cuts() -> None:
-    assert cuts_from_meta({}) == []
-    assert cuts_from_meta({"shots": {"version": 0, "t_s": [0.0], "change": [1.0]}}) == []
-    assert moves_from_meta({}) == [] and breaks_from_meta({}) == []
+    assert cuts_of(None) == [] and cuts_of({}) == []
+    assert cuts_of({"version": 0, "t_s": [0.0], "change": [1.0]}) == []
+    assert moves_of(None) == [] and breaks_of(None) == []
 
 
 def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
@@ -117,17 +117,17 @@ def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
     shifts += [w - w * k // 12 for k in range(1, 13)] + [0] * 30
     frames = [_person(room, 250 + 2 * i)[:, s : s + w] for i, s in enumerate(shifts)]
     measured = _measured(frames)
-    assert cuts_from_meta(measured) == []
-    away, back = moves_from_meta(measured)
+    assert cuts_of(measured) == []
+    away, back = moves_of(measured)
     assert away == pytest.approx((29 / FPS, 42 / FPS), abs=1.5 / FPS)
     assert back == pytest.approx((61 / FPS, 74 / FPS), abs=1.5 / FPS)
-    assert breaks_from_meta(measured) == sorted([*away, *back])
+    assert breaks_of(measured) == sorted([*away, *back])
 
 
 def test_a_lifter_moving_before_a_steady_camera_is_no_move() -> None:
     room = _scene(8)
     frames = [_person(room, 150 + 8 * i) for i in range(60)]  # fast, for 2 s
-    assert moves_from_meta(_measured(frames)) == []
+    assert moves_of(_measured(frames)) == []
 
 
 def test_find_moves_needs_a_sustained_picture_wide_change() -> None:

@@ -2,7 +2,7 @@
 
 `estimate_poses` calls `BandDetector.observe(frame, pose)` right after pose detection, so
 each frame is decoded once and nothing but small per-frame records is kept (memory stays
-flat). The records go into `PoseSequence.meta["band"]` (`BandDetector.meta()`), which is
+flat). The records go into `Measurement.band` (`BandDetector.meta()`), which is
 saved with `--landmarks` files, so `analyze --from-landmarks` still judges the band.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ from formcheck.band.evidence import MIN_VISIBILITY, FrameEvidence, measure_frame
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.video.frames import Frame
 
-#: Version of the records in `PoseSequence.meta["band"]`; bumped when their meaning changes.
+#: Version of the records in `Measurement.band`; bumped when their meaning changes.
 EVIDENCE_VERSION = 3
 #: Frames waiting for a `BandThread` at most (each holds a decoded image).
 MAX_BACKLOG = 8
@@ -64,7 +65,7 @@ class BandDetector:
     __call__ = observe
 
     def meta(self) -> dict[str, Any]:
-        """The JSON-able record for `PoseSequence.meta["band"]`."""
+        """The JSON-able record for `Measurement.band`."""
         return {
             "version": EVIDENCE_VERSION,
             "sample_every_s": self.sample_every_s,
@@ -115,11 +116,10 @@ class BandThread:
         self.close()
 
 
-def evidence_from_meta(meta: dict[str, Any]) -> list[FrameEvidence] | None:
-    """The evidence records stored in a sequence's `meta`, or None when there are none
-    (landmarks saved without the band detector, or by an incompatible version)."""
-    band = meta.get(META_KEY)
-    if not isinstance(band, dict) or band.get("version") != EVIDENCE_VERSION:
+def evidence_of(band: Mapping[str, Any] | None) -> list[FrameEvidence] | None:
+    """The evidence in a `BandDetector.meta()` record (`Measurement.band`), or None without
+    one (landmarks saved without the band detector) or from an incompatible version."""
+    if not isinstance(band, Mapping) or band.get("version") != EVIDENCE_VERSION:
         return None
     frames = band.get("frames")
     if not isinstance(frames, list):

@@ -336,7 +336,7 @@ class FrameEvidence:
     colors: dict[str, ColorEvidence]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, as stored in `PoseSequence.meta["band"]["frames"]`."""
+        """JSON-able form, as stored in `Measurement.band["frames"]`."""
         return {
             "t": round(self.t_s, 4),
             "side": self.side,

@@ -8,13 +8,13 @@ decoded again, the band's thin parts near the leg (found by its colour, `band_ma
 inpainted from the pixels around them, and the pose model measures those frames afresh,
 tracking in from the lift. The medians replace the rep's top hip and knee angles.
 
-The records go into `PoseSequence.meta["retake"]`, so `analyze --from-landmarks` gives the
-same report without the video.
+The records go into `Measurement.retake` (saved with the landmarks), so
+`analyze --from-landmarks` gives the same report without the video.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the adapter imports mediapipe
 
 
 META_KEY = "retake"
-#: Version of the records in `PoseSequence.meta["retake"]`.
+#: Version of the records in `Measurement.retake`.
 RETAKE_VERSION = 2
 #: The band is looked for this far (thigh lengths) around the leg and its outline.
 REGION_L = 0.3
@@ -143,7 +143,7 @@ def retake_tops(
     the first rep's, `LEAD_FRAMES` of later ones'), all with the band painted out, through
     `estimator` in time order (reset to a fresh tracker, and left open); a frame whose
     shoulder, hip or ankle strays from the first look is not used. Returns the record for
-    `PoseSequence.meta["retake"]`: per rep whose joints the model saw in a top frame, its
+    `Measurement.retake`: per rep whose joints the model saw in a top frame, its
     top window, the times of those frames and the median hip and knee angles and shin tilt
     (degrees).
     """
@@ -220,7 +220,7 @@ def _agrees(joints: np.ndarray, first: np.ndarray) -> bool:
     return bool(np.max(np.hypot(*(joints - first).T)) <= AGREE_TORSO * torso)
 
 
-def apply_retakes(reps: Sequence[Rep], record: dict[str, Any] | None) -> list[Rep]:
+def apply_retakes(reps: Sequence[Rep], record: Mapping[str, Any] | None) -> list[Rep]:
     """`reps` with the top angles measured again (`retake_tops`) where a record matches the
     rep (same number and top window, so a replay with other settings ignores it)."""
     if not record or record.get("version") != RETAKE_VERSION:

@@ -198,7 +198,7 @@ def run_bench(
         every_frame_overhead_pct=100.0 * (every_s / model_s - 1.0),
         cold_realtime_x=info.duration_s / (load_s + pipe_s),
         cold_ratio=(load_s + pipe_s) / model_s,
-        model_frames=int(pipe.sequence.meta["schedule"]["model_frames"]),
+        model_frames=int(pipe.measurement.schedule["model_frames"]),
         agreement=ScheduleAgreement.of(pipe, every),
         pipeline_stages_s=stages,
         every_frame_stages_s=dict(every.timings_s),

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formcheck.analyze import analyze_sequence, measure_clip, open_estimator
+from formcheck.analyze import analyze_measurement, measure_clip, open_estimator
 from formcheck.band.detector import EVIDENCE_VERSION
 from formcheck.band.retake import RETAKE_VERSION
 from formcheck.config import Config
@@ -29,8 +29,8 @@ from formcheck.evaluate.labels import find_clips, load_label
 from formcheck.evaluate.matching import MIN_MATCH_IOU, PredRep, match_reps
 from formcheck.evaluate.metrics import VerdictLimits
 from formcheck.evaluate.results import ClipResult, EvalResult, aggregate
+from formcheck.measurement import Measurement
 from formcheck.panels import PANELS_VERSION
-from formcheck.pose.sequence import PoseSequence
 from formcheck.shots import SHOTS_VERSION
 from formcheck.video import FileSource
 
@@ -104,24 +104,24 @@ class _LazyEstimator:
             self.est.close()
 
 
-def _poses(
+def _measure(
     video: Path, cfg: Config, cache_dir: Path | None, est: _LazyEstimator
-) -> tuple[PoseSequence, str]:
+) -> tuple[Measurement, str]:
     beside = video.with_name(video.stem + LANDMARKS_SUFFIX)
     if beside.is_file():
-        return PoseSequence.load(beside), "beside"
+        return Measurement.load(beside), "beside"
     cached = cache_dir / cache_key(video, cfg) if cache_dir is not None else None
     if cached is not None and cached.is_file():
-        return PoseSequence.load(cached), "cache"
+        return Measurement.load(cached), "cache"
     # A broken video fails here, before the model loads.
     source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
-    seq = measure_clip(source, cfg, est.get())
+    measured = measure_clip(source, cfg, est.get())
     if cached is not None:
         try:
-            seq.save(cached)
+            measured.save(cached)
         except OSError as exc:
             log.warning("%s: could not cache landmarks (%s)", cached, exc)
-    return seq, "model"
+    return measured, "model"
 
 
 def evaluate_clip(
@@ -160,8 +160,8 @@ def _evaluate_clip(
         )
     kind: str | None = None
     try:
-        seq, kind = _poses(video, cfg, cache_dir, est)
-        analysis = analyze_sequence(seq, cfg)
+        measured, kind = _measure(video, cfg, cache_dir, est)
+        analysis = analyze_measurement(measured, cfg)
     except FormcheckError as exc:
         log.info("%s: %s", video.name, exc)
         return ClipResult(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -32,6 +32,7 @@ from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import body_box_px, hip_angle_deg
 from formcheck.judge import SAID_ONCE, once_for_the_set, rep_report
+from formcheck.measurement import Measurement
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
@@ -367,29 +368,32 @@ class Coach:
         self._stop_band()
         return new
 
-    def sequence(self, meta: dict[str, Any] | None = None) -> PoseSequence:
+    def measurement(self, source: VideoInfo) -> Measurement:
         """Every frame analysed so far (since the last reset), with the band evidence."""
-        seq_meta = dict(meta or {})
-        if self.cfg.rules.band.detect:
-            seq_meta["band"] = self.band.meta()
-        return PoseSequence.from_frames(self.poses, self.resolution_wh, seq_meta)
+        bundle = self.estimator.bundle
+        return Measurement(
+            poses=PoseSequence.from_frames(self.poses, self.resolution_wh),
+            video=source,
+            model=ModelInfo(bundle.name, bundle.sha256),
+            band=self.band.meta() if self.cfg.rules.band.detect else None,
+        )
 
     def report(self, source: VideoInfo, extra_warnings: tuple[str, ...] = ()) -> SetReport:
         """The set in the same JSON contract as `analyze`: the reps as judged live."""
-        bundle = self.estimator.bundle
-        seq = self.sequence()
+        measured = self.measurement(source)
+        seq = measured.poses
         reps: list[Rep] = [v.report.rep for v in self.verdicts]
         if len(seq) and seq.found.any():
             track = build_track(seq, self.cfg.track)
             view = ViewInfo.of(track)
-            warnings = set_warnings(seq, track, reps, self.cfg)
+            warnings = set_warnings(measured, track, reps, self.cfg)
         else:
             view = ViewInfo(None, False, "no person found: film from the side, whole body in frame")
             warnings = ["no person found", *([NO_REPS] if not reps else [])]
         rep_reports, set_findings = once_for_the_set([v.report for v in self.verdicts])
         return SetReport(
             source=source,
-            model=ModelInfo(bundle.name, bundle.sha256),
+            model=measured.model,
             view=view,
             reps=rep_reports,
             warnings=tuple(warnings) + tuple(extra_warnings),

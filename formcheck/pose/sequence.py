@@ -32,7 +32,9 @@ class PoseSequence:
         xy_px, z, visibility, presence, world_xyz_m, people: `PoseFrame` fields stacked
             over time; missing frames are NaN (xy, z, world) and 0 (visibility, presence).
         resolution_wh: frame size in pixels.
-        meta: where it came from (source info, model name and sha256), kept with the file.
+        meta: what the file keeps besides the poses: a `Measurement`'s records
+            (`Measurement.to_meta`: the source, the model, the band evidence...), read
+            back with `Measurement.of`; empty in a `Measurement`'s own poses.
     """
 
     t_s: NDArray[np.float64]

@@ -39,16 +39,16 @@ from formcheck.atomic import atomic_write_text
 from formcheck.config import Config, RulesConfig
 from formcheck.errors import ReportFileError
 from formcheck.no_reps import NO_REPS
-from formcheck.panels import clip_frames
 from formcheck.report.json_io import validate_report
 from formcheck.report.model import view_words
 from formcheck.report.plots import COLORS, AngleSeries, angle_timeline_svg, trend_svgs
 from formcheck.report.stills import draw_still, encode_jpeg, frames_at, top_time_s
 from formcheck.rules import RULES
+from formcheck.video import FileSource
 from formcheck.video.frames import ImageBGR
 
 if TYPE_CHECKING:
-    from formcheck.pose.sequence import PoseSequence
+    from formcheck.measurement import Measurement
     from formcheck.track import PoseTrack
 
 # What each rule measures, as the card's row label, and the unit of its value.
@@ -229,14 +229,15 @@ def build_report_html(
 def stills_for(
     reps: Sequence[Mapping[str, Any]],
     track: PoseTrack | None,
-    seq: PoseSequence | None,
+    measured: Measurement | None,
     video: str | Path | None,
 ) -> dict[int, ImageBGR]:
     """One still per rep at the middle of its top hold.
 
-    With the `video`, the frame itself; without it, a plain background. The skeleton needs
-    the `track` (and the whole body, for framing and the plain background, `seq`, the
-    sequence the track was built from). With neither track nor video there are no stills.
+    With the `video`, the frame itself (as `measured` saw it: turned, cut to its panel);
+    without it, a plain background. The skeleton needs the `track` (and the whole body, for
+    framing and the plain background, the poses the track was built from, `measured`).
+    With neither track nor video there are no stills.
 
     Raises:
         VideoOpenError: `video` cannot be read.
@@ -245,7 +246,7 @@ def stills_for(
         return {}
     times = [top_time_s(r) for r in reps]
     images: list[ImageBGR | None] = (
-        frames_at(clip_frames(video, seq.meta if seq is not None else {}), times)
+        frames_at(measured.frames(video) if measured is not None else FileSource(video), times)
         if video is not None
         else [None] * len(times)
     )
@@ -255,8 +256,8 @@ def stills_for(
         if track is not None and len(track):
             i = int(np.argmin(np.abs(track.t_s - t)))
             joints = track.joints_xy_px[i]
-            if seq is not None and len(seq) == len(track):
-                body = seq.xy_px[i].astype(np.float64)
+            if measured is not None and len(measured.poses) == len(track):
+                body = measured.poses.xy_px[i].astype(np.float64)
             wh = track.resolution_wh
         elif image is not None:
             wh = (image.shape[1], image.shape[0])
@@ -310,18 +311,18 @@ def report_html_from_files(
     Raises:
         ReportFileError, LandmarksFileError, VideoOpenError: an input cannot be read.
     """
-    from formcheck.pose.sequence import PoseSequence
-    from formcheck.shots import breaks_from_meta
+    from formcheck.measurement import Measurement
+    from formcheck.shots import breaks_of
     from formcheck.track import build_track
 
     cfg = cfg or Config()
     report = load_report_json(report_json)
-    seq = track = angle = None
+    measured = track = angle = None
     if landmarks is not None:
-        seq = PoseSequence.load(landmarks)
-        track = build_track(seq, cfg.track, breaks_from_meta(seq.meta))
+        measured = Measurement.load(landmarks)
+        track = build_track(measured.poses, cfg.track, breaks_of(measured.shots))
         angle = AngleSeries(track.t_s, track.hip_angle_deg)
-    stills = stills_for(report["reps"], track, seq, video)
+    stills = stills_for(report["reps"], track, measured, video)
     return build_report_html(
         report, angle=angle, stills=stills, rules=cfg.rules, generated=generated
     )

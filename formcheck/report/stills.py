@@ -147,7 +147,7 @@ def draw_still(
 
 def frames_at(source: FileSource, times_s: Sequence[float]) -> list[ImageBGR | None]:
     """The frame of `source` nearest each time (s), in one pass over it (for an analysed
-    clip, `panels.clip_frames`: turned and cut to its panel as the analysis measured it).
+    clip, `Measurement.frames`: turned and cut to its panel as the analysis measured it).
 
     Raises:
         VideoOpenError: the file cannot be read as a video.

@@ -260,7 +260,7 @@ def band_overlay_set(
     """Banded copies of the usable labelled clips of `source_dir` (those without a band, and
     for `hips` the knee-band ones too, which then show both; `none`: re-encoded, no band),
     with their labels, in `out_dir`. Returns the clips written."""
-    from formcheck.analyze import analyze_sequence, measure_clip, open_estimator
+    from formcheck.analyze import analyze_measurement, measure_clip, open_estimator
     from formcheck.evaluate.labels import find_clips
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,7 +271,7 @@ def band_overlay_set(
             if not label.get("usable", True) or not label.get("reps"):
                 continue
             source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
-            track = analyze_sequence(measure_clip(source, cfg, estimator), cfg).track
+            track = analyze_measurement(measure_clip(source, cfg, estimator), cfg).track
             color = COLOR_CYCLE[k % len(COLOR_CYCLE)]
             outs: dict[Placement, tuple[Path, float]] = {
                 placement: (
