@@ -1,5 +1,5 @@
-"""Judging: from a rep and what was seen during it (the band) to its report, and what is
-said once for a whole set.
+"""Judging: from a clip's measurement to its track, reps and band judgements; from a rep and
+what was seen during it (the band) to its report; and what is said once for a whole set.
 
 The one place both ways of judging go through: `analyze` over a recorded clip and the live
 coach rep by rep.
@@ -7,15 +7,47 @@ coach rep by rep.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from formcheck.band import BandJudgement
-from formcheck.config import RulesConfig
-from formcheck.report import RepReport
-from formcheck.reps import Rep
+from formcheck.band import judge_reps as judge_bands
+from formcheck.band.retake import apply_retakes
+from formcheck.config import Config, RulesConfig
+from formcheck.errors import NoPersonError
+from formcheck.measurement import Measurement
+from formcheck.pose.sequence import PoseSequence
+from formcheck.report import RepReport, SetReport
+from formcheck.reps import Rep, segment_reps
 from formcheck.rules import Finding, RepContext, Status, check_rep, not_judged, score
 from formcheck.rules.band_placement import BAND_PLACEMENT
+from formcheck.shots import breaks_of
+from formcheck.track import PoseTrack, build_track
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one analysis produced: the report, and the data behind it."""
+
+    report: SetReport
+    measurement: Measurement
+    track: PoseTrack
+    reps: tuple[Rep, ...]
+    timings_s: dict[str, float] = field(default_factory=dict)
+    bands: tuple[BandJudgement, ...] = ()  # one per rep: where the band was seen
+
+    @property
+    def sequence(self) -> PoseSequence:
+        """The poses measured (`measurement.poses`)."""
+        return self.measurement.poses
+
+    def named(self, path: str) -> Analysis:
+        """A copy whose report and landmarks name `path` as the clip: what a worker that
+        analysed its own copy of a user's file (batch, server) hands back."""
+        report = replace(self.report, source=replace(self.report.source, path=path))
+        return replace(self, report=report, measurement=self.measurement.named(path))
+
 
 #: Why a rep's band is not judged when the set has none (the set's summary says it once).
 NO_BAND_SAID_ONCE = "No band in the whole set: said once, for the set"
@@ -60,3 +92,33 @@ def once_for_the_set(
         )
         out.append(replace(report, findings=findings, score=score(findings)))
     return tuple(out), (judged[0],)
+
+
+def judge_measurement(
+    m: Measurement, cfg: Config, timings: dict[str, float]
+) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
+    """A clip's track, its reps (with any retaken tops) and each rep's band judgement:
+    what both the analysis and the measuring half's retake (which tops to measure again)
+    judge from a measurement.
+
+    Raises:
+        NoPersonError: a pose was found in too few frames to analyse the set.
+    """
+    seq = m.poses
+    found_share = float(seq.found.mean()) if len(seq) else 0.0
+    if found_share < cfg.track.min_tracked_fraction:
+        raise NoPersonError(
+            f"no person found in {1 - found_share:.0%} of the frames: film from the side,"
+            " whole body in frame"
+        )
+    t0 = time.perf_counter()
+    breaks = breaks_of(m.shots)
+    track = build_track(seq, cfg.track, breaks)
+    t1 = time.perf_counter()
+    reps = apply_retakes(segment_reps(track, cfg.reps, breaks), m.retake)
+    t2 = time.perf_counter()
+    evidence = m.band_evidence if cfg.rules.band.detect else None
+    bands = judge_bands(evidence, reps, cfg.rules.band)
+    # Judging the band counts with the rules, as the band_placement rule's input.
+    timings.update(track=t1 - t0, reps=t2 - t1, rules=time.perf_counter() - t2)
+    return track, reps, bands

@@ -1,7 +1,7 @@
 """What the measuring half hands the judging half: one clip's `Measurement`.
 
 The pose model, the band detector, the shot watcher and the panel search each leave a record
-of what they saw in a clip; `formcheck.analyze.measure_clip` gathers them here, typed, and
+of what they saw in a clip; `formcheck.measure.measure_clip` gathers them here, typed, and
 the judging half (track, reps, rules, report, overlays) reads them from here and from
 nowhere else. On disk a measurement is a landmarks `.npz` (`PoseSequence.save`) whose
 `meta` holds the records under the keys `to_meta` names; `Measurement.of` reads them back,

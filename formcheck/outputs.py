@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from formcheck.analyze import Analysis, write_annotated_video
+from formcheck.annotate import write_annotated_video
 from formcheck.config import RulesConfig
 from formcheck.errors import FormcheckError
+from formcheck.judge import Analysis
 from formcheck.report import validate_report, write_json
 from formcheck.report.html import build_report_html, stills_for, write_html
 from formcheck.report.plots import AngleSeries

@@ -14,7 +14,7 @@ line) belongs to the panel beside it.
 A floor line or a bench edge can run straight across a whole picture too. So a candidate
 border counts only when the lifter's joints, as the pose pass saw them, do not straddle it,
 and two panels or more show a lifter (`split_screen_panel`); the clip is then measured again
-in the panel where the pose model sees the lifter best (`analyze.measure_clip`).
+in the panel where the pose model sees the lifter best (`measure.measure_clip`).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
 
 if TYPE_CHECKING:
-    from formcheck.analyze import Analysis
+    from formcheck.judge import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 #: The bundled labelled sample clips.

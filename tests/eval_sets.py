@@ -238,9 +238,9 @@ def render(folder: Path, seeds: list[int]) -> None:
 def measure(folder: Path, cache: Path, seeds: list[int]) -> None:
     """Run the pose model over each seed's clip once it is rendered; landmarks into `cache`
     (as `formcheck eval FOLDER --cache CACHE` keeps them)."""
-    from formcheck.analyze import open_estimator
     from formcheck.config import Config
     from formcheck.evaluate import evaluate_clip
+    from formcheck.measure import open_estimator
 
     cfg = Config()
     cache.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from formcheck.analyze import Analysis, analyze_sequence
+from formcheck.analyze import analyze_sequence
 from formcheck.band import (
     BAND_COLOR_NAMES,
     BandDetector,
@@ -36,6 +36,7 @@ from formcheck.band.evidence import RIM_DELTA_E, STRAND_EXCLUDE, body_frame, kne
 from formcheck.band.judge import ColorScores
 from formcheck.config import BandConfig, Config, RulesConfig
 from formcheck.errors import ConfigError
+from formcheck.judge import Analysis
 from formcheck.overlay import Overlay, annotate
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark, PoseFrame
 from formcheck.pose.sequence import PoseSequence

@@ -21,7 +21,8 @@ import pytest
 from edits import seen_from_above
 from eval_sets import REAL_DIR, Evaluated
 
-from formcheck.analyze import analyze_video, write_annotated_video
+from formcheck.analyze import analyze_video
+from formcheck.annotate import write_annotated_video
 from formcheck.config import Config
 from formcheck.synth import random_clip_spec, render_clip, with_legs_like_band
 from formcheck.synth.spec import ANGLE_MARGIN_DEG

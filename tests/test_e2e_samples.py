@@ -25,7 +25,7 @@ from formcheck.report import validate_report
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from formcheck.analyze import Analysis
+    from formcheck.judge import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,9 @@ import pytest
 from scripted import HipScript, ScriptedRep, script_hip_angle, side_view_sequence
 from typer.testing import CliRunner
 
-from formcheck.analyze import ABSENCE_WARNING_S, CROWD_WARNING_SHARE, analyze_sequence
+from formcheck.analyze import analyze_sequence
 from formcheck.cli import app
+from formcheck.clip_warnings import ABSENCE_WARNING_S, CROWD_WARNING_SHARE
 from formcheck.config import Config
 from formcheck.errors import NoPersonError
 from formcheck.pose.sequence import PoseSequence
@@ -348,7 +349,7 @@ def test_the_video_overlay_names_phases_in_the_report_s_words(
     three_reps: tuple[HipScript, PoseSequence],
 ) -> None:
     """The annotated video said 'eccentric' where the report and the page say 'lowering'."""
-    from formcheck.analyze import VideoOverlays
+    from formcheck.annotate import VideoOverlays
 
     _, seq = three_reps
     analysis = analyze_sequence(seq, CFG)
@@ -368,7 +369,7 @@ def test_the_video_overlay_names_phases_in_the_report_s_words(
 
 def test_a_fault_cue_is_never_shown_in_green(three_reps: tuple[HipScript, PoseSequence]) -> None:
     """The video kept a fault's cue up in green once its two-second red verdict was over."""
-    from formcheck.analyze import VideoOverlays
+    from formcheck.annotate import VideoOverlays
 
     _, seq = three_reps
     analysis = analyze_sequence(seq, CFG)

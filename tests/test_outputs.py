@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from scripted import ScriptedRep, script_hip_angle, side_view_sequence
 
-from formcheck.analyze import Analysis, analyze_sequence
+from formcheck.analyze import analyze_sequence
 from formcheck.config import Config
+from formcheck.judge import Analysis
 from formcheck.outputs import ClipOutputs, report_html, write_outputs
 from formcheck.pose.sequence import PoseSequence
 

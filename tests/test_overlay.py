@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from short_clips import SAMPLES
 
-from formcheck.analyze import Analysis, VideoOverlays
+from formcheck.annotate import VideoOverlays
+from formcheck.judge import Analysis
 from formcheck.overlay import Overlay, layout, overlap, place
 
 NO_JOINTS = np.full((4, 2), np.nan)

@@ -29,9 +29,10 @@ import pytest
 from chromium import SKIP_REASON, chromium_path
 from typer.testing import CliRunner
 
-from formcheck.analyze import Analysis, analyze_sequence
+from formcheck.analyze import analyze_sequence
 from formcheck.cli import app
 from formcheck.config import Config
+from formcheck.judge import Analysis
 from formcheck.no_reps import HOW_TO, NO_REPS
 from formcheck.outputs import report_html
 from formcheck.pose.landmarks import N_LANDMARKS, Landmark

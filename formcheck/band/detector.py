@@ -1,8 +1,8 @@
 """The streaming band detector: a per-frame hook that samples frames sparsely.
 
-`estimate_poses` calls `BandDetector.observe(frame, pose)` right after pose detection, so
-each frame is decoded once and nothing but small per-frame records is kept (memory stays
-flat). The records go into `Measurement.band` (`BandDetector.meta()`), which is
+`measure.estimate_poses` calls `BandDetector.observe(frame, pose)` right after pose
+detection, so each frame is decoded once and nothing but small per-frame records is kept
+(memory stays flat). The records go into `Measurement.band` (`BandDetector.meta()`), which is
 saved with `--landmarks` files, so `analyze --from-landmarks` still judges the band.
 """
 

@@ -23,11 +23,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from formcheck.analyze import analyze_video, open_estimator
+from formcheck.analyze import analyze_video
 from formcheck.bench.memory import peak_rss_mb, rss_mb
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.lifeline import die_with_parent, exit_when_gone
+from formcheck.measure import open_estimator
 from formcheck.outputs import ClipOutputs, write_outputs
 
 if TYPE_CHECKING:

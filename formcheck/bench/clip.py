@@ -30,9 +30,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formcheck.analyze import Analysis, analyze_video, open_estimator, write_annotated_video
+from formcheck.analyze import analyze_video
+from formcheck.annotate import write_annotated_video
 from formcheck.bench.memory import peak_rss_mb
 from formcheck.config import Config
+from formcheck.judge import Analysis
+from formcheck.measure import open_estimator
 from formcheck.video import FileSource, Frame, probe
 from formcheck.video.source import stride_for
 

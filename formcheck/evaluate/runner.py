@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formcheck.analyze import analyze_measurement, measure_clip, open_estimator
+from formcheck.analyze import analyze_measurement
 from formcheck.band.detector import EVIDENCE_VERSION
 from formcheck.band.retake import RETAKE_VERSION
 from formcheck.config import Config
@@ -29,6 +29,7 @@ from formcheck.evaluate.labels import find_clips, load_label
 from formcheck.evaluate.matching import MIN_MATCH_IOU, PredRep, match_reps
 from formcheck.evaluate.metrics import VerdictLimits
 from formcheck.evaluate.results import ClipResult, EvalResult, aggregate
+from formcheck.measure import measure_clip, open_estimator
 from formcheck.measurement import Measurement
 from formcheck.panels import PANELS_VERSION
 from formcheck.shots import SHOTS_VERSION

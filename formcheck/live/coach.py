@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from formcheck.analyze import set_warnings
 from formcheck.band import BandDetector, BandJudgement, BandThread, judge_rep
+from formcheck.clip_warnings import set_warnings
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import body_box_px, hip_angle_deg

@@ -179,7 +179,7 @@ def run_live(
     (and closed) here. With `opts.window`, pass the `window` opened before PyAV was
     imported (see `formcheck.live.display`); it is closed at the end.
     """
-    from formcheck.analyze import open_estimator
+    from formcheck.measure import open_estimator
 
     with ExitStack() as stack:
         if estimator is None:

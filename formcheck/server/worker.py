@@ -45,8 +45,8 @@ from formcheck.server.storage import (
 from formcheck.video import probe
 
 if TYPE_CHECKING:
-    from formcheck.analyze import Analysis
     from formcheck.config import Config
+    from formcheck.judge import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -207,8 +207,8 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
-    from formcheck.analyze import open_estimator
     from formcheck.config import load_config
+    from formcheck.measure import open_estimator
 
     engine = make_engine(settings.database_url)
     cfg = load_config(settings.config_path)

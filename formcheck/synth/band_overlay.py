@@ -2,7 +2,7 @@
 tracked landmarks, to measure the band detector where no real footage exists.
 
 Nobody films band hip thrusts for us, and the team's real clips show no band across the hips.
-So each real clip is measured once (`analyze.measure_clip`), and a band is painted on every
+So each real clip is measured once (`measure.measure_clip`), and a band is painted on every
 frame where the lifter's near-side joints are:
 
 - `hips`: a band across the hip crease, looped under the feet: a strip from the foot up to
@@ -260,8 +260,9 @@ def band_overlay_set(
     """Banded copies of the usable labelled clips of `source_dir` (those without a band, and
     for `hips` the knee-band ones too, which then show both; `none`: re-encoded, no band),
     with their labels, in `out_dir`. Returns the clips written."""
-    from formcheck.analyze import analyze_measurement, measure_clip, open_estimator
+    from formcheck.analyze import analyze_measurement
     from formcheck.evaluate.labels import find_clips
+    from formcheck.measure import measure_clip, open_estimator
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,10 @@ from formcheck.synth.scene import (
     translate,
 )
 from formcheck.synth.spec import ClipSpec, hex_to_bgr
-from formcheck.video.frames import ImageBGR
+from formcheck.video.frames import ImageBGR, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
 
 #: Truth keys for the near side and the body joint each comes from.
 NEAR_KEYS: dict[str, str] = {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 ImageBGR = NDArray[np.uint8]
+#: A progress callback over a clip's frames: (frames done, frames expected; 0 when unknown).
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
