@@ -107,6 +107,19 @@ class TrackConfig(_Section):
     min_tracked_fraction: float = Field(
         0.3, ge=0, le=1, description="below this share of frames with a pose: no person"
     )
+    max_knee_jump_l: float = Field(
+        0.3,
+        gt=0,
+        description="a knee that moves more than this many thigh lengths in 1/15 s has"
+        " jumped (feet planted, the knee barely moves in a hip thrust)",
+    )
+    max_knee_jump_share: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="above this share of frame steps with a jumped knee the pose model"
+        " is not following the legs: the top and shin angles are not judged",
+    )
 
 
 class RepConfig(_Section):

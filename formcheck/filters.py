@@ -179,6 +179,30 @@ def far_from(size: Float, reference: NDArray[np.bool_], max_ratio: float) -> NDA
     return out
 
 
+#: Jumps are measured per this long a step (s): the analysis grid's (about 15 frames a second).
+JUMP_STEP_S = 1.0 / 15.0
+
+
+def jump_share(t_s: Float, xy_px: Float, scale_px: float, max_jump: float) -> float:
+    """The share of steps between consecutive seen samples in which a point (`xy_px`,
+    (T, 2) pixels, NaN where not seen) moves more than `max_jump` times `scale_px`, the
+    move taken per `JUMP_STEP_S` (a step twice as long may move twice as far). 0.0 with
+    fewer than two seen samples in a row.
+
+    A point that should barely move (the knee of a lifter whose feet are planted) and
+    jumps is a pose model that has lost it, whatever the smoothing makes of it later.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    xy = np.asarray(xy_px, dtype=np.float64)
+    seen = np.asarray(np.isfinite(xy).all(axis=1), dtype=bool)
+    steps = seen[1:] & seen[:-1]
+    if not steps.any() or not scale_px > 0:
+        return 0.0
+    move = np.linalg.norm(np.diff(xy, axis=0), axis=1)[steps]
+    dt = np.maximum(np.diff(t)[steps], 1e-3)
+    return float(np.mean(move / scale_px * (JUMP_STEP_S / dt) > max_jump))
+
+
 def derivative(t_s: Float, x: Float) -> Float:
     """dx/dt by central differences on the (possibly non-uniform) time grid; NaN stays NaN."""
     x = np.asarray(x, dtype=np.float64)

@@ -7,6 +7,7 @@ coach rep by rep.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from formcheck.reps import Rep, segment_reps
 from formcheck.rules import Finding, RepContext, Status, check_rep, not_judged, score
 from formcheck.rules.band_placement import BAND_PLACEMENT
 from formcheck.shots import breaks_of
-from formcheck.track import PoseTrack, build_track
+from formcheck.track import PoseTrack, ViewCheck, build_track
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,19 @@ def once_for_the_set(
     return tuple(out), (judged[0],)
 
 
+def as_measured(reps: Sequence[Rep], view: ViewCheck) -> list[Rep]:
+    """`reps` as far as the view lets their angles be read: where the pose model did not
+    follow the legs (`ViewCheck.legs_followed`), no angle at the top is measured (NaN), so
+    the rules on them are not judged rather than judged on a misread thigh."""
+    if view.legs_followed:
+        return list(reps)
+    nan = math.nan
+    return [
+        replace(r, hip_angle_top_deg=nan, knee_angle_top_deg=nan, shin_tilt_top_deg=nan)
+        for r in reps
+    ]
+
+
 def judge_measurement(
     m: Measurement, cfg: Config, timings: dict[str, float]
 ) -> tuple[PoseTrack, list[Rep], list[BandJudgement]]:
@@ -115,7 +129,7 @@ def judge_measurement(
     breaks = breaks_of(m.shots)
     track = build_track(seq, cfg.track, breaks)
     t1 = time.perf_counter()
-    reps = apply_retakes(segment_reps(track, cfg.reps, breaks), m.retake)
+    reps = as_measured(apply_retakes(segment_reps(track, cfg.reps, breaks), m.retake), track.view)
     t2 = time.perf_counter()
     evidence = m.band_evidence if cfg.rules.band.detect else None
     bands = judge_bands(evidence, reps, cfg.rules.band)

@@ -17,6 +17,7 @@ from formcheck.filters import (
     facing_back,
     far_from,
     fill_gaps,
+    jump_share,
     lowpass,
     off_scale,
 )
@@ -58,13 +59,17 @@ class ViewCheck:
 
     `ok`: nothing to change; `side_on`: the camera looks at the body from the side, so the
     angles that need a side view (the knee-hip-shoulder line, the shins) can be read; a
-    front or steep oblique view still gives the reps and their timing.
+    front or steep oblique view still gives the reps and their timing. `legs_followed`:
+    the pose model follows the legs (their knee does not jump about, `filters.jump_share`);
+    when it does not, no angle at the top is measured (a small, cluttered picture can
+    make the model read the thigh 50 degrees off while the reps still show).
     """
 
     side: Side | None
     ok: bool
     message: str
     side_on: bool = True
+    legs_followed: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,11 +139,32 @@ def choose_side(seq: PoseSequence) -> Side | None:
 
 
 def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCheck:
-    """Side view, whole body in frame, a lying (not standing) person."""
+    """Side view, whole body in frame, a lying (not standing) person, legs followed."""
     found = seq.found
     if side is None or found.mean() < cfg.min_tracked_fraction:
         return ViewCheck(side, False, "no person found: " + SIDE_VIEW_MESSAGE, side_on=False)
     near = np.asarray(SIDE_LANDMARKS[side])
+    view = _check_view(seq, side, near, cfg)
+    thigh = float(
+        np.nanmedian(segment_length_px(seq.xy_px[found, near[1]], seq.xy_px[found, near[2]]))
+    )
+    knee = seq.xy_px[:, near[2]].astype(np.float64)
+    knee[~found] = np.nan
+    jumped = jump_share(seq.t_s, knee, thigh, cfg.max_knee_jump_l)
+    if jumped <= cfg.max_knee_jump_share:
+        return view
+    lost = (
+        f"the pose model loses the legs (the knee jumps about in {jumped:.0%} of the frames):"
+        " the angles at the top are not judged; film closer, against a plainer background"
+    )
+    return replace(view, ok=False, message=lost if view.ok else view.message, legs_followed=False)
+
+
+def _check_view(
+    seq: PoseSequence, side: Side, near: NDArray[np.intp], cfg: TrackConfig
+) -> ViewCheck:
+    """`check_view` but for the legs: side view, whole body in frame, lying."""
+    found = seq.found
     xy = seq.xy_px[found]
     torso = segment_length_px(xy[:, near[0]], xy[:, near[1]])
     hips = segment_length_px(xy[:, Landmark.LEFT_HIP], xy[:, Landmark.RIGHT_HIP])

@@ -285,3 +285,20 @@ def test_far_from_compares_with_the_reference_samples() -> None:
     np.testing.assert_array_equal(np.flatnonzero(far_from(size, reference, 2.0)), [2, 3, 5])
     # Without a valid reference sample, every valid sample is the reference.
     assert not far_from(np.array([100.0, 120.0, 90.0]), np.zeros(3, bool), 2.0).any()
+
+
+def test_jump_share_counts_the_steps_a_point_jumps_per_fifteenth_of_a_second() -> None:
+    from formcheck.filters import jump_share
+
+    t = np.arange(0.0, 2.0, 1 / 30)
+    still = np.tile([100.0, 200.0], (len(t), 1))
+    assert jump_share(t, still, 50.0, 0.3) == 0.0
+    # A step of 0.2 thigh lengths in 1/30 s is 0.4 in 1/15 s: a jump; in 1/15 s, not one.
+    moved = still.copy()
+    moved[10:] += [10.0, 0.0]
+    assert jump_share(t, moved, 50.0, 0.3) == pytest.approx(1 / (len(t) - 1))
+    assert jump_share(t[::2], moved[::2], 50.0, 0.3) == 0.0
+    # Steps into or out of an unseen sample are not steps; nothing seen is no jump.
+    moved[10] = np.nan
+    assert jump_share(t, moved, 50.0, 0.3) == 0.0
+    assert jump_share(t, np.full_like(still, np.nan), 50.0, 0.3) == 0.0

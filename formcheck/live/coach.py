@@ -31,7 +31,7 @@ from formcheck.clip_warnings import set_warnings
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import body_box_px, hip_angle_deg
-from formcheck.judge import SAID_ONCE, once_for_the_set, rep_report
+from formcheck.judge import SAID_ONCE, as_measured, once_for_the_set, rep_report
 from formcheck.measurement import Measurement
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
@@ -329,7 +329,7 @@ class Coach:
         if not window.found.any():
             return ()
         track = build_track(window, self.cfg.track)
-        reps = segment_reps(track, self.cfg.reps)
+        reps = as_measured(segment_reps(track, self.cfg.reps), track.view)
         # A rep already judged cannot come back: the window starts after its lift.
         after = self._last_end_t + 0.5 * self.cfg.reps.min_rep_s
         fresh = [
