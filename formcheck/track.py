@@ -144,13 +144,8 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
     if side is None or found.mean() < cfg.min_tracked_fraction:
         return ViewCheck(side, False, "no person found: " + SIDE_VIEW_MESSAGE, side_on=False)
     near = np.asarray(SIDE_LANDMARKS[side])
-    view = _check_view(seq, side, near, cfg)
-    thigh = float(
-        np.nanmedian(segment_length_px(seq.xy_px[found, near[1]], seq.xy_px[found, near[2]]))
-    )
-    knee = seq.xy_px[:, near[2]].astype(np.float64)
-    knee[~found] = np.nan
-    jumped = jump_share(seq.t_s, knee, thigh, cfg.max_knee_jump_l)
+    view = _check_placement(seq, side, near)
+    jumped = _knee_jump_share(seq, near, cfg.max_knee_jump_l)
     if jumped <= cfg.max_knee_jump_share:
         return view
     lost = (
@@ -160,10 +155,16 @@ def check_view(seq: PoseSequence, side: Side | None, cfg: TrackConfig) -> ViewCh
     return replace(view, ok=False, message=lost if view.ok else view.message, legs_followed=False)
 
 
-def _check_view(
-    seq: PoseSequence, side: Side, near: NDArray[np.intp], cfg: TrackConfig
-) -> ViewCheck:
-    """`check_view` but for the legs: side view, whole body in frame, lying."""
+def _knee_jump_share(seq: PoseSequence, near: NDArray[np.intp], max_jump_l: float) -> float:
+    """`filters.jump_share` of the knee of the side used, in thigh lengths (the median's:
+    frames without a pose are NaN, so neither count)."""
+    hip, knee = seq.xy_px[:, near[1]], seq.xy_px[:, near[2]]
+    thigh = float(np.nanmedian(segment_length_px(hip, knee)))
+    return jump_share(seq.t_s, knee.astype(np.float64), thigh, max_jump_l)
+
+
+def _check_placement(seq: PoseSequence, side: Side, near: NDArray[np.intp]) -> ViewCheck:
+    """The camera's placement: side view, whole body in frame, a lying person."""
     found = seq.found
     xy = seq.xy_px[found]
     torso = segment_length_px(xy[:, near[0]], xy[:, near[1]])
