@@ -12,7 +12,7 @@ from formcheck.config import Config
 from formcheck.measurement import Measurement
 from formcheck.no_reps import explain_no_reps
 from formcheck.reps import Rep
-from formcheck.shots import Shot, cuts_of, moves_of, split_shots
+from formcheck.shots import Shot, split_shots
 from formcheck.track import PoseTrack
 
 # More than one person in this share of frames earns a warning.
@@ -60,7 +60,7 @@ def set_warnings(m: Measurement, track: PoseTrack, reps: list[Rep], cfg: Config)
         out.append(m.panel.warning)
     if not track.view.ok:
         out.append(track.view.message)
-    cuts = cuts_of(m.shots)
+    cuts = m.cuts
     if cuts and len(t):
         out.append(shots_warning(split_shots(cuts, float(t[0]), float(t[-1])), reps))
     out += [
@@ -79,7 +79,7 @@ def camera_moves(m: Measurement) -> list[tuple[str, float, float]]:
     """The camera's moves (`formcheck.shots.find_moves`) as a report names them: ("moved",
     start s, end s), or ("turned away from the lifter", ...) for a move away and the move
     back, with nobody in view for most of the time between (a phone swung away and back)."""
-    moves, seq = moves_of(m.shots), m.poses
+    moves, seq = m.moves, m.poses
     out: list[tuple[str, float, float]] = []
     k = 0
     while k < len(moves):

@@ -23,7 +23,6 @@ from formcheck.report import RepReport, SetReport
 from formcheck.reps import Rep, segment_reps
 from formcheck.rules import Finding, RepContext, Status, check_rep, not_judged, score
 from formcheck.rules.band_placement import BAND_PLACEMENT
-from formcheck.shots import breaks_of
 from formcheck.track import PoseTrack, ViewCheck, build_track
 
 
@@ -126,7 +125,7 @@ def judge_measurement(
             " whole body in frame"
         )
     t0 = time.perf_counter()
-    breaks = breaks_of(m.shots)
+    breaks = m.breaks
     track = build_track(seq, cfg.track, breaks)
     t1 = time.perf_counter()
     reps = as_measured(apply_retakes(segment_reps(track, cfg.reps, breaks), m.retake), track.view)

@@ -23,6 +23,7 @@ from formcheck.band.retake import META_KEY as RETAKE_KEY
 from formcheck.panels import Panel
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo
+from formcheck.shots import cuts_of, moves_of, view_breaks
 from formcheck.video import FileSource, VideoInfo
 from formcheck.video.source import TURN_KEY
 
@@ -70,6 +71,21 @@ class Measurement:
         """The band detector's per-frame evidence; None without it (or from a detector of
         another version: its records mean something else)."""
         return evidence_of(self.band)
+
+    @functools.cached_property
+    def cuts(self) -> list[float]:
+        """The cuts (s) in the shot record (`shots.cuts_of`)."""
+        return cuts_of(self.shots)
+
+    @functools.cached_property
+    def moves(self) -> list[tuple[float, float]]:
+        """The camera's moves (start, end s) in the shot record (`shots.moves_of`)."""
+        return moves_of(self.shots)
+
+    @property
+    def breaks(self) -> list[float]:
+        """Where the view breaks (s): the cuts and the moves' ends (`shots.view_breaks`)."""
+        return view_breaks(self.cuts, self.moves)
 
     @classmethod
     def of(cls, seq: PoseSequence) -> Measurement:

@@ -328,7 +328,7 @@ def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bo
 def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -> list[Rep]:
     """All complete reps in an offline track, each with its phases timed the way a coach
     times them. With `cuts` (s: where the view breaks, at a cut or a camera move's start and
-    end, `formcheck.shots.breaks_of`), reps are found within each shot, never across
+    end, `Measurement.breaks`), reps are found within each shot, never across
     a break.
 
     The state machine finds the reps. Each rep's phases are then bounded by where the hips

@@ -157,13 +157,11 @@ def moves_of(record: Mapping[str, Any] | None) -> list[tuple[float, float]]:
     return find_moves(*measured) if measured is not None else []
 
 
-def breaks_of(record: Mapping[str, Any] | None) -> list[float]:
-    """Where the view is broken (s): the cuts, and the start and end of each camera move.
-    Reps are counted and the track is built between breaks, never across one."""
-    measured = _change(record)
-    if measured is None:
-        return []
-    return sorted([*find_cuts(*measured), *(t for move in find_moves(*measured) for t in move)])
+def view_breaks(cuts: Sequence[float], moves: Sequence[tuple[float, float]]) -> list[float]:
+    """Where the view is broken (s): the `cuts`, and the start and end of each camera move
+    (`cuts_of`, `moves_of`). Reps are counted and the track is built between breaks, never
+    across one."""
+    return sorted([*cuts, *(t for move in moves for t in move)])
 
 
 @dataclass(frozen=True)

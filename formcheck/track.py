@@ -198,7 +198,7 @@ def build_track(seq: PoseSequence, cfg: TrackConfig, cuts: Sequence[float] = ())
     (`filters.off_scale`), fill short gaps, smooth, measure angles.
 
     With `cuts` (s: where the view breaks, at a cut or a camera move's start and end,
-    `formcheck.shots.breaks_of`), each shot is built on its own and the pieces
+    `Measurement.breaks`), each shot is built on its own and the pieces
     joined: a shot may show the lifter's other side, and nothing is filled or smoothed
     across a break. The joined track's side and view are its longest shot's.
     """

@@ -13,12 +13,12 @@ from formcheck.shots import (
     MOVE_MIN_S,
     MOVE_SHARE,
     ShotDetector,
-    breaks_of,
     cuts_of,
     find_cuts,
     find_moves,
     moves_of,
     split_shots,
+    view_breaks,
 )
 from formcheck.video.frames import Frame
 
@@ -105,7 +105,7 @@ def test_find_cuts_needs_a_spike_above_its_neighbours() -> None:
 def test_landmarks_saved_without_shots_have_no_cuts() -> None:
     assert cuts_of(None) == [] and cuts_of({}) == []
     assert cuts_of({"version": 0, "t_s": [0.0], "change": [1.0]}) == []
-    assert moves_of(None) == [] and breaks_of(None) == []
+    assert moves_of(None) == [] and view_breaks(cuts_of(None), moves_of(None)) == []
 
 
 def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
@@ -121,7 +121,7 @@ def test_a_camera_swung_away_and_back_moves_twice_and_cuts_never() -> None:
     away, back = moves_of(measured)
     assert away == pytest.approx((29 / FPS, 42 / FPS), abs=1.5 / FPS)
     assert back == pytest.approx((61 / FPS, 74 / FPS), abs=1.5 / FPS)
-    assert breaks_of(measured) == sorted([*away, *back])
+    assert view_breaks(cuts_of(measured), moves_of(measured)) == sorted([*away, *back])
 
 
 def test_a_lifter_moving_before_a_steady_camera_is_no_move() -> None:

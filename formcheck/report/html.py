@@ -312,7 +312,6 @@ def report_html_from_files(
         ReportFileError, LandmarksFileError, VideoOpenError: an input cannot be read.
     """
     from formcheck.measurement import Measurement
-    from formcheck.shots import breaks_of
     from formcheck.track import build_track
 
     cfg = cfg or Config()
@@ -320,7 +319,7 @@ def report_html_from_files(
     measured = track = angle = None
     if landmarks is not None:
         measured = Measurement.load(landmarks)
-        track = build_track(measured.poses, cfg.track, breaks_of(measured.shots))
+        track = build_track(measured.poses, cfg.track, measured.breaks)
         angle = AngleSeries(track.t_s, track.hip_angle_deg)
     stills = stills_for(report["reps"], track, measured, video)
     return build_report_html(
