@@ -25,9 +25,10 @@ from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo
 from formcheck.shots import cuts_of, moves_of, view_breaks
 from formcheck.video import FileSource, VideoInfo
-from formcheck.video.source import TURN_KEY
 
 Record = Mapping[str, Any]
+#: Where the file's `meta` keeps the turn the clip was measured with (`FileSource.turn_deg`).
+TURN_KEY = "turn_deg"
 
 
 @dataclass(frozen=True)

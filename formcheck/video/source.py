@@ -32,10 +32,6 @@ class FrameSource(Protocol):
     def __iter__(self) -> Iterator[Frame]: ...
 
 
-#: Where a measured clip's `meta` keeps the turn it was measured with (`FileSource.turn_deg`).
-TURN_KEY = "turn_deg"
-
-
 def _upright(image: ImageBGR, rotation_deg: int) -> ImageBGR:
     """Rotate a decoded image by the container's display rotation.
 
