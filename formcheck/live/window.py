@@ -46,8 +46,8 @@ _YELLOW = (0, 215, 255)
 _GREY = (170, 170, 170)
 _ORANGE = (0, 165, 255)
 # Panel metrics in pixels on a frame whose long side is 720 (they scale with it): the hud's
-# width, and the line heights of the message's large head and small detail.
-_HUD_W_PX, _BIG_LINE_PX, _SMALL_LINE_PX = 290, 44, 28
+# width and line height, and the line heights of the message's large head and small detail.
+_HUD_W_PX, _HUD_LINE_PX, _BIG_LINE_PX, _SMALL_LINE_PX = 290, 28, 44, 28
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def live_layout(
     body = overlay.body_box_px
     avoid = [body] if body is not None else []
     counter = layout(overlay, frame_wh).counter
-    hud_size = (round(_HUD_W_PX * unit), round(3.3 * round(28 * unit)))
+    hud_size = (round(_HUD_W_PX * unit), round(3.3 * round(_HUD_LINE_PX * unit)))
     hud_box, _, hud_scale = best_panel(
         scaled_options(hud_size, None), frame_wh, [*avoid, counter], prefer_top=True
     )
@@ -212,7 +212,7 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config, places: L
     unit = max(h, w) / 720.0 * places.hud_scale
     thick = max(1, round(2 * unit))
     scale = 0.6 * unit
-    line_h = round(28 * unit)
+    line_h = round(_HUD_LINE_PX * unit)
     x0, y0, x1, _ = box
     draw_panel(img, *box)
     lat = "-" if math.isnan(hud.latency_ms) else f"{hud.latency_ms:.0f} ms"
@@ -260,7 +260,7 @@ def _draw_hud(img: ImageBGR, state: CoachState, hud: Hud, cfg: Config, places: L
     )
     if hud.paused:
         unit = max(h, w) / 720.0  # the banner at the frame's own size
-        scale, thick, line_h = 0.96 * unit, max(1, round(2 * unit)) + 1, round(28 * unit)
+        scale, thick, line_h = 0.96 * unit, max(1, round(2 * unit)) + 1, round(_HUD_LINE_PX * unit)
         text = "PAUSED - space to go on"
         size = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)[0]
         draw_panel(img, 0, h // 2 - 2 * line_h, w, h // 2 + line_h)
