@@ -180,6 +180,13 @@ def test_setup_guidance_says_too_dark_and_step_into_view() -> None:
     assert setup_guidance(empty, None, 120.0, cfg) == GUIDANCE_TEXT["nobody"]
 
 
+def _assert_apart(panels: list[Any], body: Any) -> None:
+    """No panel meets the body's box, nor another panel."""
+    for k, a in enumerate(panels):
+        assert overlap(a, body) == 0, (a, body)
+        assert all(overlap(a, b) == 0 for b in panels[k + 1 :]), panels
+
+
 @pytest.mark.parametrize("mirror", [False, True])
 @pytest.mark.parametrize(
     "body",
@@ -210,10 +217,7 @@ def test_the_live_panels_keep_off_the_body(body: tuple[int, int, int, int], mirr
     x0, y0, x1, y1 = body
     assert places.body == ((1280 - x1, y0, 1280 - x0, y1) if mirror else body)
     assert places.message is not None and places.head
-    panels = [places.counter, places.hud, places.message]
-    for k, a in enumerate(panels):
-        assert overlap(a, places.body) == 0, (a, places.body)
-        assert all(overlap(a, b) == 0 for b in panels[k + 1 :]), panels
+    _assert_apart([places.counter, places.hud, places.message], places.body)
     # Nothing is drawn on the body: no skeleton here, so it is the untouched grey.
     bx0, by0, bx1, by1 = places.body
     assert (image[by0:by1, bx0:bx1] == 128).all()
@@ -289,9 +293,7 @@ def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second
     drawn = [p for p in layouts if p is not None and p.body is not None]
     assert len(drawn) > 0.9 * len(layouts) and sum(p.message is not None for p in drawn) > 30
     for p in drawn:
-        panels = [b for b in (p.counter, p.hud, p.message) if b is not None]
-        assert all(overlap(b, p.body) == 0 for b in panels), (panels, p.body)
-        assert all(overlap(a, b) == 0 for k, a in enumerate(panels) for b in panels[k + 1 :])
+        _assert_apart([b for b in (p.counter, p.hud, p.message) if b is not None], p.body)
     assert result.latency.oldest_age_ms <= 1000 * cfg.live.max_frame_age_s
 
 
@@ -418,12 +420,8 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     h, w = drawn.shape[:2]
     shown = screen[y : y + h, x : x + w].astype(int)
     # The panels keep off the body and off each other.
-    body = places["body"]
-    panels = [places["counter"], places["hud"], places["message"]]
-    assert body is not None and places["message"] is not None
-    for k, a in enumerate(panels):
-        assert overlap(a, body) == 0, (a, body)
-        assert all(overlap(a, b) == 0 for b in panels[k + 1 :]), panels
+    assert places["body"] is not None and places["message"] is not None
+    _assert_apart([places["counter"], places["hud"], places["message"]], places["body"])
     # The panels darken the video beneath them, so bright pixels there are the overlay's
     # text: white for the counter, green or red for the rep verdict.
     x0, y0, x1, y1 = places["counter"]
