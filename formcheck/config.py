@@ -49,10 +49,12 @@ class PoseConfig(_Section):
         description="time reps on about this many frames per second of video (24, 25 and 30"
         " fps clips every 2nd frame, 60 fps every 4th); 0: every frame",
     )
-    schedule: Literal["every", "sparse"] = Field(
-        "every",
-        description="every: the model sees every analysed frame; sparse (trial):"
-        " about 5 a second, and every frame where the hips move, on two models at once",
+    models: int = Field(
+        2,
+        ge=1,
+        le=2,
+        description="pose models run at once on a recorded clip, each on a part of it (2: both"
+        " cores; 1 where other work fills them: batch jobs, live coaching)",
     )
 
 

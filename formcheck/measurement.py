@@ -20,7 +20,7 @@ from formcheck.band.detector import META_KEY as BAND_KEY
 from formcheck.band.detector import evidence_of
 from formcheck.band.evidence import FrameEvidence
 from formcheck.band.retake import META_KEY as RETAKE_KEY
-from formcheck.panels import Panel
+from formcheck.panels import Panel, PanelSample
 from formcheck.pose.sequence import PoseSequence
 from formcheck.report import ModelInfo
 from formcheck.shots import cuts_of, moves_of, view_breaks
@@ -42,8 +42,9 @@ class Measurement:
             and height those of the measured picture (the panel kept, when cut to one).
         model: the pose model bundle used.
         decode_errors: frames the decoder could not read.
-        schedule: which frames the model saw (`formcheck.schedule`): its name, the grid
-            stride, the number of model frames.
+        schedule: which frames the models saw (`formcheck.schedule`): the grid stride, the
+            parts ([start, stop, keep_from] in decoded frames), the grid frames and the
+            frames the models ran on.
         shots: the shot watcher's record of picture changes (`formcheck.shots`); None when
             not watched.
         band: the band detector's record (`BandDetector.meta()`); None without the detector.
@@ -53,6 +54,8 @@ class Measurement:
             (a wrong rotation tag); 0 when none.
         panel: the panel of a split screen the clip was measured in; None: the whole picture.
         panel_candidates: the split-screen panels the first pass saw (`formcheck.panels`).
+        panel_samples: frames the first pass kept for the split-screen check
+            (`PanelWatch.kept_samples`); not saved (the check is made before saving).
     """
 
     poses: PoseSequence
@@ -66,6 +69,7 @@ class Measurement:
     turn_deg: int = 0
     panel: Panel | None = None
     panel_candidates: tuple[Panel, ...] = ()
+    panel_samples: tuple[PanelSample, ...] = field(default=(), repr=False, compare=False)
 
     @functools.cached_property
     def band_evidence(self) -> list[FrameEvidence] | None:

@@ -31,7 +31,6 @@ from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
 from formcheck.track import SIDE_LANDMARKS
 from formcheck.video.frames import Frame, ImageBGR
-from formcheck.video.source import FileSource
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -220,20 +219,34 @@ def refine_panels(panels: Sequence[Panel], frames: Sequence[ImageBGR]) -> list[P
     return out
 
 
+#: A frame kept by `PanelWatch`: its time (s), decoded index and JPEG bytes.
+PanelSample = tuple[float, int, bytes]
+
+
 class PanelWatch:
     """Keeps a small copy of a frame every `EVERY_S` seconds of the pose pass (the last
     `KEEP`, thinned evenly), so that a split screen's panels can be looked for afterwards
-    without decoding again (`candidates`)."""
+    without decoding again (`candidates`); and `SAMPLE_FRAMES` frames spread over the clip
+    of `duration_s`, JPEG-compressed, for the pose model to look at in each candidate panel
+    (`split_screen_panel`), again without decoding."""
 
     EVERY_S = 1.0
     KEEP = 12
 
-    def __init__(self) -> None:
+    def __init__(self, duration_s: float = 0.0) -> None:
         self._next_s = 0.0
         self._every_s = self.EVERY_S
         self.smalls: list[np.ndarray] = []
+        span = duration_s or 1.0
+        self._sample_at = [span * (k + 0.5) / SAMPLE_FRAMES for k in range(SAMPLE_FRAMES)]
+        self.samples: dict[int, PanelSample] = {}  # by sample time
 
     def observe(self, frame: Frame) -> None:
+        due = [k for k, t in enumerate(self._sample_at) if frame.t_s >= t and k not in self.samples]
+        if due:  # the first frame at or after each sample time
+            ok, jpeg = cv2.imencode(".jpg", frame.image_bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if ok:
+                self.samples.update((k, (frame.t_s, frame.index, jpeg.tobytes())) for k in due)
         if frame.t_s < self._next_s:
             return
         self.smalls.append(_small(frame.image_bgr))
@@ -242,9 +255,31 @@ class PanelWatch:
             self._every_s *= 2
         self._next_s = frame.t_s + self._every_s
 
+    def extend(self, later: PanelWatch) -> None:
+        """Add what `later` kept on a later part of the clip (`schedule.Part`)."""
+        self.smalls += later.smalls
+        while len(self.smalls) > self.KEEP:
+            self.smalls = self.smalls[::2]
+        for k, sample in later.samples.items():
+            self.samples.setdefault(k, sample)
+
+    def kept_samples(self) -> tuple[PanelSample, ...]:
+        """The frames kept for the pose model, in time order (`sample_frames` reads them)."""
+        return tuple(sorted(set(self.samples.values())))
+
     def candidates(self, size_wh: tuple[int, int]) -> list[Panel]:
         """The panels the seams suggest (a floor line too: `split_screen_panel` decides)."""
         return find_panels(self.smalls, size_wh) if len(self.smalls) >= 2 else []
+
+
+def sample_frames(samples: Sequence[PanelSample]) -> list[Frame]:
+    """The frames `PanelWatch` kept, decoded."""
+    frames = []
+    for t_s, index, jpeg in samples:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if image is not None:
+            frames.append(Frame(image.astype(np.uint8, copy=False), t_s, index))
+    return frames
 
 
 #: A panel "shows a lifter" when the pose model sees the better side's shoulder, hip, knee
@@ -283,25 +318,23 @@ def _crossed(seq: PoseSequence, panels: Sequence[Panel]) -> bool:
 
 
 def split_screen_panel(
-    source: FileSource,
+    samples: Sequence[PanelSample],
     seq: PoseSequence,
     candidates: Sequence[Panel],
     estimator: PoseEstimator,
 ) -> Panel | None:
-    """The panel to analyse when the clip of `source`, measured over its whole picture as
-    `seq`, is a split screen with a lifter in two panels or more: the one where the pose
-    model sees the lifter best; None for a clip of one picture, or whose `candidates`
-    (the panels `PanelWatch` saw) are cut by a floor line or a bar (one lifter across them,
-    or in one only).
+    """The panel to analyse when a clip, measured over its whole picture as `seq` (and the
+    `samples` `PanelWatch` kept of it), is a split screen with a lifter in two panels or
+    more: the one where the pose model sees the lifter best; None for a clip of one picture,
+    or whose `candidates` (the panels `PanelWatch` saw) are cut by a floor line or a bar
+    (one lifter across them, or in one only).
 
     Two panels whose backgrounds meet without a visible line (two takes in one room put
     side by side without a divider) show no seam and are not found.
     """
     if len(candidates) < 2 or _crossed(seq, candidates):
         return None
-    duration = source.info.duration_s or 1.0
-    times = [duration * (k + 0.5) / SAMPLE_FRAMES for k in range(SAMPLE_FRAMES)]
-    frames = list(source.frames_at(times))
+    frames = sample_frames(samples)
     if not frames:
         return None
     panels = refine_panels(candidates, [f.image_bgr for f in frames])

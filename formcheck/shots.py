@@ -28,6 +28,7 @@ which would overwrite mediapipe's `opencv-contrib-python`.)
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,15 @@ class ShotDetector:
             change = float(np.mean(np.abs(thumb - previous) > CHANGED_LEVEL))
         self.t_s.append(frame.t_s)
         self.change.append(change)
+
+    def extend(self, later: ShotDetector) -> None:
+        """Add what `later` measured on a later part of the clip (`schedule.Part`), from
+        after this one's last frame: the frames both saw are this one's."""
+        last = self.t_s[-1] if self.t_s else -math.inf
+        for t, change in zip(later.t_s, later.change, strict=True):
+            if t > last:
+                self.t_s.append(t)
+                self.change.append(change)
 
     def meta(self) -> dict[str, Any]:
         return {

@@ -41,7 +41,7 @@ def _full() -> Measurement:
         video=VideoInfo("set.mp4", 29.97, 90, 3.0, w, h),
         model=ModelInfo("pose_landmarker_full", "ab" * 32),
         decode_errors=2,
-        schedule={"name": "every", "grid_stride": 2, "grid": 45, "model_frames": 45},
+        schedule={"grid_stride": 2, "parts": [[0, None, 0]], "grid": 45, "model_frames": 45},
         shots=SHOTS,
         band=BAND,
         retake=RETAKE,

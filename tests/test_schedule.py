@@ -1,135 +1,133 @@
-"""The sparse-then-dense schedule (`formcheck.schedule`) with stand-in models: which frames
-each model sees, in what order, and the grid filled between them."""
+"""How a clip is cut between two pose models (`formcheck.schedule.plan_parts`), and
+measured by both at once (`measure._measure_parts`, with stand-in models)."""
 
 from __future__ import annotations
 
-import math
 import threading
+from pathlib import Path
 
-import numpy as np
 import pytest
 
-from formcheck.pose.landmarks import Landmark, PoseFrame
-from formcheck.schedule import (
-    EDGE_STRETCHES,
-    SPARSE_EVERY,
-    measure_sparse_dense,
-    on_grid,
+from formcheck.config import Config
+from formcheck.measure import _measure_parts, _PartSeen
+from formcheck.pose.landmarks import PoseFrame
+from formcheck.schedule import MIN_PART, WARM_UP, Part, plan_parts
+from formcheck.video import FileSource, Frame
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
+
+
+def _kept(parts: list[Part], frame_count: int, stride: int) -> list[int]:
+    """The grid frames each part keeps, joined in part order."""
+    out: list[int] = []
+    for p in parts:
+        stop = frame_count if p.stop is None else p.stop
+        out += [i for i in range(max(p.start, p.keep_from), stop) if i % stride == 0]
+    return out
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+@pytest.mark.parametrize("keys", [[0], [0, 250], list(range(0, 900, 30))])
+def test_two_parts_keep_every_grid_frame_once_after_a_warm_up(stride: int, keys: list[int]) -> None:
+    n = 900
+    parts = plan_parts(n, stride, keys, 0.9, models=2)
+    assert len(parts) == 2
+    first, second = parts
+    assert first.start == 0 and first.keep_from == 0 and second.stop is None
+    # The second model starts WARM_UP grid frames before the first one stops.
+    assert second.keep_from == first.stop and first.stop - second.start == WARM_UP * stride
+    assert _kept(parts, n, stride) == list(range(0, n, stride))
+    for p in parts:
+        stop = n if p.stop is None else p.stop
+        assert (stop - max(p.start, p.keep_from)) // stride >= MIN_PART
+
+
+def test_with_a_key_frame_every_second_the_cut_is_near_the_middle() -> None:
+    parts = plan_parts(900, 2, list(range(0, 900, 30)), 0.9, models=2)
+    assert abs((parts[0].stop or 0) - 450) <= 30
+
+
+def test_with_one_key_frame_the_cut_lies_past_the_middle() -> None:
+    """The second decoder reads the clip from its start up to its part: the first part
+    takes more frames, more so for a bigger picture (dearer to decode)."""
+    small = plan_parts(900, 2, [0], 0.2, models=2)[0].stop or 0
+    big = plan_parts(900, 2, [0], 2.1, models=2)[0].stop or 0
+    assert 450 < small < big < 900
+
+
+@pytest.mark.parametrize(
+    ("frame_count", "keys", "megapixels", "models"),
+    [
+        (900, [0], 0.9, 1),  # one model
+        (2 * (2 * MIN_PART + WARM_UP) - 2, [0], 0.9, 2),  # too short for two parts
+        (900, [], 0.9, 2),  # no key frame index: the clip cannot be read from a seek
+        (900, [0], 8.3, 2),  # 4K, one key frame: decoding it twice costs what it saves
+    ],
 )
-from formcheck.video.frames import Frame
-
-FPS = 15.0
-
-
-def _hip_deg(t_s: float) -> float:
-    """Still at 120 deg, a lift to 180 from 2 s to 3 s, held until 5 s, still after."""
-    if t_s < 2.0:
-        return 120.0
-    if t_s < 3.0:
-        return 120.0 + 60.0 * (t_s - 2.0)
-    return 180.0
+def test_one_part_where_two_would_not_pay(
+    frame_count: int, keys: list[int], megapixels: float, models: int
+) -> None:
+    assert plan_parts(frame_count, 2, keys, megapixels, models) == [Part(0, None, 0)]
 
 
-def _pose(frame: Frame) -> PoseFrame:
-    """A lying body whose left hip angle is `_hip_deg` at the frame's time."""
-    a = math.radians(180.0 - _hip_deg(frame.t_s))
-    xy = np.full((33, 2), np.nan, np.float32)
-    hip = np.array([300.0, 300.0])
-    xy[Landmark.LEFT_HIP] = hip
-    xy[Landmark.LEFT_SHOULDER] = hip - [200.0, 0.0]
-    xy[Landmark.LEFT_KNEE] = hip + 200.0 * np.array([math.cos(a), -math.sin(a)])
-    vis = np.full(33, 0.9, np.float32)
-    return PoseFrame(
-        frame.t_s,
-        frame.index,
-        (640, 360),
-        xy,
-        np.zeros(33, np.float32),
-        vis,
-        vis,
-        np.zeros((33, 3), np.float32),
-    )
-
-
-class _Model:
-    """A stand-in VIDEO-mode model: records what it saw, refuses time going backwards."""
+class _StandIn:
+    """A stand-in VIDEO-mode model: no pose, records what it saw and on which thread, and
+    refuses time going backwards; `twin()` gives its second."""
 
     def __init__(self) -> None:
-        self.seen: list[float] = []
+        self.seen: list[int] = []
         self.threads: set[str] = set()
+        self._twin: _StandIn | None = None
+        self.bundle = None
 
-    def __call__(self, frame: Frame) -> PoseFrame:
-        assert not self.seen or frame.t_s > self.seen[-1], "timestamps must increase"
-        self.seen.append(frame.t_s)
+    def start_clip(self) -> None:
+        self.seen.clear()
+
+    def twin(self) -> _StandIn:
+        self._twin = self._twin or _StandIn()
+        return self._twin
+
+    def detect(self, frame: Frame, count_people: bool = True) -> PoseFrame:
+        assert not self.seen or frame.index > self.seen[-1], "timestamps must increase"
+        self.seen.append(frame.index)
         self.threads.add(threading.current_thread().name)
-        return _pose(frame)
+        return PoseFrame.missing(frame.t_s, frame.index, frame.resolution_wh)
 
 
-def _grid(seconds: float) -> list[Frame]:
-    image = np.zeros((4, 4, 3), np.uint8)
-    return [Frame(image, g / FPS, 2 * g) for g in range(round(seconds * FPS))]
+def _measured(models: int) -> tuple[_StandIn, _PartSeen]:
+    path = SAMPLES / "short_pause_left.mp4"
+    source = FileSource(path, max_fps=15)
+    cfg = Config().with_overrides({"pose.models": models})
+    info = source.info
+    parts = plan_parts(info.frame_count, source.stride, source.key_frames(), 0.23, models)
+    est = _StandIn()
+    seen = _measure_parts(source, parts, cfg, est, lambda: None)  # type: ignore[arg-type]
+    return est, seen
 
 
-def test_the_dense_model_sees_the_movement_and_the_sparse_one_the_rest() -> None:
-    grid = _grid(8.0)
-    sparse, dense = _Model(), _Model()
-    seen = measure_sparse_dense(grid, sparse, dense)
-    assert sparse.seen == [f.t_s for f in grid[::SPARSE_EVERY]]
-    assert seen.sparse == frozenset(range(0, len(grid), SPARSE_EVERY))
-    # A stretch measured densely is measured whole by the dense model, its sparse frame too.
-    assert set(np.round(dense.seen, 6)) & set(np.round(sparse.seen, 6))
-    assert dense.threads == {"dense-pose"} and threading.current_thread().name in sparse.threads
-    dense_t = np.array(dense.seen)
-    stretch = SPARSE_EVERY / FPS
-    # The lift (2-3 s) is measured whole, from a stretch before it to a stretch after it.
-    lift = [
-        f.t_s
-        for f in grid
-        if 2.0 - stretch <= f.t_s <= 3.0 + stretch and round(f.t_s * FPS) % SPARSE_EVERY
-    ]
-    assert np.isin(np.round(lift, 6), dense_t.round(6)).all()
-    # Where the hips are still for long, only the sparse frames are measured.
-    still = [g for g, f in enumerate(grid) if 4.0 <= f.t_s <= 7.0]
-    assert not (set(still) & (set(seen.poses) - seen.sparse))
-    # The first and last stretches are measured (partial reps are judged there).
-    assert set(range(1, EDGE_STRETCHES * SPARSE_EVERY)) <= set(seen.poses)
-    assert len(grid) - 1 in seen.poses
-    # Before a window that follows a stretch left to the sparse model, the dense model is
-    # warmed up on that stretch's last frame, whose pose is not kept.
-    warm_ups = [t for t in dense.seen if round(t * FPS) not in seen.poses]
-    assert warm_ups and all(round(t * FPS) % SPARSE_EVERY == SPARSE_EVERY - 1 for t in warm_ups)
+def test_two_models_measure_the_clip_at_once_as_one_would() -> None:
+    """With two models, each sees its part in time order on its own thread, the second
+    starting `WARM_UP` grid frames early; the poses, picture changes and split-screen
+    samples joined are those of one model's pass over the whole clip."""
+    _, whole = _measured(1)
+    two, parts = _measured(2)
+    grid = [p.index for p in whole.poses]
+    assert [p.index for p in parts.poses] == grid
+    first, second = two.seen, two.twin().seen
+    assert first == grid[: len(first)] and second == grid[len(first) - WARM_UP :]
+    assert two.threads != two.twin().threads
+    assert parts.model_frames == len(grid) + WARM_UP
+    assert parts.shots.t_s == whole.shots.t_s and parts.shots.change == whole.shots.change
+    assert parts.panels is not None and whole.panels is not None
+    assert parts.panels.kept_samples() == whole.panels.kept_samples()
 
 
-def test_the_grid_is_filled_between_measured_frames() -> None:
-    grid = _grid(8.0)
-    seen = measure_sparse_dense(grid, _Model(), _Model())
-    poses = on_grid(seen)
-    assert [p.t_s for p in poses] == [f.t_s for f in grid]
-    assert [p.index for p in poses] == [f.index for f in grid]
-    for g, pose in enumerate(poses):
-        if g not in seen.poses:  # interpolated: the angle where a measured one would be
-            hip, knee, shoulder = (
-                pose.xy_px[lm]
-                for lm in (Landmark.LEFT_HIP, Landmark.LEFT_KNEE, Landmark.LEFT_SHOULDER)
-            )
-            u, w = shoulder - hip, knee - hip
-            cos = float(np.dot(u, w) / np.linalg.norm(u) / np.linalg.norm(w))
-            assert math.degrees(math.acos(np.clip(cos, -1, 1))) == pytest.approx(
-                _hip_deg(pose.t_s), abs=1.0
-            )
-            assert pose.people == -1
+@pytest.mark.parametrize(
+    ("workers", "cores", "models"), [(1, 2, 2), (2, 2, 1), (1, 1, 1), (2, 4, 2), (3, 4, 1)]
+)
+def test_workers_that_fill_the_cores_run_one_model_each(
+    workers: int, cores: int, models: int
+) -> None:
+    from formcheck.measure import for_workers
 
-
-def test_a_person_lost_on_the_sparse_frames_is_measured_densely() -> None:
-    grid = _grid(6.0)
-
-    def lost_after_3s(frame: Frame) -> PoseFrame:
-        if 3.5 <= frame.t_s < 4.5:
-            return PoseFrame.missing(frame.t_s, frame.index, (640, 360))
-        return _pose(frame)
-
-    seen = measure_sparse_dense(grid, lost_after_3s, lost_after_3s)
-    around = [g for g, f in enumerate(grid) if 3.5 <= f.t_s < 4.5]
-    assert set(around) <= set(seen.poses)
-    # Nobody in view is never bridged by interpolation.
-    assert all(pose.is_missing for pose in on_grid(seen)[around[0] : around[-1] + 1])
+    assert for_workers(Config(), workers, cores).pose.models == models

@@ -386,3 +386,22 @@ def test_a_rotated_clip_is_read_upright(rotation: int, tmp_path: Path) -> None:
     (again,) = FileSource(path).frames_at([frames[2].t_s])
     np.testing.assert_array_equal(again.image_bgr, frames[2].image_bgr)
     assert {_red_corner(f.image_bgr) for f in frames} == {QUADRANT_AFTER[rotation]}
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_a_clip_read_in_parts_gives_the_frames_of_one_read(tmp_path: Path, stride: int) -> None:
+    """`frames(start, stop)`: the parts of a clip, the later ones read after a seek, give
+    the same frames (index, time, picture) as one read from the start, whether a part starts
+    on a key frame or between two (decoded from the key frame before, not handed out)."""
+    path = _write_short_gop_clip(tmp_path / "gop.mp4", n=90, gop=25)
+    whole = list(FileSource(path, stride))
+    keys = FileSource(path).key_frames()
+    assert keys == [0, 25, 50, 75]
+    for cut in (25, 37, 50, 62):
+        first = list(FileSource(path, stride).frames(0, cut))
+        second = list(FileSource(path, stride).frames(cut))
+        got = first + second
+        assert [f.index for f in got] == [f.index for f in whole]
+        for a, b in zip(got, whole, strict=True):
+            assert a.t_s == pytest.approx(b.t_s, abs=1e-9)
+            np.testing.assert_array_equal(a.image_bgr, b.image_bgr)

@@ -8,6 +8,7 @@ saved with `--landmarks` files, so `analyze --from-landmarks` still judges the b
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -63,6 +64,13 @@ class BandDetector:
             self._next_t = frame.t_s + self.sample_every_s - 1e-6
 
     __call__ = observe
+
+    def extend(self, later: BandDetector) -> None:
+        """Add the evidence `later` found on a later part of the clip (`schedule.Part`),
+        from after this one's last record."""
+        last = self.frames[-1].t_s if self.frames else -math.inf
+        self.frames += [f for f in later.frames if f.t_s > last]
+        self.elapsed_s += later.elapsed_s
 
     def meta(self) -> dict[str, Any]:
         """The JSON-able record for `Measurement.band`."""

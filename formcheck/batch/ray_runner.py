@@ -90,8 +90,8 @@ class RayBackend:
         env = {"MALLOC_ARENA_MAX": str(MALLOC_ARENAS)}
         actor_class = ray.remote(num_cpus=1, runtime_env={"env_vars": env})(_ActorWorker)
         self.actor_class = actor_class
-        self.cfg = cfg
-        self.actors = [actor_class.remote(cfg) for _ in range(self.workers)]
+        self.cfg = cfg.with_overrides({"pose.models": 1})  # an actor holds one CPU: one model
+        self.actors = [actor_class.remote(self.cfg) for _ in range(self.workers)]
 
     def results(self, tasks: Sequence[ClipTask]) -> Iterator[ClipProduct]:
         ray = self.ray

@@ -29,6 +29,7 @@ from formcheck.batch.worker import ClipProduct, ClipTask, init_process, run_in_p
 from formcheck.config import Config
 from formcheck.errors import OutputError
 from formcheck.lifeline import pid_alive
+from formcheck.measure import for_workers
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, cfg: Config, workers: int) -> None:
-        self.cfg = cfg
+        self.cfg = for_workers(cfg, workers)
         self.workers = workers
         sweep_scratch()
         # The workers' temp files, named after this process so a later batch can tell a

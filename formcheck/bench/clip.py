@@ -6,14 +6,14 @@ Everything runs on the same clip in one process, so the figures are comparable:
 - model alone (the ceiling): the pose model on every pre-decoded frame, nothing else;
 - pipeline: `analyze_video` with the given configuration (by default it analyses about
   `pose.max_fps` frames per second of video), decode, band, rules and all;
-- pipeline, every frame: the same with `pose.max_fps = 0` and `pose.schedule = "every"`
+- pipeline, every frame: the same with `pose.max_fps = 0` and `pose.models = 1`
   (one model on every frame), the like-for-like comparison with the model alone (what the
   pipeline adds on top of the model), and the reference the default schedule is checked
   against: rep count, top hip angle, pause and lowering of each rep (`ScheduleAgreement`);
 - annotated video (optional): `write_annotated_video`, the cost of `analyze --video`.
 
 The models are loaded once, before any timing, as batch workers and the server do (with
-`pose.schedule = "sparse"`, two: `PoseEstimator.twin`); their load time is reported apart, and
+`pose.models = 2`, two: `PoseEstimator.twin`); their load time is reported apart, and
 counted in `cold_ratio`, the one-off `analyze` against the model alone. Each timed stage
 runs `repeats` times and the fastest run counts, which filters out other programs on the
 machine. Peak memory is read right after the pipeline runs, before the model-alone stage
@@ -147,9 +147,7 @@ def run_bench(
     annotated-video stage."""
     info = probe(video)
     stride = max(cfg.pose.stride, stride_for(info.fps, cfg.pose.max_fps))
-    every_cfg = cfg.with_overrides(
-        {"pose.max_fps": 0.0, "pose.stride": 1, "pose.schedule": "every"}
-    )
+    every_cfg = cfg.with_overrides({"pose.max_fps": 0.0, "pose.stride": 1, "pose.models": 1})
 
     def fig(wall_s: float, frames: int) -> StageFigure:
         return StageFigure(
@@ -161,7 +159,7 @@ def run_bench(
 
     t0 = time.perf_counter()
     est = open_estimator(cfg)
-    if cfg.pose.schedule == "sparse":
+    if cfg.pose.models > 1:
         est.twin()  # both loaded before timing (they load side by side)
     load_s = time.perf_counter() - t0
     with est:

@@ -141,6 +141,8 @@ class PoseEstimator:
                 ) from exc
         self._last_ms = -1
         self._last_center: np.ndarray | None = None
+        self._count_lock = threading.Lock()  # a twin shares the counter (`twin`)
+        self._owns_counter = True
         self._count_every_s = count_people_every_s
         self._next_count_s = 0.0
         self._quiet_calls = 2
@@ -163,9 +165,10 @@ class PoseEstimator:
         self._next_count_s = 0.0
 
     def twin(self) -> PoseEstimator:
-        """A second estimator with this one's model and settings, without the people count:
-        loaded on first use (or by `load_twin`) and kept, closed with this one, so that two
-        models can run at once, one per core, and a process loads each once."""
+        """A second estimator with this one's model and settings, counting people with this
+        one's counter (one call at a time): loaded on first use (or by `load_twin`) and kept,
+        closed with this one, so that two models can run at once, one per core, and a
+        process loads each once."""
         if self._twin_loading is not None:
             self._twin_loading.join()
             self._twin_loading = None
@@ -180,9 +183,12 @@ class PoseEstimator:
             self._twin_loading.start()
 
     def _new_twin(self) -> PoseEstimator:
-        return PoseEstimator(
+        twin = PoseEstimator(
             self.bundle.path, self.mode, *self._settings, count_people_every_s=None
         )
+        twin._counter, twin._count_lock = self._counter, self._count_lock
+        twin._count_every_s, twin._owns_counter = self._count_every_s, False
+        return twin
 
     def _load_twin(self) -> None:
         try:
@@ -218,7 +224,8 @@ class PoseEstimator:
         if self._counter is None:
             people = len(result.pose_landmarks) if self.num_poses > 1 else -1
         elif count_people and self._count_every_s is not None and frame.t_s >= self._next_count_s:
-            people = len(self._counter.detect(image).pose_landmarks)
+            with self._count_lock:
+                people = len(self._counter.detect(image).pose_landmarks)
             self._next_count_s = frame.t_s + self._count_every_s
         return self._to_pose_frame(result, frame, people)
 
@@ -278,7 +285,7 @@ class PoseEstimator:
             self._twin_loading.join()
         with quiet_native_stderr():
             self._landmarker.close()
-            if self._counter is not None:
+            if self._counter is not None and self._owns_counter:
                 self._counter.close()
         if self._twin is not None:
             self._twin.close()

@@ -208,10 +208,10 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
     from formcheck.config import load_config
-    from formcheck.measure import open_estimator
+    from formcheck.measure import for_workers, open_estimator
 
     engine = make_engine(settings.database_url)
-    cfg = load_config(settings.config_path)
+    cfg = for_workers(load_config(settings.config_path), settings.workers)
     with open_estimator(cfg) as estimator:
         log.info("ready (model loaded)")
         while not stop.is_set():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -163,6 +163,7 @@ class FileSource:
         self.stride = max(stride, stride_for(self.info.fps, max_fps))
         self.decode_errors = 0
         self.decode_s = 0.0  # wall time spent decoding and converting, for the benchmark
+        self._packet_index: tuple[list[int], list[int]] | None = None  # see `_index`
 
     def _stream(self, container: av.container.InputContainer) -> tuple[av.VideoStream, int]:
         """The clip's video stream, set to decode on threads, and its start time (pts)."""
@@ -180,18 +181,68 @@ class FileSource:
         return np.ascontiguousarray(image[y0:y1, x0:x1])
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def _index(self) -> tuple[list[int], list[int]]:
+        """Every packet's timestamp (pts, sorted: a frame's rank in it is its decoded index)
+        and the key frames' indices, from the packet index, read without decoding; ([], [])
+        when a packet carries no timestamp or the file cannot be read so far."""
+        if self._packet_index is None:
+            pts: list[int] = []
+            keys: list[int] = []
+            container = _open(self.path)
+            try:
+                for packet in container.demux(container.streams.video[0]):
+                    if packet.pts is None:
+                        if packet.size:  # a frame without a timestamp: no index
+                            pts, keys = [], []
+                            break
+                        continue  # the demuxer's empty flush packet
+                    pts.append(packet.pts)
+                    if packet.is_keyframe:
+                        keys.append(packet.pts)
+            except av.error.FFmpegError:
+                pts, keys = [], []
+            finally:
+                container.close()
+            pts.sort()
+            self._packet_index = (pts, [bisect_left(pts, k) for k in sorted(keys)])
+        return self._packet_index
+
+    def key_frames(self) -> list[int]:
+        """The decoded-frame indices where a decoder can start (key frames), ascending; [] when
+        the file's packets carry no timestamps (then only `frames(0)` can be read)."""
+        return list(self._index()[1])
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """The frames of the clip (every `stride`-th decoded frame, as `__iter__`), from decoded
+        index `start` up to `stop` (exclusive; None: the end).
+
+        A `start` after the first frame seeks to the key frame before it and decodes from
+        there (frames before `start` decoded, not converted); a frame's index is then its
+        timestamp's rank among the clip's packets (`key_frames`), the index a read from the
+        start gives it. The decoding errors are counted in `decode_errors`, the time spent in
+        `decode_s`."""
         container = _open(self.path)
-        stream, start = self._stream(container)
+        stream, origin = self._stream(container)
         base = float(stream.time_base) if stream.time_base else 1.0 / max(self.info.fps, 1.0)
+        order: list[int] = []
+        if start > 0:
+            order, keys = self._index()
+            if not order:
+                container.close()
+                raise VideoOpenError(f"{self.path}: cannot seek in a clip without timestamps")
+            key = keys[max(0, bisect_right(keys, start) - 1)] if keys else 0
+            container.seek(order[key], stream=stream, backward=True)
         index = -1
         produced = 0
         last_t = -1.0
         try:
-            frames = container.decode(stream)
+            decoded = container.decode(stream)
             while True:
                 t0 = time.perf_counter()
                 try:
-                    frame = next(frames)
+                    frame = next(decoded)
                 except StopIteration:
                     break
                 except av.error.FFmpegError as exc:
@@ -199,12 +250,17 @@ class FileSource:
                     self.decode_errors += 1
                     log.warning("%s: decoding stopped early (%s)", self.path, exc)
                     break
-                index += 1
-                if index % self.stride:
+                if order and frame.pts is not None:  # after a seek: the timestamp's rank
+                    index = bisect_left(order, frame.pts)
+                else:
+                    index += 1
+                if stop is not None and index >= stop:
+                    break
+                if index < start or index % self.stride:
                     self.decode_s += time.perf_counter() - t0
                     continue
                 if frame.pts is not None:
-                    t_s = (frame.pts - start) * base
+                    t_s = (frame.pts - origin) * base
                 else:  # no timestamp: fall back on the nominal rate
                     t_s = index / self.info.fps if self.info.fps else float(index)
                 if t_s <= last_t:  # non-monotonic timestamps break VIDEO-mode tracking
@@ -217,7 +273,7 @@ class FileSource:
             # A truncated file can end without a decoder error: compare with the container's
             # own frame count (exact in MP4/MOV; 0 when the container does not say).
             expected = int(stream.frames or 0)
-            if expected and index + 1 < expected and not self.decode_errors:
+            if stop is None and expected and index + 1 < expected and not self.decode_errors:
                 self.decode_errors += 1
                 log.warning("%s: %d of %d frames decoded", self.path, index + 1, expected)
         finally:
