@@ -44,8 +44,8 @@ if TYPE_CHECKING:  # the adapter imports mediapipe: only load it when a model ru
 
 def open_estimator(cfg: Config, offline: bool = True) -> PoseEstimator:
     """A VIDEO-mode pose estimator configured from `cfg.pose` (loads mediapipe). For
-    `offline` analysis with two models (`pose.models`), its twin loads on a thread meanwhile
-    (live coaching runs one model)."""
+    `offline` analysis with two models (`pose.models`), its twin is loaded too (0.1 s;
+    live coaching runs one model)."""
     from formcheck.pose.landmarker import PoseEstimator
 
     p = cfg.pose
@@ -59,7 +59,7 @@ def open_estimator(cfg: Config, offline: bool = True) -> PoseEstimator:
         p.count_people_every_s or None,
     )
     if offline and p.models > 1:
-        est.load_twin()  # the second model loads while the first starts on the clip
+        est.twin()
     return est
 
 

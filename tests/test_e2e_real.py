@@ -78,12 +78,9 @@ def test_real_pause_verdicts_agree_with_the_labelled_times(real_eval: Evaluated)
     assert o.pause_agreement is not None and o.pause_agreement >= MIN_VERDICT_AGREEMENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lowering verdicts agree with the labels on 18 of 22 "
-    "real reps (82%): two slow-starting lowerings, a settle after touch-down "
-    "and a peaked top are timed off by 0.3-0.4 s (issue 17's closing note)",
-)
+# 20 of 22 clear real reps agree since two models measure a clip (91%; 82% with one): two
+# lowerings within 0.05 s of the 1 s threshold came out on the labels' side. The timing of
+# slow-starting lowerings is not fixed (issue 17's closing note): this can flip back.
 def test_real_lowering_verdicts_agree_with_the_labelled_times(real_eval: Evaluated) -> None:
     o = real_eval.result.overall
     assert o.eccentric_clear_n >= 20

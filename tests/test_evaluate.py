@@ -48,7 +48,7 @@ from formcheck.pose.sequence import PoseSequence
 from formcheck.track import SIDE_LANDMARKS
 from formcheck.video.frames import Frame
 
-CFG = Config()
+CFG = Config().with_overrides({"pose.models": 1})  # the stand-in models are one model
 
 # -- scripted clips -------------------------------------------------------------------------
 

@@ -104,7 +104,6 @@ class PoseEstimator:
             min_tracking_confidence,
         )
         self._twin: PoseEstimator | None = None
-        self._twin_loading: threading.Thread | None = None
         self._closed = False
         # Imported here so that model-free paths (replaying landmarks) never load mediapipe.
         from mediapipe.tasks.python import BaseOptions, vision
@@ -166,35 +165,18 @@ class PoseEstimator:
 
     def twin(self) -> PoseEstimator:
         """A second estimator with this one's model and settings, counting people with this
-        one's counter (one call at a time): loaded on first use (or by `load_twin`) and kept,
-        closed with this one, so that two models can run at once, one per core, and a
-        process loads each once."""
-        if self._twin_loading is not None:
-            self._twin_loading.join()
-            self._twin_loading = None
+        one's counter (one call at a time): loaded on first use (0.1 s) and kept, closed
+        with this one, so that two models can run at once, one per core. Loaded on the
+        caller's thread: loading prints native lines, hushed by pointing the process's
+        stderr elsewhere, which would swallow other threads' lines meanwhile."""
         if self._twin is None:
-            self._twin = self._new_twin()
+            twin = PoseEstimator(
+                self.bundle.path, self.mode, *self._settings, count_people_every_s=None
+            )
+            twin._counter, twin._count_lock = self._counter, self._count_lock
+            twin._count_every_s, twin._owns_counter = self._count_every_s, False
+            self._twin = twin
         return self._twin
-
-    def load_twin(self) -> None:
-        """Start loading the twin on a thread of its own: it loads while this model works."""
-        if self._twin is None and self._twin_loading is None:
-            self._twin_loading = threading.Thread(target=self._load_twin, daemon=True)
-            self._twin_loading.start()
-
-    def _new_twin(self) -> PoseEstimator:
-        twin = PoseEstimator(
-            self.bundle.path, self.mode, *self._settings, count_people_every_s=None
-        )
-        twin._counter, twin._count_lock = self._counter, self._count_lock
-        twin._count_every_s, twin._owns_counter = self._count_every_s, False
-        return twin
-
-    def _load_twin(self) -> None:
-        try:
-            self._twin = self._new_twin()
-        except ModelError:  # said again, in the caller, when `twin` loads it there
-            self._twin = None
 
     def detect(self, frame: Frame, count_people: bool = True) -> PoseFrame:
         """Landmarks of the followed person in `frame`, or a missing `PoseFrame`.
@@ -281,8 +263,6 @@ class PoseEstimator:
         if self._closed:
             return
         self._closed = True
-        if self._twin_loading is not None:
-            self._twin_loading.join()
         with quiet_native_stderr():
             self._landmarker.close()
             if self._counter is not None and self._owns_counter:
