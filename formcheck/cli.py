@@ -774,6 +774,34 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_live: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=16,
+            help="Live sets coached at once from phones' browsers (the Live page; each"
+            " takes a core); more are told the coach is busy. 0: no Live page.",
+        ),
+    ] = 2,
+    certfile: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Serve HTTPS with this certificate (PEM): a phone's browser opens its camera"
+            " only on HTTPS pages. With --keyfile.",
+            show_default=False,
+        ),
+    ] = None,
+    keyfile: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The certificate's private key (PEM).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     create_token: Annotated[
         str | None,
@@ -799,7 +827,8 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the upload service: clients upload clips in the browser or over the API."""
+    """Run the upload service: clients upload clips in the browser or over the API, or are
+    coached live through their phone's browser (the Live page: HTTPS needed, see --certfile)."""
     from formcheck.server import ServerSettings
     from formcheck.server.app import make_token
     from formcheck.server.app import revoke_token as revoke
@@ -817,6 +846,9 @@ def serve(
             max_clip_s=max_clip_minutes * 60.0,
             public_url=public_url,
             forwarded_allow_ips=forwarded_allow_ips,
+            max_live=max_live,
+            certfile=certfile,
+            keyfile=keyfile,
         )
         load_config(config)  # a bad config fails here, not in every worker
         if create_token is not None:

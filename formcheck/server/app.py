@@ -18,9 +18,10 @@ from formcheck import __version__
 from formcheck.config import load_config
 from formcheck.errors import DataBusyError
 from formcheck.pose.bundle import check_bundle
-from formcheck.server import api, pages, queue
+from formcheck.server import api, live, pages, queue
 from formcheck.server.auth import RateLimiter, create_token, load_secret, revoke_tokens
 from formcheck.server.db import make_engine, uploads
+from formcheck.server.live import LiveSlots
 from formcheck.server.service import Service
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import remove_orphans
@@ -124,8 +125,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = svc
+    app.state.live = LiveSlots(settings.max_live)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(live.router)
 
     @app.exception_handler(pages.LoginRequiredError)
     async def _to_login(request: Request, exc: pages.LoginRequiredError) -> Response:
@@ -191,4 +194,6 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
         proxy_headers=proxied,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
+        ssl_certfile=settings.certfile,
+        ssl_keyfile=settings.keyfile,
     )

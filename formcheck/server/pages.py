@@ -166,6 +166,14 @@ def logout(
     return response
 
 
+@router.get("/live")
+def live_page(request: Request, user: PageUser) -> HTMLResponse:
+    """The Live page: the phone's camera coached set by set (`formcheck.server.live`)."""
+    if request.app.state.live.limit == 0:
+        raise HTTPException(404, "live coaching is off on this server (--max-live 0)")
+    return _render(request, "live.html", user)
+
+
 @router.get("/upload")
 def upload_page(request: Request, user: PageUser) -> HTMLResponse:
     max_mb = _svc(request).settings.max_upload_bytes / (1024 * 1024)

@@ -21,6 +21,8 @@ DEFAULT_MAX_CLIP_MINUTES = 10.0
 DEFAULT_MAX_PIXELS = 3840 * 2160
 # Slow-motion phone clips run at 240 fps; more is not a clip of a set.
 DEFAULT_MAX_FPS = 240.0
+# Live sets coached at once: each runs a pose model on a core at 10-15 frames a second.
+DEFAULT_MAX_LIVE = 2
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class ServerSettings:
             request's own Host and scheme.
         forwarded_allow_ips: proxy addresses whose X-Forwarded-For/-Proto headers are
             trusted (uvicorn's setting, e.g. "127.0.0.1"); None trusts none.
+        max_live: live sets coached at once from phones' browsers (the Live page); more
+            get a "busy" answer. 0 turns the Live page off.
+        certfile, keyfile: serve HTTPS with this certificate and key (PEM): phones allow
+            the camera only on HTTPS pages (or localhost).
     """
 
     data_dir: Path
@@ -62,8 +68,13 @@ class ServerSettings:
     max_fps: float = DEFAULT_MAX_FPS
     public_url: str | None = None
     forwarded_allow_ips: str | None = None
+    max_live: int = DEFAULT_MAX_LIVE
+    certfile: Path | None = None
+    keyfile: Path | None = None
 
     def __post_init__(self) -> None:
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ConfigError("--certfile and --keyfile go together: give both, or neither")
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"--public-url {self.public_url!r}: give the scheme too, as in"

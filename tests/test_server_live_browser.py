@@ -1,0 +1,155 @@
+"""The Live page in a real browser: headless Chromium whose camera is a sample clip
+(`--use-file-for-fake-video-capture`), against `formcheck serve`: log in, coach the set,
+compare with `analyze` on the same clip, find the set in "My clips", save a screenshot.
+
+Headless Chromium is Debian's `chromium` package (installed by `.ci/run`), driven by
+playwright, as in `test_server_browser.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import playwright.sync_api as playwright_api  # a dev dependency: installed with the tests
+import pytest
+from chromium import SKIP_REASON, chromium_path
+from server_proc import Server, create_token
+from short_clips import short_sample
+
+from formcheck.config import Config
+from formcheck.pose.bundle import default_model_path
+from formcheck.video import FileSource, probe
+
+if TYPE_CHECKING:
+    from formcheck.pose.landmarker import PoseEstimator
+
+CLIP = short_sample("short_pause_left", reps=2)
+CHROMIUM = chromium_path()
+#: The fake camera shows the clip's first frame this long (s) before the clip plays, so the
+#: set starts before the first lift whenever the page connects.
+LEAD_S = 3.0
+#: Where the mid-set screenshot is copied for a human (FORMCHECK_LIVE_SCREENSHOT overrides).
+SCREENSHOT_COPY = os.environ.get("FORMCHECK_LIVE_SCREENSHOT", "/tmp/server_live.png")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found"),
+    pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON),
+]
+
+
+def write_y4m(clip: Path, out: Path, lead_s: float) -> float:
+    """The clip as a Y4M file (what Chromium's fake camera plays, looping), its first frame
+    held `lead_s` first; returns the file's duration (s)."""
+    info = probe(clip)
+    fps = round(info.fps)
+    frames = [f.image_bgr for f in FileSource(clip)]
+    frames = [frames[0]] * round(lead_s * fps) + frames
+    h, w = frames[0].shape[:2]
+    with out.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for image in frames:
+            f.write(b"FRAME\n")
+            f.write(np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)).tobytes())
+    return len(frames) / fps
+
+
+def chrome_args(camera: Path) -> list[str]:
+    return [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--use-fake-ui-for-media-stream",  # the camera is allowed without asking
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+
+
+def live_stats(page: playwright_api.Page) -> dict[str, Any]:
+    """The page's `window.formcheckLive` (read over the DevTools protocol, which the pages'
+    Content-Security-Policy allows; `wait_for_function` evaluates strings, which it does
+    not)."""
+    stats: dict[str, Any] = page.evaluate("() => window.formcheckLive")
+    return stats
+
+
+def wait_until(
+    page: playwright_api.Page,
+    ok: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout_s: float = 60.0,
+) -> None:
+    for _ in range(int(timeout_s / 0.1)):
+        if ok(live_stats(page)):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{what} not within {timeout_s} s: {live_stats(page)}")
+
+
+def test_the_live_page_coaches_a_set_from_the_phone_camera(
+    tmp_path: Path, estimator: PoseEstimator
+) -> None:
+    from formcheck.analyze import analyze_video
+
+    camera = tmp_path / "camera.y4m"
+    played_s = write_y4m(CLIP, camera, LEAD_S)
+    data = tmp_path / "data"
+    token = create_token(data, "Sam")
+    server = Server(data, tmp_path / "server.log", "--workers", "0")
+    shot = tmp_path / "live.png"
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=chrome_args(camera)
+            )
+            try:
+                page = browser.new_page(viewport={"width": 430, "height": 900})
+                page.goto(f"{server.url}/login")
+                page.fill("#token", token)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/clips")
+                page.click("text=Live")
+                page.wait_for_url("**/live")
+                page.wait_for_selector("#start:not([disabled])", timeout=20_000)
+                page.click("#start")
+                wait_until(page, lambda s: s["ready"], "the coach ready", 30)
+                # Mid-set, after the first verdict: the screenshot for docs/.
+                wait_until(page, lambda s: len(s["verdicts"]) >= 1, "the first verdict")
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(shot))
+                # The clip plays once (then the fake camera loops it): end the set before.
+                wait_until(page, lambda s: len(s["verdicts"]) >= 2, "the second verdict")
+                page.click("#end")
+                wait_until(page, lambda s: s["saved"] is not None, "the set saved")
+                stats = live_stats(page)
+                assert "See the set" in page.inner_text("#saved")
+                page.click("#saved a")
+                page.wait_for_url("**/clips/*")
+                assert "Live set" in page.inner_text("h1")
+                page.goto(f"{server.url}/clips")
+                assert page.locator(".pill.done").count() == 1
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    offline = analyze_video(CLIP, Config(), estimator=estimator).report
+    assert stats["error"] is None
+    assert stats["saved"]["reps"] == len(offline.reps) == 2
+    said = stats["verdicts"]
+    assert [v["rep"] for v in said] == [1, 2]
+    expected = [offline.reps[i].faults for i in range(2)]
+    assert [v["fault"] for v in said] == [bool(f) for f in expected]
+    # Coached in real time: most of the clip's pictures seen at 10 a second or more.
+    print(f"live page: {stats['states']} states, latency {np.median(stats['latency']):.0f} ms")
+    assert stats["states"] >= 8 * (played_s - LEAD_S)
+    assert shot.stat().st_size > 20_000
+    with contextlib.suppress(OSError):  # a convenience; the test's own file is the evidence
+        shutil.copyfile(shot, SCREENSHOT_COPY)
