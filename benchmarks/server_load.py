@@ -92,12 +92,13 @@ def one_client(k: int, url: str, token: str, clip: Path, timeout_s: float) -> Ou
 
 
 def start_server(
-    data: Path, workers: int, config: Path | None
+    data: Path, workers: int, config: Path | None, options: list[str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`formcheck serve` on a free port over `data`, with `options` added; once healthy."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = data / "server.log"
-    extra = ["--config", str(config)] if config else []
+    extra = (["--config", str(config)] if config else []) + (options or [])
     proc = subprocess.Popen(
         [
             *FORMCHECK,

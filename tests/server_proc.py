@@ -43,7 +43,8 @@ class Server:
 
     def __init__(self, data: Path, log: Path, *extra: str) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "--certfile" in extra else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -64,7 +65,8 @@ class Server:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, log.read_text()
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                # A test's own self-signed certificate: not checked.
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=False).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.2)

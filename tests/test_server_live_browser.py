@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 import playwright.sync_api as playwright_api  # a dev dependency: installed with the tests
 import pytest
@@ -25,7 +25,7 @@ from short_clips import short_sample
 
 from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
-from formcheck.video import FileSource, probe
+from formcheck.video.y4m import write_y4m
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -45,23 +45,8 @@ pytestmark = [
 ]
 
 
-def write_y4m(clip: Path, out: Path, lead_s: float) -> float:
-    """The clip as a Y4M file (what Chromium's fake camera plays, looping), its first frame
-    held `lead_s` first; returns the file's duration (s)."""
-    info = probe(clip)
-    fps = round(info.fps)
-    frames = [f.image_bgr for f in FileSource(clip)]
-    frames = [frames[0]] * round(lead_s * fps) + frames
-    h, w = frames[0].shape[:2]
-    with out.open("wb") as f:
-        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for image in frames:
-            f.write(b"FRAME\n")
-            f.write(np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)).tobytes())
-    return len(frames) / fps
-
-
-def chrome_args(camera: Path) -> list[str]:
+def chrome_args(camera: Path | None) -> list[str]:
+    """Headless Chromium whose camera plays `camera` (a Y4M file), or its own test pattern."""
     return [
         "--no-sandbox",
         "--disable-gpu",
@@ -69,7 +54,7 @@ def chrome_args(camera: Path) -> list[str]:
         "--disable-background-networking",
         "--use-fake-ui-for-media-stream",  # the camera is allowed without asking
         "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={camera}",
+        *([f"--use-file-for-fake-video-capture={camera}"] if camera else []),
     ]
 
 
@@ -130,6 +115,8 @@ def test_the_live_page_coaches_a_set_from_the_phone_camera(
                 page.click("#end")
                 wait_until(page, lambda s: s["saved"] is not None, "the set saved")
                 stats = live_stats(page)
+                clip = stats["saved"]["clip"]
+                kept = page.request.get(f"{server.url}/clips/{clip}/report.json").json()
                 assert "See the set" in page.inner_text("#saved")
                 page.click("#saved a")
                 page.wait_for_url("**/clips/*")
@@ -147,9 +134,110 @@ def test_the_live_page_coaches_a_set_from_the_phone_camera(
     assert [v["rep"] for v in said] == [1, 2]
     expected = [offline.reps[i].faults for i in range(2)]
     assert [v["fault"] for v in said] == [bool(f) for f in expected]
+    for rep, faults in zip(kept["reps"], expected, strict=True):
+        assert sorted(f["fault"] for f in rep["findings"] if f["status"] == "fault") == sorted(
+            faults
+        )
     # Coached in real time: most of the clip's pictures seen at 10 a second or more.
     print(f"live page: {stats['states']} states, latency {np.median(stats['latency']):.0f} ms")
     assert stats["states"] >= 8 * (played_s - LEAD_S)
     assert shot.stat().st_size > 20_000
     with contextlib.suppress(OSError):  # a convenience; the test's own file is the evidence
         shutil.copyfile(shot, SCREENSHOT_COPY)
+
+
+def test_a_plain_http_page_says_why_the_camera_is_blocked(tmp_path: Path) -> None:
+    """A phone reaching the server by its network address over plain HTTP gets no camera:
+    the page says why, in words (here the browser resolves a name to this machine, which
+    makes the page an insecure context as a LAN address is)."""
+    data = tmp_path / "data"
+    token = create_token(data, "Sam")
+    server = Server(data, tmp_path / "server.log", "--workers", "0")
+    url = f"http://phone-lan.test:{server.port}"
+    try:
+        with playwright_api.sync_playwright() as p:
+            rules = "--host-resolver-rules=MAP phone-lan.test 127.0.0.1"
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[*chrome_args(None), rules],
+            )
+            try:
+                page = browser.new_page()
+                page.goto(f"{url}/login")
+                page.fill("#token", token)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/clips")
+                page.goto(f"{url}/live")
+                page.wait_for_selector("#blocked:not([hidden])", timeout=10_000)
+                said = page.inner_text("#blocked")
+                assert "HTTPS" in said and "camera is blocked" in said
+                assert page.locator("#start").is_disabled()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_the_server_serves_https_and_the_page_gets_the_camera(tmp_path: Path) -> None:
+    """`--certfile/--keyfile`: the service over TLS, with the self-signed certificate the
+    README shows how to make; there the camera opens (a secure context)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=formcheck",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    data = tmp_path / "data"
+    token = create_token(data, "Sam")
+    server = Server(
+        data,
+        tmp_path / "server.log",
+        "--workers",
+        "0",
+        "--certfile",
+        str(cert),
+        "--keyfile",
+        str(key),
+    )
+    assert server.url.startswith("https://")
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[*chrome_args(None), "--ignore-certificate-errors"],
+            )
+            try:
+                page = browser.new_page()
+                page.goto(f"{server.url}/login")
+                page.fill("#token", token)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/clips")
+                cookie = next(c for c in page.context.cookies() if c["name"] == "formcheck_session")
+                assert cookie["secure"]  # over HTTPS the session cookie is Secure
+                page.goto(f"{server.url}/live")
+                page.wait_for_selector("#start:not([disabled])", timeout=10_000)
+                assert page.evaluate("() => window.isSecureContext")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
