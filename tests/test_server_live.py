@@ -188,3 +188,23 @@ def test_anonymous_cross_site_and_surplus_sockets_are_refused(
     auth = {"Authorization": f"Bearer {tokens['Sam']}"}
     assert client.get("/api/uploads", headers=auth).json() == []
     assert client.get("/live").status_code == 200
+
+
+def test_a_set_kept_counts_as_an_upload_against_the_hourly_limit(
+    tmp_path: Path, frames: list[bytes]
+) -> None:
+    settings = ServerSettings(data_dir=tmp_path / "data", workers=0, uploads_per_window=1)
+    token = make_token(settings, "Sam", coach=False)
+    with TestClient(create_app(settings)) as client:
+        login(client, token)
+        with client.websocket_connect("/live/socket", headers=ORIGIN) as ws:
+            coach(ws, frames[:5])  # a few frames: kept, no rep
+            ws.send_text(json.dumps({"type": "end"}))
+            assert ws.receive_json()["reps"] == 0
+        with client.websocket_connect("/live/socket", headers=ORIGIN) as ws:
+            assert ws.receive_json() == {"type": "ready"}
+            ws.send_text(json.dumps({"type": "start", "record": False}))
+            refused = ws.receive_json()
+            assert refused["type"] == "error" and "too many" in refused["message"]
+        auth = {"Authorization": f"Bearer {token}"}
+        assert len(client.get("/api/uploads", headers=auth).json()) == 1

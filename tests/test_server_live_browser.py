@@ -66,6 +66,13 @@ def live_stats(page: playwright_api.Page) -> dict[str, Any]:
     return stats
 
 
+def log_in(page: playwright_api.Page, url: str, token: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/clips")
+
+
 def wait_until(
     page: playwright_api.Page,
     ok: Callable[[dict[str, Any]], bool],
@@ -97,10 +104,7 @@ def test_the_live_page_coaches_a_set_from_the_phone_camera(
             )
             try:
                 page = browser.new_page(viewport={"width": 430, "height": 900})
-                page.goto(f"{server.url}/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
-                page.wait_for_url("**/clips")
+                log_in(page, server.url, token)
                 page.click("text=Live")
                 page.wait_for_url("**/live")
                 page.wait_for_selector("#start:not([disabled])", timeout=20_000)
@@ -164,10 +168,7 @@ def test_a_plain_http_page_says_why_the_camera_is_blocked(tmp_path: Path) -> Non
             )
             try:
                 page = browser.new_page()
-                page.goto(f"{url}/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
-                page.wait_for_url("**/clips")
+                log_in(page, url, token)
                 page.goto(f"{url}/live")
                 page.wait_for_selector("#blocked:not([hidden])", timeout=10_000)
                 said = page.inner_text("#blocked")
@@ -228,10 +229,7 @@ def test_the_server_serves_https_and_the_page_gets_the_camera(tmp_path: Path) ->
             )
             try:
                 page = browser.new_page()
-                page.goto(f"{server.url}/login")
-                page.fill("#token", token)
-                page.click("button[type=submit]")
-                page.wait_for_url("**/clips")
+                log_in(page, server.url, token)
                 cookie = next(c for c in page.context.cookies() if c["name"] == "formcheck_session")
                 assert cookie["secure"]  # over HTTPS the session cookie is Secure
                 page.goto(f"{server.url}/live")

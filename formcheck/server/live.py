@@ -14,8 +14,9 @@ own origin are required, as for every post):
 
 The page sends its next frame only when the last one's state is back, so nothing queues:
 the coach always gets the newest picture (as the desktop capture thread does). The set
-ends on "end", after `live.idle_end_s` without movement once a rep is done, or when the
-socket drops (a locked phone, a lost network). However it ends, the reps judged so far are
+ends on "end", after `live.idle_end_s` without movement once a rep is done, after
+`--max-clip-minutes`, or when the socket drops (a locked phone, a lost network). A set
+kept counts as an upload against `--uploads-per-hour`. However it ends, the reps judged so far are
 kept: the set becomes one of the user's clips, with its report (the JSON contract), hip
 trace and HTML page, and the recording with its annotated video when asked.
 """
@@ -40,8 +41,9 @@ from starlette.concurrency import run_in_threadpool
 from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.live.coach import Coach, CoachState, Verdict
+from formcheck.server import queue
 from formcheck.server.auth import COOKIE_NAME, User, user_for_session
-from formcheck.server.db import jobs, now, uploads
+from formcheck.server.db import now, uploads
 from formcheck.server.service import Service
 from formcheck.server.storage import (
     HTML_NAME,
@@ -300,21 +302,7 @@ class LiveSet:
                     created_at=now(),
                 )
             )
-            t = now()
-            conn.execute(
-                insert(jobs).values(
-                    upload_id=upload_id,
-                    state="done",
-                    progress=1.0,
-                    stage="",
-                    attempts=0,
-                    created_at=t,
-                    started_at=t,
-                    finished_at=t,
-                    rep_count=len(report.reps),
-                    score=report.score,
-                )
-            )
+            queue.add_done(conn, upload_id, len(report.reps), report.score)
         log.info(
             "live set %s by %s: %d reps, %s", upload_id, user.name, len(report.reps), end_reason
         )
@@ -389,6 +377,11 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
             if text is not None:
                 kind = _command(text)
                 if kind == "start" and not started:
+                    wait_s = svc.limiter.allow(user.id)  # a set kept is an upload
+                    if wait_s:
+                        end = f"too many sets and uploads: try again in {wait_s:.0f} s"
+                        await ws.send_json({"type": "error", "message": end})
+                        break
                     folder.mkdir(mode=0o700, parents=True)
                     live.start(bool(json.loads(text).get("record")), folder)
                     started = True
@@ -417,6 +410,9 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
             if live.idle(state):
                 end = f"no movement for {svc.config.live.idle_end_s:g} s"
                 break
+            if state.t_s >= svc.settings.max_clip_s:  # as long as the longest upload
+                end = f"the set reached {svc.settings.max_clip_s / 60:g} minutes"
+                break
     except WebSocketDisconnect:
         connected = False
     except FormcheckError as exc:  # the model could not load: said on the page
@@ -434,6 +430,7 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
             await run_in_threadpool(live.close)
     if saved is None and folder.exists():
         remove_upload(folder)
+        svc.limiter.refund(user.id)  # nothing kept: it does not count
     if connected:
         if saved is not None:
             await ws.send_json(saved)

@@ -50,6 +50,26 @@ def enqueue(conn: Connection, upload_id: str) -> None:
     )
 
 
+def add_done(conn: Connection, upload_id: str, rep_count: int, score: int | None) -> None:
+    """Record as done the job of an upload scored as it was made (a live set, coached frame by
+    frame): it is listed and shown like a scored upload, and no worker claims it."""
+    t = now()
+    conn.execute(
+        insert(jobs).values(
+            upload_id=upload_id,
+            state="done",
+            progress=1.0,
+            stage="",
+            attempts=0,
+            created_at=t,
+            started_at=t,
+            finished_at=t,
+            rep_count=rep_count,
+            score=score,
+        )
+    )
+
+
 def claim_next(engine: Engine, worker: str) -> Claim | None:
     """Atomically take the oldest queued job, or None when the queue is empty."""
     oldest = (
