@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 
@@ -36,37 +37,32 @@ class Claim:
     attempts: int
 
 
+def _add_job(conn: Connection, upload_id: str, state: str, **fields: Any) -> None:
+    """The job row of an upload: `state`, no attempt yet, and `fields`."""
+    conn.execute(
+        insert(jobs).values(upload_id=upload_id, state=state, stage="", attempts=0, **fields)
+    )
+
+
 def enqueue(conn: Connection, upload_id: str) -> None:
     """Queue scoring of an upload (inside the caller's transaction, with the upload row)."""
-    conn.execute(
-        insert(jobs).values(
-            upload_id=upload_id,
-            state="queued",
-            progress=0.0,
-            stage="",
-            attempts=0,
-            created_at=now(),
-        )
-    )
+    _add_job(conn, upload_id, "queued", progress=0.0, created_at=now())
 
 
 def add_done(conn: Connection, upload_id: str, rep_count: int, score: int | None) -> None:
     """Record as done the job of an upload scored as it was made (a live set, coached frame by
     frame): it is listed and shown like a scored upload, and no worker claims it."""
     t = now()
-    conn.execute(
-        insert(jobs).values(
-            upload_id=upload_id,
-            state="done",
-            progress=1.0,
-            stage="",
-            attempts=0,
-            created_at=t,
-            started_at=t,
-            finished_at=t,
-            rep_count=rep_count,
-            score=score,
-        )
+    _add_job(
+        conn,
+        upload_id,
+        "done",
+        progress=1.0,
+        created_at=t,
+        started_at=t,
+        finished_at=t,
+        rep_count=rep_count,
+        score=score,
     )
 
 
