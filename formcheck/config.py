@@ -265,10 +265,12 @@ class LiveConfig(_Section):
     )
     verdict_s: float = Field(2.0, gt=0, description="a rep's verdict stays on screen this long (s)")
     settle_s: float = Field(
-        0.3,
+        0.6,
         ge=0,
         le=1,
-        description="a rep is judged this long (s) after its end, once the hips have settled",
+        description="a rep is judged this long (s) after its end, once the hips have settled"
+        " (a real lowering ends with a slow settle: judged 0.3 s after, it came out 0.3-0.7 s"
+        " short on real clips)",
     )
     idle_end_s: float = Field(
         10.0,

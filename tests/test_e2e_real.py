@@ -10,7 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import Any, cast
 
+import numpy as np
 import pytest
 from eval_sets import REAL_DIR, Evaluated
 from typer.testing import CliRunner
@@ -19,7 +21,10 @@ from formcheck.analyze import analyze_sequence
 from formcheck.cli import app
 from formcheck.config import Config
 from formcheck.evaluate import Gates, cache_key, check_gates, find_clips, load_label
+from formcheck.live.coach import Coach
+from formcheck.pose.landmarks import PoseFrame
 from formcheck.pose.sequence import PoseSequence
+from formcheck.video import Frame
 
 pytestmark = [
     pytest.mark.real,
@@ -162,3 +167,58 @@ def test_a_real_clip_with_a_jump_cut_is_counted_shot_by_shot(real_eval: Evaluate
             assert before[1] - PARTIAL_TOL_S <= cut <= after[0] + PARTIAL_TOL_S, said[0]
         counts = [int(n) for n in re.findall(r"shot \d+ \([\d.-]+ s\): (\d+) reps?", said[0])]
         assert counts == list(extra["rep_count_by_segment"].values()), said[0]
+
+
+class _Replay:
+    """Stands in for the pose model: the poses the session measured for a clip, by frame."""
+
+    def __init__(self, seq: PoseSequence) -> None:
+        self.bundle = None
+        self._by_index = {int(i): k for k, i in enumerate(seq.index)}
+        self._seq = seq
+
+    def start_clip(self) -> None:
+        pass
+
+    def detect(self, frame: Frame) -> PoseFrame:
+        k, s = self._by_index[frame.index], self._seq
+        return PoseFrame(
+            float(s.t_s[k]),
+            frame.index,
+            s.resolution_wh,
+            s.xy_px[k],
+            s.z[k],
+            s.visibility[k],
+            s.presence[k],
+            s.world_xyz_m[k],
+        )
+
+
+#: Faults a rep's timing and angles decide (the band check needs the pictures).
+TIMING_FAULTS = {"short_pause", "fast_lowering", "under_extension", "over_extension"}
+
+
+def test_the_live_coach_says_of_real_reps_what_analyze_says(real_eval: Evaluated) -> None:
+    """The live coach, fed a real clip's frames one at a time as a camera (or the Live page,
+    at 15 a second) would, judges each rep as `analyze` does: same count, and the same
+    timing and angle faults on 90% of reps or more (judged 0.3 s after each rep's end, the
+    lowering came out 0.3-0.7 s short and 7 of 30 reps differed)."""
+    cfg = Config().with_overrides({"rules.band.detect": False})
+    same = total = 0
+    counted = {}
+    for row in real_eval.result.clips:
+        if row.error or row.video is None:
+            continue
+        seq = PoseSequence.load(real_eval.cache / cache_key(Path(row.video), Config()))
+        coach = Coach(cfg, cast(Any, _Replay(seq)))
+        blank = np.zeros((8, 8, 3), np.uint8)
+        for t, i in zip(seq.t_s.tolist(), seq.index.tolist(), strict=True):
+            coach.step(Frame(blank, t, i))
+        coach.finish()
+        live = [sorted(set(v.report.faults) & TIMING_FAULTS) for v in coach.verdicts]
+        offline = [sorted(set(p.faults) & TIMING_FAULTS) for p in row.predicted]
+        counted[row.name] = (len(live), len(offline))
+        same += sum(a == b for a, b in zip(live, offline, strict=False))  # counts: below
+        total += len(offline)
+    assert all(a == b for a, b in counted.values()), counted
+    assert total >= 25 and same >= MIN_VERDICT_AGREEMENT * total, (same, total)

@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 # 8.5 s, 2 reps, each with a short pause (the sample cut: live tests play in real time).
 CLIP = short_sample("short_pause_left", reps=2)
-# Issue 5: each rep's feedback within half a second of its (labelled) end.
-MAX_FEEDBACK_DELAY_S = 0.5
+# Each rep's feedback within `live.settle_s` and 0.2 s of its (labelled) end. Issue 5 asked
+# for half a second (0.3 s of settle then); on real lifters that judged lowerings 0.3-0.7 s
+# short, so the settle is 0.6 s now (`test_e2e_real`'s live test is the one that shows it).
+MAX_FEEDBACK_DELAY_S = Config().live.settle_s + 0.2
 
 
 # --- capture ---------------------------------------------------------------------------
