@@ -249,42 +249,30 @@ def estimate_poses(
     )
 
 
-def measure_video(
+def _retaken(
+    m: Measurement,
     source: FileSource,
     cfg: Config,
-    progress: Progress | None = None,
-    timings: dict[str, float] | None = None,
-    estimator: PoseEstimator | None = None,
+    estimator: PoseEstimator,
+    timings: dict[str, float],
 ) -> Measurement:
-    """Everything the model measures in one picture of a clip, ready for
-    `analyze_measurement` (or saving).
-
-    The poses and band evidence (`estimate_poses`), then, when a band was found, the tops
-    of the banded reps measured again with the band painted out (`band.retake`), kept in
-    `Measurement.retake`. `estimator` as in `estimate_poses`.
-    """
-    timings = {} if timings is None else timings
-    est = estimator if estimator is not None else open_estimator(cfg)
-    try:
-        t0 = time.perf_counter()
-        m = estimate_poses(source, cfg, est, progress, timings)
-        timings["decode_and_pose"] = time.perf_counter() - t0
-        per_rep = cfg.rules.band.retake_frames
-        if not per_rep or not cfg.rules.band.detect:
-            return m
-        t1 = time.perf_counter()
-        try:
-            track, reps, bands = judge_measurement(m, cfg, {})
-        except NoPersonError:  # said by the analysis; a split screen's panels may show one
-            return m
-        if any(b.found for b in bands):
-            record = retake_tops(source, track, reps, bands, est, per_rep, cfg.track.min_visibility)
-            m = replace(m, retake=record)
-        timings["retake"] = time.perf_counter() - t1
+    """`m`, when a band was found, with the tops of the banded reps measured again with the
+    band painted out (`band.retake`), kept in `Measurement.retake`."""
+    per_rep = cfg.rules.band.retake_frames
+    if not per_rep or not cfg.rules.band.detect:
         return m
-    finally:
-        if estimator is None:
-            est.close()
+    t0 = time.perf_counter()
+    try:
+        track, reps, bands = judge_measurement(m, cfg, {})
+    except NoPersonError:  # said by the analysis
+        return m
+    if any(b.found for b in bands):
+        record = retake_tops(
+            source, track, reps, bands, estimator, per_rep, cfg.track.min_visibility
+        )
+        m = replace(m, retake=record)
+    timings["retake"] = time.perf_counter() - t0
+    return m
 
 
 def measure_clip(
@@ -294,27 +282,32 @@ def measure_clip(
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
 ) -> Measurement:
-    """`measure_video` of a whole clip. A picture whose lifter is upside down or on their
-    side (a wrong rotation tag, `geometry.upright_turn_deg`) is measured again turned
-    upright, the turn kept in `Measurement.turn_deg`; a split screen is measured again in
-    only the panel where the lifter is seen best (`panels.split_screen_panel`), kept in
-    `Measurement.panel`."""
-    m = measure_video(source, cfg, progress, timings, estimator)
+    """Everything the model measures in a clip, ready for `analyze_measurement` (or
+    saving): the poses and band evidence (`estimate_poses`). A picture whose lifter is
+    upside down or on their side (a wrong rotation tag, `geometry.upright_turn_deg`) is
+    measured again turned upright, the turn kept in `Measurement.turn_deg`; a split screen
+    is measured again in only the panel where the lifter is seen best
+    (`panels.split_screen_panel`), kept in `Measurement.panel`. Then, on the picture kept
+    only, the tops of banded reps are measured again with the band painted out
+    (`band.retake`). `estimator` as in `estimate_poses`."""
+    timings = {} if timings is None else timings
+
+    def measured(src: FileSource) -> Measurement:
+        t0 = time.perf_counter()
+        m = estimate_poses(src, cfg, estimator, progress, timings)
+        timings["decode_and_pose"] = time.perf_counter() - t0
+        return m
+
+    m = measured(source)
     turn = _upright_turn(m.poses)
     if turn:  # a wrong rotation tag: the person upside down or on their side
         source = FileSource(source.path, source.stride, turn_deg=turn)
-        m = measure_video(source, cfg, progress, timings, estimator)
+        m = measured(source)
     panel = split_screen_panel(m.panel_samples, m.poses, m.panel_candidates, estimator)
-    if panel is None:
-        return m
-    m = measure_video(
-        FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn),
-        cfg,
-        progress,
-        timings,
-        estimator,
-    )
-    return replace(m, panel=panel)
+    if panel is not None:
+        source = FileSource(source.path, source.stride, crop=panel.box, turn_deg=turn)
+        m = replace(measured(source), panel=panel)
+    return _retaken(m, source, cfg, estimator, timings)
 
 
 def _upright_turn(seq: PoseSequence) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 from formcheck.batch.worker import MALLOC_ARENAS, ClipProduct, ClipTask, ClipWorker
 from formcheck.config import Config
 from formcheck.errors import ConfigError
+from formcheck.measure import for_workers
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RayBackend:
         env = {"MALLOC_ARENA_MAX": str(MALLOC_ARENAS)}
         actor_class = ray.remote(num_cpus=1, runtime_env={"env_vars": env})(_ActorWorker)
         self.actor_class = actor_class
-        self.cfg = cfg.with_overrides({"pose.models": 1})  # an actor holds one CPU: one model
+        self.cfg = for_workers(cfg, 1, cores=1)  # an actor holds one CPU
         self.actors = [actor_class.remote(self.cfg) for _ in range(self.workers)]
 
     def results(self, tasks: Sequence[ClipTask]) -> Iterator[ClipProduct]:

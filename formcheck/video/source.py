@@ -286,7 +286,7 @@ class FileSource:
 
         Decodes only what they need: where the next key frame before a wanted time lies
         ahead of the decoder, it seeks there instead of decoding the gap (the key frames
-        come from the packet index, read without decoding). Times that match no frame
+        come from the packet index, `_index`, read once per source). Times that match no frame
         (within half a frame) are skipped; a decoding error ends the frames early. `index`
         is the frame number the nominal rate gives, since a seek loses the count.
         """
@@ -299,11 +299,8 @@ class FileSource:
             if not stream.time_base:
                 return
             base = float(stream.time_base)
-            keys = sorted(
-                (p.pts - start) * base
-                for p in container.demux(stream)
-                if p.is_keyframe and p.pts is not None
-            )
+            order, key_frames = self._index()
+            keys = [(order[k] - start) * base for k in key_frames]
             half = 0.5 / self.info.fps if self.info.fps else 1e-3
             decoded: Iterator[av.VideoFrame] | None = None
             pos, last = float("-inf"), None
