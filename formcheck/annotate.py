@@ -16,7 +16,7 @@ from formcheck.geometry import body_box_px
 from formcheck.judge import Analysis
 from formcheck.overlay import Box, Overlay, annotate
 from formcheck.reps import Phase, Rep
-from formcheck.video import Progress, VideoInfo, VideoSink
+from formcheck.video import FileSource, Progress, VideoInfo, VideoSink
 from formcheck.video.prefetch import prefetch
 
 # The band outline of a rep is drawn up to this long (s) before and after it.
@@ -38,7 +38,7 @@ class VideoOverlays:
 
     @classmethod
     def of(cls, analysis: Analysis) -> VideoOverlays:
-        seq = analysis.sequence
+        seq = analysis.measurement.poses
         return cls(analysis, body_box_px(seq.xy_px[seq.found], seq.resolution_wh))
 
     def at(self, t_s: float) -> Overlay:
@@ -91,12 +91,11 @@ def _band_outline(
     return band_outline_px(band, joints_xy_px, near_top=mid_rise <= t_s <= mid_fall)
 
 
-def iter_annotated(
-    path: str | Path, analysis: Analysis, stride: int = 1
-) -> Iterator[tuple[np.ndarray, float]]:
-    """Decode the clip again and yield (annotated image, t_s) for each frame."""
+def iter_annotated(frames: FileSource, analysis: Analysis) -> Iterator[tuple[np.ndarray, float]]:
+    """Decode the clip again (`frames`: `Measurement.frames`) and yield (annotated image,
+    t_s) for each frame."""
     overlays = VideoOverlays.of(analysis)
-    for frame in prefetch(analysis.measurement.frames(path, stride)):
+    for frame in prefetch(frames):
         yield annotate(frame.image_bgr, overlays.at(frame.t_s)), frame.t_s
 
 
@@ -107,10 +106,11 @@ def write_annotated_video(
     progress: Progress | None = None,
 ) -> None:
     """Write the browser-playable annotated video (H.264 MP4) of an analysed clip."""
-    info: VideoInfo = analysis.measurement.frames(path).info
+    frames = analysis.measurement.frames(path)
+    info: VideoInfo = frames.info
     total = info.frame_count
     with VideoSink(out, info.fps, (info.width, info.height)) as sink:
-        for n, (image, t_s) in enumerate(iter_annotated(path, analysis), start=1):
+        for n, (image, t_s) in enumerate(iter_annotated(frames, analysis), start=1):
             sink.write(image, t_s)
             if progress:
                 progress(n, total)

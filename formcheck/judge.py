@@ -18,7 +18,6 @@ from formcheck.band.retake import apply_retakes
 from formcheck.config import Config, RulesConfig
 from formcheck.errors import NoPersonError
 from formcheck.measurement import Measurement
-from formcheck.pose.sequence import PoseSequence
 from formcheck.report import RepReport, SetReport
 from formcheck.reps import Rep, segment_reps
 from formcheck.rules import Finding, RepContext, Status, check_rep, not_judged, score
@@ -36,11 +35,6 @@ class Analysis:
     reps: tuple[Rep, ...]
     timings_s: dict[str, float] = field(default_factory=dict)
     bands: tuple[BandJudgement, ...] = ()  # one per rep: where the band was seen
-
-    @property
-    def sequence(self) -> PoseSequence:
-        """The poses measured (`measurement.poses`)."""
-        return self.measurement.poses
 
     def named(self, path: str) -> Analysis:
         """A copy whose report and landmarks name `path` as the clip: what a worker that

@@ -164,11 +164,11 @@ class Measurement:
         """Write the landmarks file (atomically, as `PoseSequence.save`)."""
         self.sequence().save(path)
 
-    def frames(self, path: str | Path, stride: int = 1) -> FileSource:
+    def frames(self, path: str | Path) -> FileSource:
         """The frames of the clip at `path` as they were measured: turned upright by
         `turn_deg` and cut to `panel` (for the annotated video and the page's stills)."""
         crop = self.panel.box if self.panel is not None else None
-        return FileSource(path, stride=stride, crop=crop, turn_deg=self.turn_deg)
+        return FileSource(path, crop=crop, turn_deg=self.turn_deg)
 
     def named(self, path: str) -> Measurement:
         """A copy that names `path` as the clip measured."""

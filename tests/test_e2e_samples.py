@@ -123,7 +123,7 @@ def test_a_clip_without_a_complete_rep_says_what_was_seen(
     analysis = analyze_video(clip, Config(), estimator=estimator)
     assert analysis.reps == ()
     landmarks = tmp_path / "cut.npz"
-    analysis.sequence.save(landmarks)
+    analysis.measurement.poses.save(landmarks)
     page = tmp_path / "cut.html"
     run = CliRunner().invoke(
         app, ["analyze", "--from-landmarks", str(landmarks), "--html", str(page)]

@@ -32,7 +32,7 @@ def test_the_files_asked_for_are_written_and_the_report_returned(
     data = write_outputs(analysis, wanted, None, CFG.rules)
     assert json.loads(wanted.json.read_text()) == data  # type: ignore[union-attr]
     assert data["summary"]["rep_count"] == len(analysis.reps) == 2
-    assert len(PoseSequence.load(wanted.landmarks)) == len(analysis.sequence)  # type: ignore[arg-type]
+    assert len(PoseSequence.load(wanted.landmarks)) == len(analysis.measurement.poses)  # type: ignore[arg-type]
     assert 'id="rep-2"' in wanted.html.read_text()  # type: ignore[union-attr]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["l.npz", "p.html", "r.json"]
     assert write_outputs(analysis, ClipOutputs(), None, CFG.rules) == data  # nothing written

@@ -71,7 +71,7 @@ def test_the_video_s_panels_never_cover_the_body(
     around that frame's landmarks."""
     analysis = sample_analysis(name)
     overlays = VideoOverlays.of(analysis)
-    seq = analysis.sequence
+    seq = analysis.measurement.poses
     messages = 0
     for i in np.flatnonzero(seq.found)[::3]:
         ov = overlays.at(float(seq.t_s[i]))

@@ -74,7 +74,7 @@ def saved(sample: Analysis, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     folder = tmp_path_factory.mktemp("saved")
     report, landmarks = folder / "set.json", folder / "set.npz"
     write_json(sample.report.to_dict(), report)
-    sample.sequence.save(landmarks)
+    sample.measurement.poses.save(landmarks)
     return report, landmarks
 
 

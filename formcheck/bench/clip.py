@@ -158,16 +158,14 @@ def run_bench(
         )
 
     t0 = time.perf_counter()
-    est = open_estimator(cfg)
-    if cfg.pose.models > 1:
-        est.twin()  # both loaded before timing (they load side by side)
+    est = open_estimator(cfg)  # with its twin when `pose.models` is 2
     load_s = time.perf_counter() - t0
     with est:
         pipe_s, pipe = _best(lambda: analyze_video(video, cfg, estimator=est), repeats)
         peak = peak_rss_mb()
         every_s, every = _best(lambda: analyze_video(video, every_cfg, estimator=est), repeats)
         assert isinstance(pipe, Analysis) and isinstance(every, Analysis)
-        n_frames = len(every.sequence)
+        n_frames = len(every.measurement.poses)
         stages = dict(pipe.timings_s)
         render_fig = None
         if render:
