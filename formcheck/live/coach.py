@@ -35,7 +35,7 @@ from formcheck.clip_warnings import set_warnings
 from formcheck.config import Config
 from formcheck.filters import OneEuroFilter
 from formcheck.geometry import body_box_px, hip_angle_deg
-from formcheck.judge import SAID_ONCE, as_measured, once_for_the_set, rep_report
+from formcheck.judge import SAID_ONCE, Analysis, as_measured, once_for_the_set, rep_report
 from formcheck.measurement import Measurement
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarks import PoseFrame
@@ -382,20 +382,44 @@ class Coach:
             band=self.band.meta() if self.cfg.rules.band.detect else None,
         )
 
-    def report(self, source: VideoInfo, extra_warnings: tuple[str, ...] = ()) -> SetReport:
-        """The set in the same JSON contract as `analyze`: the reps as judged live."""
+    def source_info(
+        self, name: str, fps: float | None = None, frame_count: int | None = None
+    ) -> VideoInfo:
+        """The set as a clip, for its report: `name`, `fps` (None: the rate the frames came
+        at), `frame_count` (None: the frames coached since the last reset), the time from
+        the first frame to the last and the picture's size."""
+        t = [p.t_s for p in self.poses]
+        duration = float(t[-1] - t[0]) if t else 0.0
+        if fps is None:
+            fps = (len(t) - 1) / duration if duration > 0 else 0.0
+        w, h = self.resolution_wh
+        return VideoInfo(
+            path=name,
+            fps=float(fps),
+            frame_count=len(t) if frame_count is None else frame_count,
+            duration_s=duration,
+            width=w,
+            height=h,
+        )
+
+    def finished(
+        self, source: VideoInfo, extra_warnings: tuple[str, ...] = ()
+    ) -> tuple[SetReport, Analysis | None]:
+        """The set in the same JSON contract as `analyze` (the reps as judged live) and,
+        when someone was seen, the `Analysis` behind it (poses, track, reps), which an
+        upload's files (trace, page, annotated video) are written from."""
         measured = self.measurement(source)
         seq = measured.poses
         reps: list[Rep] = [v.report.rep for v in self.verdicts]
-        if len(seq) and seq.found.any():
-            track = build_track(seq, self.cfg.track)
+        track = build_track(seq, self.cfg.track) if len(seq) and seq.found.any() else None
+        if track is not None:
             view = ViewInfo.of(track)
             warnings = set_warnings(measured, track, reps, self.cfg)
         else:
             view = ViewInfo(None, False, "no person found: film from the side, whole body in frame")
             warnings = ["no person found", *([NO_REPS] if not reps else [])]
         rep_reports, set_findings = once_for_the_set([v.report for v in self.verdicts])
-        return SetReport(
+        report = SetReport(
             source=source,
             model=measured.model,
             view=view,
@@ -403,3 +427,10 @@ class Coach:
             warnings=tuple(warnings) + tuple(extra_warnings),
             set_findings=set_findings,
         )
+        if track is None:
+            return report, None
+        return report, Analysis(report=report, measurement=measured, track=track, reps=tuple(reps))
+
+    def report(self, source: VideoInfo, extra_warnings: tuple[str, ...] = ()) -> SetReport:
+        """The set in the same JSON contract as `analyze`: the reps as judged live."""
+        return self.finished(source, extra_warnings)[0]

@@ -30,7 +30,7 @@ from formcheck.live.display import KEY_PAUSE, KEY_QUIT, KEY_RESET, LiveWindow
 from formcheck.live.sound import Sound
 from formcheck.live.window import Hud, LiveLayout, display_scale, draw_live, draw_summary
 from formcheck.report import SetReport, validate_report, write_json
-from formcheck.video import VideoInfo, VideoSink
+from formcheck.video import VideoSink
 from formcheck.video.frames import ImageBGR
 
 if TYPE_CHECKING:
@@ -153,19 +153,6 @@ class LiveOptions:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _source_info(source: LiveSource, coach: Coach, frames: int) -> VideoInfo:
-    t = [p.t_s for p in coach.poses]
-    w, h = coach.resolution_wh
-    return VideoInfo(
-        path=source.name,
-        fps=float(source.fps),
-        frame_count=frames,
-        duration_s=float(t[-1] - t[0]) if t else 0.0,
-        width=w,
-        height=h,
-    )
-
-
 def run_live(
     source: LiveSource,
     cfg: Config,
@@ -216,7 +203,8 @@ def run_live(
                 f"live: {latency.dropped + latency.stale} of {total} frames "
                 "dropped (the computer could not keep up)"
             )
-        report = coach.report(_source_info(source, coach, latency.frames), tuple(warnings))
+        info = coach.source_info(source.name, source.fps, latency.frames)
+        report = coach.report(info, tuple(warnings))
         data = report.to_dict()
         validate_report(data)
         if opts.json_out is not None:

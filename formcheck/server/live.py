@@ -28,6 +28,7 @@ import logging
 import math
 import struct
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,9 @@ from formcheck.config import Config
 from formcheck.errors import FormcheckError
 from formcheck.live.coach import Coach, CoachState, Verdict
 from formcheck.server import queue
-from formcheck.server.auth import COOKIE_NAME, User, user_for_session
+from formcheck.server.auth import User
 from formcheck.server.db import now, uploads
+from formcheck.server.pages import same_origin, service_of, session_user
 from formcheck.server.service import Service
 from formcheck.server.storage import (
     HTML_NAME,
@@ -54,7 +56,7 @@ from formcheck.server.storage import (
     new_upload_id,
     remove_upload,
 )
-from formcheck.video import Frame, VideoInfo, VideoSink
+from formcheck.video import Frame, VideoSink
 
 if TYPE_CHECKING:
     from formcheck.pose.landmarker import PoseEstimator
@@ -93,10 +95,6 @@ class LiveSlots:
     def give(self) -> None:
         with self._lock:
             self._taken = max(0, self._taken - 1)
-
-    @property
-    def taken(self) -> int:
-        return self._taken
 
 
 def state_message(
@@ -145,15 +143,12 @@ class LiveSet:
         self.estimator: PoseEstimator | None = None
         self.coach: Coach | None = None
         self.record = False
-        self.frames = 0
-        self.size_wh: tuple[int, int] = (0, 0)
         self._t0_ms: float | None = None
         self._last_t = -math.inf
         self._last_motion_t: float | None = None
         self._sink: VideoSink | None = None
         self._record_wh: tuple[int, int] = (0, 0)
         self._folder: Path | None = None
-        self.extra: list[Verdict] = []  # verdicts reached when the set ended
 
     def open(self) -> None:
         """Load this set's pose model (0.1-1 s: in a thread, never on the event loop)."""
@@ -165,6 +160,11 @@ class LiveSet:
     def start(self, record: bool, folder: Path) -> None:
         self.record = record
         self._folder = folder
+
+    @property
+    def size_wh(self) -> tuple[int, int]:
+        """The last frame's picture size (width, height, pixels)."""
+        return self.coach.resolution_wh if self.coach is not None else (0, 0)
 
     def resume(self) -> None:
         """After a pause: the time without frames is no rest without movement."""
@@ -193,10 +193,8 @@ class LiveSet:
         if t_s <= self._last_t:
             return None
         self._last_t = t_s
-        frame = Frame(image.astype(np.uint8, copy=False), t_s, self.frames)
+        frame = Frame(image.astype(np.uint8, copy=False), t_s, len(self.coach.poses))
         state = self.coach.step(frame)
-        self.frames += 1
-        self.size_wh = (w, h)
         self._write(frame)
         if self._last_motion_t is None or state.moving:
             self._last_motion_t = t_s
@@ -222,10 +220,13 @@ class LiveSet:
         if frame.resolution_wh == self._record_wh:  # a phone turned mid-set: not recorded
             self._sink.write(frame.image_bgr, frame.t_s)
 
-    def close(self) -> None:
+    def _close_recording(self) -> None:
         if self._sink is not None:
             self._sink.__exit__(None, None, None)
             self._sink = None
+
+    def close(self) -> None:
+        self._close_recording()
         if self.estimator is not None:
             self.estimator.close()
             self.estimator = None
@@ -236,42 +237,23 @@ class LiveSet:
         """End the set and keep it as one of `user`'s clips in `folder`: report, trace, HTML
         page, and the recording with its annotated video when recorded. Returns the
         `saved` message; None when no frame was coached (nothing to keep)."""
-        from formcheck.judge import Analysis
         from formcheck.outputs import ClipOutputs, write_outputs
         from formcheck.server.worker import save_trace
-        from formcheck.track import build_track
 
         assert self.coach is not None
-        self.extra = list(self.coach.finish())
-        if self._sink is not None:
-            self._sink.__exit__(None, None, None)
-            self._sink = None
-        if not self.frames:
+        last = self.coach.finish()  # verdicts reached as the set ended
+        self._close_recording()
+        if not self.coach.poses:
             return None
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
         name = f"Live set {stamp} UTC"
-        times = [p.t_s for p in self.coach.poses]
-        duration = float(times[-1] - times[0]) if len(times) > 1 else 0.0
-        w, h = self.coach.resolution_wh
-        info = VideoInfo(
-            path=name,
-            fps=(len(times) - 1) / duration if duration > 0 else RECORD_FPS,
-            frame_count=self.frames,
-            duration_s=duration,
-            width=w,
-            height=h,
-        )
-        report = self.coach.report(info, (f"live: {end_reason}",))
+        info = self.coach.source_info(name)
+        if not info.fps:
+            info = replace(info, fps=RECORD_FPS)
+        report, analysis = self.coach.finished(info, (f"live: {end_reason}",))
         recording = folder / INPUT_NAME
         recorded = self.record and recording.is_file()
-        seq = self.coach.measurement(info)
-        if seq.poses.found.any():
-            analysis = Analysis(
-                report=report,
-                measurement=seq,
-                track=build_track(seq.poses, self.cfg.track),
-                reps=tuple(v.report.rep for v in self.coach.verdicts),
-            )
+        if analysis is not None:
             save_trace(analysis, folder / TRACE_NAME)
             write_outputs(
                 analysis,
@@ -298,7 +280,7 @@ class LiveSet:
                     user_id=user.id,
                     filename=name,
                     size_bytes=size,
-                    duration_s=duration,
+                    duration_s=info.duration_s,
                     created_at=now(),
                 )
             )
@@ -313,34 +295,17 @@ class LiveSet:
             "reps": len(report.reps),
             "score": report.score,
             "end": end_reason,
-            "new": [verdict_message(v) for v in self.extra],
+            "new": [verdict_message(v) for v in last],
         }
-
-
-def _svc(ws: WebSocket) -> Service:
-    svc: Service = ws.app.state.service
-    return svc
-
-
-def _same_origin(ws: WebSocket, svc: Service) -> bool:
-    """The handshake's Origin is this service's (its Host, or `--public-url`): a page of
-    another site must not open a socket with the user's cookie."""
-    origin = ws.headers.get("origin")
-    if origin is None:
-        return False
-    public = svc.settings.public_url
-    if public and origin.rstrip("/") == public.rstrip("/"):
-        return True
-    return origin.split("://", 1)[-1] == ws.headers.get("host", "")
 
 
 @router.websocket("/live/socket")
 async def live_socket(ws: WebSocket) -> None:
     """One live set (see the module docstring)."""
-    svc = _svc(ws)
+    svc = service_of(ws)
     slots: LiveSlots = ws.app.state.live
-    user = await run_in_threadpool(user_for_session, svc.engine, ws.cookies.get(COOKIE_NAME))
-    if user is None or not _same_origin(ws, svc):
+    user = await run_in_threadpool(session_user, ws)
+    if user is None or not same_origin(ws, missing_ok=False):
         await ws.close(code=CLOSE_POLICY)  # before accepting: the handshake gets 403
         return
     await ws.accept()

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from starlette.requests import HTTPConnection
 
 from formcheck.server import service
 from formcheck.server.auth import (
@@ -46,18 +47,20 @@ def login_redirect(_request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-def _svc(request: Request) -> Service:
-    svc: Service = request.app.state.service
+def service_of(conn: HTTPConnection) -> Service:
+    """The app's shared state, for a request or a WebSocket."""
+    svc: Service = conn.app.state.service
     return svc
 
 
-def _session_user(request: Request) -> User | None:
-    return user_for_session(_svc(request).engine, request.cookies.get(COOKIE_NAME))
+def session_user(conn: HTTPConnection) -> User | None:
+    """The user whose session cookie the request or WebSocket handshake carries, or None."""
+    return user_for_session(service_of(conn).engine, conn.cookies.get(COOKIE_NAME))
 
 
 def page_user(request: Request) -> User:
     """The logged-in user of a page request, else a redirect to the login page."""
-    user = _session_user(request)
+    user = session_user(request)
     if user is None:
         raise LoginRequiredError()
     return user
@@ -65,41 +68,42 @@ def page_user(request: Request) -> User:
 
 def json_user(request: Request) -> User:
     """The logged-in user of a script request from a page (status, upload), else 401."""
-    user = _session_user(request)
+    user = session_user(request)
     if user is None:
         raise HTTPException(401, "log in again")
     return user
 
 
-def _same_origin(request: Request) -> bool:
-    """A browser sends Origin on posts; one from another site is a forged request. The
-    service's own origin is the request's Host, or `--public-url` behind a proxy that
-    rewrites Host."""
-    origin = request.headers.get("origin")
+def same_origin(conn: HTTPConnection, missing_ok: bool = True) -> bool:
+    """A browser sends Origin on posts and WebSocket handshakes; one from another site is a
+    forged request. The service's own origin is the request's Host, or `--public-url`
+    behind a proxy that rewrites Host. Without an Origin: `missing_ok` (a post from a
+    non-browser client; a WebSocket always has one)."""
+    origin = conn.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None
-    public = _svc(request).settings.public_url
+        return origin is None and missing_ok
+    public = service_of(conn).settings.public_url
     if public and origin.rstrip("/") == public.rstrip("/"):
         return True
-    host = request.headers.get("host", "")
+    host = conn.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
 
 
 def _secure(request: Request) -> bool:
     """Is the page served over HTTPS (directly, or behind a proxy that says so)?"""
-    public = _svc(request).settings.public_url or ""
+    public = service_of(request).settings.public_url or ""
     return request.url.scheme == "https" or public.startswith("https://")
 
 
 def _check_post(request: Request, user: User, token: str | None) -> None:
-    if not _same_origin(request) or not csrf_ok(_svc(request).secret, user, token):
+    if not same_origin(request) or not csrf_ok(service_of(request).secret, user, token):
         raise HTTPException(403, "stale or forged form: reload the page and try again")
 
 
 def _render(
     request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    csrf = csrf_token(_svc(request).secret, user) if user else ""
+    csrf = csrf_token(service_of(request).secret, user) if user else ""
     return templates.TemplateResponse(
         request, name, {"user": user, "csrf": csrf, **context}, status_code=status_code
     )
@@ -111,7 +115,7 @@ JsonUser = Annotated[User, Depends(json_user)]
 
 @router.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/clips" if _session_user(request) else "/login", status_code=303)
+    return RedirectResponse("/clips" if session_user(request) else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -121,9 +125,9 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(403, "cross-site login refused")
-    svc = _svc(request)
+    svc = service_of(request)
     client = request.client.host if request.client else ""
     wait_s = svc.logins.allow(client)  # counts this try; a right one is given back below
     if wait_s:
@@ -160,7 +164,7 @@ def logout(
     request: Request, user: PageUser, csrf: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     _check_post(request, user, csrf)
-    close_session(_svc(request).engine, request.cookies.get(COOKIE_NAME))
+    close_session(service_of(request).engine, request.cookies.get(COOKIE_NAME))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
     return response
@@ -176,7 +180,7 @@ def live_page(request: Request, user: PageUser) -> HTMLResponse:
 
 @router.get("/upload")
 def upload_page(request: Request, user: PageUser) -> HTMLResponse:
-    max_mb = _svc(request).settings.max_upload_bytes / (1024 * 1024)
+    max_mb = service_of(request).settings.max_upload_bytes / (1024 * 1024)
     return _render(request, "upload.html", user, max_mb=max_mb)
 
 
@@ -185,25 +189,25 @@ async def upload(request: Request, user: JsonUser) -> Response:
     """The upload page's XMLHttpRequest: CSRF in the X-CSRF-Token header (checked before a
     byte of the body is read), answers JSON like the API."""
     _check_post(request, user, request.headers.get("x-csrf-token"))
-    info, _fields = await service.accept_upload(_svc(request), request, user)
+    info, _fields = await service.accept_upload(service_of(request), request, user)
     return JSONResponse(info.model_dump(), status_code=201)
 
 
 @router.get("/clips")
 def clips(request: Request, user: PageUser) -> HTMLResponse:
-    items = service.list_uploads(_svc(request), user)
+    items = service.list_uploads(service_of(request), user)
     pending = any(i.state in ("queued", "running") for i in items)
     return _render(request, "clips.html", user, clips=items, pending=pending)
 
 
 @router.get("/clips/{upload_id}/status")
 def clip_status(request: Request, upload_id: str, user: JsonUser) -> UploadInfo:
-    return service.get_upload(_svc(request), user, upload_id)
+    return service.get_upload(service_of(request), user, upload_id)
 
 
 @router.get("/clips/{upload_id}/video")
 def clip_video(request: Request, upload_id: str, user: PageUser) -> FileResponse:
-    path = service.result_file(_svc(request), user, upload_id, "video")
+    path = service.result_file(service_of(request), user, upload_id, "video")
     return FileResponse(
         path, media_type="video/mp4", content_disposition_type="inline", filename=f"{upload_id}.mp4"
     )
@@ -211,7 +215,7 @@ def clip_video(request: Request, upload_id: str, user: PageUser) -> FileResponse
 
 @router.get("/clips/{upload_id}/report.json")
 def clip_report(request: Request, upload_id: str, user: PageUser) -> FileResponse:
-    path = service.result_file(_svc(request), user, upload_id, "report")
+    path = service.result_file(service_of(request), user, upload_id, "report")
     return FileResponse(
         path, media_type="application/json", filename=f"formcheck-{upload_id[:8]}.json"
     )
@@ -220,8 +224,8 @@ def clip_report(request: Request, upload_id: str, user: PageUser) -> FileRespons
 @router.get("/clips/{upload_id}/report.html")
 def clip_report_html(request: Request, upload_id: str, user: PageUser) -> FileResponse:
     """The self-contained HTML report (`formcheck.report.html`): one file to keep or send."""
-    service.result_file(_svc(request), user, upload_id, "report")  # visibility and state
-    path = _svc(request).folder(upload_id) / HTML_NAME
+    service.result_file(service_of(request), user, upload_id, "report")  # visibility and state
+    path = service_of(request).folder(upload_id) / HTML_NAME
     if not path.is_file():
         raise HTTPException(404, "no HTML report for this clip")
     # The page has no script and no URL; the sandbox makes sure it never runs any here.
@@ -243,13 +247,13 @@ def clip_delete(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     _check_post(request, user, csrf)
-    service.delete_upload(_svc(request), user, upload_id)
+    service.delete_upload(service_of(request), user, upload_id)
     return RedirectResponse("/clips", status_code=303)
 
 
 @router.get("/clips/{upload_id}")
 def clip_page(request: Request, upload_id: str, user: PageUser) -> HTMLResponse:
-    svc = _svc(request)
+    svc = service_of(request)
     info = service.get_upload(svc, user, upload_id)
     context: dict[str, Any] = {"clip": info, "report": None, "plot": {}, "html_report": False}
     if info.state == "done":
