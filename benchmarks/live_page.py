@@ -80,13 +80,15 @@ def run(url: str, tokens: list[str], camera: Path, played_s: float, chromium: st
             for page in pages:
                 page.click("#end")
             deadline = time.monotonic() + 60
-            for page in pages:
+            for k, page in enumerate(pages, start=1):
                 while time.monotonic() < deadline:
                     s = page.evaluate("() => window.formcheckLive")
                     if s["saved"] is not None or s["error"] is not None:
                         stats.append(s)
                         break
                     page.wait_for_timeout(100)
+                else:  # a set never saved is a failure, not a set left out of the figures
+                    raise SystemExit(f"set {k} of {len(pages)} was not saved within 60 s")
         finally:
             for browser in browsers:
                 browser.close()

@@ -25,3 +25,14 @@ SKIP_REASON = (
     "headless Chromium not installed (/usr/bin/chromium or `chromium` on the PATH; "
     "`apt-get install chromium`, as .ci/run does)"
 )
+
+#: Headless Chromium in a container, quiet: no sandbox (root), no GPU, no calls home.
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]

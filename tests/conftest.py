@@ -96,17 +96,19 @@ def estimator() -> Iterator[PoseEstimator]:
 
 
 @pytest.fixture(scope="session")
-def sample_analysis(estimator: PoseEstimator) -> Callable[[str], Analysis]:
-    """A bundled sample clip (by its stem) through the whole pipeline with the default
-    configuration, run once per test session however many tests look at it."""
+def sample_analysis(estimator: PoseEstimator) -> Callable[[str | Path], Analysis]:
+    """A bundled sample clip (by its stem, or a clip's path: a cut of one) through the whole
+    pipeline with the default configuration, run once per test session however many tests
+    look at it."""
     from formcheck.analyze import analyze_video
 
-    done: dict[str, Analysis] = {}
+    done: dict[Path, Analysis] = {}
 
-    def get(name: str) -> Analysis:
-        if name not in done:
-            done[name] = analyze_video(SAMPLES / f"{name}.mp4", Config(), estimator=estimator)
-        return done[name]
+    def get(clip: str | Path) -> Analysis:
+        path = SAMPLES / f"{clip}.mp4" if isinstance(clip, str) else clip
+        if path not in done:
+            done[path] = analyze_video(path, Config(), estimator=estimator)
+        return done[path]
 
     return get
 

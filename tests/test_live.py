@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from formcheck.rules import FAULT_CODES
 from formcheck.video import FileSource, Frame
 
 if TYPE_CHECKING:
+    from formcheck.judge import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
@@ -258,11 +259,9 @@ def _labelled_ends(clip: Path) -> list[float]:
 
 
 @pytest.mark.e2e
-def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second(
-    estimator: PoseEstimator, tmp_path: Path
+def test_live_on_a_clip_in_real_time_says_what_analyze_says_soon_after_each_rep(
+    estimator: PoseEstimator, sample_analysis: Callable[[str | Path], Analysis], tmp_path: Path
 ) -> None:
-    from formcheck.analyze import analyze_video
-
     cfg = Config()
     out = tmp_path / "live.json"
     said: list[str] = []
@@ -275,7 +274,7 @@ def test_live_on_a_clip_in_real_time_says_what_analyze_says_within_half_a_second
         on_drawn=lambda _image, places: layouts.append(places),
     )
     result = run_live(FilePlayer(CLIP, realtime=True), cfg, opts, estimator)
-    offline = analyze_video(CLIP, cfg, estimator=estimator).report
+    offline = sample_analysis(CLIP).report
 
     assert result.end_reason == "end of the video"
     assert len(result.verdicts) == len(offline.reps) == len(_labelled_ends(CLIP))

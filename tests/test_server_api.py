@@ -41,6 +41,14 @@ def settings_for(data: Path, **kw: object) -> ServerSettings:
     return ServerSettings(data_dir=data, config_path=config, poll_s=0.2, **kw)  # type: ignore[arg-type]
 
 
+def login(client: TestClient, token: str) -> str:
+    """Log `client` in on the pages with `token` (a fresh session); its session cookie."""
+    client.cookies.clear()
+    r = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return str(client.cookies.get("formcheck_session"))
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import playwright.sync_api as playwright_api  # a dev dependency: installed with the tests
 import pytest
-from chromium import SKIP_REASON, chromium_path
+from chromium import CHROME_ARGS, SKIP_REASON, chromium_path
 from server_proc import Server, create_token
 from short_clips import short_sample
 
@@ -25,15 +25,6 @@ CLIP = short_sample("short_pause_left", reps=2)  # two reps: 8.5 s to score
 CHROMIUM = chromium_path()
 # Where the screenshot is copied for a human to look at (FORMCHECK_SCREENSHOT overrides).
 SCREENSHOT_COPY = os.environ.get("FORMCHECK_SCREENSHOT", "/tmp/server_result.png")
-CHROME_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")

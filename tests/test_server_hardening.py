@@ -26,6 +26,7 @@ from test_server_api import (
     _small_clip,
     bare_service,
     bearer,
+    login,
     settings_for,
     upload,
 )
@@ -265,19 +266,12 @@ def test_a_clip_that_costs_too_much_is_refused_at_upload_and_in_the_worker(
     assert state == "error" and words in error
 
 
-def _login(client: TestClient, token: str) -> str:
-    client.cookies.clear()
-    r = client.post("/login", data={"token": token}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return str(client.cookies.get("formcheck_session"))
-
-
 def test_a_session_is_its_own_expiring_cookie_ended_by_logout(
     bare: tuple[TestClient, str, ServerSettings],
 ) -> None:
     """The cookie used to be the permanent API token: reused after logout, it still worked."""
     client, token, settings = bare
-    cookie = _login(client, token)
+    cookie = login(client, token)
     assert cookie and cookie != token and token not in cookie
     page = client.get("/upload")
     csrf = page.text.split('var csrf = "', 1)[1].split('"', 1)[0]
@@ -287,7 +281,7 @@ def test_a_session_is_its_own_expiring_cookie_ended_by_logout(
     r = client.get("/clips", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     # An expired session is no session.
-    _login(client, token)
+    login(client, token)
     assert client.get("/clips", follow_redirects=False).status_code == 200
     engine = make_engine(settings.database_url)
     with engine.begin() as conn:
@@ -300,7 +294,7 @@ def test_a_revoked_token_opens_nothing_any_more(
     bare: tuple[TestClient, str, ServerSettings],
 ) -> None:
     client, token, settings = bare
-    _login(client, token)
+    login(client, token)
     run = subprocess.run(
         [
             sys.executable,
@@ -344,7 +338,7 @@ def test_wrong_logins_are_throttled_per_client(
     """167 wrong logins once went through in 1.7 s."""
     client, token, _ = bare
     for _ in range(3):
-        _login(client, token)  # right logins do not count
+        login(client, token)  # right logins do not count
     codes = [
         client.post("/login", data={"token": f"guess-{k}"}).status_code
         for k in range(LOGIN_ATTEMPTS + 2)

@@ -8,14 +8,16 @@ The browser's own part (camera, page, speech) is `test_server_live_browser.py`.
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import pytest
 from short_clips import short_sample
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+from test_server_api import TestClient, bearer, login
 
 from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
@@ -25,14 +27,8 @@ from formcheck.server.app import create_app, make_token
 from formcheck.server.live import CLOSE_BUSY, CLOSE_POLICY, HEADER
 from formcheck.video import FileSource
 
-with warnings.catch_warnings():  # starlette now prefers httpx2 for its TestClient; httpx works
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-    from starlette.testclient import WebSocketTestSession
-    from starlette.websockets import WebSocketDisconnect
-
 if TYPE_CHECKING:
-    from formcheck.pose.landmarker import PoseEstimator
+    from formcheck.judge import Analysis
 
 pytestmark = [
     pytest.mark.e2e,
@@ -62,17 +58,12 @@ def frames() -> list[bytes]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[TestClient, ServerSettings, dict[str, str]]]:
+def served(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A service without workers, one live set at a time, and the tokens of Sam and Pat."""
     settings = ServerSettings(data_dir=tmp_path / "data", workers=0, max_live=1)
     tokens = {name: make_token(settings, name, coach=False) for name in ("Sam", "Pat")}
     with TestClient(create_app(settings)) as client:
-        yield client, settings, tokens
-
-
-def login(client: TestClient, token: str) -> None:
-    client.cookies.clear()
-    r = client.post("/login", data={"token": token}, follow_redirects=False)
-    assert r.status_code == 303
+        yield client, tokens
 
 
 def coach(
@@ -91,25 +82,25 @@ def coach(
 
 
 def test_a_live_set_is_coached_as_analyze_judges_it_and_kept_as_a_clip(
-    served: tuple[TestClient, ServerSettings, dict[str, str]],
+    served: tuple[TestClient, dict[str, str]],
     frames: list[bytes],
-    estimator: PoseEstimator,
+    sample_analysis: Callable[[str | Path], Analysis],
 ) -> None:
-    from formcheck.analyze import analyze_video
-
-    client, _, tokens = served
+    client, tokens = served
     login(client, tokens["Sam"])
     with client.websocket_connect("/live/socket", headers=ORIGIN) as ws:
         states = coach(ws, frames, record=True)
         ws.send_text(json.dumps({"type": "end"}))
         saved = ws.receive_json()
-    offline = analyze_video(CLIP, Config(), estimator=estimator).report
+    offline = sample_analysis(CLIP).report
     said = [v for s in states if s["type"] == "state" for v in s["new"]] + saved["new"]
     # Every frame was coached, and the state carries what the page draws.
     coached = [s for s in states if s["type"] == "state"]
     assert len(coached) == len(frames)
     last = coached[-1]
-    assert len(last["joints"]) == 4 and all(j is None or 0 <= j[0] <= 1 for j in last["joints"])
+    seen = [j for j in last["joints"] if j is not None]
+    assert len(last["joints"]) == 4 and seen
+    assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in seen)  # shares of the picture
     assert last["target"] == Config().rules.top_alignment.target_deg
     assert {s["phase"] for s in coached} >= {"bottom", "top"}
     # The reps and their faults are analyze's on the same clip.
@@ -122,7 +113,7 @@ def test_a_live_set_is_coached_as_analyze_judges_it_and_kept_as_a_clip(
         assert sorted(faults) == sorted(off_rep.faults)
     assert report["summary"]["faults"] == offline.fault_counts
     # The set is one of Sam's clips: listed done, its page, HTML report and recording served.
-    listed = client.get("/api/uploads", headers={"Authorization": f"Bearer {tokens['Sam']}"})
+    listed = client.get("/api/uploads", headers=bearer(tokens["Sam"]))
     (clip,) = listed.json()
     assert clip["id"] == saved["clip"] and clip["state"] == "done" and clip["rep_count"] == 2
     assert clip["filename"].startswith("Live set")
@@ -133,22 +124,26 @@ def test_a_live_set_is_coached_as_analyze_judges_it_and_kept_as_a_clip(
     # Pat sees none of it.
     login(client, tokens["Pat"])
     assert client.get(f"/clips/{saved['clip']}").status_code == 404
-    pat = client.get("/api/uploads", headers={"Authorization": f"Bearer {tokens['Pat']}"})
+    pat = client.get("/api/uploads", headers=bearer(tokens["Pat"]))
     assert pat.json() == []
 
 
 def test_a_dropped_connection_keeps_the_reps_judged_so_far(
-    served: tuple[TestClient, ServerSettings, dict[str, str]],
+    served: tuple[TestClient, dict[str, str]],
     frames: list[bytes],
 ) -> None:
-    client, _, tokens = served
+    client, tokens = served
     login(client, tokens["Sam"])
+    # The set is cut 1.5 s after the first rep's labelled end, mid-set: the rep is judged
+    # (0.6 s after its end) and the second one has not ended.
+    first_end_s = json.loads(CLIP.with_suffix(".json").read_text())["reps"][0]["end_s"]
+    cut = round((first_end_s + 1.5) * PAGE_FPS)
     with client.websocket_connect("/live/socket", headers=ORIGIN) as ws:
-        states = coach(ws, frames)
+        states = coach(ws, frames[:cut])
         judged = max(s["reps"] for s in states if s["type"] == "state")
         # The phone's screen locks: the socket closes without "end".
     assert judged >= 1
-    auth = {"Authorization": f"Bearer {tokens['Sam']}"}
+    auth = bearer(tokens["Sam"])
     (clip,) = client.get("/api/uploads", headers=auth).json()
     assert clip["state"] == "done" and clip["rep_count"] >= judged
     report = client.get(f"/clips/{clip['id']}/report.json").json()
@@ -159,9 +154,9 @@ def test_a_dropped_connection_keeps_the_reps_judged_so_far(
 
 
 def test_anonymous_cross_site_and_surplus_sockets_are_refused(
-    served: tuple[TestClient, ServerSettings, dict[str, str]],
+    served: tuple[TestClient, dict[str, str]],
 ) -> None:
-    client, _, tokens = served
+    client, tokens = served
     with (
         pytest.raises(WebSocketDisconnect) as refused,
         client.websocket_connect("/live/socket", headers=ORIGIN),
@@ -185,7 +180,7 @@ def test_anonymous_cross_site_and_surplus_sockets_are_refused(
                 second.receive_json()
             assert closed.value.code == CLOSE_BUSY
     # A set never started keeps nothing.
-    auth = {"Authorization": f"Bearer {tokens['Sam']}"}
+    auth = bearer(tokens["Sam"])
     assert client.get("/api/uploads", headers=auth).json() == []
     assert client.get("/live").status_code == 200
 
@@ -206,5 +201,5 @@ def test_a_set_kept_counts_as_an_upload_against_the_hourly_limit(
             ws.send_text(json.dumps({"type": "start", "record": False}))
             refused = ws.receive_json()
             assert refused["type"] == "error" and "too many" in refused["message"]
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bearer(token)
         assert len(client.get("/api/uploads", headers=auth).json()) == 1
