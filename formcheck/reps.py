@@ -267,6 +267,11 @@ def _crossing(
                 continue
         y0, y1 = float(a[j]), float(a[nxt])
         f = (level - y0) / (y1 - y0) if y1 != y0 and not np.isnan(y0) else 0.0
+        # Within the step, never beyond it: where the walk's first frame is itself off the
+        # side (the state machine's peak under a top level set by a higher frame), the line
+        # through the two frames meets the level outside them, and a rep's top came out
+        # ending before it began.
+        f = min(max(f, 0.0), 1.0)
         return float(t[j] + f * (t[nxt] - t[j]))
     return float(t[j])
 

@@ -441,3 +441,20 @@ def test_a_clip_ending_as_the_hips_slow_into_the_bottom_counts(
         end = lowering + 1
     reps = segment_reps(track_from_angles(t[:end], hip[:end]), CFG)
     assert len(reps) == counted
+
+
+def test_a_level_crossing_lies_between_the_frames_walked() -> None:
+    """A generated clip (seed 920190373) crashed `analyze` with "rep 1: times out of order":
+    the state machine's peak lay under the top level set by a higher frame, the walk's first
+    frame was already off its side, and the line through two frames met the level outside
+    them, so the top ended before it began."""
+    from formcheck.reps import _crossing
+
+    t = np.array([0.0, 0.1, 0.2, 0.3])
+    a = np.array([170.0, 168.0, 160.0, 150.0])
+    # Walking right from frame 0 while above 172 deg: frame 0 is already under it.
+    assert _crossing(t, a, 0, +1, 3, 172.0, True) == pytest.approx(0.0)
+    # Walking left from frame 2 of a rise while above 170 deg: frame 2 (165) is under it,
+    # and the line through frames 1 and 2 meets 170 deg at 0.3 s, after the walk's start.
+    rise = np.array([150.0, 160.0, 165.0])
+    assert _crossing(t[:3], rise, 2, -1, 0, 170.0, True) == pytest.approx(0.2)
