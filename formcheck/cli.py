@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from formcheck import __version__
 from formcheck.batch.command import batch_bench_command, batch_command
 from formcheck.cli_flag import FlagHelpTyper, flag
+from formcheck.cli_shared import ConfigOpt, err, exit_codes_help, fail, out
 from formcheck.config import Config, config_to_toml, load_config
 from formcheck.errors import EXIT_CODES, ConfigError, FormcheckError, NoRepsError
 from formcheck.no_reps import NO_REPS
 from formcheck.pose.landmarker import NATIVE_LOGS_ENV
+from formcheck.server.command import db_app, serve_command, worker_command
 
 app = FlagHelpTyper(
     name="formcheck",
@@ -35,15 +36,6 @@ app = FlagHelpTyper(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="TOML configuration file (see `formcheck config`).", dir_okay=False
-    ),
-]
 ModelOpt = Annotated[
     Path | None,
     typer.Option(
@@ -53,15 +45,6 @@ ModelOpt = Annotated[
         dir_okay=False,
     ),
 ]
-
-
-def _exit_codes_help(*codes: int, done: str = "done") -> str:
-    """The `--help` epilog: the exit codes this command can end with (0, 1, 2 and 130 are
-    every command's), each with its meaning; `done` says what 0 means for it."""
-    meaning = {**EXIT_CODES, 0: done}
-    return "Exit codes: " + "; ".join(
-        f"{code} {meaning[code]}" for code in sorted({0, 1, 2, 130, *codes})
-    )
 
 
 @contextmanager
@@ -78,11 +61,6 @@ def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=max(total, done) if total else None)
 
         yield update
-
-
-def _fail(exc: FormcheckError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
 
 
 def _settings(config: Path | None, overrides: dict[str, Any]) -> Config:
@@ -117,7 +95,7 @@ def main_options(
         os.environ[NATIVE_LOGS_ENV] = "1"
 
 
-@app.command(epilog=_exit_codes_help(3, 4, 5, 6, done=EXIT_CODES[0]))
+@app.command(epilog=exit_codes_help(3, 4, 5, 6, done=EXIT_CODES[0]))
 def analyze(
     video: Annotated[
         Path | None, typer.Argument(help="Video of the set, filmed from the side.")
@@ -208,10 +186,10 @@ def analyze(
             seen = [w for w in analysis.report.warnings if w.startswith(NO_REPS)]
             raise NoRepsError(seen[-1] if quiet and seen else NO_REPS)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
-@app.command(epilog=_exit_codes_help(3, 4))
+@app.command(epilog=exit_codes_help(3, 4))
 def bench(
     video: Annotated[Path, typer.Argument(help="Clip to time (e.g. a bundled sample).")],
     json_out: Annotated[
@@ -242,7 +220,7 @@ def bench(
         with err.status("Benchmarking (pipeline, decode, model alone)..."):
             r = run_bench(video, cfg, repeats=repeat, render=render)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title=f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps")
     for col in ("stage", "frames", "wall s", "frames/s", "x real time"):
         table.add_column(col, justify="right")
@@ -290,7 +268,7 @@ def bench(
         write_json(r.to_dict(), json_out)
 
 
-@app.command("eval", epilog=_exit_codes_help(3, 4, 7))
+@app.command("eval", epilog=exit_codes_help(3, 4, 7))
 def evaluate(
     folder: Annotated[
         Path,
@@ -391,10 +369,10 @@ def evaluate(
         if failures:
             raise GateError(f"{len(failures)} accuracy gate(s) missed")
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
-@app.command(epilog=_exit_codes_help())
+@app.command(epilog=exit_codes_help())
 def synth(
     out_path: Annotated[
         Path,
@@ -460,7 +438,7 @@ def synth(
         try:
             overrides["width"], overrides["height"] = (int(v) for v in size.lower().split("x"))
         except ValueError:
-            raise _fail(
+            raise fail(
                 ConfigError(f"synth: --size {size!r}: expected WxH, e.g. 1280x720")
             ) from None
     try:
@@ -483,12 +461,12 @@ def synth(
                 f"faults: {', '.join(faults) or 'none'}"
             )
     except ValueError as exc:
-        raise _fail(ConfigError(f"synth: {exc}")) from None
+        raise fail(ConfigError(f"synth: {exc}")) from None
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
-@app.command("band-overlay", epilog=_exit_codes_help(3, 4))
+@app.command("band-overlay", epilog=exit_codes_help(3, 4))
 def band_overlay(
     source_dir: Annotated[
         Path,
@@ -518,7 +496,7 @@ def band_overlay(
     chosen = tuple(placement or PLACEMENTS)
     bad = [p for p in chosen if p not in PLACEMENTS]
     if bad:
-        raise _fail(
+        raise fail(
             ConfigError(f"band-overlay: --placement {bad[0]!r}: expected hips, knees, both or none")
         )
     try:
@@ -530,11 +508,11 @@ def band_overlay(
             progress=lambda name: out.print(f"drawing {name}"),
         )
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(f"wrote {len(written)} banded clips to {out_dir}")
 
 
-@app.command("report", epilog=_exit_codes_help(3))
+@app.command("report", epilog=exit_codes_help(3))
 def report_cmd(
     report_json: Annotated[
         Path,
@@ -576,12 +554,12 @@ def report_cmd(
         cfg = _settings(config, {})
         write_html(report_html_from_files(report_json, landmarks, video, cfg), target)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(f"wrote {target}")
 
 
 @app.command(
-    epilog=_exit_codes_help(3, 4, 8),
+    epilog=exit_codes_help(3, 4, 8),
     short_help="Coach a set live from a camera: reps, phase, a cue after every rep.",
     help=(
         "Coach a set live: rep count, phase and a cue after every rep, on screen and aloud. "
@@ -640,7 +618,7 @@ def live(
         try:
             window = LiveWindow()
         except FormcheckError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     from formcheck.live.session import LiveOptions, run_live_source
     from formcheck.report.terminal import print_report
 
@@ -665,7 +643,7 @@ def live(
         )
         result = run_live_source(source, cfg, opts, realtime=realtime, window=window)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     finally:
         if window is not None:
             window.close()
@@ -675,7 +653,7 @@ def live(
     out.print(result.latency.line(), highlight=False)
 
 
-@app.command("live-bench", epilog=_exit_codes_help(3, 4, 7))
+@app.command("live-bench", epilog=exit_codes_help(3, 4, 7))
 def live_bench(
     video: Annotated[Path, typer.Argument(help="Clip to play in real time (e.g. 30 fps).")],
     json_out: Annotated[
@@ -696,7 +674,7 @@ def live_bench(
         with err.status("Playing the clip in real time through the live loop..."):
             r = run_live_bench(video, cfg, window=window)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     lat = r.latency
     out.print(
         f"{r.clip}: {r.duration_s:.1f} s, {r.width}x{r.height}, {r.fps:.2f} fps, "
@@ -713,7 +691,7 @@ def live_bench(
     if json_out is not None:
         write_json(r.to_dict(), json_out)
     if check and not (r.p95_ok and r.age_ok):
-        raise _fail(GateError("a live latency target was missed"))
+        raise fail(GateError("a live latency target was missed"))
 
 
 @app.command("config")
@@ -722,159 +700,18 @@ def show_config(config: ConfigOpt = None) -> None:
     try:
         cfg = load_config(config)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     sys.stdout.write(config_to_toml(cfg))
 
 
-@app.command(epilog=_exit_codes_help(4, 10))
-def serve(
-    host: Annotated[
-        str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the network.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    data: Annotated[
-        Path, typer.Option(help="Data folder: database and uploaded clips.", file_okay=False)
-    ] = Path("formcheck-data"),
-    workers: Annotated[
-        int,
-        typer.Option(min=0, max=64, help="Scoring worker processes (each loads the model once)."),
-    ] = 1,
-    db_url: Annotated[
-        str | None,
-        typer.Option(
-            help="SQLAlchemy database URL (e.g. "
-            "postgresql+psycopg://...). Default: SQLite in DATA.",
-            show_default=False,
-        ),
-    ] = None,
-    max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload (MB).")] = 300,
-    uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")] = 30,
-    max_clip_minutes: Annotated[
-        float,
-        typer.Option(
-            min=0.1,
-            help="Longest clip scored (minutes of video); clips over 4K or 240 fps are "
-            "refused too.",
-        ),
-    ] = 10.0,
-    public_url: Annotated[
-        str | None,
-        typer.Option(
-            help="The address users reach the service at through an HTTPS proxy (e.g. "
-            "https://coach.example): forms posted from it are accepted whatever Host the proxy "
-            "sends, and the session cookie is Secure.",
-            show_default=False,
-        ),
-    ] = None,
-    forwarded_allow_ips: Annotated[
-        str | None,
-        typer.Option(
-            help="Proxy addresses whose X-Forwarded-For/-Proto headers are trusted (e.g. "
-            "127.0.0.1); by default none.",
-            show_default=False,
-        ),
-    ] = None,
-    max_live: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            max=16,
-            help="Live sets coached at once from phones' browsers (the Live page; each"
-            " takes a core); more are told the coach is busy. 0: no Live page.",
-        ),
-    ] = 2,
-    certfile: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="Serve HTTPS with this certificate (PEM): a phone's browser opens its camera"
-            " only on HTTPS pages. With --keyfile.",
-            show_default=False,
-        ),
-    ] = None,
-    keyfile: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="The certificate's private key (PEM).",
-            show_default=False,
-        ),
-    ] = None,
-    config: ConfigOpt = None,
-    create_token: Annotated[
-        str | None,
-        typer.Option(
-            "--create-token",
-            metavar="NAME",
-            help="Print a new API token for user NAME (made "
-            "if new) and exit; the token is shown only this once.",
-            show_default=False,
-        ),
-    ] = None,
-    coach: Annotated[
-        bool, flag("--coach", help="With --create-token: NAME is a coach and sees every upload.")
-    ] = False,
-    revoke_token: Annotated[
-        str | None,
-        typer.Option(
-            "--revoke-token",
-            metavar="NAME",
-            help="Remove every token of user NAME, and the "
-            "browser sessions opened with them, and exit.",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Run the upload service: clients upload clips in the browser or over the API, or are
-    coached live through their phone's browser (the Live page: HTTPS needed, see --certfile)."""
-    from formcheck.server import ServerSettings
-    from formcheck.server.app import make_token
-    from formcheck.server.app import revoke_token as revoke
-    from formcheck.server.app import serve as run_server
-
-    try:
-        settings = ServerSettings(
-            data_dir=data,
-            db_url=db_url,
-            workers=workers,
-            config_path=config,
-            max_upload_bytes=max_upload_mb * 1024 * 1024,
-            uploads_per_window=uploads_per_hour,
-            rate_window_s=3600.0,
-            max_clip_s=max_clip_minutes * 60.0,
-            public_url=public_url,
-            forwarded_allow_ips=forwarded_allow_ips,
-            max_live=max_live,
-            certfile=certfile,
-            keyfile=keyfile,
-        )
-        load_config(config)  # a bad config fails here, not in every worker
-        if create_token is not None:
-            token = make_token(settings, create_token, coach)
-            out.print(
-                f"token for {create_token} ({'coach' if coach else 'client'}); it is "
-                "shown only now:",
-                highlight=False,
-            )
-            sys.stdout.write(token + "\n")
-            return
-        if revoke_token is not None:
-            n = revoke(settings, revoke_token)
-            out.print(
-                f"revoked {n} token(s) of {revoke_token.strip()}; their sessions ended",
-                highlight=False,
-            )
-            return
-        run_server(settings, host, port)
-    except FormcheckError as exc:
-        raise _fail(exc) from None
-
+# `formcheck serve`, `worker` and `db` live in formcheck/server/command.py (the server's room).
+app.command("serve", epilog=exit_codes_help(4, 10, 12, 13))(serve_command)
+app.command("worker", epilog=exit_codes_help(4, 12, 13))(worker_command)
+app.add_typer(db_app, name="db")
 
 # `formcheck batch` and `batch-bench` live in formcheck/batch/command.py (their own room).
-app.command("batch", epilog=_exit_codes_help(4, 9, 11, 143))(batch_command)
-app.command("batch-bench", epilog=_exit_codes_help(3, 4))(batch_bench_command)
+app.command("batch", epilog=exit_codes_help(4, 9, 11, 143))(batch_command)
+app.command("batch-bench", epilog=exit_codes_help(3, 4))(batch_bench_command)
 
 
 def main() -> None:

@@ -97,6 +97,19 @@ class OutputError(FormcheckError):
     exit_code = 11
 
 
+class DatabaseError(FormcheckError):
+    """`formcheck serve`, `worker` and `db`: the database cannot be reached, or its schema is
+    newer than this formcheck."""
+
+    exit_code = 12
+
+
+class StoreError(FormcheckError):
+    """`formcheck serve` and `worker`: the clip store (`--store`) cannot be reached or used."""
+
+    exit_code = 13
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so a batch stops as on Ctrl-C (the finished clips
     and the summary kept), then exits 143."""
@@ -117,6 +130,8 @@ EXIT_CODES: dict[int, str] = {
     9: "formcheck batch: finished, but some clips failed (see the summary's error rows)",
     10: "formcheck serve: another server already uses the data folder",
     11: "formcheck batch: the output folder cannot be written (read-only, or the disk is full)",
+    12: "formcheck serve, worker, db: the database cannot be reached, or is newer than formcheck",
+    13: "formcheck serve, worker: the clip store (--store) cannot be reached",
     130: "interrupted (Ctrl-C)",
     143: "formcheck batch: stopped by SIGTERM (finished clips and the summary kept)",
 }

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import eval_sets
 import pytest
+import services
 
 from formcheck.config import Config
 from formcheck.pose.bundle import default_model_path
@@ -144,3 +145,33 @@ def real_eval(
     cache = tmp_path_factory.mktemp("real-landmarks")
     result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache, estimator=estimator)
     return eval_sets.Evaluated(eval_sets.REAL_DIR, cache, result)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[services.Postgres]:
+    """The run's own PostgreSQL server (skips the test when it cannot be started here)."""
+    pg = services.start_postgres()
+    if isinstance(pg, str):
+        pytest.skip(pg)
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: services.Postgres) -> str:
+    """A fresh empty database on the run's PostgreSQL server."""
+    return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[services.S3Server]:
+    """The run's own S3-compatible server (moto's standalone server)."""
+    s3 = services.start_s3()
+    if isinstance(s3, str):
+        pytest.skip(s3)
+    try:
+        yield s3
+    finally:
+        s3.stop()

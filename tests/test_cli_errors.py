@@ -63,7 +63,7 @@ def test_every_exit_code_is_documented() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
     documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
-    assert documented == set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 130, 143}
+    assert documented == set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 130, 143}
     classes = [FormcheckError]
     for cls in classes:
         classes.extend(cls.__subclasses__())
@@ -101,7 +101,8 @@ def test_quiet_analyze_prints_one_result_line_and_no_native_log(tmp_path: Path) 
         ("synth", {0, 1, 2, 130}),
         ("report", {0, 1, 2, 3, 130}),
         ("batch", {0, 1, 2, 4, 9, 11, 130, 143}),
-        ("serve", {0, 1, 2, 4, 10, 130}),
+        ("serve", {0, 1, 2, 4, 10, 12, 13, 130}),
+        ("worker", {0, 1, 2, 4, 12, 13, 130}),
     ],
 )
 def test_each_command_s_help_lists_only_its_own_exit_codes(command: str, codes: set[int]) -> None:

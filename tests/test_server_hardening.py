@@ -39,6 +39,7 @@ from formcheck.server.app import DataLock, create_app, make_token
 from formcheck.server.auth import LOGIN_ATTEMPTS
 from formcheck.server.db import jobs, make_engine, sessions
 from formcheck.server.storage import MAX_PARTS
+from formcheck.server.stores import open_store
 from formcheck.server.worker import run_job
 
 BOUNDARY = "XyZ"
@@ -259,7 +260,7 @@ def test_a_clip_that_costs_too_much_is_refused_at_upload_and_in_the_worker(
     engine = make_engine(lax.database_url)
     claim = queue.claim_next(engine, "w")
     assert claim is not None
-    run_job(engine, claim, strict, Config(), estimator=None)
+    run_job(engine, open_store(strict.store_spec), claim, strict, Config(), estimator=None)
     with engine.connect() as conn:
         state, error = conn.execute(select(jobs.c.state, jobs.c.error)).one()
     engine.dispose()

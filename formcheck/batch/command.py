@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,21 +24,15 @@ from rich.progress import (
 )
 
 from formcheck.cli_flag import flag
+from formcheck.cli_shared import err, fail, out
 from formcheck.errors import BatchFailedError, FormcheckError, Terminated
 
 if TYPE_CHECKING:
     from formcheck.batch.outputs import ClipRow
     from formcheck.config import Config
 
-out = Console()
-err = Console(stderr=True)
 # Failed clips listed on the terminal at the end; the summary has them all.
 MAX_FAILURES_SHOWN = 10
-
-
-def _fail(exc: FormcheckError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
 
 
 def _settings(
@@ -163,7 +156,7 @@ def batch_command(
         with _clip_bar(quiet) as on_row, _sigterm_stops():
             result = run_batch(inputs, cfg, opts, on_row)
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (`Terminated`)
         terminated = isinstance(exc, Terminated)
         err.print(
@@ -193,7 +186,7 @@ def batch_command(
     if len(failed) > MAX_FAILURES_SHOWN:
         err.print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more (see the summary)")
     if failed:
-        raise _fail(BatchFailedError(f"{len(failed)} of {len(result.rows)} clips failed"))
+        raise fail(BatchFailedError(f"{len(failed)} of {len(result.rows)} clips failed"))
 
 
 @contextlib.contextmanager
@@ -302,7 +295,7 @@ def batch_bench_command(
                 progress=lambda what: status.update(f"Timing: {what}"),
             )
     except FormcheckError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for run in bench.runs:
         out.print(
             f"{run.label}: {run.clips} clips ({run.failed} failed) in {run.wall_s:.1f} s"

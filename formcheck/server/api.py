@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from formcheck.server import service
 from formcheck.server.auth import User, user_for_token
 from formcheck.server.service import Service, UploadInfo
+from formcheck.server.storage import REPORT_NAME, VIDEO_NAME
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 _bearer = HTTPBearer(
@@ -103,8 +104,8 @@ def get_upload(upload_id: str, svc: SvcDep, user: UserDep) -> UploadInfo:
 @router.get("/uploads/{upload_id}/report", responses={409: {"description": "not scored yet"}})
 async def get_report(upload_id: str, svc: SvcDep, user: UserDep) -> dict[str, Any]:
     """The report: the `formcheck analyze --json` contract (schema_version 1)."""
-    path = service.result_file(svc, user, upload_id, "report")
-    data: dict[str, Any] = json.loads(await run_in_threadpool(path.read_text, "utf-8"))
+    raw = await run_in_threadpool(service.result_bytes, svc, user, upload_id, REPORT_NAME)
+    data: dict[str, Any] = json.loads(raw)
     return data
 
 
@@ -117,11 +118,10 @@ async def get_report(upload_id: str, svc: SvcDep, user: UserDep) -> dict[str, An
         409: {"description": "not scored yet"},
     },
 )
-def get_video(upload_id: str, svc: SvcDep, user: UserDep) -> FileResponse:
+def get_video(upload_id: str, request: Request, svc: SvcDep, user: UserDep) -> Response:
     """The annotated H.264 MP4; answers Range requests (206) so players can seek."""
-    path = service.result_file(svc, user, upload_id, "video")
-    return FileResponse(
-        path, media_type="video/mp4", content_disposition_type="inline", filename=f"{upload_id}.mp4"
+    return service.result_response(
+        svc, user, upload_id, VIDEO_NAME, request, "video/mp4", f"{upload_id}.mp4", inline=True
     )
 
 

@@ -11,20 +11,21 @@ from typing import TextIO
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from starlette.requests import Request
 
 from formcheck import __version__
 from formcheck.config import load_config
 from formcheck.errors import DataBusyError
 from formcheck.pose.bundle import check_bundle
-from formcheck.server import api, live, pages, queue
+from formcheck.server import api, live, ops, pages, queue
 from formcheck.server.auth import RateLimiter, create_token, load_secret, revoke_tokens
 from formcheck.server.db import make_engine, uploads
 from formcheck.server.live import LiveSlots
 from formcheck.server.service import Service
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import remove_orphans
+from formcheck.server.stores import Store, open_store
 from formcheck.server.worker import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -68,40 +69,41 @@ class DataLock:
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
-    """The upload service on `settings.data_dir`: API (/api, schema at /openapi.json), pages,
-    and `settings.workers` scoring processes started and stopped with the app's lifespan.
+    """The upload service: API (/api, schema at /openapi.json), pages, operations endpoints
+    (`ops`), and `settings.workers` scoring processes started and stopped with the app's
+    lifespan. The database's schema is brought up to date first.
 
-    On start, jobs a previous server left running go back to the queue before any worker
-    starts, so a crash or kill loses nothing and no job runs twice at once.
+    On the embedded database (`settings.embedded`: SQLite, one machine), jobs a previous
+    server left running go back to the queue before any worker starts, so a crash or kill
+    loses nothing and no job runs twice at once. On PostgreSQL, where other fronts and
+    `formcheck worker` processes share the queue, a job goes back when its lease runs out.
+
+    Raises:
+        DatabaseError, StoreError, ModelError, ConfigError: what cannot be opened.
     """
     config = load_config(settings.config_path)
     if settings.workers:
         check_bundle(config.pose.model)  # a missing model fails here, not in every worker
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.store_spec)
+    store.check()
     engine = make_engine(settings.database_url)
     svc = Service(
         settings,
         engine,
-        load_secret(settings.data_dir),
+        store,
+        load_secret(engine, settings.data_dir),
         RateLimiter(settings.uploads_per_window, settings.rate_window_s),
         config,
     )
 
-    lock = DataLock(settings.data_dir)
+    lock = DataLock(settings.data_dir) if settings.embedded else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        lock.acquire()
-        n = queue.requeue_running(engine)
-        if n:
-            log.warning("%d job(s) left running by the last server: back in the queue", n)
-        with engine.connect() as conn:
-            known = set(conn.execute(select(uploads.c.id)).scalars())
-        orphans = remove_orphans(settings.uploads_dir, known)
-        if orphans:
-            log.warning(
-                "removed %d upload folder(s) a stopped server left half-written", len(orphans)
-            )
+        if lock is not None:
+            lock.acquire()
+            _recover(engine, store)
         pool = WorkerPool(settings, engine)
         app.state.pool = pool
         pool.start()
@@ -110,7 +112,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             pool.stop()
             engine.dispose()
-            lock.release()
+            if lock is not None:
+                lock.release()
 
     app = FastAPI(
         title="formcheck upload service",
@@ -149,12 +152,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, object]:
-        pool: WorkerPool | None = getattr(app.state, "pool", None)
-        return {"ok": True, "workers": pool.alive() if pool else 0}
-
+    app.include_router(ops.router)
     return app
+
+
+def _recover(engine: Engine, store: Store) -> None:
+    """One machine's restart: jobs the last server left running go back to the queue, and
+    the files of uploads it was receiving when it died (never recorded) are removed."""
+    n = queue.requeue_running(engine)
+    if n:
+        log.warning("%d job(s) left running by the last server: back in the queue", n)
+    with engine.connect() as conn:
+        known = set(conn.execute(select(uploads.c.id)).scalars())
+    orphans = remove_orphans(store, known)
+    if orphans:
+        log.warning("removed %d upload folder(s) a stopped server left half-written", len(orphans))
 
 
 def make_token(settings: ServerSettings, name: str, coach: bool) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -25,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from formcheck.errors import ConfigError
-from formcheck.server.db import now, sessions, tokens, users
+from formcheck.server.db import now, service_secrets, sessions, tokens, users
 
 ROLES = ("client", "coach")
 COOKIE_NAME = "formcheck_session"
@@ -173,15 +173,24 @@ def close_session(engine: Engine, value: str | None) -> None:
             conn.execute(delete(sessions).where(sessions.c.session_hash == hash_token(value)))
 
 
-def load_secret(data_dir: Path) -> bytes:
-    """The data dir's HMAC secret for CSRF tokens (made once, readable by the owner only)."""
-    path = data_dir / "secret.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-    return path.read_bytes()
+def load_secret(engine: Engine, data_dir: Path) -> bytes:
+    """The service's HMAC secret for CSRF tokens, kept in the database so that every front
+    of it signs alike: made once (by the first front to start), or taken over from the
+    `secret.key` file a server before the database kept it made in `data_dir`."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(service_secrets.c.value).where(service_secrets.c.name == "csrf")
+        ).scalar()
+    if value is not None:
+        return bytes(value)
+    old = data_dir / "secret.key"
+    fresh = old.read_bytes() if old.is_file() else secrets.token_bytes(32)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(service_secrets).values(name="csrf", value=fresh))
+    except IntegrityError:  # another front made it first: use theirs
+        return load_secret(engine, data_dir)
+    return fresh
 
 
 def csrf_token(secret: bytes, user: User) -> str:

@@ -1,8 +1,12 @@
-"""The service's database: users, their tokens and browser sessions, uploads, the job queue.
+"""The service's database: users, their tokens and browser sessions, uploads, the job queue,
+the scoring workers.
 
-SQLAlchemy Core, so the same tables run on the default embedded SQLite file and on
-PostgreSQL (`--db-url postgresql+psycopg://...`). Times are stored as POSIX seconds (float):
-portable across both, and all the queue needs is comparisons and differences.
+SQLAlchemy Core, so the same tables run on the default embedded SQLite file (one machine)
+and on PostgreSQL (`--db-url postgresql+psycopg://...`: fronts and workers on several
+machines). The schema is built and changed by the Alembic revisions in `migrations/`, which
+`upgrade` applies; the tables below are what the code reads and writes, and a test checks they
+match what the revisions build. Times are stored as POSIX seconds (float): portable across
+both, and all the queue needs is comparisons and differences.
 """
 
 from __future__ import annotations
@@ -10,19 +14,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.util.exc import CommandError
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     create_engine,
     event,
+    inspect,
+    make_url,
+    text,
 )
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from formcheck.errors import DatabaseError
 
 metadata = MetaData()
 
@@ -88,7 +104,7 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     # Set on each claim; a worker may only update the job while its claim is the current one.
     Column("claim", String(32), nullable=True),
-    Column("worker", String(40), nullable=True),
+    Column("worker", String(120), nullable=True),  # the claiming worker's name
     Column("heartbeat_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("started_at", Float, nullable=True),
@@ -97,6 +113,33 @@ jobs = Table(
     Column("score", Integer, nullable=True),
     Column("error", Text, nullable=True),
 )
+
+workers = Table(
+    "workers",
+    metadata,
+    # "<host>/<pid>/<name>": unique among the workers alive on any machine.
+    Column("name", String(120), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("state", String(10), nullable=False),  # idle | scoring | stopped
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("jobs_done", Integer, nullable=False),  # jobs this worker finished (done or error)
+    Column("scoring_s", Float, nullable=False),  # seconds it spent on them
+)
+
+service_secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),  # "csrf"
+    Column("value", LargeBinary, nullable=False),
+)
+
+#: The Alembic revision the code expects (`migrations/versions/`).
+HEAD = "0002"
+#: PostgreSQL advisory lock key held while migrating: fronts and workers starting together
+#: migrate one after the other (the later ones find nothing to do).
+_MIGRATION_LOCK = 0x666F726D  # "form"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -109,18 +152,87 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url` with the tables created; SQLite files get WAL mode on connect."""
+def make_engine(url: str, migrate: bool = True) -> Engine:
+    """An engine for `url`, its schema brought up to date (`upgrade`) unless `migrate` is
+    False; SQLite files get WAL mode on connect.
+
+    Raises:
+        DatabaseError: the database cannot be reached, or its schema is newer than this code.
+    """
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 15} if is_sqlite else {},
-        pool_pre_ping=not is_sqlite,
-    )
+    try:
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 15} if is_sqlite else {"connect_timeout": 10},
+            pool_pre_ping=not is_sqlite,  # a restarted PostgreSQL: reconnect, do not fail
+        )
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"--db-url {_safe(url)}: {exc}") from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    if migrate:
+        upgrade(engine)
     return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+def _alembic_config(conn: Connection) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", "formcheck.server:migrations")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None: empty, or made before migrations)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to `HEAD`; returns (revision before, revision after).
+
+    A database made before migrations (the tables, no `alembic_version`) is stamped 0001,
+    the schema it holds, then upgraded. On PostgreSQL an advisory lock makes processes that
+    start together migrate one at a time.
+
+    Raises:
+        DatabaseError: the database cannot be reached, or it is at a revision this code
+            does not know (made by a newer formcheck).
+    """
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            before = MigrationContext.configure(conn).get_current_revision()
+            cfg = _alembic_config(conn)
+            if before is None and inspect(conn).has_table("jobs"):
+                command.stamp(cfg, "0001")  # made by create_all before Alembic
+            try:
+                command.upgrade(cfg, "head")
+            except CommandError as exc:
+                raise DatabaseError(
+                    f"the database is at revision {before}, which this formcheck does not"
+                    f" know ({exc}): upgrade formcheck"
+                ) from None
+            after = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot reach the database {_safe(str(engine.url))}: {_first_line(exc)}"
+        ) from None
+    return before, after or HEAD
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", exc)).strip()
+    return text_.splitlines()[0] if text_ else exc.__class__.__name__
 
 
 def now() -> float:

@@ -53,9 +53,8 @@ from formcheck.server.storage import (
     REPORT_NAME,
     TRACE_NAME,
     VIDEO_NAME,
-    new_upload_id,
-    remove_upload,
 )
+from formcheck.server.stores.base import new_upload_id
 from formcheck.video import Frame, VideoSink
 
 if TYPE_CHECKING:
@@ -95,6 +94,11 @@ class LiveSlots:
     def give(self) -> None:
         with self._lock:
             self._taken = max(0, self._taken - 1)
+
+    @property
+    def in_use(self) -> int:
+        """Live sets in progress."""
+        return self._taken
 
 
 def state_message(
@@ -232,13 +236,14 @@ class LiveSet:
             self.estimator = None
 
     def save(
-        self, svc: Service, user: User, folder: Path, end_reason: str
+        self, svc: Service, user: User, upload_id: str, folder: Path, end_reason: str
     ) -> dict[str, Any] | None:
-        """End the set and keep it as one of `user`'s clips in `folder`: report, trace, HTML
-        page, and the recording with its annotated video when recorded. Returns the
-        `saved` message; None when no frame was coached (nothing to keep)."""
+        """End the set and keep it in the store as `user`'s clip `upload_id` (written first in
+        `folder`, from `store.local`): report, trace, HTML page, and the recording with its
+        annotated video when recorded. Returns the `saved` message; None when no frame was
+        coached (nothing to keep)."""
         from formcheck.outputs import ClipOutputs, write_outputs
-        from formcheck.server.worker import save_trace
+        from formcheck.server.worker import RESULT_NAMES, save_trace
 
         assert self.coach is not None
         last = self.coach.finish()  # verdicts reached as the set ended
@@ -272,7 +277,7 @@ class LiveSet:
             validate_report(data)
             write_json(data, folder / REPORT_NAME)
         size = recording.stat().st_size if recorded else 0
-        upload_id = folder.name
+        svc.store.keep(upload_id, folder, (INPUT_NAME, *RESULT_NAMES))
         with svc.engine.begin() as conn:
             conn.execute(
                 insert(uploads).values(
@@ -327,7 +332,8 @@ async def live_socket(ws: WebSocket) -> None:
 
 async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
     live = LiveSet(svc.config)
-    folder = svc.folder(new_upload_id())
+    upload_id = new_upload_id()
+    folder: Path | None = None  # the set's files, from its start
     end, connected, saved = "the connection dropped", True, None
     try:
         await run_in_threadpool(live.open)
@@ -347,7 +353,7 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
                         end = f"too many sets and uploads: try again in {wait_s:.0f} s"
                         await ws.send_json({"type": "error", "message": end})
                         break
-                    folder.mkdir(mode=0o700, parents=True)
+                    folder = await run_in_threadpool(svc.store.local, upload_id)
                     live.start(bool(json.loads(text).get("record")), folder)
                     started = True
                 elif kind == "pause":
@@ -385,16 +391,18 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
             await ws.send_json({"type": "error", "message": str(exc)})
     finally:
         try:
-            if folder.exists():
-                saved = await run_in_threadpool(live.save, svc, user, folder, end)
+            if folder is not None:
+                saved = await run_in_threadpool(live.save, svc, user, upload_id, folder, end)
         except Exception:  # a bug: the log keeps it; the page hears the set was not saved
             log.exception("live set of %s could not be saved", user.name)
-            remove_upload(folder)
             saved = {"type": "error", "message": "the set could not be saved (a server error)"}
         finally:
             await run_in_threadpool(live.close)
-    if saved is None and folder.exists():
-        remove_upload(folder)
+    if folder is not None:
+        await run_in_threadpool(svc.store.release, folder)
+        if saved is None or saved["type"] == "error":
+            await run_in_threadpool(svc.store.delete, upload_id)
+    if saved is None and folder is not None:
         svc.limiter.refund(user.id)  # nothing kept: it does not count
     if connected:
         if saved is not None:

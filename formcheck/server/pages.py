@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
@@ -32,7 +32,7 @@ from formcheck.server.auth import (
     user_for_session,
 )
 from formcheck.server.service import Service, UploadInfo
-from formcheck.server.storage import HTML_NAME, REPORT_NAME, TRACE_NAME
+from formcheck.server.storage import HTML_NAME, REPORT_NAME, TRACE_NAME, VIDEO_NAME
 from formcheck.server.worker import load_trace
 
 router = APIRouter(include_in_schema=False)
@@ -206,32 +206,43 @@ def clip_status(request: Request, upload_id: str, user: JsonUser) -> UploadInfo:
 
 
 @router.get("/clips/{upload_id}/video")
-def clip_video(request: Request, upload_id: str, user: PageUser) -> FileResponse:
-    path = service.result_file(service_of(request), user, upload_id, "video")
-    return FileResponse(
-        path, media_type="video/mp4", content_disposition_type="inline", filename=f"{upload_id}.mp4"
+def clip_video(request: Request, upload_id: str, user: PageUser) -> Response:
+    return service.result_response(
+        service_of(request),
+        user,
+        upload_id,
+        VIDEO_NAME,
+        request,
+        "video/mp4",
+        f"{upload_id}.mp4",
+        inline=True,
     )
 
 
 @router.get("/clips/{upload_id}/report.json")
-def clip_report(request: Request, upload_id: str, user: PageUser) -> FileResponse:
-    path = service.result_file(service_of(request), user, upload_id, "report")
-    return FileResponse(
-        path, media_type="application/json", filename=f"formcheck-{upload_id[:8]}.json"
+def clip_report(request: Request, upload_id: str, user: PageUser) -> Response:
+    return service.result_response(
+        service_of(request),
+        user,
+        upload_id,
+        REPORT_NAME,
+        request,
+        "application/json",
+        f"formcheck-{upload_id[:8]}.json",
     )
 
 
 @router.get("/clips/{upload_id}/report.html")
-def clip_report_html(request: Request, upload_id: str, user: PageUser) -> FileResponse:
+def clip_report_html(request: Request, upload_id: str, user: PageUser) -> Response:
     """The self-contained HTML report (`formcheck.report.html`): one file to keep or send."""
-    service.result_file(service_of(request), user, upload_id, "report")  # visibility and state
-    path = service_of(request).folder(upload_id) / HTML_NAME
-    if not path.is_file():
-        raise HTTPException(404, "no HTML report for this clip")
     # The page has no script and no URL; the sandbox makes sure it never runs any here.
-    return FileResponse(
-        path,
-        media_type="text/html",
+    return service.result_response(
+        service_of(request),
+        user,
+        upload_id,
+        HTML_NAME,
+        request,
+        "text/html",
         headers={
             "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
             "style-src 'unsafe-inline'"
@@ -257,29 +268,31 @@ def clip_page(request: Request, upload_id: str, user: PageUser) -> HTMLResponse:
     info = service.get_upload(svc, user, upload_id)
     context: dict[str, Any] = {"clip": info, "report": None, "plot": {}, "html_report": False}
     if info.state == "done":
-        folder = svc.folder(upload_id)
+        raw = svc.store.read_bytes(upload_id, REPORT_NAME)
         try:
-            report = json.loads((folder / REPORT_NAME).read_text("utf-8"))
-        except (OSError, ValueError):
+            report = None if raw is None else json.loads(raw)
+        except ValueError:
             report = None
         if report is not None:
             context.update(
                 report=report,
                 reps=[_rep_row(r) for r in report["reps"]],
-                plot=_angle_plot(svc, report, folder / TRACE_NAME),
-                html_report=(folder / HTML_NAME).is_file(),
+                plot=_angle_plot(svc, report, svc.store.read_bytes(upload_id, TRACE_NAME)),
+                html_report=svc.store.exists(upload_id, HTML_NAME),
             )
     return _render(request, "clip.html", user, **context)
 
 
-def _angle_plot(svc: Service, report: dict[str, Any], trace_path: Path) -> dict[str, Markup]:
+def _angle_plot(
+    svc: Service, report: dict[str, Any], trace_json: bytes | None
+) -> dict[str, Markup]:
     """The hip angle over time with the reps shaded, as inline SVG made server-side by the
     HTML report's plotter: a wide drawing for screens and a compact one for phones."""
     import numpy as np
 
     from formcheck.report.plots import AngleSeries, angle_timeline_svg
 
-    trace = load_trace(trace_path)
+    trace = load_trace(trace_json)
     series = None
     if trace is not None:
         series = AngleSeries(

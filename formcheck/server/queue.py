@@ -2,7 +2,10 @@
 
 States: queued -> running -> done | error. A worker claims the oldest queued job with one
 conditional UPDATE (`... WHERE id = <oldest queued> AND state = 'queued' RETURNING`), so two
-workers (or two processes on PostgreSQL) can never both win it. Each claim gets a fresh
+workers can never both win it. On PostgreSQL the oldest is picked `FOR UPDATE SKIP LOCKED`:
+workers on many machines claiming at once each take a different job instead of queueing
+behind one row lock (SQLite has one writer at a time and no row locks: the clause is left
+out there). Each claim gets a fresh
 `claim` id; progress, heartbeats and the final result are written only while that claim is
 still the job's, so a worker that lost its job (the server restarted and the job was handed
 out again) cannot write a second result.
@@ -35,6 +38,7 @@ class Claim:
     upload_id: str
     claim: str
     attempts: int
+    worker: str
 
 
 def _add_job(conn: Connection, upload_id: str, state: str, **fields: Any) -> None:
@@ -73,6 +77,7 @@ def claim_next(engine: Engine, worker: str) -> Claim | None:
         .where(jobs.c.state == "queued")
         .order_by(jobs.c.id)
         .limit(1)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     token = uuid.uuid4().hex
@@ -94,7 +99,7 @@ def claim_next(engine: Engine, worker: str) -> Claim | None:
             )
             .returning(jobs.c.id, jobs.c.upload_id, jobs.c.attempts)
         ).first()
-    return None if row is None else Claim(row.id, row.upload_id, token, row.attempts)
+    return None if row is None else Claim(row.id, row.upload_id, token, row.attempts, worker)
 
 
 def _held(claim: Claim) -> object:
@@ -135,6 +140,12 @@ def finish(
     return n == 1
 
 
+def hand_back(engine: Engine, claim: Claim, counted: bool = True) -> bool:
+    """Put a job the worker holds back in the queue: its worker is stopping (`counted`
+    False) or could not reach the store (the attempt counts); False if it was not held."""
+    return _requeue(engine, _held(claim), counted) == 1
+
+
 def requeue_running(engine: Engine, interrupted: bool = False) -> int:
     """Every running job goes back to the queue. Only safe while no worker of this database
     is alive.
@@ -147,9 +158,10 @@ def requeue_running(engine: Engine, interrupted: bool = False) -> int:
     return _requeue(engine, jobs.c.state == "running", counted=not interrupted)
 
 
-def requeue_worker(engine: Engine, worker: str) -> int:
-    """Hand back at once the job of a worker that died (its attempt counts)."""
-    return _requeue(engine, and_(jobs.c.state == "running", jobs.c.worker == worker))
+def requeue_worker(engine: Engine, worker: str, counted: bool = True) -> int:
+    """Hand back at once the job of a worker that died (its attempt counts), or of one that
+    was asked to stop (`counted` False: stopping it says nothing about the clip)."""
+    return _requeue(engine, and_(jobs.c.state == "running", jobs.c.worker == worker), counted)
 
 
 def requeue_stale(engine: Engine, lease_s: float) -> int:

@@ -11,7 +11,6 @@ import errno
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
@@ -20,44 +19,40 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from formcheck.config import Config
+from formcheck.errors import StoreError
 from formcheck.server import queue
 from formcheck.server.auth import LOGIN_ATTEMPTS, LOGIN_WINDOW_S, RateLimiter, User
 from formcheck.server.db import jobs, now, uploads, users
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import (
     INPUT_NAME,
-    REPORT_NAME,
-    VIDEO_NAME,
     UploadRefusedError,
     check_cost,
     check_video,
-    is_upload_id,
-    new_upload_id,
     receive_multipart,
-    remove_upload,
-    upload_dir,
 )
+from formcheck.server.stores import Store
+from formcheck.server.stores.base import is_upload_id, new_upload_id
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Service:
-    """The app's shared state: settings, database, CSRF secret, upload rate limiter (per
-    user), wrong-login limiter (per client address), and the analysis configuration (its
-    rule thresholds draw the result page's plot)."""
+    """The app's shared state: settings, database, clip store, CSRF secret, upload rate
+    limiter (per user), wrong-login limiter (per client address), and the analysis
+    configuration (its rule thresholds draw the result page's plot)."""
 
     settings: ServerSettings
     engine: Engine
+    store: Store
     secret: bytes
     limiter: RateLimiter
     config: Config
     logins: RateLimiter = field(default_factory=lambda: RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S))
-
-    def folder(self, upload_id: str) -> Path:
-        return upload_dir(self.settings.uploads_dir, upload_id)
 
 
 class UploadInfo(BaseModel):
@@ -149,19 +144,40 @@ def get_upload(svc: Service, user: User, upload_id: str) -> UploadInfo:
     return _info(row)
 
 
-def result_file(svc: Service, user: User, upload_id: str, kind: str) -> Path:
-    """The report (`kind` "report") or annotated video ("video") of a scored upload.
-
-    Raises HTTP 404 (not visible, or files gone) or 409 (not scored yet, or failed).
-    """
+def scored(svc: Service, user: User, upload_id: str) -> UploadInfo:
+    """An upload the user may see that is scored, else HTTP 404 (not visible) or 409 (not
+    scored yet, or failed)."""
     info = get_upload(svc, user, upload_id)
     if info.state != "done":
         detail = f"not scored: {info.state}" + (f" ({info.error})" if info.error else "")
         raise HTTPException(409, detail)
-    path = svc.folder(upload_id) / (REPORT_NAME if kind == "report" else VIDEO_NAME)
-    if not path.is_file():
+    return info
+
+
+def result_bytes(svc: Service, user: User, upload_id: str, name: str) -> bytes:
+    """A small result file (the report, the trace) of a scored upload, else HTTP 404/409."""
+    scored(svc, user, upload_id)
+    data = svc.store.read_bytes(upload_id, name)
+    if data is None:
         raise HTTPException(404, "result file missing")
-    return path
+    return data
+
+
+def result_response(
+    svc: Service,
+    user: User,
+    upload_id: str,
+    name: str,
+    request: Request,
+    media_type: str,
+    filename: str | None = None,
+    inline: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A result file of a scored upload streamed from the store (byte ranges answered),
+    else HTTP 404 (not visible, or the file is gone) or 409 (not scored yet, or failed)."""
+    scored(svc, user, upload_id)
+    return svc.store.response(upload_id, name, request, media_type, filename, inline, headers)
 
 
 def delete_upload(svc: Service, user: User, upload_id: str) -> None:
@@ -170,7 +186,7 @@ def delete_upload(svc: Service, user: User, upload_id: str) -> None:
     with svc.engine.begin() as conn:
         conn.execute(delete(jobs).where(jobs.c.upload_id == upload_id))
         conn.execute(delete(uploads).where(uploads.c.id == upload_id))
-    remove_upload(svc.folder(upload_id))
+    svc.store.delete(upload_id)
 
 
 def _disk_full(exc: OSError | OperationalError) -> UploadRefusedError | None:
@@ -203,14 +219,15 @@ async def accept_upload(
             headers={"Retry-After": str(int(wait_s) + 1)},
         )
     upload_id = new_upload_id()
-    folder = svc.folder(upload_id)
-    folder.mkdir(mode=0o700, parents=True)
+    folder = svc.store.local(upload_id)
     try:
         received = await receive_multipart(
             request, folder / INPUT_NAME, svc.settings.max_upload_bytes
         )
         info = await run_in_threadpool(check_video, received.path)
         check_cost(info, svc.settings)
+        # Stored before it is recorded: a worker that claims the job finds the file.
+        await run_in_threadpool(svc.store.keep, upload_id, folder, [INPUT_NAME])
 
         def record() -> UploadInfo:  # in a thread: a busy database must not stall the loop
             with svc.engine.begin() as conn:
@@ -228,16 +245,21 @@ async def accept_upload(
             return get_upload(svc, user, upload_id)
 
         upload = await run_in_threadpool(record)
-    except (UploadRefusedError, OSError, OperationalError) as exc:
-        remove_upload(folder)
+    except (UploadRefusedError, OSError, OperationalError, StoreError) as exc:
+        await run_in_threadpool(svc.store.delete, upload_id)
         svc.limiter.refund(user.id)
+        if isinstance(exc, StoreError):
+            log.error("upload refused: %s", exc)
+            raise HTTPException(503, "the clip store cannot be reached: try again later") from None
         refusal = exc if isinstance(exc, UploadRefusedError) else _disk_full(exc)
         if refusal is None:
             raise
         raise HTTPException(refusal.status, refusal.message) from None
     except BaseException:
-        remove_upload(folder)
+        svc.store.delete(upload_id)
         raise
+    finally:
+        svc.store.release(folder)
     log.info(
         "upload %s by %s: %s, %d bytes",
         upload_id,

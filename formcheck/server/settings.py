@@ -30,9 +30,14 @@ class ServerSettings:
     """Where the service keeps its data and how much it accepts.
 
     Attributes:
-        data_dir: folder for the database (SQLite by default) and the uploaded files.
+        data_dir: folder for the database (SQLite by default), the uploaded files (by
+            default) and the session secret.
         db_url: SQLAlchemy URL; None means `sqlite:///<data_dir>/formcheck.db` (WAL mode).
-        workers: scoring worker processes started with the app (0: none, e.g. API-only tests).
+            PostgreSQL (`postgresql+psycopg://...`) for fronts and workers on several machines.
+        store: where uploads' files go: a folder, or `s3://bucket/prefix` (`stores`); None
+            means `<data_dir>/uploads`.
+        workers: scoring worker processes started with the app (0: a pure web front, the
+            scoring done by `formcheck worker` processes, or none in API-only tests).
         config_path: formcheck TOML configuration for the analysis (None: the defaults).
         max_upload_bytes: the largest upload accepted (bytes); larger ones get 413.
         uploads_per_window: uploads one user may start per `rate_window_s` (else 429).
@@ -56,6 +61,7 @@ class ServerSettings:
 
     data_dir: Path
     db_url: str | None = None
+    store: str | None = None
     workers: int = 1
     config_path: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
@@ -87,6 +93,25 @@ class ServerSettings:
         return self.db_url or f"sqlite:///{(self.data_dir / 'formcheck.db').resolve()}"
 
     @property
+    def safe_db_url(self) -> str:
+        """The database URL without its password, for logs and messages."""
+        from sqlalchemy import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @property
     def uploads_dir(self) -> Path:
-        """Where each upload gets its own `<uuid>/` folder."""
+        """The default store: each upload in its own `<uuid>/` folder."""
         return self.data_dir / "uploads"
+
+    @property
+    def store_spec(self) -> str:
+        """The effective store: a folder path or an `s3://` URL."""
+        return self.store or str(self.uploads_dir)
+
+    @property
+    def embedded(self) -> bool:
+        """One machine: the SQLite database in the data folder, whose lock the server holds.
+        Only then may a starting server hand back every running job and sweep orphaned
+        files: with PostgreSQL, other fronts and workers may be mid-upload or mid-job."""
+        return self.database_url.startswith("sqlite")

@@ -1,17 +1,16 @@
-"""Files of the service: every upload in its own `DATA/uploads/<uuid>/` folder.
+"""Uploads received and checked: the files' fixed names, the streamed multipart receiver,
+the checks that a file is a whole video the service will score.
 
-The client's filename is kept for display only and never touches a path: the folder is a
-fresh uuid and the files inside have fixed names. Uploads are streamed from the request
-body straight to disk in chunks (never held in memory, never spooled whole before the size
-check), then checked by opening them as a video: an extension proves nothing.
+The client's filename is kept for display only and never touches a path: each upload is a
+fresh uuid in the store (`stores`) and the files have the fixed names below. Uploads are
+streamed from the request body straight to disk in chunks (never held in memory, never
+spooled whole before the size check), then checked by opening them as a video: an
+extension proves nothing.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +22,7 @@ from starlette.requests import Request
 
 from formcheck.errors import EmptyVideoError, VideoOpenError
 from formcheck.server.settings import ServerSettings
+from formcheck.server.stores import Store
 from formcheck.video import FileSource, VideoInfo
 
 INPUT_NAME = "input.video"  # the upload as received
@@ -31,7 +31,6 @@ VIDEO_NAME = "annotated.mp4"  # the annotated H.264 MP4
 TRACE_NAME = "trace.json"  # hip angle over time, for the plot
 HTML_NAME = "report.html"  # the self-contained HTML report (formcheck.report.html)
 
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 # Small form fields (the CSRF token) are kept; anything longer is a misuse.
 MAX_FIELD_BYTES = 4096
 #: Parts in one upload: the file and a few small fields (the page's form sends two).
@@ -50,22 +49,6 @@ class UploadRefusedError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def is_upload_id(value: str) -> bool:
-    """Is `value` shaped like an upload id (32 hex digits)? Anything else never becomes a path."""
-    return bool(_UPLOAD_ID.match(value))
-
-
-def upload_dir(uploads_dir: Path, upload_id: str) -> Path:
-    """The folder of one upload; refuses anything that is not an upload id."""
-    if not is_upload_id(upload_id):
-        raise ValueError(f"not an upload id: {upload_id!r}")
-    return uploads_dir / upload_id
-
-
-def new_upload_id() -> str:
-    return uuid.uuid4().hex
 
 
 def display_name(filename: str) -> str:
@@ -310,20 +293,11 @@ def check_cost(info: VideoInfo, limits: ServerSettings) -> None:
         )
 
 
-def remove_orphans(uploads_dir: Path, known: set[str]) -> list[str]:
-    """Delete the upload folders with no upload recorded (a server killed mid-upload leaves
-    one); returns their ids. Only for a server that holds the data folder's lock: another
-    one's upload in progress would look the same."""
-    orphans = [
-        p.name
-        for p in uploads_dir.iterdir()
-        if p.is_dir() and is_upload_id(p.name) and p.name not in known
-    ]
-    for name in orphans:
-        remove_upload(uploads_dir / name)
+def remove_orphans(store: Store, known: set[str]) -> list[str]:
+    """Delete the uploads stored with no upload recorded (a server killed mid-upload leaves
+    one); returns their ids. Only for a server that holds the data folder's lock, on the
+    embedded database: another front's upload in progress would look the same."""
+    orphans = sorted(store.ids() - known)
+    for upload_id in orphans:
+        store.delete(upload_id)
     return orphans
-
-
-def remove_upload(path: Path) -> None:
-    """Delete an upload's folder and everything in it (missing is fine)."""
-    shutil.rmtree(path, ignore_errors=True)

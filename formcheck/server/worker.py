@@ -1,16 +1,23 @@
-"""Scoring worker processes: each loads the pose model once, then takes jobs off the queue.
+"""Scoring workers: each loads the pose model once, then takes jobs off the queue.
 
-Workers are separate processes (multiprocessing, "spawn"), never threads of the web server:
-MediaPipe inference holds a core for seconds, and a crash in native code must not take the
-web server with it. The `WorkerPool` in the server process starts them, restarts one that
-died, hands back jobs whose worker went silent, and stops them on shutdown. A worker dies
-with the server (Linux parent-death signal, and a parent check between frames), so a killed
-server leaves no worker finishing a job that the next server hands out again.
+Workers are separate processes, never threads of the web server: MediaPipe inference holds
+a core for seconds, and a crash in native code must not take the web server with it. Two
+ways to run them, one body (`score_jobs`):
+
+- `formcheck worker` (`run_worker`): on any machine that reaches the database and the store;
+  started, stopped (SIGTERM: the job in hand goes back to the queue) and killed at will. A
+  killed worker's job goes back when its lease runs out.
+- `formcheck serve --workers N` (`WorkerPool`): processes of the server ("spawn"), restarted
+  if one dies, stopped with it. Such a worker dies with the server (Linux parent-death
+  signal, and a parent check between frames), so a killed server leaves no worker finishing
+  a job that the next server hands out again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import itertools
 import json
 import logging
 import math
@@ -25,11 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, StoreError
 from formcheck.lifeline import die_with_parent
-from formcheck.server import queue
+from formcheck.server import queue, registry
 from formcheck.server.db import make_engine, uploads
+from formcheck.server.registry import worker_name
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import (
     HTML_NAME,
@@ -39,9 +48,8 @@ from formcheck.server.storage import (
     VIDEO_NAME,
     UploadRefusedError,
     check_cost,
-    remove_upload,
-    upload_dir,
 )
+from formcheck.server.stores import Store, open_store, workspace
 from formcheck.video import probe
 
 if TYPE_CHECKING:
@@ -57,6 +65,8 @@ ANALYSIS_SHARE = 0.75
 PROGRESS_EVERY_S = 0.5
 # The trace behind the hip-angle plot keeps at most this many samples.
 TRACE_POINTS = 1500
+#: What a scored job keeps in the store beside the clip.
+RESULT_NAMES = (REPORT_NAME, VIDEO_NAME, HTML_NAME, TRACE_NAME)
 
 
 class LostClaimError(Exception):
@@ -81,93 +91,167 @@ def save_trace(analysis: Analysis, path: Path) -> None:
     )
 
 
-def load_trace(path: Path) -> tuple[list[float], list[float]] | None:
-    """The saved trace as (t_s, hip_angle_deg with NaN for missing), or None without one."""
+def load_trace(raw: bytes | None) -> tuple[list[float], list[float]] | None:
+    """A saved trace's bytes as (t_s, hip_angle_deg with NaN for missing), or None without
+    one."""
+    if raw is None:
+        return None
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw)
+    except ValueError:
         return None
     angles = [math.nan if v is None else float(v) for v in data["hip_angle_deg"]]
     return [float(v) for v in data["t_s"]], angles
 
 
+class HandBackError(Exception):
+    """The worker is asked to stop (SIGTERM, the server stopping): give the job back."""
+
+
+#: How long (s) a worker waits for the database between tries when it cannot reach it.
+DB_RETRY_S = (0.5, 1.0, 2.0, 5.0)
+#: The worker's row in `workers` is refreshed at most this often (s).
+BEAT_EVERY_S = 5.0
+
+
+def _db_down(exc: BaseException) -> str:
+    """One line on a database error, for the log."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def _retry(what: str, call: Callable[[], Any], give_up_s: float) -> Any:
+    """`call()`, tried again while the database cannot be reached (a restart, a failover),
+    for up to `give_up_s`; then the last error is raised."""
+    deadline = time.monotonic() + give_up_s
+    for k in itertools.count():
+        try:
+            return call()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() >= deadline:
+                raise
+            wait = DB_RETRY_S[min(k, len(DB_RETRY_S) - 1)]
+            log.warning(
+                "%s: database unreachable (%s); retrying in %g s", what, _db_down(exc), wait
+            )
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
 def run_job(
     engine: Engine,
+    store: Store,
     claim: queue.Claim,
     settings: ServerSettings,
     cfg: Config,
     estimator: PoseEstimator | None,
-    parent_pid: int | None = None,
+    check_stop: Callable[[], None] = lambda: None,
 ) -> None:
-    """Score one claimed upload: report JSON, trace and annotated video, then mark it done.
+    """Score one claimed upload: report JSON, trace and annotated video, kept in the store,
+    then mark it done.
 
-    Outputs are each written atomically (temp file + rename) and the job is marked done only
-    after all of them exist, so a job killed half-way is simply run again from the start.
+    The files are written in a local folder and kept in the store before the job is marked
+    done, so a job killed half-way is simply run again from the start. `check_stop` is
+    called with every progress report: it raises `HandBackError` (the worker is stopping:
+    the job goes back to the queue, this attempt not counted) or ends the process.
+    A database that cannot be reached for a moment costs a heartbeat, not the job.
     """
     from formcheck.analyze import analyze_video
     from formcheck.outputs import ClipOutputs, write_outputs
 
-    folder = upload_dir(settings.uploads_dir, claim.upload_id)
     with engine.connect() as conn:
         filename = conn.execute(
             select(uploads.c.filename).where(uploads.c.id == claim.upload_id)
         ).scalar()
     if filename is None:  # deleted between the claim and now
-        remove_upload(folder)
+        store.delete(claim.upload_id)
         return
+    last_beat = [time.monotonic()]
 
     def progress(stage: str, lo: float, hi: float) -> Callable[[int, int], None]:
         last = [0.0]
 
         def update(done: int, total: int) -> None:
-            if parent_pid is not None and os.getppid() != parent_pid:
-                os._exit(0)  # the server is gone: its successor will run this job again
+            check_stop()
             t = time.monotonic()
             if t - last[0] < PROGRESS_EVERY_S:
                 return
             last[0] = t
             frac = lo + (hi - lo) * (min(done / total, 1.0) if total else 0.0)
-            if not queue.report_progress(engine, claim, frac, stage):
+            try:
+                held = queue.report_progress(engine, claim, frac, stage)
+                if t - last_beat[0] >= BEAT_EVERY_S:
+                    last_beat[0] = t
+                    registry.beat(engine, claim.worker, "scoring")
+            except (OperationalError, InterfaceError) as exc:  # the lease covers a blip
+                log.warning("job %s: heartbeat missed (%s)", claim.job_id, _db_down(exc))
+                return
+            if not held:
                 raise LostClaimError(claim.upload_id)
 
         return update
 
+    folder: Path | None = None
+
     def public(message: str) -> str:
-        """An error message without the server's own paths."""
+        """An error message without the worker's own paths."""
+        if folder is None:
+            return message
         return message.replace(str(folder / INPUT_NAME), filename).replace(str(folder), "")
 
+    def finish(**result: Any) -> bool:
+        done: bool = _retry(
+            f"job {claim.job_id}",
+            lambda: queue.finish(engine, claim, **result),
+            settings.lease_s,
+        )
+        return done
+
     try:
-        src = folder / INPUT_NAME
-        check_cost(probe(src), settings)
-        # Named after the client's file, not where the server keeps it.
-        analysis = analyze_video(
-            src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE), estimator
-        ).named(filename)
-        save_trace(analysis, folder / TRACE_NAME)
-        write_outputs(
-            analysis,
-            ClipOutputs(
-                json=folder / REPORT_NAME, video=folder / VIDEO_NAME, html=folder / HTML_NAME
-            ),
-            src,
-            cfg.rules,
-            progress("rendering", ANALYSIS_SHARE, 1.0),
-        )
-        done = queue.finish(
-            engine, claim, rep_count=len(analysis.reps), score=analysis.report.score
-        )
+        with workspace(store, claim.upload_id, [INPUT_NAME]) as folder:
+            src = folder / INPUT_NAME
+            check_cost(probe(src), settings)
+            # Named after the client's file, not where the worker keeps it.
+            analysis = analyze_video(
+                src, cfg, progress("analysing", 0.0, ANALYSIS_SHARE), estimator
+            ).named(filename)
+            save_trace(analysis, folder / TRACE_NAME)
+            write_outputs(
+                analysis,
+                ClipOutputs(
+                    json=folder / REPORT_NAME, video=folder / VIDEO_NAME, html=folder / HTML_NAME
+                ),
+                src,
+                cfg.rules,
+                progress("rendering", ANALYSIS_SHARE, 1.0),
+            )
+            check_stop()
+            store.keep(claim.upload_id, folder, RESULT_NAMES)
+        done = finish(rep_count=len(analysis.reps), score=analysis.report.score)
     except LostClaimError:
         done = False
+    except HandBackError:
+        _retry(
+            f"job {claim.job_id}",
+            lambda: queue.hand_back(engine, claim, counted=False),
+            settings.lease_s,
+        )
+        log.info("job %s: handed back (the worker is stopping)", claim.job_id)
+        return
+    except StoreError as exc:  # the store is away: try again later, elsewhere perhaps
+        log.warning("job %s: %s; handed back", claim.job_id, exc)
+        _retry(f"job {claim.job_id}", lambda: queue.hand_back(engine, claim), settings.lease_s)
+        return
     except UploadRefusedError as exc:  # over a limit lowered since the upload
-        done = queue.finish(engine, claim, error=exc.message)
+        done = finish(error=exc.message)
     except FormcheckError as exc:  # no person, unreadable video, ...: the client's answer
         log.info("job %s: %s", claim.job_id, exc)
-        done = queue.finish(engine, claim, error=public(str(exc)))
+        done = finish(error=public(str(exc)))
+    except (OperationalError, InterfaceError):
+        raise  # the database is away for longer than a lease: the loop waits for it
     except Exception as exc:  # a bug: keep the job's error readable, the traceback in the log
         log.exception("job %s failed", claim.job_id)
-        done = queue.finish(
-            engine, claim, error=f"internal error: {exc.__class__.__name__}: {public(str(exc))}"
-        )
+        done = finish(error=f"internal error: {exc.__class__.__name__}: {public(str(exc))}")
     if not done:
         log.info("job %s: no longer ours (deleted or handed out again)", claim.job_id)
         with engine.connect() as conn:
@@ -176,7 +260,7 @@ def run_job(
                 is None
             )
         if gone:
-            remove_upload(folder)
+            store.delete(claim.upload_id)
 
 
 class StopFlag:
@@ -186,8 +270,9 @@ class StopFlag:
     to wake, so a worker killed while idle made the server's shutdown hang for ever.
     """
 
-    def __init__(self, ctx: Any) -> None:
-        self._value = ctx.RawValue(ctypes.c_bool, False)
+    def __init__(self, ctx: Any = None) -> None:
+        # A plain byte in one process (`formcheck worker`), shared memory across the pool's.
+        self._value = ctypes.c_bool(False) if ctx is None else ctx.RawValue(ctypes.c_bool, False)
 
     def set(self) -> None:
         self._value.value = True
@@ -202,30 +287,108 @@ class StopFlag:
             time.sleep(min(0.05, timeout_s))
 
 
-def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid: int) -> None:
-    """A worker process's body: load the model once, then claim and run jobs until `stop`."""
-    die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
-    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+def score_jobs(
+    settings: ServerSettings,
+    name: str,
+    stop: StopFlag,
+    workers_on_machine: int,
+    still_wanted: Callable[[], bool] = lambda: True,
+) -> None:
+    """A worker's life: open the database and the store, load the model once, then claim
+    and score jobs until `stop` is raised (the job in hand is handed back) or
+    `still_wanted()` turns False (the process it works for is gone: it exits at once).
+
+    Every worker also hands back the jobs of workers gone silent for longer than the lease,
+    so with workers on several machines no single process has to watch the others. A
+    database that goes away is waited for (the job in hand is finished or handed back when
+    it returns); nothing is lost while it is away.
+
+    Raises:
+        DatabaseError, StoreError, ModelError: at start, when one cannot be opened.
+    """
     from formcheck.config import load_config
     from formcheck.measure import for_workers, open_estimator
 
     engine = make_engine(settings.database_url)
-    cfg = for_workers(load_config(settings.config_path), settings.workers)
+    store = open_store(settings.store_spec)
+    store.check()
+    cfg = for_workers(load_config(settings.config_path), workers_on_machine)
+
+    def check_stop() -> None:
+        if not still_wanted():
+            os._exit(0)  # the server is gone: its successor will run this job again
+        if stop.is_set():
+            raise HandBackError
+
     with open_estimator(cfg) as estimator:
+        _retry(name, lambda: registry.register(engine, name), settings.lease_s)
         log.info("ready (model loaded)")
-        while not stop.is_set():
-            if os.getppid() != parent_pid:
-                break
-            claim = queue.claim_next(engine, name)
-            if claim is None:
-                stop.wait(settings.poll_s)
-                continue
-            log.info(
-                "job %s (upload %s, attempt %d)", claim.job_id, claim.upload_id, claim.attempts
-            )
-            run_job(engine, claim, settings, cfg, estimator, parent_pid)
+        last_sweep = last_beat = 0.0
+        failures = 0
+        while not stop.is_set() and still_wanted():
+            try:
+                t = time.monotonic()
+                if t - last_sweep >= settings.lease_s / 4:
+                    last_sweep = t
+                    n = queue.requeue_stale(engine, settings.lease_s)
+                    if n:
+                        log.warning("handed back %d job(s) whose worker went silent", n)
+                claim = queue.claim_next(engine, name)
+                if claim is None:
+                    if t - last_beat >= BEAT_EVERY_S:
+                        last_beat = t
+                        registry.beat(engine, name, "idle")
+                    failures = 0
+                    stop.wait(settings.poll_s)
+                    continue
+                log.info(
+                    "job %s (upload %s, attempt %d)",
+                    claim.job_id,
+                    claim.upload_id,
+                    claim.attempts,
+                )
+                run_job(engine, store, claim, settings, cfg, estimator, check_stop)
+                registry.count_job(engine, name, time.monotonic() - t)
+                failures = 0
+            except (OperationalError, InterfaceError) as exc:
+                wait = DB_RETRY_S[min(failures, len(DB_RETRY_S) - 1)]
+                failures += 1
+                log.warning("database unreachable (%s); trying again in %g s", _db_down(exc), wait)
+                stop.wait(wait)
+    with contextlib.suppress(OperationalError, InterfaceError):
+        registry.beat(engine, name, "stopped")
     engine.dispose()
+
+
+def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid: int) -> None:
+    """The body of a worker process the server starts: it dies with the server."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
+    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    score_jobs(
+        settings, name, stop, settings.workers, still_wanted=lambda: os.getppid() == parent_pid
+    )
+
+
+def run_worker(settings: ServerSettings, label: str) -> None:
+    """`formcheck worker`: one scoring process on this machine, until SIGTERM or Ctrl-C, on
+    which the job in hand goes back to the queue for another worker.
+
+    Raises:
+        DatabaseError, StoreError, ModelError: at start.
+    """
+    name = worker_name(label)
+    stop = StopFlag()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("%s: stopping (the job in hand goes back to the queue)", signal.strsignal(signum))
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("worker %s: database %s, store %s", name, settings.safe_db_url, settings.store_spec)
+    score_jobs(settings, name, stop, workers_on_machine=1)
+    log.info("worker %s: stopped", name)
 
 
 class WorkerPool:
@@ -244,7 +407,7 @@ class WorkerPool:
     def _spawn(self, name: str) -> None:
         proc = self._ctx.Process(
             target=worker_main,
-            name=f"formcheck-{name}",
+            name=f"formcheck-{name.rsplit('/', 1)[-1]}",
             daemon=True,
             args=(self.settings, name, self._stop, os.getpid()),
         )
@@ -254,7 +417,7 @@ class WorkerPool:
     def start(self) -> None:
         """Start `settings.workers` processes and the watcher thread."""
         for k in range(self.settings.workers):
-            self._spawn(f"worker-{k + 1}")
+            self._spawn(worker_name(f"worker-{k + 1}"))
         self._watch = threading.Thread(target=self._supervise, name="formcheck-pool", daemon=True)
         self._watch.start()
 
@@ -282,7 +445,8 @@ class WorkerPool:
         return sum(p.is_alive() for p in self._procs.values())
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the workers (a job in progress is interrupted) and requeue their jobs."""
+        """Stop the workers (a job in progress is handed back) and requeue the jobs of any
+        that had to be killed."""
         self._halt.set()
         self._stop.set()
         deadline = time.monotonic() + timeout_s
@@ -292,6 +456,6 @@ class WorkerPool:
             if proc.is_alive():
                 proc.kill()
                 proc.join(2.0)
-        n = queue.requeue_running(self.engine, interrupted=True)
+        n = sum(queue.requeue_worker(self.engine, name, counted=False) for name in self._procs)
         if n:
             log.info("%d interrupted job(s) back in the queue for the next start", n)
