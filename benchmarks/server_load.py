@@ -3,9 +3,14 @@
     .venv/bin/python benchmarks/server_load.py                     # own server, 20 uploads
     .venv/bin/python benchmarks/server_load.py --workers 2 --n 20 --json load.json
     .venv/bin/python benchmarks/server_load.py --url http://host:8000 --token TOKEN
+    .venv/bin/python benchmarks/server_load.py --db-url postgresql+psycopg://... \
+        --worker-processes 3
 
 Without --url it starts `formcheck serve` on a free port with a fresh data folder, makes one
-client token per simulated client, and stops the server at the end. Each client uploads at
+client token per simulated client, and stops the server at the end. With
+--worker-processes N the server is a pure web front (`--workers 0`) and N `formcheck worker`
+processes score the clips, as on other machines, through --db-url (an empty PostgreSQL
+database, say) and the front's clip folder. Each client uploads at
 the same moment and polls its upload until it is done; the figure is the time from the
 start of the upload to the finished result (s), per upload: p50, p95, max. It then checks
 that none was lost or duplicated: every upload listed once, done, with a report.
@@ -128,13 +133,56 @@ def start_server(
     raise SystemExit("server did not start:\n" + log.read_text())
 
 
-def make_tokens(data: Path, n: int) -> list[str]:
+def make_tokens(data: Path, n: int, db_url: str | None) -> list[str]:
     """One client token per simulated client (what `formcheck serve --create-token` does)."""
     from formcheck.server import ServerSettings
     from formcheck.server.app import make_token
 
-    settings = ServerSettings(data_dir=data / "data")
+    settings = ServerSettings(data_dir=data / "data", db_url=db_url)
     return [make_token(settings, f"client{k}", False) for k in range(n)]
+
+
+def start_workers(
+    data: Path, n: int, db_url: str, config: Path | None
+) -> list[subprocess.Popen[bytes]]:
+    """`n` `formcheck worker` processes on `db_url` and the front's clip folder, once each
+    has loaded its model and registered."""
+    from sqlalchemy import func, select
+
+    from formcheck.server.db import make_engine, workers
+
+    extra = ["--config", str(config)] if config else []
+    procs = [
+        subprocess.Popen(
+            [
+                *FORMCHECK,
+                "worker",
+                "--data",
+                str(data / f"worker{k}"),
+                "--db-url",
+                db_url,
+                "--store",
+                str(data / "data" / "uploads"),
+                "--name",
+                f"load{k}",
+                *extra,
+            ],
+            stdout=(data / f"worker{k}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for k in range(n)
+    ]
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(workers)).scalar() >= n:
+                engine.dispose()
+                return procs
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a worker exited: see its log in " + str(data))
+        time.sleep(0.3)
+    raise SystemExit("the workers did not start")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=20, help="concurrent uploads (default 20)")
     ap.add_argument("--clip", type=Path, default=DEFAULT_CLIP, help="the clip to upload")
     ap.add_argument("--workers", type=int, default=2, help="worker processes of the own server")
+    ap.add_argument("--db-url", help="the own server's database (default: SQLite in its folder)")
+    ap.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="score with this many `formcheck worker` processes (the server a pure front)",
+    )
     ap.add_argument("--config", type=Path, help="formcheck TOML config for the own server")
     ap.add_argument("--url", help="use this running server instead of starting one")
     ap.add_argument("--token", help="with --url: the token every client uses")
@@ -151,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    worker_procs: list[subprocess.Popen[bytes]] = []
+    if args.worker_processes and not args.db_url:
+        ap.error("--worker-processes needs --db-url")
     try:
         if args.url:
             if not args.token:
@@ -158,8 +216,12 @@ def main(argv: list[str] | None = None) -> int:
             url, tokens = args.url.rstrip("/"), [args.token] * args.n
         else:
             tmp = Path(tempfile.mkdtemp(prefix="formcheck-load-"))
-            tokens = make_tokens(tmp, args.n)
-            proc, url, _log = start_server(tmp, args.workers, args.config)
+            tokens = make_tokens(tmp, args.n, args.db_url)
+            db = ["--db-url", args.db_url] if args.db_url else []
+            own = 0 if args.worker_processes else args.workers
+            proc, url, _log = start_server(tmp, own, args.config, db)
+            if args.worker_processes:
+                worker_procs = start_workers(tmp, args.worker_processes, args.db_url, args.config)
         print(f"{args.n} concurrent uploads of {args.clip.name} to {url} ...", flush=True)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.n) as pool:
@@ -181,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
                     r = http.get(f"/api/uploads/{uid}/report")
                     reports += r.status_code == 200 and "reps" in r.json()
     finally:
+        for w in worker_procs:
+            w.send_signal(signal.SIGTERM)
+        for w in worker_procs:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
         if proc is not None:
             proc.send_signal(signal.SIGINT)
             try:
@@ -200,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         "listed_once": len(listed) == len(set(listed)) == len(ids),
         "reports": reports,
         "retried": sum(o.attempts > 1 for o in outcomes),
-        "workers": None if args.url else args.workers,
+        "workers": None if args.url else (args.worker_processes or args.workers),
+        "worker_kind": "formcheck worker" if args.worker_processes else "serve --workers",
+        "database": "postgresql" if (args.db_url or "").startswith("postgresql") else "sqlite",
         "upload_p95_s": round(percentile([o.upload_s for o in outcomes], 95), 2),
         "result_p50_s": round(percentile(results, 50), 2),
         "result_p95_s": round(percentile(results, 95), 2),

@@ -308,3 +308,53 @@ def test_the_s3_store_keeps_and_serves_what_the_folder_store_does(
         assert client.delete(f"/api/uploads/{upload_id}", headers=bearer(token)).status_code == 204
         assert s3.ids() == set()  # every object of the upload removed
     engine.dispose()
+
+
+@needs_model
+def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(tmp_path: Path) -> None:
+    """`formcheck serve --ray`: the workers are Ray actors on the same queue; one killed
+    mid-job (as when its node dies) is started again by Ray, and the job it held is scored
+    once after the lease."""
+    ray = pytest.importorskip("ray")
+    config = tmp_path / "worker.toml"
+    config.write_text(WORKER_CONFIG)
+    lease_s = 5.0
+    settings = ServerSettings(
+        data_dir=tmp_path / "data",
+        workers=1,
+        ray="local",
+        lease_s=lease_s,
+        poll_s=0.2,
+        config_path=config,
+    )
+    token = make_token(settings, "coach", coach=True)
+    clip = short_sample("short_pause_left", reps=2)
+    with TestClient(create_app(settings)) as client:
+        r = client.post(
+            "/api/uploads",
+            headers=bearer(token),
+            files={"file": ("set.mp4", io.BytesIO(clip.read_bytes()), "video/mp4")},
+        )
+        assert r.status_code == 201, r.text
+        upload_id = r.json()["id"]
+        deadline = time.monotonic() + 180
+        info: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            info = client.get(f"/api/uploads/{upload_id}", headers=bearer(token)).json()
+            if info["state"] == "running" and float(str(info["progress"])) > 0.05:
+                break
+            time.sleep(0.2)
+        assert info["state"] == "running", info
+        pool = client.app.state.pool  # type: ignore[attr-defined]
+        ray.kill(pool.actors[0], no_restart=False)  # Ray starts it again
+        while time.monotonic() < deadline:
+            info = client.get(f"/api/uploads/{upload_id}", headers=bearer(token)).json()
+            if info["state"] in ("done", "error"):
+                break
+            time.sleep(0.3)
+        assert pool.alive() == 1
+    assert info["state"] == "done", info
+    assert info["attempts"] == 2  # run again from the start, once
+    engine = make_engine(settings.database_url)
+    assert scored_by_workers(engine) == 1
+    engine.dispose()

@@ -22,6 +22,8 @@ from formcheck.server import api, live, ops, pages, queue
 from formcheck.server.auth import RateLimiter, create_token, load_secret, revoke_tokens
 from formcheck.server.db import make_engine, uploads
 from formcheck.server.live import LiveSlots
+from formcheck.server.logs import setup_logging
+from formcheck.server.ray_pool import RayPool
 from formcheck.server.service import Service
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import remove_orphans
@@ -104,7 +106,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if lock is not None:
             lock.acquire()
             _recover(engine, store)
-        pool = WorkerPool(settings, engine)
+        pool: WorkerPool | RayPool = (
+            WorkerPool(settings, engine) if settings.ray is None else RayPool(settings)
+        )
         app.state.pool = pool
         pool.start()
         try:
@@ -196,7 +200,7 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     lock = DataLock(settings.data_dir)  # say a busy folder in one line, before uvicorn starts
     lock.acquire()
     lock.release()
-    logging.getLogger("formcheck").setLevel(logging.INFO)
+    setup_logging(settings.log_json)
     proxied = settings.forwarded_allow_ips is not None
     uvicorn.run(
         create_app(settings),

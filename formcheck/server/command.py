@@ -5,7 +5,6 @@ The library is imported inside the commands so that `formcheck --help` stays fas
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,6 +46,11 @@ StoreOpt = Annotated[
     ),
 ]
 
+LogJsonOpt = Annotated[
+    bool,
+    flag("--log-json", help="Log one JSON object per line (a job's lines carry its ids)."),
+]
+
 db_app = FlagHelpTyper(
     help="The service's database: bring its schema up to date, or say where it stands.",
     no_args_is_help=True,
@@ -72,6 +76,17 @@ def serve_command(
     ] = 1,
     db_url: DbUrlOpt = None,
     store: StoreOpt = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Score on a Ray cluster instead: --workers N become N Ray actors there"
+            " (auto: the cluster this machine is in; host:6379; local: a Ray instance here)."
+            " Needs `pip install formcheck[ray]`, and --db-url and --store every node reaches.",
+            show_default=False,
+        ),
+    ] = None,
+    log_json: LogJsonOpt = False,
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload (MB).")] = 300,
     uploads_per_hour: Annotated[int, typer.Option(min=1, help="Uploads per user per hour.")] = 30,
     max_clip_minutes: Annotated[
@@ -169,6 +184,8 @@ def serve_command(
             db_url=db_url,
             store=store,
             workers=workers,
+            ray=ray,
+            log_json=log_json,
             config_path=config,
             max_upload_bytes=max_upload_mb * 1024 * 1024,
             uploads_per_window=uploads_per_hour,
@@ -222,28 +239,29 @@ def worker_command(
     max_clip_minutes: Annotated[
         float, typer.Option(min=0.1, help="Longest clip scored (minutes), as the fronts'.")
     ] = 10.0,
+    log_json: LogJsonOpt = False,
 ) -> None:
     """Score uploaded clips: take jobs off the service's queue until stopped. Run one per
     core on any machine that reaches the database (--db-url) and the store (--store).
     SIGTERM or Ctrl-C hands the job in hand back to the queue; a killed worker's job goes
     back after the lease."""
     from formcheck.server import ServerSettings
+    from formcheck.server.logs import setup_logging
     from formcheck.server.worker import run_worker
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = ServerSettings(
             data_dir=data,
             db_url=db_url,
             store=store,
             workers=1,
+            log_json=log_json,
             config_path=config,
             lease_s=lease_s,
             max_clip_s=max_clip_minutes * 60.0,
         )
         load_config(config)
+        setup_logging(log_json, name)
         run_worker(settings, name)
     except FormcheckError as exc:
         raise fail(exc) from None

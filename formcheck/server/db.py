@@ -183,7 +183,8 @@ def _safe(url: str) -> str:
         return "(unparsable URL)"
 
 
-def _alembic_config(conn: Connection) -> AlembicConfig:
+def alembic_config(conn: Connection) -> AlembicConfig:
+    """Alembic's configuration for the revisions in `migrations/`, on `conn`."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", "formcheck.server:migrations")
     cfg.attributes["connection"] = conn
@@ -212,7 +213,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             before = MigrationContext.configure(conn).get_current_revision()
-            cfg = _alembic_config(conn)
+            cfg = alembic_config(conn)
             if before is None and inspect(conn).has_table("jobs"):
                 command.stamp(cfg, "0001")  # made by create_all before Alembic
             try:

@@ -57,6 +57,9 @@ class ServerSettings:
             get a "busy" answer. 0 turns the Live page off.
         certfile, keyfile: serve HTTPS with this certificate and key (PEM): phones allow
             the camera only on HTTPS pages (or localhost).
+        log_json: log one JSON object per line (`logs`), each job's lines with its ids.
+        ray: score on this Ray cluster instead of worker processes of the server ("auto",
+            "host:6379", "ray://host:10001", or "local"): `workers` actors (`ray_pool`).
     """
 
     data_dir: Path
@@ -77,6 +80,8 @@ class ServerSettings:
     max_live: int = DEFAULT_MAX_LIVE
     certfile: Path | None = None
     keyfile: Path | None = None
+    ray: str | None = None
+    log_json: bool = False
 
     def __post_init__(self) -> None:
         if (self.certfile is None) != (self.keyfile is None):

@@ -38,6 +38,7 @@ from formcheck.errors import FormcheckError, StoreError
 from formcheck.lifeline import die_with_parent
 from formcheck.server import queue, registry
 from formcheck.server.db import make_engine, uploads
+from formcheck.server.logs import job_log, setup_logging
 from formcheck.server.registry import worker_name
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import (
@@ -146,9 +147,10 @@ def run_job(
     cfg: Config,
     estimator: PoseEstimator | None,
     check_stop: Callable[[], None] = lambda: None,
-) -> None:
+) -> bool:
     """Score one claimed upload: report JSON, trace and annotated video, kept in the store,
-    then mark it done.
+    then mark it done. True when this worker finished the job (done, or an error for the
+    client); False when it did not (handed back, deleted, or no longer its claim).
 
     The files are written in a local folder and kept in the store before the job is marked
     done, so a job killed half-way is simply run again from the start. `check_stop` is
@@ -159,13 +161,15 @@ def run_job(
     from formcheck.analyze import analyze_video
     from formcheck.outputs import ClipOutputs, write_outputs
 
+    jlog = job_log(log, claim.job_id, claim.upload_id)
+
     with engine.connect() as conn:
         filename = conn.execute(
             select(uploads.c.filename).where(uploads.c.id == claim.upload_id)
         ).scalar()
     if filename is None:  # deleted between the claim and now
         store.delete(claim.upload_id)
-        return
+        return False
     last_beat = [time.monotonic()]
 
     def progress(stage: str, lo: float, hi: float) -> Callable[[int, int], None]:
@@ -184,7 +188,7 @@ def run_job(
                     last_beat[0] = t
                     registry.beat(engine, claim.worker, "scoring")
             except (OperationalError, InterfaceError) as exc:  # the lease covers a blip
-                log.warning("job %s: heartbeat missed (%s)", claim.job_id, _db_down(exc))
+                jlog.warning("job %s: heartbeat missed (%s)", claim.job_id, _db_down(exc))
                 return
             if not held:
                 raise LostClaimError(claim.upload_id)
@@ -236,24 +240,24 @@ def run_job(
             lambda: queue.hand_back(engine, claim, counted=False),
             settings.lease_s,
         )
-        log.info("job %s: handed back (the worker is stopping)", claim.job_id)
-        return
+        jlog.info("job %s: handed back (the worker is stopping)", claim.job_id)
+        return False
     except StoreError as exc:  # the store is away: try again later, elsewhere perhaps
-        log.warning("job %s: %s; handed back", claim.job_id, exc)
+        jlog.warning("job %s: %s; handed back", claim.job_id, exc)
         _retry(f"job {claim.job_id}", lambda: queue.hand_back(engine, claim), settings.lease_s)
-        return
+        return False
     except UploadRefusedError as exc:  # over a limit lowered since the upload
         done = finish(error=exc.message)
     except FormcheckError as exc:  # no person, unreadable video, ...: the client's answer
-        log.info("job %s: %s", claim.job_id, exc)
+        jlog.info("job %s: %s", claim.job_id, exc)
         done = finish(error=public(str(exc)))
     except (OperationalError, InterfaceError):
         raise  # the database is away for longer than a lease: the loop waits for it
     except Exception as exc:  # a bug: keep the job's error readable, the traceback in the log
-        log.exception("job %s failed", claim.job_id)
+        jlog.exception("job %s failed", claim.job_id)
         done = finish(error=f"internal error: {exc.__class__.__name__}: {public(str(exc))}")
     if not done:
-        log.info("job %s: no longer ours (deleted or handed out again)", claim.job_id)
+        jlog.info("job %s: no longer ours (deleted or handed out again)", claim.job_id)
         with engine.connect() as conn:
             gone = (
                 conn.execute(select(uploads.c.id).where(uploads.c.id == claim.upload_id)).first()
@@ -261,6 +265,7 @@ def run_job(
             )
         if gone:
             store.delete(claim.upload_id)
+    return done
 
 
 class StopFlag:
@@ -292,6 +297,7 @@ def score_jobs(
     name: str,
     stop: StopFlag,
     workers_on_machine: int,
+    cores: int | None = None,
     still_wanted: Callable[[], bool] = lambda: True,
 ) -> None:
     """A worker's life: open the database and the store, load the model once, then claim
@@ -312,7 +318,8 @@ def score_jobs(
     engine = make_engine(settings.database_url)
     store = open_store(settings.store_spec)
     store.check()
-    cfg = for_workers(load_config(settings.config_path), workers_on_machine)
+    # Two pose models a clip only where each worker has two cores (`cores`: this machine's).
+    cfg = for_workers(load_config(settings.config_path), workers_on_machine, cores)
 
     def check_stop() -> None:
         if not still_wanted():
@@ -341,14 +348,14 @@ def score_jobs(
                     failures = 0
                     stop.wait(settings.poll_s)
                     continue
-                log.info(
+                job_log(log, claim.job_id, claim.upload_id).info(
                     "job %s (upload %s, attempt %d)",
                     claim.job_id,
                     claim.upload_id,
                     claim.attempts,
                 )
-                run_job(engine, store, claim, settings, cfg, estimator, check_stop)
-                registry.count_job(engine, name, time.monotonic() - t)
+                if run_job(engine, store, claim, settings, cfg, estimator, check_stop):
+                    registry.count_job(engine, name, time.monotonic() - t)
                 failures = 0
             except (OperationalError, InterfaceError) as exc:
                 wait = DB_RETRY_S[min(failures, len(DB_RETRY_S) - 1)]
@@ -364,7 +371,7 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
     """The body of a worker process the server starts: it dies with the server."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
-    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    setup_logging(settings.log_json, name.rsplit("/", 1)[-1])
     score_jobs(
         settings, name, stop, settings.workers, still_wanted=lambda: os.getppid() == parent_pid
     )
@@ -379,6 +386,8 @@ def run_worker(settings: ServerSettings, label: str) -> None:
     """
     name = worker_name(label)
     stop = StopFlag()
+    if settings.embedded:  # the SQLite file lives in the data folder
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("%s: stopping (the job in hand goes back to the queue)", signal.strsignal(signum))

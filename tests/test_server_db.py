@@ -1,0 +1,68 @@
+"""The database's migrations on the embedded SQLite: a file made before migrations is
+upgraded in place with its rows kept; one made by a newer formcheck is refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, insert, inspect, select, text
+
+from formcheck.errors import DatabaseError
+from formcheck.server.db import HEAD, alembic_config, jobs, make_engine, revision, uploads, users
+
+
+def _legacy_file(path: Path) -> str:
+    """A SQLite file as `formcheck serve` made it before migrations (the tables, no
+    `alembic_version`), holding one user, one upload and its queued job."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(insert(users).values(id=1, name="alice", role="client", created_at=1.0))
+        conn.execute(
+            insert(uploads).values(
+                id="a" * 32,
+                user_id=1,
+                filename="set.mp4",
+                size_bytes=10,
+                duration_s=1.0,
+                created_at=1.0,
+            )
+        )
+        conn.execute(
+            insert(jobs).values(
+                upload_id="a" * 32,
+                state="queued",
+                progress=0.0,
+                stage="",
+                attempts=0,
+                created_at=1.0,
+            )
+        )
+    engine.dispose()
+    return url
+
+
+def test_a_file_made_before_migrations_is_upgraded_with_its_rows(tmp_path: Path) -> None:
+    url = _legacy_file(tmp_path / "old.db")
+    engine = make_engine(url)
+    assert revision(engine) == HEAD
+    assert {"workers", "secrets"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(select(uploads.c.filename)).scalar() == "set.mp4"
+        assert conn.execute(select(jobs.c.state)).scalar() == "queued"
+    engine.dispose()
+
+
+def test_a_database_of_a_newer_formcheck_is_refused_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    make_engine(url).dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(DatabaseError, match="revision 9999, which this formcheck does not know"):
+        make_engine(url)
