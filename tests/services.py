@@ -70,10 +70,9 @@ class Postgres:
         )
         self._ctl("-o", opts, "-l", str(self.data / "server.log"), "start")
 
-    def restart(self) -> None:
-        """Stop it fast (every connection cut, as a crash or a failover does) and start it."""
+    def stop_server(self) -> None:
+        """Stop it fast (every connection cut, as a crash or a failover does); `start` again."""
         self._ctl("-m", "fast", "stop")
-        self.start()
 
     def stop(self) -> None:
         self._ctl("-m", "immediate", "stop")

@@ -262,7 +262,10 @@ def test_the_database_restarted_mid_run_loses_nothing(
                 if any(r[1] == "done" for r in rows) and any(r[1] == "running" for r in rows):
                     break
                 time.sleep(0.2)
-            postgres.restart()  # every connection cut, mid-job
+            postgres.stop_server()  # every connection cut, mid-job
+            down = client.get("/readyz")
+            alive = client.get("/healthz")
+            postgres.start()
             upload(client, token, 2)  # the front reconnects
             wait_all_finished(engine, 8, 240, procs)
         finally:
@@ -271,6 +274,8 @@ def test_the_database_restarted_mid_run_loses_nothing(
     assert [r[1] for r in rows] == ["done"] * 8, rows
     assert scored_by_workers(engine) == 8
     assert codes == [0, 0]
+    assert down.status_code == 503 and "database" in down.json()["problems"][0]
+    assert alive.status_code == 200  # alive, not ready: no restart asked for
     logs = "".join((tmp_path / f"w{k}.log").read_text() for k in range(2))
     assert "database unreachable" in logs or "heartbeat missed" in logs  # it did go away
     engine.dispose()

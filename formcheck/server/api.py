@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from formcheck.server import service
 from formcheck.server.auth import User, user_for_token
 from formcheck.server.service import Service, UploadInfo
-from formcheck.server.storage import REPORT_NAME, VIDEO_NAME
+from formcheck.server.storage import REPORT_NAME
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 _bearer = HTTPBearer(
@@ -120,9 +120,7 @@ async def get_report(upload_id: str, svc: SvcDep, user: UserDep) -> dict[str, An
 )
 def get_video(upload_id: str, request: Request, svc: SvcDep, user: UserDep) -> Response:
     """The annotated H.264 MP4; answers Range requests (206) so players can seek."""
-    return service.result_response(
-        svc, user, upload_id, VIDEO_NAME, request, "video/mp4", f"{upload_id}.mp4", inline=True
-    )
+    return service.result_response(svc, user, upload_id, "video", request)
 
 
 @router.delete("/uploads/{upload_id}", status_code=204)

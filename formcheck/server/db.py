@@ -192,9 +192,16 @@ def alembic_config(conn: Connection) -> AlembicConfig:
 
 
 def revision(engine: Engine) -> str | None:
-    """The database's Alembic revision (None: empty, or made before migrations)."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The database's Alembic revision (None: empty, or made before migrations).
+
+    Raises:
+        DatabaseError: the database cannot be reached.
+    """
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise _unreachable(engine, exc) from None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -225,10 +232,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                 ) from None
             after = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        raise DatabaseError(
-            f"cannot reach the database {_safe(str(engine.url))}: {_first_line(exc)}"
-        ) from None
+        raise _unreachable(engine, exc) from None
     return before, after or HEAD
+
+
+def _unreachable(engine: Engine, exc: OperationalError) -> DatabaseError:
+    return DatabaseError(f"cannot reach the database {_safe(str(engine.url))}: {_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from formcheck.errors import StoreError
+from formcheck.errors import DatabaseError, StoreError
 from formcheck.server.api import api_user, get_service
 from formcheck.server.auth import User
 from formcheck.server.db import HEAD, jobs, now, revision
@@ -63,7 +63,7 @@ def readyz(request: Request) -> Response:
         rev = revision(svc.engine)
         if rev != HEAD:
             problems.append(f"database at revision {rev}, expected {HEAD}")
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, DatabaseError) as exc:
         problems.append(f"database: {str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}")
     try:
         svc.store.check()

@@ -32,7 +32,7 @@ from formcheck.server.auth import (
     user_for_session,
 )
 from formcheck.server.service import Service, UploadInfo
-from formcheck.server.storage import HTML_NAME, REPORT_NAME, TRACE_NAME, VIDEO_NAME
+from formcheck.server.storage import HTML_NAME, REPORT_NAME, TRACE_NAME
 from formcheck.server.worker import load_trace
 
 router = APIRouter(include_in_schema=False)
@@ -207,47 +207,18 @@ def clip_status(request: Request, upload_id: str, user: JsonUser) -> UploadInfo:
 
 @router.get("/clips/{upload_id}/video")
 def clip_video(request: Request, upload_id: str, user: PageUser) -> Response:
-    return service.result_response(
-        service_of(request),
-        user,
-        upload_id,
-        VIDEO_NAME,
-        request,
-        "video/mp4",
-        f"{upload_id}.mp4",
-        inline=True,
-    )
+    return service.result_response(service_of(request), user, upload_id, "video", request)
 
 
 @router.get("/clips/{upload_id}/report.json")
 def clip_report(request: Request, upload_id: str, user: PageUser) -> Response:
-    return service.result_response(
-        service_of(request),
-        user,
-        upload_id,
-        REPORT_NAME,
-        request,
-        "application/json",
-        f"formcheck-{upload_id[:8]}.json",
-    )
+    return service.result_response(service_of(request), user, upload_id, "report", request)
 
 
 @router.get("/clips/{upload_id}/report.html")
 def clip_report_html(request: Request, upload_id: str, user: PageUser) -> Response:
     """The self-contained HTML report (`formcheck.report.html`): one file to keep or send."""
-    # The page has no script and no URL; the sandbox makes sure it never runs any here.
-    return service.result_response(
-        service_of(request),
-        user,
-        upload_id,
-        HTML_NAME,
-        request,
-        "text/html",
-        headers={
-            "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
-            "style-src 'unsafe-inline'"
-        },
-    )
+    return service.result_response(service_of(request), user, upload_id, "html", request)
 
 
 @router.post("/clips/{upload_id}/delete")

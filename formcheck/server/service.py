@@ -28,7 +28,10 @@ from formcheck.server.auth import LOGIN_ATTEMPTS, LOGIN_WINDOW_S, RateLimiter, U
 from formcheck.server.db import jobs, now, uploads, users
 from formcheck.server.settings import ServerSettings
 from formcheck.server.storage import (
+    HTML_NAME,
     INPUT_NAME,
+    REPORT_NAME,
+    VIDEO_NAME,
     UploadRefusedError,
     check_cost,
     check_video,
@@ -163,21 +166,45 @@ def result_bytes(svc: Service, user: User, upload_id: str, name: str) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class ResultFile:
+    """How a result file is served: its stored name, type, download name and headers."""
+
+    name: str
+    media_type: str
+    download_as: str | None = None  # "{id}" and "{id8}" filled in; None: no name given
+    inline: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: The result files the pages and the API serve, by kind.
+RESULT_FILES = {
+    "video": ResultFile(VIDEO_NAME, "video/mp4", "{id}.mp4", inline=True),
+    "report": ResultFile(REPORT_NAME, "application/json", "formcheck-{id8}.json"),
+    # The HTML report has no script and no URL; the sandbox makes sure it never runs any.
+    "html": ResultFile(
+        HTML_NAME,
+        "text/html",
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'"
+        },
+    ),
+}
+
+
 def result_response(
-    svc: Service,
-    user: User,
-    upload_id: str,
-    name: str,
-    request: Request,
-    media_type: str,
-    filename: str | None = None,
-    inline: bool = False,
-    headers: dict[str, str] | None = None,
+    svc: Service, user: User, upload_id: str, kind: str, request: Request
 ) -> Response:
-    """A result file of a scored upload streamed from the store (byte ranges answered),
-    else HTTP 404 (not visible, or the file is gone) or 409 (not scored yet, or failed)."""
+    """A result file (`RESULT_FILES[kind]`) of a scored upload streamed from the store
+    (byte ranges answered), else HTTP 404 (not visible, or the file is gone) or 409 (not
+    scored yet, or failed)."""
     scored(svc, user, upload_id)
-    return svc.store.response(upload_id, name, request, media_type, filename, inline, headers)
+    f = RESULT_FILES[kind]
+    name = f.download_as.format(id=upload_id, id8=upload_id[:8]) if f.download_as else None
+    return svc.store.response(
+        upload_id, f.name, request, f.media_type, name, f.inline, f.headers or None
+    )
 
 
 def delete_upload(svc: Service, user: User, upload_id: str) -> None:
