@@ -330,6 +330,13 @@ def seen_back_down(a: np.ndarray, v: np.ndarray, c: Cycle, cfg: RepConfig) -> bo
     )
 
 
+def _median_seen(values: np.ndarray) -> float:
+    """The median of the values seen (not NaN); NaN, quietly, when none was (a knee or an
+    ankle hidden over the whole top: the rule that needs it does not judge the rep)."""
+    seen = values[~np.isnan(values)]
+    return float(np.median(seen)) if len(seen) else math.nan
+
+
 def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -> list[Rep]:
     """All complete reps in an offline track, each with its phases timed the way a coach
     times them. With `cuts` (s: where the view breaks, at a cut or a camera move's start and
@@ -380,10 +387,10 @@ def segment_reps(track: PoseTrack, cfg: RepConfig, cuts: Sequence[float] = ()) -
                 top_end_s=t_top1,
                 end_s=t_end,
                 hip_angle_top_deg=hip_top,
-                knee_angle_top_deg=float(np.nanmedian(track.knee_angle_deg[held])),
+                knee_angle_top_deg=_median_seen(track.knee_angle_deg[held]),
                 range_deg=hip_top - min(lv.before, lv.after),
                 confidence=float(np.median(track.confidence[held])),
-                shin_tilt_top_deg=float(np.nanmedian(track.shin_tilt_deg[held])),
+                shin_tilt_top_deg=_median_seen(track.shin_tilt_deg[held]),
                 shin_confidence=float(np.median(track.shin_confidence[held])),
             )
         )

@@ -60,11 +60,17 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests on the generated set run last, and its rendering and measuring start now in the
-    background: the other tests' run time is its head start."""
-    uses = [it for it in items if "generated_eval" in getattr(it, "fixturenames", ())]
+    background: the other tests' run time is its head start. The Ray tests run just before
+    them, together: their one Ray instance (`local_ray`) lives from the first of them to the
+    end of the run, and its processes would take CPU from every test in between."""
+
+    def using(name: str) -> list[pytest.Item]:
+        return [it for it in items if name in getattr(it, "fixturenames", ())]
+
+    ray, uses = using("local_ray"), using("generated_eval")
+    items[:] = [it for it in items if it not in ray and it not in uses] + ray + uses
     if not uses:
         return
-    items[:] = [it for it in items if it not in uses] + uses
     if not config.option.collectonly:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
 
@@ -175,3 +181,19 @@ def s3_server() -> Iterator[services.S3Server]:
         yield s3
     finally:
         s3.stop()
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[None]:
+    """One local Ray instance (2 CPUs) for the run's Ray tests (`batch --ray`, `serve --ray`):
+    starting one costs seconds. Shut down at the end (no stray processes)."""
+    ray = pytest.importorskip("ray")
+    import logging
+
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -1,4 +1,5 @@
-"""`formcheck batch --ray`: a local Ray instance (2 CPUs) scores clips through Ray actors.
+"""`formcheck batch --ray`: a local Ray instance (2 CPUs, the run's `local_ray`) scores clips
+through Ray actors.
 
 The outputs and the resume rules are the local pool's: the same rows, reports, videos and
 landmarks, and a rerun that does no work. Skipped when Ray is not installed.
@@ -7,8 +8,6 @@ landmarks, and a rerun that does no work. Skipped when Ray is not installed.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,18 +25,6 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found"),
 ]
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A Ray instance with 2 CPUs for this module; shut down afterwards (no stray processes)."""
-    ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def _no_backend(cfg: Config, opts: BatchOptions, n: int) -> Backend:

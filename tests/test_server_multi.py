@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from services import Postgres, S3Server
 from short_clips import short_sample
 from sqlalchemy import Engine, func, select
+from test_server_api import bearer, login
 
 from formcheck.pose.bundle import default_model_path
 from formcheck.server import ServerSettings
@@ -47,17 +49,13 @@ CLIP = short_sample("good_form_portrait_left", reps=1)
 WORKER_CONFIG = "[pose]\nmodels = 1\nstride = 2\n"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @contextmanager
 def front(
-    tmp: Path, db_url: str, store: str, env: dict[str, str] | None = None
+    tmp: Path, db_url: str, store: str, name: str = "front"
 ) -> Iterator[tuple[TestClient, str]]:
     """A pure web front (no workers of its own) on `db_url` and `store`, its client and a
     coach's token."""
-    settings = ServerSettings(data_dir=tmp / "front", db_url=db_url, store=store, workers=0)
+    settings = ServerSettings(data_dir=tmp / name, db_url=db_url, store=store, workers=0)
     token = make_token(settings, "coach", coach=True)
     with TestClient(create_app(settings)) as client:
         yield client, token
@@ -130,6 +128,18 @@ def wait_all_finished(
     raise AssertionError(f"{finished} of {n} jobs finished in {timeout_s} s")
 
 
+def wait_registered(engine: Engine, n: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Until `n` workers have loaded their model and registered."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(workers)).scalar() == n:
+                return
+        assert all(p.poll() is None for p in procs), "a worker exited"
+        time.sleep(0.2)
+    raise AssertionError(f"{n} workers did not start")
+
+
 def stop_workers(procs: list[subprocess.Popen[bytes]]) -> list[int]:
     for p in procs:
         if p.poll() is None:
@@ -175,10 +185,10 @@ def test_the_migrations_build_the_schema_the_code_uses(
 def test_three_workers_score_thirty_uploads_each_exactly_once(tmp_path: Path, pg_url: str) -> None:
     store = str(tmp_path / "store")
     with front(tmp_path, pg_url, store) as (client, token):
-        ids = upload(client, token, 30)
         engine = make_engine(pg_url)
         procs = [start_worker(tmp_path, pg_url, store, f"w{k}", lease_s=60) for k in range(3)]
         try:
+            ids = upload(client, token, 30)  # while the workers load their models
             wait_all_finished(engine, 30, 300, procs)
             metrics = client.get("/metrics", headers=bearer(token)).text
             ready = client.get("/readyz")
@@ -203,6 +213,27 @@ def test_three_workers_score_thirty_uploads_each_exactly_once(tmp_path: Path, pg
     assert len(per_worker) == 3 and sum(per_worker) == 30
     with engine.connect() as conn:
         assert set(conn.execute(select(workers.c.state)).scalars()) == {"stopped"}
+    # A second front on the same database and store serves the same clips, and a page of one
+    # front posts to the other: the session and the CSRF secret live in the database.
+    with (
+        front(tmp_path, pg_url, store) as (one, token),
+        front(tmp_path, pg_url, store, "two") as (
+            two,
+            _,
+        ),
+    ):
+        cookie = login(one, token)
+        two.cookies.set("formcheck_session", cookie)
+        page = two.get(f"/clips/{ids[0]}")
+        assert page.status_code == 200 and "set-0.mp4" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        gone = one.post(
+            f"/clips/{ids[0]}/delete", data={"csrf": csrf.group(1)}, follow_redirects=False
+        )
+        assert gone.status_code == 303
+        assert two.get(f"/api/uploads/{ids[0]}", headers=bearer(token)).status_code == 404
+        assert not disk.exists(ids[0], REPORT_NAME)
     engine.dispose()
 
 
@@ -215,7 +246,11 @@ def test_a_worker_killed_mid_job_has_its_job_scored_by_another_after_the_lease(
     long_clip = short_sample("short_pause_left", reps=2)
     with front(tmp_path, pg_url, store) as (client, token):
         engine = make_engine(pg_url)
-        first = start_worker(tmp_path, pg_url, store, "first", lease_s)
+        procs = {
+            p.pid: p
+            for p in (start_worker(tmp_path, pg_url, store, f"w{k}", lease_s) for k in range(2))
+        }
+        wait_registered(engine, 2, list(procs.values()))
         r = client.post(
             "/api/uploads",
             headers=bearer(token),
@@ -230,17 +265,17 @@ def test_a_worker_killed_mid_job_has_its_job_scored_by_another_after_the_lease(
                 break
             time.sleep(0.2)
         assert job.state == "running", job
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        holder = procs.pop(int(job.worker.split("/")[1]))  # "host/pid/label"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
         killed_at = time.monotonic()
-        second = start_worker(tmp_path, pg_url, store, "second", lease_s)
         try:
-            wait_all_finished(engine, 1, 180, [second])
+            wait_all_finished(engine, 1, 180, list(procs.values()))
         finally:
-            stop_workers([second])
+            stop_workers(list(procs.values()))
     (row,) = job_rows(engine)
     assert row[1] == "done" and row[2] == 2  # run again from the start, once
-    assert "/second" in str(row[3])
+    assert row[3] != job.worker  # by the other worker
     assert time.monotonic() - killed_at >= lease_s  # not before the lease ran out
     assert scored_by_workers(engine) == 1
     engine.dispose()
@@ -316,7 +351,9 @@ def test_the_s3_store_keeps_and_serves_what_the_folder_store_does(
 
 
 @needs_model
-def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(tmp_path: Path) -> None:
+def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(
+    tmp_path: Path, local_ray: None
+) -> None:
     """`formcheck serve --ray`: the workers are Ray actors on the same queue; one killed
     mid-job (as when its node dies) is started again by Ray, and the job it held is scored
     once after the lease."""
@@ -327,7 +364,7 @@ def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(tmp_path: Path)
     settings = ServerSettings(
         data_dir=tmp_path / "data",
         workers=1,
-        ray="local",
+        ray="auto",  # the run's Ray instance (`local` would start one of the server's own)
         lease_s=lease_s,
         poll_s=0.2,
         config_path=config,
