@@ -167,7 +167,7 @@ def make_engine(url: str, migrate: bool = True) -> Engine:
             pool_pre_ping=not is_sqlite,  # a restarted PostgreSQL: reconnect, do not fail
         )
     except (ArgumentError, ImportError) as exc:
-        raise DatabaseError(f"--db-url {_safe(url)}: {exc}") from None
+        raise DatabaseError(f"--db-url {safe_url(url)}: {exc}") from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
@@ -175,8 +175,8 @@ def make_engine(url: str, migrate: bool = True) -> Engine:
     return engine
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs and messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -237,7 +237,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
 
 def _unreachable(engine: Engine, exc: OperationalError) -> DatabaseError:
-    return DatabaseError(f"cannot reach the database {_safe(str(engine.url))}: {_first_line(exc)}")
+    return DatabaseError(
+        f"cannot reach the database {safe_url(str(engine.url))}: {_first_line(exc)}"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

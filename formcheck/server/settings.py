@@ -100,9 +100,9 @@ class ServerSettings:
     @property
     def safe_db_url(self) -> str:
         """The database URL without its password, for logs and messages."""
-        from sqlalchemy import make_url
+        from formcheck.server.db import safe_url
 
-        return make_url(self.database_url).render_as_string(hide_password=True)
+        return safe_url(self.database_url)
 
     @property
     def uploads_dir(self) -> Path:

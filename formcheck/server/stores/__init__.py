@@ -14,6 +14,8 @@ in chunks both ways (never whole in memory), and the pages serve them with byte 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from formcheck.server.stores.base import Store, workspace
 from formcheck.server.stores.folder import FolderStore
 
@@ -28,8 +30,6 @@ def open_store(spec: str) -> Store:
         from formcheck.server.stores.s3 import S3Store
 
         return S3Store.from_url(spec)
-    from pathlib import Path
-
     return FolderStore(Path(spec))
 
 
