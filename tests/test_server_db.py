@@ -66,3 +66,51 @@ def test_a_database_of_a_newer_formcheck_is_refused_in_one_line(tmp_path: Path) 
     engine.dispose()
     with pytest.raises(DatabaseError, match="revision 9999, which this formcheck does not know"):
         make_engine(url)
+
+
+def test_a_finish_whose_answer_was_lost_still_counts_as_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database restarted just after a worker's finish committed: the worker got an error,
+    tried again, found its claim gone and took the job for lost (a restart test counted 5
+    jobs scored of 6 done)."""
+    from sqlalchemy.exc import OperationalError
+
+    from formcheck.server import queue
+    from formcheck.server.worker import finish_job
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    with engine.begin() as conn:
+        conn.execute(insert(users).values(id=1, name="alice", role="client", created_at=1.0))
+        conn.execute(
+            insert(uploads).values(
+                id="b" * 32,
+                user_id=1,
+                filename="set.mp4",
+                size_bytes=10,
+                duration_s=1.0,
+                created_at=1.0,
+            )
+        )
+        queue.enqueue(conn, "b" * 32)
+    claim = queue.claim_next(engine, "host/1/w")
+    assert claim is not None
+    real_finish = queue.finish
+    calls = []
+
+    def commit_then_lose_the_answer(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        done = real_finish(*args, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 1:
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return done
+
+    monkeypatch.setattr(queue, "finish", commit_then_lose_the_answer)
+    assert finish_job(engine, claim, 5.0, rep_count=2, score=90) is True
+    assert len(calls) == 1  # the second try saw the job finished by this claim
+    with engine.connect() as conn:
+        assert conn.execute(select(jobs.c.state, jobs.c.rep_count)).one() == ("done", 2)
+    # Another worker's claim on the same job (after a hand-back) is not this one.
+    other = queue.Claim(claim.job_id, claim.upload_id, "x", claim.attempts, "host/2/w")
+    assert not queue.finished_by(engine, other)
+    engine.dispose()

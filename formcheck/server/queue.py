@@ -146,6 +146,22 @@ def hand_back(engine: Engine, claim: Claim, counted: bool = True) -> bool:
     return _requeue(engine, _held(claim), counted) == 1
 
 
+def finished_by(engine: Engine, claim: Claim) -> bool:
+    """Did this claim finish its job? For a worker whose finish may have committed just as the
+    database went away (the answer lost): the job is done or failed, by this worker, on
+    this attempt."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(jobs.c.state, jobs.c.worker, jobs.c.attempts).where(jobs.c.id == claim.job_id)
+        ).first()
+    return (
+        row is not None
+        and row.state in ("done", "error")
+        and row.worker == claim.worker
+        and row.attempts == claim.attempts
+    )
+
+
 def requeue_running(engine: Engine, interrupted: bool = False) -> int:
     """Every running job goes back to the queue. Only safe while no worker of this database
     is alive.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import json
 import logging
@@ -139,6 +140,27 @@ def _retry(what: str, call: Callable[[], Any], give_up_s: float) -> Any:
     raise AssertionError("unreachable")
 
 
+def finish_job(engine: Engine, claim: queue.Claim, give_up_s: float, **result: Any) -> bool:
+    """`queue.finish`, tried again for up to `give_up_s` while the database cannot be reached.
+    True when this claim finished the job.
+
+    A try whose commit reached the database but whose answer was lost (the database went
+    away in between) has finished the job: the next try finds the claim gone, and must not
+    take the job for lost (`queue.finished_by`).
+    """
+    tried = False
+
+    def once() -> bool:
+        nonlocal tried
+        if tried and queue.finished_by(engine, claim):
+            return True
+        tried = True
+        return queue.finish(engine, claim, **result)
+
+    done: bool = _retry(f"job {claim.job_id}", once, give_up_s)
+    return done
+
+
 def run_job(
     engine: Engine,
     store: Store,
@@ -204,12 +226,7 @@ def run_job(
         return message.replace(str(folder / INPUT_NAME), filename).replace(str(folder), "")
 
     def finish(**result: Any) -> bool:
-        done: bool = _retry(
-            f"job {claim.job_id}",
-            lambda: queue.finish(engine, claim, **result),
-            settings.lease_s,
-        )
-        return done
+        return finish_job(engine, claim, settings.lease_s, **result)
 
     try:
         with workspace(store, claim.upload_id, [INPUT_NAME]) as folder:
@@ -355,7 +372,12 @@ def score_jobs(
                     claim.attempts,
                 )
                 if run_job(engine, store, claim, settings, cfg, estimator, check_stop):
-                    registry.count_job(engine, name, time.monotonic() - t)
+                    took_s = time.monotonic() - t
+                    _retry(
+                        name,
+                        functools.partial(registry.count_job, engine, name, took_s),
+                        settings.lease_s,
+                    )
                 failures = 0
             except (OperationalError, InterfaceError) as exc:
                 wait = DB_RETRY_S[min(failures, len(DB_RETRY_S) - 1)]
@@ -443,7 +465,10 @@ class WorkerPool:
                     self._spawn(name)
             try:
                 n = queue.requeue_stale(self.engine, self.settings.lease_s)
-            except Exception:  # a busy database must not kill the watcher
+            except (OperationalError, InterfaceError) as exc:  # away: the next round tries
+                log.warning("requeue of stale jobs: database unreachable (%s)", _db_down(exc))
+                continue
+            except Exception:  # a bug must not kill the watcher either
                 log.exception("requeue of stale jobs failed")
                 continue
             if n:
