@@ -7,10 +7,25 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy import Connection, create_engine, insert, inspect, select, text
 
 from formcheck.errors import DatabaseError
 from formcheck.server.db import HEAD, alembic_config, jobs, make_engine, revision, uploads, users
+
+
+def _user_and_upload(conn: Connection, upload_id: str) -> None:
+    """Alice and one upload of hers (no job)."""
+    conn.execute(insert(users).values(id=1, name="alice", role="client", created_at=1.0))
+    conn.execute(
+        insert(uploads).values(
+            id=upload_id,
+            user_id=1,
+            filename="set.mp4",
+            size_bytes=10,
+            duration_s=1.0,
+            created_at=1.0,
+        )
+    )
 
 
 def _legacy_file(path: Path) -> str:
@@ -21,17 +36,7 @@ def _legacy_file(path: Path) -> str:
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
         conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(insert(users).values(id=1, name="alice", role="client", created_at=1.0))
-        conn.execute(
-            insert(uploads).values(
-                id="a" * 32,
-                user_id=1,
-                filename="set.mp4",
-                size_bytes=10,
-                duration_s=1.0,
-                created_at=1.0,
-            )
-        )
+        _user_and_upload(conn, "a" * 32)
         conn.execute(
             insert(jobs).values(
                 upload_id="a" * 32,
@@ -81,17 +86,7 @@ def test_a_finish_whose_answer_was_lost_still_counts_as_finished(
 
     engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
     with engine.begin() as conn:
-        conn.execute(insert(users).values(id=1, name="alice", role="client", created_at=1.0))
-        conn.execute(
-            insert(uploads).values(
-                id="b" * 32,
-                user_id=1,
-                filename="set.mp4",
-                size_bytes=10,
-                duration_s=1.0,
-                created_at=1.0,
-            )
-        )
+        _user_and_upload(conn, "b" * 32)
         queue.enqueue(conn, "b" * 32)
     claim = queue.claim_next(engine, "host/1/w")
     assert claim is not None
