@@ -297,7 +297,7 @@ def db_current(
 ) -> None:
     """Print the database's schema revision and the one this formcheck needs."""
     from formcheck.server import ServerSettings
-    from formcheck.server.db import HEAD, make_engine, revision
+    from formcheck.server.db import head, make_engine, revision
 
     try:
         settings = ServerSettings(data_dir=data, db_url=db_url)
@@ -309,6 +309,6 @@ def db_current(
     except FormcheckError as exc:
         raise fail(exc) from None
     out.print(
-        f"{settings.safe_db_url}: revision {current or 'none'} (this formcheck needs {HEAD})",
+        f"{settings.safe_db_url}: revision {current or 'none'} (this formcheck needs {head()})",
         highlight=False,
     )

@@ -11,12 +11,14 @@ both, and all the queue needs is comparisons and differences.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import (
     Column,
@@ -135,8 +137,8 @@ service_secrets = Table(
     Column("value", LargeBinary, nullable=False),
 )
 
-#: The Alembic revision the code expects (`migrations/versions/`).
-HEAD = "0002"
+#: Where the Alembic revisions are (a package resource).
+SCRIPT_LOCATION = "formcheck.server:migrations"
 #: PostgreSQL advisory lock key held while migrating: fronts and workers starting together
 #: migrate one after the other (the later ones find nothing to do).
 _MIGRATION_LOCK = 0x666F726D  # "form"
@@ -186,9 +188,19 @@ def safe_url(url: str) -> str:
 def alembic_config(conn: Connection) -> AlembicConfig:
     """Alembic's configuration for the revisions in `migrations/`, on `conn`."""
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", "formcheck.server:migrations")
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
     cfg.attributes["connection"] = conn
     return cfg
+
+
+@functools.cache
+def head() -> str:
+    """The revision this code expects: the newest in `migrations/versions/`."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    found = ScriptDirectory.from_config(cfg).get_current_head()
+    assert found is not None, "no migrations found"
+    return found
 
 
 def revision(engine: Engine) -> str | None:
@@ -205,7 +217,7 @@ def revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to `HEAD`; returns (revision before, revision after).
+    """Bring the schema to `head()`; returns (revision before, revision after).
 
     A database made before migrations (the tables, no `alembic_version`) is stamped 0001,
     the schema it holds, then upgraded. On PostgreSQL an advisory lock makes processes that
@@ -233,16 +245,17 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             after = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise _unreachable(engine, exc) from None
-    return before, after or HEAD
+    return before, after or head()
 
 
 def _unreachable(engine: Engine, exc: OperationalError) -> DatabaseError:
     return DatabaseError(
-        f"cannot reach the database {safe_url(str(engine.url))}: {_first_line(exc)}"
+        f"cannot reach the database {safe_url(str(engine.url))}: {first_line(exc)}"
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """One line on a database error (the driver's own message), for logs and messages."""
     text_ = str(getattr(exc, "orig", exc)).strip()
     return text_.splitlines()[0] if text_ else exc.__class__.__name__
 

@@ -38,7 +38,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from formcheck.errors import FormcheckError, StoreError
 from formcheck.lifeline import die_with_parent
 from formcheck.server import queue, registry
-from formcheck.server.db import make_engine, uploads
+from formcheck.server.db import first_line, make_engine, uploads
 from formcheck.server.logs import job_log, setup_logging
 from formcheck.server.registry import worker_name
 from formcheck.server.settings import ServerSettings
@@ -116,12 +116,6 @@ DB_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 BEAT_EVERY_S = 5.0
 
 
-def _db_down(exc: BaseException) -> str:
-    """One line on a database error, for the log."""
-    text = str(getattr(exc, "orig", exc)).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
 def _retry(what: str, call: Callable[[], Any], give_up_s: float) -> Any:
     """`call()`, tried again while the database cannot be reached (a restart, a failover),
     for up to `give_up_s`; then the last error is raised."""
@@ -134,7 +128,7 @@ def _retry(what: str, call: Callable[[], Any], give_up_s: float) -> Any:
                 raise
             wait = DB_RETRY_S[min(k, len(DB_RETRY_S) - 1)]
             log.warning(
-                "%s: database unreachable (%s); retrying in %g s", what, _db_down(exc), wait
+                "%s: database unreachable (%s); retrying in %g s", what, first_line(exc), wait
             )
             time.sleep(wait)
     raise AssertionError("unreachable")
@@ -210,7 +204,7 @@ def run_job(
                     last_beat[0] = t
                     registry.beat(engine, claim.worker, "scoring")
             except (OperationalError, InterfaceError) as exc:  # the lease covers a blip
-                jlog.warning("job %s: heartbeat missed (%s)", claim.job_id, _db_down(exc))
+                jlog.warning("job %s: heartbeat missed (%s)", claim.job_id, first_line(exc))
                 return
             if not held:
                 raise LostClaimError(claim.upload_id)
@@ -382,7 +376,9 @@ def score_jobs(
             except (OperationalError, InterfaceError) as exc:
                 wait = DB_RETRY_S[min(failures, len(DB_RETRY_S) - 1)]
                 failures += 1
-                log.warning("database unreachable (%s); trying again in %g s", _db_down(exc), wait)
+                log.warning(
+                    "database unreachable (%s); trying again in %g s", first_line(exc), wait
+                )
                 stop.wait(wait)
     with contextlib.suppress(OperationalError, InterfaceError):
         registry.beat(engine, name, "stopped")
@@ -466,7 +462,7 @@ class WorkerPool:
             try:
                 n = queue.requeue_stale(self.engine, self.settings.lease_s)
             except (OperationalError, InterfaceError) as exc:  # away: the next round tries
-                log.warning("requeue of stale jobs: database unreachable (%s)", _db_down(exc))
+                log.warning("requeue of stale jobs: database unreachable (%s)", first_line(exc))
                 continue
             except Exception:  # a bug must not kill the watcher either
                 log.exception("requeue of stale jobs failed")
