@@ -153,16 +153,21 @@ def real_eval(
     return eval_sets.Evaluated(eval_sets.REAL_DIR, cache, result)
 
 
+def _running(server: services.S | str) -> Iterator[services.S]:
+    """A server the run started, stopped at the end; the test skips with the reason when it
+    could not be started (`services.start_*` gave a string)."""
+    if isinstance(server, str):
+        pytest.skip(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[services.Postgres]:
     """The run's own PostgreSQL server (skips the test when it cannot be started here)."""
-    pg = services.start_postgres()
-    if isinstance(pg, str):
-        pytest.skip(pg)
-    try:
-        yield pg
-    finally:
-        pg.stop()
+    yield from _running(services.start_postgres())
 
 
 @pytest.fixture
@@ -174,13 +179,7 @@ def pg_url(postgres: services.Postgres) -> str:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[services.S3Server]:
     """The run's own S3-compatible server (moto's standalone server)."""
-    s3 = services.start_s3()
-    if isinstance(s3, str):
-        pytest.skip(s3)
-    try:
-        yield s3
-    finally:
-        s3.stop()
+    yield from _running(services.start_s3())
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,18 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import httpx
 from server_proc import free_port
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+#: A server these helpers start.
+S = TypeVar("S", bound=Stoppable)
 
 
 def _pg_bin(name: str) -> str | None:

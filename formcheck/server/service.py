@@ -38,7 +38,7 @@ from formcheck.server.storage import (
     receive_multipart,
 )
 from formcheck.server.stores import Store
-from formcheck.server.stores.base import is_upload_id, new_upload_id
+from formcheck.server.stores.base import Served, is_upload_id, new_upload_id
 
 log = logging.getLogger(__name__)
 
@@ -166,23 +166,12 @@ def result_bytes(svc: Service, user: User, upload_id: str, name: str) -> bytes:
     return data
 
 
-@dataclass(frozen=True)
-class ResultFile:
-    """How a result file is served: its stored name, type, download name and headers."""
-
-    name: str
-    media_type: str
-    download_as: str | None = None  # "{id}" and "{id8}" filled in; None: no name given
-    inline: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 #: The result files the pages and the API serve, by kind.
 RESULT_FILES = {
-    "video": ResultFile(VIDEO_NAME, "video/mp4", "{id}.mp4", inline=True),
-    "report": ResultFile(REPORT_NAME, "application/json", "formcheck-{id8}.json"),
+    "video": Served(VIDEO_NAME, "video/mp4", "{id}.mp4", inline=True),
+    "report": Served(REPORT_NAME, "application/json", "formcheck-{id8}.json"),
     # The HTML report has no script and no URL; the sandbox makes sure it never runs any.
-    "html": ResultFile(
+    "html": Served(
         HTML_NAME,
         "text/html",
         headers={
@@ -200,11 +189,7 @@ def result_response(
     (byte ranges answered), else HTTP 404 (not visible, or the file is gone) or 409 (not
     scored yet, or failed)."""
     scored(svc, user, upload_id)
-    f = RESULT_FILES[kind]
-    name = f.download_as.format(id=upload_id, id8=upload_id[:8]) if f.download_as else None
-    return svc.store.response(
-        upload_id, f.name, request, f.media_type, name, f.inline, f.headers or None
-    )
+    return svc.store.response(upload_id, RESULT_FILES[kind], request)
 
 
 def delete_upload(svc: Service, user: User, upload_id: str) -> None:

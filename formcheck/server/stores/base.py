@@ -7,6 +7,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
@@ -25,11 +26,35 @@ def new_upload_id() -> str:
     return uuid.uuid4().hex
 
 
-def upload_dir(root: Path, upload_id: str) -> Path:
-    """The folder of one upload under `root`; refuses anything that is not an upload id."""
+def checked_id(upload_id: str) -> str:
+    """`upload_id`, or ValueError for anything that is not one (it never becomes a path or
+    a key)."""
     if not is_upload_id(upload_id):
         raise ValueError(f"not an upload id: {upload_id!r}")
-    return root / upload_id
+    return upload_id
+
+
+def upload_dir(root: Path, upload_id: str) -> Path:
+    """The folder of one upload under `root`; refuses anything that is not an upload id."""
+    return root / checked_id(upload_id)
+
+
+@dataclass(frozen=True)
+class Served:
+    """How a stored file is served: its name in the store, its type, the name to save it as
+    ("{id}" and "{id8}" filled in with the upload's id; None: none given), shown in the page
+    (`inline`) or saved, and extra headers."""
+
+    name: str
+    media_type: str
+    download_as: str | None = None
+    inline: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def download_name(self, upload_id: str) -> str | None:
+        return (
+            self.download_as.format(id=upload_id, id8=upload_id[:8]) if self.download_as else None
+        )
 
 
 class Store(ABC):
@@ -62,19 +87,10 @@ class Store(ABC):
         """A small stored file (a report, a trace) whole, or None when it is not there."""
 
     @abstractmethod
-    def response(
-        self,
-        upload_id: str,
-        name: str,
-        request: Request,
-        media_type: str,
-        filename: str | None = None,
-        inline: bool = False,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        """An HTTP response streaming the stored file, answering byte ranges (a browser's
-        video player seeks with them), named `filename` to save as (or shown `inline`);
-        HTTP 404 when it is not there."""
+    def response(self, upload_id: str, served: Served, request: Request) -> Response:
+        """An HTTP response streaming the stored file `served.name`, answering byte ranges
+        (a browser's video player seeks with them), with `served`'s type, download name and
+        headers; HTTP 404 when it is not there."""
 
     @abstractmethod
     def delete(self, upload_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from formcheck.errors import StoreError
-from formcheck.server.stores.base import Store, is_upload_id, upload_dir
+from formcheck.server.stores.base import Served, Store, is_upload_id, upload_dir
 
 
 class FolderStore(Store):
@@ -47,26 +47,17 @@ class FolderStore(Store):
         except OSError:
             return None
 
-    def response(
-        self,
-        upload_id: str,
-        name: str,
-        request: Request,
-        media_type: str,
-        filename: str | None = None,
-        inline: bool = False,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        path = self._dir(upload_id) / name
+    def response(self, upload_id: str, served: Served, request: Request) -> Response:
+        path = self._dir(upload_id) / served.name
         if not path.is_file():
             raise HTTPException(404, "result file missing")
         # Starlette's FileResponse streams in chunks and answers Range requests.
         return FileResponse(
             path,
-            media_type=media_type,
-            filename=filename,
-            headers=headers,
-            content_disposition_type="inline" if inline else "attachment",
+            media_type=served.media_type,
+            filename=served.download_name(upload_id),
+            headers=dict(served.headers) or None,
+            content_disposition_type="inline" if served.inline else "attachment",
         )
 
     def delete(self, upload_id: str) -> None:

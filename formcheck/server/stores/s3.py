@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from formcheck.errors import StoreError
-from formcheck.server.stores.base import Store, is_upload_id, upload_dir
+from formcheck.server.stores.base import Served, Store, checked_id, is_upload_id
 
 #: Bytes per chunk streamed to a browser.
 CHUNK_BYTES = 256 * 1024
@@ -61,9 +61,8 @@ class S3Store(Store):
         return cls(bucket, prefix)
 
     def _key(self, upload_id: str, name: str = "") -> str:
-        upload_dir(Path("/"), upload_id)  # refuses anything that is not an upload id
         head = f"{self.prefix}/" if self.prefix else ""
-        return f"{head}{upload_id}/{name}"
+        return f"{head}{checked_id(upload_id)}/{name}"
 
     def _errors(self, what: str, exc: Exception) -> StoreError:
         return StoreError(f"{self.location}: cannot {what}: {exc}")
@@ -116,26 +115,18 @@ class S3Store(Store):
         data: bytes = obj["Body"].read()
         return data
 
-    def response(
-        self,
-        upload_id: str,
-        name: str,
-        request: Request,
-        media_type: str,
-        filename: str | None = None,
-        inline: bool = False,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        head = self._head(upload_id, name)
+    def response(self, upload_id: str, served: Served, request: Request) -> Response:
+        head = self._head(upload_id, served.name)
         if head is None:
             raise HTTPException(404, "result file missing")
         size = int(head["ContentLength"])
-        out = {"accept-ranges": "bytes", **(headers or {})}
+        out = {"accept-ranges": "bytes", **served.headers}
+        filename = served.download_name(upload_id)
         if filename is not None:
-            kind = "inline" if inline else "attachment"
+            kind = "inline" if served.inline else "attachment"
             out["content-disposition"] = f"{kind}; filename*=utf-8''{quote(filename)}"
         span = _byte_range(request.headers.get("range"), size)
-        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(upload_id, name)}
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(upload_id, served.name)}
         status = 200
         if span is not None:
             start, end = span
@@ -153,7 +144,9 @@ class S3Store(Store):
             finally:
                 body.close()
 
-        return StreamingResponse(chunks(), status_code=status, media_type=media_type, headers=out)
+        return StreamingResponse(
+            chunks(), status_code=status, media_type=served.media_type, headers=out
+        )
 
     def delete(self, upload_id: str) -> None:
         prefix = self._key(upload_id)
