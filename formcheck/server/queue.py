@@ -125,7 +125,12 @@ def finish(
     score: int | None = None,
     error: str | None = None,
 ) -> bool:
-    """Mark the job done (or error, with a message); False when the claim was lost."""
+    """Mark the job done (or error, with a message); False when the claim was lost.
+
+    Safe to try again after an error whose answer was lost: a commit that reached the
+    database before it went away left the job finished by this claim (`finished_by`), and
+    the second try says so instead of taking the job for lost.
+    """
     values: dict[str, object] = {"finished_at": now(), "heartbeat_at": now(), "claim": None}
     if error is None:
         values.update(state="done", progress=1.0, stage="", rep_count=rep_count, score=score)
@@ -137,7 +142,7 @@ def finish(
             .where(_held(claim))  # type: ignore[arg-type]
             .values(**values)
         ).rowcount
-    return n == 1
+    return n == 1 or finished_by(engine, claim)
 
 
 def hand_back(engine: Engine, claim: Claim, counted: bool = True) -> bool:
@@ -147,9 +152,8 @@ def hand_back(engine: Engine, claim: Claim, counted: bool = True) -> bool:
 
 
 def finished_by(engine: Engine, claim: Claim) -> bool:
-    """Did this claim finish its job? For a worker whose finish may have committed just as the
-    database went away (the answer lost): the job is done or failed, by this worker, on
-    this attempt."""
+    """Did this claim finish its job: is it done or failed, by this claim's worker, on this
+    claim's attempt? (A job handed out again has another worker or attempt.)"""
     with engine.connect() as conn:
         row = conn.execute(
             select(jobs.c.state, jobs.c.worker, jobs.c.attempts).where(jobs.c.id == claim.job_id)

@@ -135,23 +135,12 @@ def _retry(what: str, call: Callable[[], Any], give_up_s: float) -> Any:
 
 
 def finish_job(engine: Engine, claim: queue.Claim, give_up_s: float, **result: Any) -> bool:
-    """`queue.finish`, tried again for up to `give_up_s` while the database cannot be reached.
-    True when this claim finished the job.
-
-    A try whose commit reached the database but whose answer was lost (the database went
-    away in between) has finished the job: the next try finds the claim gone, and must not
-    take the job for lost (`queue.finished_by`).
-    """
-    tried = False
-
-    def once() -> bool:
-        nonlocal tried
-        if tried and queue.finished_by(engine, claim):
-            return True
-        tried = True
-        return queue.finish(engine, claim, **result)
-
-    done: bool = _retry(f"job {claim.job_id}", once, give_up_s)
+    """`queue.finish`, tried again for up to `give_up_s` while the database cannot be reached
+    (a try whose answer was lost is recognised by `queue.finish` itself). True when this
+    claim finished the job."""
+    done: bool = _retry(
+        f"job {claim.job_id}", lambda: queue.finish(engine, claim, **result), give_up_s
+    )
     return done
 
 
