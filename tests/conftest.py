@@ -23,7 +23,6 @@ when ../shared/real_videos is present); `sample_analysis` analyses each bundled 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,33 +58,21 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _uses(item: pytest.Item | None, fixture: str) -> bool:
-    return item is not None and fixture in getattr(item, "fixturenames", ())
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The run's order, for two cores: the tests that spend their time waiting on other
-    processes (marked `waits`: leases, restarts, actors starting) first, while the generated
-    set renders in the background (started now) and takes the cores they leave idle; the Ray
-    tests last among them, together, so that their one Ray instance (`local_ray`) is shut
-    down after them (see pytest_runtest_teardown) and takes no CPU from the rest; then every
-    other test; then those on the generated set, which wait for it."""
-    ray = [it for it in items if _uses(it, "local_ray")]
-    uses = [it for it in items if _uses(it, "generated_eval")]
-    waits = [it for it in items if it.get_closest_marker("waits") and it not in ray + uses]
-    early = waits + ray
-    items[:] = early + [it for it in items if it not in early and it not in uses] + uses
+    """Tests on the generated set run last, and its rendering and measuring start now in the
+    background: the other tests' run time is its head start. The Ray tests run just before
+    them, together: their one Ray instance (`local_ray`) lives from the first of them to the
+    end of the run, and its processes would take CPU from every test in between."""
+
+    def using(name: str) -> list[pytest.Item]:
+        return [it for it in items if name in getattr(it, "fixturenames", ())]
+
+    ray, uses = using("local_ray"), using("generated_eval")
+    items[:] = [it for it in items if it not in ray and it not in uses] + ray + uses
     if not uses:
         return
     if not config.option.collectonly:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
-
-
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """The Ray instance is shut down after the last test of the Ray group (its processes
-    would take CPU from every test after it)."""
-    if _uses(item, "local_ray") and not _uses(nextitem, "local_ray"):
-        _stop_ray()
 
 
 def pytest_terminal_summary(
@@ -102,7 +89,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     background = config.stash.get(_BACKGROUND, None)
     if background is not None:
         background.stop()
-    _stop_ray()  # when the run stopped inside the Ray group
 
 
 @pytest.fixture(scope="session")
@@ -196,21 +182,17 @@ def s3_server() -> Iterator[services.S3Server]:
     yield from _running(services.start_s3())
 
 
-def _stop_ray() -> None:
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
-        ray.shutdown()
-
-
-@pytest.fixture
-def local_ray() -> None:
-    """A local Ray instance (2 CPUs) for the run's Ray tests (`batch --ray`, `serve --ray`),
-    started by the first of them and shared by the rest (starting one costs seconds); shut
-    down after the last of them (pytest_runtest_teardown), so no processes stray."""
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[None]:
+    """One local Ray instance (2 CPUs) for the run's Ray tests (`batch --ray`, `serve --ray`):
+    starting one costs seconds. Shut down at the end (no stray processes)."""
     ray = pytest.importorskip("ray")
     import logging
 
-    if not ray.is_initialized():
-        ray.init(
-            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
-        )
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

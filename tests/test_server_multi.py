@@ -41,8 +41,6 @@ with warnings.catch_warnings():  # starlette now prefers httpx2 for its TestClie
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
-#: Its tests wait on leases, restarts and workers loading (conftest.py runs them early).
-pytestmark = pytest.mark.waits
 needs_model = pytest.mark.skipif(not default_model_path().is_file(), reason="pose model not found")
 #: The cheapest clip that is a whole rep (4.5 s of 640x360): thirty of them are scored.
 CLIP = short_sample("short_pause_left", reps=1)

@@ -20,9 +20,6 @@ from formcheck.pose.bundle import default_model_path
 from formcheck.report import validate_report
 from formcheck.server.db import jobs, make_engine
 
-#: Its tests wait on a killed server's restart and a worker's start (conftest.py runs them early).
-pytestmark = pytest.mark.waits
-
 CLIP = short_sample("short_pause_left", reps=2)  # two reps: 8.5 s to score
 
 
