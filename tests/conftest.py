@@ -18,7 +18,9 @@ Tests that need the model are skipped when the bundled model file is absent.
 Accuracy is gated on clips measured once per run and shared: `generated_eval` (a fresh
 generated set, rendered in the background from seeds that change with every run: see
 eval_sets.py; the tests that use it run last) and `real_eval` (the team's real clips,
-when ../shared/real_videos is present); `sample_analysis` analyses each bundled sample once.
+when ../shared/real_videos is present, measured in the background too; the tests that
+use it run just before the Ray tests and those on the generated set); `sample_analysis`
+analyses each bundled sample once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 
 _SEED = pytest.StashKey[int]()
 _BACKGROUND = pytest.StashKey["eval_sets.Background"]()
+_REAL = pytest.StashKey["eval_sets.Background"]()
 _EVALUATED = pytest.StashKey["eval_sets.Evaluated"]()
 
 
@@ -59,19 +62,23 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the generated set run last, and its rendering and measuring start now in the
-    background: the other tests' run time is its head start. The Ray tests run just before
-    them, together: their one Ray instance (`local_ray`) lives from the first of them to the
-    end of the run, and its processes would take CPU from every test in between."""
+    """The tests on the team's real clips and those on the generated set run last, and the
+    clips' measuring (and the set's rendering) start now in the background: the other
+    tests' run time is their head start. The Ray tests run between them, together: their
+    one Ray instance (`local_ray`) lives from the first of them to the end of the run, and
+    its processes would take CPU from every test in between."""
 
     def using(name: str) -> list[pytest.Item]:
         return [it for it in items if name in getattr(it, "fixturenames", ())]
 
-    ray, uses = using("local_ray"), using("generated_eval")
-    items[:] = [it for it in items if it not in ray and it not in uses] + ray + uses
-    if not uses:
+    real, ray, generated = using("real_eval"), using("local_ray"), using("generated_eval")
+    last = real + [it for it in ray if it not in real] + generated
+    items[:] = [it for it in items if it not in last] + last
+    if config.option.collectonly:
         return
-    if not config.option.collectonly:
+    if real and eval_sets.REAL_DIR.is_dir():
+        config.stash[_REAL] = eval_sets.start_real()
+    if generated:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
 
 
@@ -86,9 +93,10 @@ def pytest_terminal_summary(
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    background = config.stash.get(_BACKGROUND, None)
-    if background is not None:
-        background.stop()
+    for key in (_BACKGROUND, _REAL):
+        background = config.stash.get(key, None)
+        if background is not None:
+            background.stop()
 
 
 @pytest.fixture(scope="session")
@@ -141,15 +149,24 @@ def generated_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
 
 @pytest.fixture(scope="session")
 def real_eval(
-    estimator: PoseEstimator, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> eval_sets.Evaluated:
-    """The team's real clips through the real model, scored against their labels."""
+    """The team's real clips through the real model, scored against their labels: measured
+    in the background when the run started (eval_sets.start_real), scored here from their
+    landmarks; measured here, with the shared model, when no background measured them."""
     if not eval_sets.REAL_DIR.is_dir():
         pytest.skip(f"{eval_sets.REAL_DIR} not available")
     from formcheck.evaluate import evaluate_dir
 
-    cache = tmp_path_factory.mktemp("real-landmarks")
-    result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache, estimator=estimator)
+    background = request.config.stash.get(_REAL, None)
+    if background is not None:
+        background.wait()
+        cache = background.cache
+        result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache)
+    else:
+        cache = tmp_path_factory.mktemp("real-landmarks")
+        estimator = request.getfixturevalue("estimator")
+        result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache, estimator=estimator)
     return eval_sets.Evaluated(eval_sets.REAL_DIR, cache, result)
 
 

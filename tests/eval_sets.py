@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,16 +155,24 @@ def _wait_for_label(folder: Path, seed: int, deadline: float) -> Path:
 
 @dataclass
 class Background:
-    """The set being rendered into `folder` and measured into `cache` by niced processes:
-    `RENDER_PROCESSES` renderers, and one measurer that runs the pose model (its own
-    instance) over each clip as soon as it is rendered and keeps its landmarks in `cache`."""
+    """Niced processes that measure clips into `cache` (and render them first, for the
+    generated set) while the other tests run; `folder` and all in it go with `stop`.
 
-    seed: int
-    seeds: list[int]
+    The generated set (`start`): `RENDER_PROCESSES` renderers, and one measurer that runs the
+    pose model (its own instance) over each clip as soon as it is rendered. The team's real
+    clips (`start_real`): one measurer."""
+
+    what: str  # for messages: "the generated set", "the real clips"
     folder: Path
-    cache: Path
     procs: list[subprocess.Popen[bytes]]
     logs: list[Path]
+    seed: int | None = None  # the generated set's first seed (None: the real clips)
+    seeds: list[int] = field(default_factory=list)
+
+    @property
+    def cache(self) -> Path:
+        """Where the measurer keeps the landmarks (as `formcheck eval --cache` does)."""
+        return self.folder / "landmarks"
 
     def video(self, seed: int) -> Path:
         return _label(self.folder, seed).with_suffix(".mp4")
@@ -178,11 +186,11 @@ class Background:
                 code = p.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 raise TimeoutError(
-                    f"the generated set took over {BACKGROUND_TIMEOUT_S:.0f} s: " + self.log_tail()
+                    f"{self.what} took over {BACKGROUND_TIMEOUT_S:.0f} s: " + self.log_tail()
                 ) from None
             if code != 0:
                 raise RuntimeError(
-                    f"a background process of the generated set exited {code}: " + self.log_tail()
+                    f"a background process of {self.what} exited {code}: " + self.log_tail()
                 )
 
     def log_tail(self) -> str:
@@ -200,16 +208,8 @@ def _niced() -> None:  # pragma: no cover - runs in the child
     os.nice(19)
 
 
-def start(seed: int) -> Background:
-    """Start rendering and measuring the set from `seed` in the background."""
-    folder = Path(tempfile.mkdtemp(prefix="formcheck-generated-"))
-    cache = folder / "landmarks"
-    seeds = choose_seeds(seed)
-    jobs = [
-        ["render", str(folder), *map(str, seeds[k::RENDER_PROCESSES])]
-        for k in range(RENDER_PROCESSES)
-    ]
-    jobs.append(["measure", str(folder), str(cache), *map(str, seeds)])
+def _spawn(folder: Path, jobs: list[list[str]]) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
+    """This file run niced as each of `jobs`, each with its log in `folder`."""
     procs, logs = [], []
     for k, job in enumerate(jobs):
         log = folder / f".{job[0]}-{k}.log"
@@ -223,7 +223,27 @@ def start(seed: int) -> Background:
                     preexec_fn=_niced,
                 )
             )
-    return Background(seed, seeds, folder, cache, procs, logs)
+    return procs, logs
+
+
+def start(seed: int) -> Background:
+    """Start rendering and measuring the set from `seed` in the background."""
+    folder = Path(tempfile.mkdtemp(prefix="formcheck-generated-"))
+    seeds = choose_seeds(seed)
+    jobs = [
+        ["render", str(folder), *map(str, seeds[k::RENDER_PROCESSES])]
+        for k in range(RENDER_PROCESSES)
+    ]
+    jobs.append(["measure", str(folder), str(folder / "landmarks"), *map(str, seeds)])
+    procs, logs = _spawn(folder, jobs)
+    return Background("the generated set", folder, procs, logs, seed, seeds)
+
+
+def start_real() -> Background:
+    """Start measuring the team's real clips (`REAL_DIR`) in the background."""
+    folder = Path(tempfile.mkdtemp(prefix="formcheck-real-"))
+    procs, logs = _spawn(folder, [["real", str(folder / "landmarks")]])
+    return Background("the real clips", folder, procs, logs)
 
 
 def render(folder: Path, seeds: list[int]) -> None:
@@ -255,8 +275,20 @@ def measure(folder: Path, cache: Path, seeds: list[int]) -> None:
                 raise RuntimeError(f"seed {seed}: {row.error}")
 
 
-if __name__ == "__main__":  # the background processes: render FOLDER SEED... | measure ...
+def measure_real(cache: Path) -> None:
+    """Run the pose model over the team's real clips; landmarks into `cache` (as `formcheck
+    eval REAL_DIR --cache CACHE` keeps them). A clip that fails is left out of the cache: the
+    evaluation that reads it meets the failure again, and reports it."""
+    from formcheck.config import Config
+    from formcheck.evaluate import evaluate_dir
+
+    evaluate_dir(REAL_DIR, Config(), cache_dir=cache)
+
+
+if __name__ == "__main__":  # render FOLDER SEED... | measure FOLDER CACHE SEED... | real CACHE
     if sys.argv[1] == "render":
         render(Path(sys.argv[2]), [int(a) for a in sys.argv[3:]])
+    elif sys.argv[1] == "real":
+        measure_real(Path(sys.argv[2]))
     else:
         measure(Path(sys.argv[2]), Path(sys.argv[3]), [int(a) for a in sys.argv[4:]])
