@@ -18,9 +18,9 @@ Tests that need the model are skipped when the bundled model file is absent.
 Accuracy is gated on clips measured once per run and shared: `generated_eval` (a fresh
 generated set, rendered in the background from seeds that change with every run: see
 eval_sets.py; the tests that use it run last) and `real_eval` (the team's real clips,
-when ../shared/real_videos is present); `sample_analysis` analyses each bundled sample
-once. Their clips are measured in the background too, and the tests that use them run
-near the end (see pytest_collection_modifyitems).
+when ../shared/real_videos is present, measured in the background too; the tests that
+use it run just before the Ray tests and those on the generated set); `sample_analysis`
+analyses each bundled sample once.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 
 _SEED = pytest.StashKey[int]()
 _BACKGROUND = pytest.StashKey["eval_sets.Background"]()
-_CLIPS = pytest.StashKey["eval_sets.Background"]()
+_REAL = pytest.StashKey["eval_sets.Background"]()
 _EVALUATED = pytest.StashKey["eval_sets.Evaluated"]()
 
 
@@ -62,26 +62,22 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tests that use the bundled samples' analyses, the team's real clips and the
-    generated set run last, and the clips' measuring (and the set's rendering) start now in
-    the background: the other tests' run time is their head start. The Ray tests run just
-    before the generated set's, together: their one Ray instance (`local_ray`) lives from the
-    first of them to the end of the run, and its processes would take CPU from every test
-    in between."""
+    """The tests on the team's real clips and those on the generated set run last, and the
+    clips' measuring (and the set's rendering) start now in the background: the other
+    tests' run time is their head start. The Ray tests run between them, together: their
+    one Ray instance (`local_ray`) lives from the first of them to the end of the run, and
+    its processes would take CPU from every test in between."""
 
     def using(name: str) -> list[pytest.Item]:
         return [it for it in items if name in getattr(it, "fixturenames", ())]
 
-    samples, real = using("sample_analysis"), using("real_eval")
-    ray, generated = using("local_ray"), using("generated_eval")
-    last = list(dict.fromkeys(samples + real + ray + generated))  # in that order, once each
+    real, ray, generated = using("real_eval"), using("local_ray"), using("generated_eval")
+    last = real + [it for it in ray if it not in real] + generated
     items[:] = [it for it in items if it not in last] + last
     if config.option.collectonly:
         return
-    real_too = bool(real) and eval_sets.REAL_DIR.is_dir()
-    if samples or real_too:
-        videos = sorted(SAMPLES.glob("*.mp4")) if samples else []
-        config.stash[_CLIPS] = eval_sets.start_clips(videos, real_too)
+    if real and eval_sets.REAL_DIR.is_dir():
+        config.stash[_REAL] = eval_sets.start_real()
     if generated:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
 
@@ -97,7 +93,7 @@ def pytest_terminal_summary(
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for key in (_BACKGROUND, _CLIPS):
+    for key in (_BACKGROUND, _REAL):
         background = config.stash.get(key, None)
         if background is not None:
             background.stop()
@@ -115,32 +111,18 @@ def estimator() -> Iterator[PoseEstimator]:
 
 
 @pytest.fixture(scope="session")
-def sample_analysis(
-    request: pytest.FixtureRequest, estimator: PoseEstimator
-) -> Callable[[str | Path], Analysis]:
+def sample_analysis(estimator: PoseEstimator) -> Callable[[str | Path], Analysis]:
     """A bundled sample clip (by its stem, or a clip's path: a cut of one) through the whole
-    pipeline with the default configuration, once per test session however many tests look
-    at it. A bundled sample's poses come from the background measurer that the run started
-    (eval_sets.start_clips: the same model over the same file); anything else is measured
-    here, with the shared model."""
-    from formcheck.analyze import analyze_measurement, analyze_video
-    from formcheck.evaluate import cache_key
-    from formcheck.measurement import Measurement
+    pipeline with the default configuration, run once per test session however many tests
+    look at it."""
+    from formcheck.analyze import analyze_video
 
-    background = request.config.stash.get(_CLIPS, None)
     done: dict[Path, Analysis] = {}
 
     def get(clip: str | Path) -> Analysis:
         path = SAMPLES / f"{clip}.mp4" if isinstance(clip, str) else clip
         if path not in done:
-            measured = None
-            if background is not None:
-                background.wait()
-                measured = background.cache / cache_key(path, Config())
-            if measured is not None and measured.is_file():
-                done[path] = analyze_measurement(Measurement.load(measured), Config())
-            else:
-                done[path] = analyze_video(path, Config(), estimator=estimator)
+            done[path] = analyze_video(path, Config(), estimator=estimator)
         return done[path]
 
     return get
@@ -176,7 +158,7 @@ def real_eval(
         pytest.skip(f"{eval_sets.REAL_DIR} not available")
     from formcheck.evaluate import evaluate_dir
 
-    background = request.config.stash.get(_CLIPS, None)
+    background = request.config.stash.get(_REAL, None)
     if background is not None:
         background.wait()
         cache = background.cache

@@ -162,11 +162,11 @@ class Background:
     pose model (its own instance) over each clip as soon as it is rendered. The team's real
     clips (`start_real`): one measurer."""
 
-    what: str  # for messages: "the generated set", ...
+    what: str  # for messages: "the generated set", "the real clips"
     folder: Path
     procs: list[subprocess.Popen[bytes]]
     logs: list[Path]
-    seed: int | None = None  # the generated set's first seed (None: not the generated set)
+    seed: int | None = None  # the generated set's first seed (None: the real clips)
     seeds: list[int] = field(default_factory=list)
 
     @property
@@ -239,16 +239,11 @@ def start(seed: int) -> Background:
     return Background("the generated set", folder, procs, logs, seed, seeds)
 
 
-def start_clips(samples: list[Path], real: bool) -> Background:
-    """Start measuring `samples` (videos) and, when `real`, the team's real clips
-    (`REAL_DIR`) in the background, one process each, into one cache."""
-    folder = Path(tempfile.mkdtemp(prefix="formcheck-clips-"))
-    cache = str(folder / "landmarks")
-    jobs = ([["samples", cache, *map(str, samples)]] if samples else []) + (
-        [["real", cache]] if real else []
-    )
-    procs, logs = _spawn(folder, jobs)
-    return Background("the sample and real clips", folder, procs, logs)
+def start_real() -> Background:
+    """Start measuring the team's real clips (`REAL_DIR`) in the background."""
+    folder = Path(tempfile.mkdtemp(prefix="formcheck-real-"))
+    procs, logs = _spawn(folder, [["real", str(folder / "landmarks")]])
+    return Background("the real clips", folder, procs, logs)
 
 
 def render(folder: Path, seeds: list[int]) -> None:
@@ -280,22 +275,6 @@ def measure(folder: Path, cache: Path, seeds: list[int]) -> None:
                 raise RuntimeError(f"seed {seed}: {row.error}")
 
 
-def measure_samples(cache: Path, videos: list[Path]) -> None:
-    """Run the pose model over each of `videos`, as `analyze_video` does; each measurement
-    into `cache` under its `cache_key` (with the default settings)."""
-    from formcheck.config import Config
-    from formcheck.evaluate import cache_key
-    from formcheck.measure import measure_clip, open_estimator
-    from formcheck.video import FileSource
-
-    cfg = Config()
-    cache.mkdir(parents=True, exist_ok=True)
-    with open_estimator(cfg) as estimator:
-        for video in videos:
-            source = FileSource(video, cfg.pose.stride, cfg.pose.max_fps)
-            measure_clip(source, cfg, estimator).save(cache / cache_key(video, cfg))
-
-
 def measure_real(cache: Path) -> None:
     """Run the pose model over the team's real clips; landmarks into `cache` (as `formcheck
     eval REAL_DIR --cache CACHE` keeps them). A clip that fails is left out of the cache: the
@@ -306,14 +285,10 @@ def measure_real(cache: Path) -> None:
     evaluate_dir(REAL_DIR, Config(), cache_dir=cache)
 
 
-if __name__ == "__main__":  # render FOLDER SEED... | measure FOLDER CACHE SEED... |
-    # samples CACHE VIDEO... | real CACHE
-    job, args = sys.argv[1], sys.argv[2:]
-    if job == "render":
-        render(Path(args[0]), [int(a) for a in args[1:]])
-    elif job == "measure":
-        measure(Path(args[0]), Path(args[1]), [int(a) for a in args[2:]])
-    elif job == "samples":
-        measure_samples(Path(args[0]), [Path(a) for a in args[1:]])
+if __name__ == "__main__":  # render FOLDER SEED... | measure FOLDER CACHE SEED... | real CACHE
+    if sys.argv[1] == "render":
+        render(Path(sys.argv[2]), [int(a) for a in sys.argv[3:]])
+    elif sys.argv[1] == "real":
+        measure_real(Path(sys.argv[2]))
     else:
-        measure_real(Path(args[0]))
+        measure(Path(sys.argv[2]), Path(sys.argv[3]), [int(a) for a in sys.argv[4:]])
