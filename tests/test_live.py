@@ -407,16 +407,19 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["shot"] and result["end_reason"] == "stopped"
+    assert result["shot"] and result["end_reason"] == "stopped", result
     screen = cv2.imread(str(tmp_path / "screen.png"))
-    # The screen shows one of the last pictures handed to the window (all drawn after the
-    # first verdict; a loaded machine paints a few frames late).
+    # The screen shows one of the last pictures handed to the window with the verdict up (a
+    # loaded machine paints late).
     drawn_paths = sorted(tmp_path.glob("drawn_*.png"))
     candidates = [cv2.imread(str(p)) for p in drawn_paths]
-    assert len(candidates) == 8
+    assert candidates
     located = [(*_locate(screen, d), i) for i, d in enumerate(candidates)]
     score, (x, y), i = min(located, key=lambda m: m[0])
-    assert score < 0.02, f"the drawn picture is not on the screen (score {score:.3f})"
+    assert score < 0.02, (
+        f"the drawn picture is not on the screen (score {score:.3f}, after {result['tries']} "
+        "screenshots)"
+    )
     drawn, places = candidates[i], json.loads(drawn_paths[i].with_suffix(".json").read_text())
     h, w = drawn.shape[:2]
     shown = screen[y : y + h, x : x + w].astype(int)
