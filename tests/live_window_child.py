@@ -19,25 +19,23 @@ import json
 import struct
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# Frames drawn after the first verdict before the screenshot (the verdict stays ~2 s).
-FRAMES_AFTER_VERDICT = 12
-# The pictures kept for the test to find on the screen: the last ones drawn with the
-# verdict up, 1 s of them (a loaded X server paints late: with 3 busy processes beside it,
-# the screen showed none of the last 8 for a second).
+# The pictures kept for the test to find on the screen: the last ones drawn with a verdict
+# up, 1 s of them (a loaded X server paints late: with 3 busy processes beside it, the
+# screen showed none of the last 8 for a second).
 RECENT = 30
-# On a loaded machine the window may not be painted yet at the first screenshot (the screen
-# came back black twice in CI runs, and once more after five tries 0.8 s apart): the screen
-# is grabbed again every `RETRY_EVERY` frames, at most `TRIES` times (about 3 s of the 4 s
-# of clip left after the first verdict), until one of the recent pictures is on it. The
-# test then checks the screenshot it gets, as before.
-RETRY_EVERY = 6
-TRIES = 15
+# The first screenshot is taken this long after the verdict went up (s; it stays up ~2 s),
+# then one every `RETRY_S` while a verdict is up, until one of the recent pictures is on
+# the screen (on a loaded machine the window is painted late: the screen came back black in
+# CI runs). The test then checks the screenshot it gets, as before.
+FIRST_S = 0.4
+RETRY_S = 0.2
 # cv2.TM_SQDIFF_NORMED score under which a picture counts as shown (the test's own bar).
 SHOWN_SCORE = 0.02
 
@@ -58,6 +56,14 @@ def grab_screen() -> np.ndarray:
     return np.ascontiguousarray(bgr)
 
 
+@dataclasses.dataclass
+class _State:
+    verdicts: int = 0
+    shot: bool = False
+    tries: int = 0  # screenshots taken
+    next_try_at: float | None = None  # time.monotonic() of the next one (None: no verdict yet)
+
+
 def main(clip: str, out_dir: str) -> None:
     from formcheck.live.display import LiveWindow
 
@@ -70,38 +76,39 @@ def main(clip: str, out_dir: str) -> None:
     from formcheck.live.session import LiveOptions, run_live
 
     out = Path(out_dir)
-    state: dict[str, object] = {"verdicts": 0, "after": 0, "shot": False, "tries": 0}
+    state = _State()
     recent: deque[tuple[np.ndarray, Any]] = deque(maxlen=RECENT)
     opts = LiveOptions(window=True, mute=True, summary=True)
 
     def on_verdict(_v: object) -> None:
-        state["verdicts"] = int(state["verdicts"]) + 1  # type: ignore[call-overload]
+        state.verdicts += 1
 
     def on_drawn(image: np.ndarray, places: Any) -> None:
-        if state["shot"] or places is None:
+        if state.shot or places is None:
             cv2.imwrite(str(out / "summary.png"), image)
             return
-        if int(state["verdicts"]) < 1 or places.message is None:  # type: ignore[call-overload]
+        if state.verdicts < 1 or places.message is None:
             return
-        state["after"] = int(state["after"]) + 1  # type: ignore[call-overload]
         recent.append((image, places))
-        after = int(state["after"])  # type: ignore[call-overload]
-        if after >= FRAMES_AFTER_VERDICT and (after - FRAMES_AFTER_VERDICT) % RETRY_EVERY == 0:
-            screen = grab_screen()
-            state["tries"] = int(state["tries"]) + 1  # type: ignore[call-overload]
-            shown = any(
-                cv2.minMaxLoc(cv2.matchTemplate(screen, drawn, cv2.TM_SQDIFF_NORMED))[0]
-                < SHOWN_SCORE
-                for drawn, _ in recent
-            )
-            if not shown and int(state["tries"]) < TRIES:  # type: ignore[call-overload]
-                return
-            cv2.imwrite(str(out / "screen.png"), screen)
-            for i, (drawn, where) in enumerate(recent):
-                cv2.imwrite(str(out / f"drawn_{i}.png"), drawn)
-                (out / f"drawn_{i}.json").write_text(json.dumps(dataclasses.asdict(where)))
-            state["shot"] = True
-            opts.stop.set()
+        now = time.monotonic()
+        if state.next_try_at is None:
+            state.next_try_at = now + FIRST_S
+        if now < state.next_try_at:
+            return
+        state.next_try_at = now + RETRY_S
+        screen = grab_screen()
+        state.tries += 1
+        if not any(
+            cv2.minMaxLoc(cv2.matchTemplate(screen, drawn, cv2.TM_SQDIFF_NORMED))[0] < SHOWN_SCORE
+            for drawn, _ in recent
+        ):
+            return
+        cv2.imwrite(str(out / "screen.png"), screen)
+        for i, (drawn, where) in enumerate(recent):
+            cv2.imwrite(str(out / f"drawn_{i}.png"), drawn)
+            (out / f"drawn_{i}.json").write_text(json.dumps(dataclasses.asdict(where)))
+        state.shot = True
+        opts.stop.set()
 
     opts.on_verdict = on_verdict
     opts.on_drawn = on_drawn
@@ -112,8 +119,8 @@ def main(clip: str, out_dir: str) -> None:
             {
                 "reps": len(result.verdicts),
                 "end_reason": result.end_reason,
-                "shot": bool(state["shot"]),
-                "tries": state["tries"],
+                "shot": state.shot,
+                "tries": state.tries,
                 "latency": result.latency.to_dict(),
             }
         )
