@@ -25,6 +25,9 @@ analyses each bundled sample once.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,12 +43,15 @@ if TYPE_CHECKING:
     from formcheck.judge import Analysis
     from formcheck.pose.landmarker import PoseEstimator
 
+#: The repository.
+ROOT = Path(__file__).resolve().parents[1]
 #: The bundled labelled sample clips.
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
+SAMPLES = ROOT / "sample_videos"
 
 _SEED = pytest.StashKey[int]()
 _BACKGROUND = pytest.StashKey["eval_sets.Background"]()
 _REAL = pytest.StashKey["eval_sets.Background"]()
+_MYPY = pytest.StashKey["subprocess.Popen[str]"]()
 _EVALUATED = pytest.StashKey["eval_sets.Evaluated"]()
 
 
@@ -61,12 +67,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests on the team's real clips and those on the generated set run last, and the
-    clips' measuring (and the set's rendering) start now in the background: the other
-    tests' run time is their head start. The Ray tests run between them, together: their
-    one Ray instance (`local_ray`) lives from the first of them to the end of the run, and
-    its processes would take CPU from every test in between."""
+    clips' measuring (and the set's rendering) start now in the background, as does mypy:
+    the other tests' run time is their head start. The Ray tests run between them,
+    together: their one Ray instance (`local_ray`) lives from the first of them to the end
+    of the run, and its processes would take CPU from every test in between."""
 
     def using(name: str) -> list[pytest.Item]:
         return [it for it in items if name in getattr(it, "fixturenames", ())]
@@ -76,10 +83,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [it for it in items if it not in last] + last
     if config.option.collectonly:
         return
+    if using("mypy_output"):
+        config.stash[_MYPY] = _start_mypy()
     if real and eval_sets.REAL_DIR.is_dir():
         config.stash[_REAL] = eval_sets.start_real()
     if generated:
         config.stash[_BACKGROUND] = eval_sets.start(config.stash[_SEED])
+
+
+def _start_mypy() -> subprocess.Popen[str]:
+    """mypy (strict: the packages and options in pyproject.toml) over the repository, in a
+    niced process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mypy"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: os.nice(19),
+    )
 
 
 def pytest_terminal_summary(
@@ -97,6 +119,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         background = config.stash.get(key, None)
         if background is not None:
             background.stop()
+    mypy = config.stash.get(_MYPY, None)
+    if mypy is not None and mypy.poll() is None:
+        mypy.kill()
+        mypy.wait()
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +205,15 @@ def _running(server: services.S | str) -> Iterator[services.S]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mypy_output(request: pytest.FixtureRequest) -> tuple[int, str]:
+    """mypy over the repository: its exit code and output. Started with the run
+    (pytest_collection_modifyitems), so its 10 s of CPU hide behind the other tests'."""
+    proc = request.config.stash.get(_MYPY, None) or _start_mypy()
+    output, _ = proc.communicate(timeout=600)
+    return proc.returncode, output
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,6 @@ def test_ruff_is_clean(command: tuple[str, ...]) -> None:
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
 
 
-def test_mypy_is_clean() -> None:
-    run = _run("mypy")  # the packages and options in pyproject.toml (strict)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+def test_mypy_is_clean(mypy_output: tuple[int, str]) -> None:
+    code, output = mypy_output  # the packages and options in pyproject.toml (strict)
+    assert code == 0, output[-3000:]
