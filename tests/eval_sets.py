@@ -1,10 +1,12 @@
-"""The labelled clips a test run gates accuracy on: a fresh generated set, and `Evaluated`.
+"""The labelled clips a test run gates accuracy on: a fresh generated set, the team's real
+clips, and `Evaluated`.
 
 Each run renders `CLIPS` clips of `REPS` reps from seeds that change with every run (clips
 no one has tuned on), and runs the pose model over them, in niced background processes
 while the other tests run, so that the cost hides behind theirs; the tests that gate
 accuracy on the set run last (see conftest.py). The first seed is printed in the run's
-header; `FORMCHECK_EVAL_SEED=S` replays a run's set.
+header; `FORMCHECK_EVAL_SEED=S` replays a run's set. The team's real clips, when present,
+are measured the same way by a process of their own (`start_real`).
 
 The seeds are taken in order from the first one, as `formcheck synth --count` takes them,
 except that the set is made to hold at least `QUOTAS` clips of the rarer kinds (feet too
