@@ -1,11 +1,11 @@
 """Child process of `test_live.py::test_the_window_shows_the_overlay` (not a test itself).
 
 Runs a short live session in a real OpenCV window on the X display in $DISPLAY (an Xvfb
-started by the test), and a few frames after the first rep verdict grabs the whole screen
-with `xwd`. Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_0.png` ...
-(the last pictures with the verdict up handed to the window, up to `RECENT`, newest last:
-the screen shows one of them; on a loaded machine the window paints late), `drawn_0.json` ...
-(where each picture's panels are: `LiveLayout` as JSON), and `result.json`.
+started by the test), and a moment after the first rep verdict goes up grabs the whole
+screen with `xwd`, once the window has painted the picture just handed to it (its events
+are pumped meanwhile, as the session's own key check does; a loaded X server paints late).
+Writes into OUT_DIR: `screen.png` (the X screenshot), `drawn_0.png` (that picture),
+`drawn_0.json` (where its panels are: `LiveLayout` as JSON) and `result.json`.
 A separate process because OpenCV's Qt window must open before PyAV is loaded (see
 `formcheck.live.display`), and must not outlive the Xvfb it talks to.
 
@@ -20,22 +20,20 @@ import struct
 import subprocess
 import sys
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# The pictures kept for the test to find on the screen: the last ones drawn with a verdict
-# up, 1 s of them (a loaded X server paints late: with 3 busy processes beside it, the
-# screen showed none of the last 8 for a second).
-RECENT = 30
-# The first screenshot is taken this long after the verdict went up (s; it stays up ~2 s),
-# then one every `RETRY_S` while a verdict is up, until one of the recent pictures is on
-# the screen (on a loaded machine the window is painted late: the screen came back black in
-# CI runs). The test then checks the screenshot it gets, as before.
-FIRST_S = 0.4
-RETRY_S = 0.2
+# The screenshot is taken for the first picture drawn this long after a verdict went up (s;
+# it stays up ~2 s).
+AFTER_VERDICT_S = 0.4
+# How long the window is given to paint that picture (s), its events pumped every
+# `PUMP_MS` and the screen grabbed after each, until the picture is on it. Grabbing at a
+# fixed moment failed on loaded machines: the screen was black, or showed a picture drawn
+# a second before.
+PAINT_TIMEOUT_S = 5.0
+PUMP_MS = 50
 # cv2.TM_SQDIFF_NORMED score under which a picture counts as shown (the test's own bar).
 SHOWN_SCORE = 0.02
 
@@ -61,7 +59,7 @@ class _State:
     verdicts: int = 0
     shot: bool = False
     tries: int = 0  # screenshots taken
-    next_try_at: float | None = None  # time.monotonic() of the next one (None: no verdict yet)
+    shoot_at: float | None = None  # time.monotonic() to shoot at (None: no verdict yet)
 
 
 def main(clip: str, out_dir: str) -> None:
@@ -77,36 +75,37 @@ def main(clip: str, out_dir: str) -> None:
 
     out = Path(out_dir)
     state = _State()
-    recent: deque[tuple[np.ndarray, Any]] = deque(maxlen=RECENT)
     opts = LiveOptions(window=True, mute=True, summary=True)
 
     def on_verdict(_v: object) -> None:
         state.verdicts += 1
 
+    def shown(screen: np.ndarray, image: np.ndarray) -> bool:
+        score = cv2.minMaxLoc(cv2.matchTemplate(screen, image, cv2.TM_SQDIFF_NORMED))[0]
+        return bool(score < SHOWN_SCORE)
+
     def on_drawn(image: np.ndarray, places: Any) -> None:
+        """Called just after `image` is handed to the window, before it is painted."""
         if state.shot or places is None:
             cv2.imwrite(str(out / "summary.png"), image)
             return
         if state.verdicts < 1 or places.message is None:
             return
-        recent.append((image, places))
         now = time.monotonic()
-        if state.next_try_at is None:
-            state.next_try_at = now + FIRST_S
-        if now < state.next_try_at:
+        if state.shoot_at is None:
+            state.shoot_at = now + AFTER_VERDICT_S
+        if now < state.shoot_at:
             return
-        state.next_try_at = now + RETRY_S
-        screen = grab_screen()
-        state.tries += 1
-        if not any(
-            cv2.minMaxLoc(cv2.matchTemplate(screen, drawn, cv2.TM_SQDIFF_NORMED))[0] < SHOWN_SCORE
-            for drawn, _ in recent
-        ):
-            return
+        deadline = now + PAINT_TIMEOUT_S
+        while True:
+            window.key(PUMP_MS)  # the window paints here
+            screen = grab_screen()
+            state.tries += 1
+            if shown(screen, image) or time.monotonic() > deadline:
+                break
         cv2.imwrite(str(out / "screen.png"), screen)
-        for i, (drawn, where) in enumerate(recent):
-            cv2.imwrite(str(out / f"drawn_{i}.png"), drawn)
-            (out / f"drawn_{i}.json").write_text(json.dumps(dataclasses.asdict(where)))
+        cv2.imwrite(str(out / "drawn_0.png"), image)
+        (out / "drawn_0.json").write_text(json.dumps(dataclasses.asdict(places)))
         state.shot = True
         opts.stop.set()
 

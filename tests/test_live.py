@@ -394,33 +394,44 @@ def _locate(screen: np.ndarray, drawn: np.ndarray) -> tuple[float, tuple[int, in
     return float(score), (int(loc[0]), int(loc[1]))
 
 
+#: Sessions run when the whole screen comes back black: on this machine under load, about
+#: one session in three beside 5 busy processes had a window that Qt never painted (mapped,
+#: viewable, 960x540 at 0,0; moving it or a fullscreen round trip did not help), while the
+#: others showed every picture at once. Not understood yet: a black screen is not a
+#: picture to judge, so the session is run again, at most this many times in all.
+WINDOW_SESSIONS = 3
+
+
 @pytest.mark.e2e
 def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None:
     env = dict(os.environ, DISPLAY=xvfb_display)
     child = Path(__file__).with_name("live_window_child.py")
-    run = subprocess.run(
-        [sys.executable, str(child), str(CLIP), str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    assert result["shot"] and result["end_reason"] == "stopped", result
-    screen = cv2.imread(str(tmp_path / "screen.png"))
-    # The screen shows one of the last pictures handed to the window with the verdict up (a
-    # loaded machine paints late).
-    drawn_paths = sorted(tmp_path.glob("drawn_*.png"))
-    candidates = [cv2.imread(str(p)) for p in drawn_paths]
-    assert candidates
-    located = [(*_locate(screen, d), i) for i, d in enumerate(candidates)]
-    score, (x, y), i = min(located, key=lambda m: m[0])
+    for session in range(1, WINDOW_SESSIONS + 1):
+        out = tmp_path / str(session)
+        out.mkdir()
+        run = subprocess.run(
+            [sys.executable, str(child), str(CLIP), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        result = json.loads((out / "result.json").read_text())
+        assert result["shot"] and result["end_reason"] == "stopped", result
+        screen = cv2.imread(str(out / "screen.png"))
+        if screen.max() > 0:
+            break
+    else:
+        pytest.fail(f"the screen stayed black in all {WINDOW_SESSIONS} sessions")
+    # The screen shows the picture handed to the window with the verdict up.
+    drawn = cv2.imread(str(out / "drawn_0.png"))
+    places = json.loads((out / "drawn_0.json").read_text())
+    score, (x, y) = _locate(screen, drawn)
     assert score < 0.02, (
         f"the drawn picture is not on the screen (score {score:.3f}, after {result['tries']} "
-        "screenshots)"
+        f"screenshots, session {session})"
     )
-    drawn, places = candidates[i], json.loads(drawn_paths[i].with_suffix(".json").read_text())
     h, w = drawn.shape[:2]
     shown = screen[y : y + h, x : x + w].astype(int)
     # The panels keep off the body and off each other.
