@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,15 +169,11 @@ class Background:
     procs: list[subprocess.Popen[bytes]]
     logs: list[Path]
     seed: int | None = None  # the generated set's first seed (None: the real clips)
-    seeds: list[int] = field(default_factory=list)
 
     @property
     def cache(self) -> Path:
         """Where the measurer keeps the landmarks (as `formcheck eval --cache` does)."""
         return self.folder / "landmarks"
-
-    def video(self, seed: int) -> Path:
-        return _label(self.folder, seed).with_suffix(".mp4")
 
     def wait(self) -> None:
         """Block until every clip is rendered and measured; fail with the processes' logs
@@ -238,7 +234,7 @@ def start(seed: int) -> Background:
     ]
     jobs.append(["measure", str(folder), str(folder / "landmarks"), *map(str, seeds)])
     procs, logs = _spawn(folder, jobs)
-    return Background("the generated set", folder, procs, logs, seed, seeds)
+    return Background("the generated set", folder, procs, logs, seed)
 
 
 def start_real() -> Background:
