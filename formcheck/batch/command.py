@@ -283,9 +283,9 @@ def batch_bench_command(
     try:
         cfg = _settings(config, None, stride, False, None)
         if ray_workers:
-            from formcheck.batch.ray_runner import _import_ray
+            from formcheck.batch.ray_runner import import_ray
 
-            _import_ray()
+            import_ray()
         with err.status("Timing batches...") as status:
             bench = run_batch_bench(
                 inputs,

@@ -38,7 +38,8 @@ class _ActorWorker:
         return self.worker.run(task, data)
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
+    """The `ray` module, or ConfigError saying how to install it."""
     try:
         import ray
     except ImportError as exc:
@@ -46,6 +47,33 @@ def _import_ray() -> Any:
             "--ray needs Ray: pip install 'formcheck[ray]' (or pip install ray)"
         ) from exc
     return ray
+
+
+def connect_ray(address: str, num_cpus: int | None) -> tuple[Any, bool]:
+    """Ray, connected to the cluster at `address` ("auto", "host:6379", "ray://host:10001";
+    "local": start an instance here with `num_cpus` CPUs), unless this process is connected
+    already (the tests, the benchmark). Returns the `ray` module and whether this call made
+    the connection (then its owner shuts it down).
+
+    Raises:
+        ConfigError: Ray is not installed, or the cluster cannot be reached.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray, False
+    options: dict[str, Any] = {
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+        "include_dashboard": False,
+    }
+    try:
+        if address == "local":
+            ray.init(num_cpus=num_cpus, **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(f"--ray {address}: cannot connect to a Ray cluster ({exc})") from exc
+    return ray, True
 
 
 class RayBackend:
@@ -67,23 +95,8 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, cfg: Config, address: str, workers: int | None, n_tasks: int) -> None:
-        ray = self.ray = _import_ray()
-        self.owns_connection = not ray.is_initialized()
-        if self.owns_connection:
-            options: dict[str, Any] = {
-                "log_to_driver": False,
-                "logging_level": logging.WARNING,
-                "include_dashboard": False,
-            }
-            try:
-                if address == "local":
-                    ray.init(num_cpus=workers, **options)
-                else:
-                    ray.init(address=address, **options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigError(
-                    f"--ray {address}: cannot connect to a Ray cluster ({exc})"
-                ) from exc
+        ray, self.owns_connection = connect_ray(address, workers)
+        self.ray = ray
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, min(workers or cpus, n_tasks))
         # glibc reads MALLOC_ARENA_MAX when the process starts, before Ray's own threads

@@ -197,9 +197,10 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     requeued on the way out)."""
     import uvicorn
 
-    lock = DataLock(settings.data_dir)  # say a busy folder in one line, before uvicorn starts
-    lock.acquire()
-    lock.release()
+    if settings.embedded:  # the lock create_app takes: a busy folder said in one line, now
+        lock = DataLock(settings.data_dir)
+        lock.acquire()
+        lock.release()
     setup_logging(settings.log_json)
     proxied = settings.forwarded_allow_ips is not None
     uvicorn.run(

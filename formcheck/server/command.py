@@ -279,8 +279,6 @@ def db_upgrade(
 
     try:
         settings = ServerSettings(data_dir=data, db_url=db_url)
-        if settings.embedded:
-            data.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url, migrate=False)
         before, after = upgrade(engine)
         engine.dispose()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -172,6 +173,9 @@ def make_engine(url: str, migrate: bool = True) -> Engine:
         raise DatabaseError(f"--db-url {safe_url(url)}: {exc}") from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:":  # SQLite makes the file, not its folder
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
     if migrate:
         upgrade(engine)
     return engine
@@ -185,20 +189,20 @@ def safe_url(url: str) -> str:
         return "(unparsable URL)"
 
 
-def alembic_config(conn: Connection) -> AlembicConfig:
-    """Alembic's configuration for the revisions in `migrations/`, on `conn`."""
+def alembic_config(conn: Connection | None = None) -> AlembicConfig:
+    """Alembic's configuration for the revisions in `migrations/`, on `conn` (None: the
+    scripts only)."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", SCRIPT_LOCATION)
-    cfg.attributes["connection"] = conn
+    if conn is not None:
+        cfg.attributes["connection"] = conn
     return cfg
 
 
 @functools.cache
 def head() -> str:
     """The revision this code expects: the newest in `migrations/versions/`."""
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", SCRIPT_LOCATION)
-    found = ScriptDirectory.from_config(cfg).get_current_head()
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert found is not None, "no migrations found"
     return found
 

@@ -402,8 +402,8 @@ async def _coach(ws: WebSocket, svc: Service, user: User) -> None:
         await run_in_threadpool(svc.store.release, folder)
         if saved is None or saved["type"] == "error":
             await run_in_threadpool(svc.store.delete, upload_id)
-    if saved is None and folder is not None:
-        svc.limiter.refund(user.id)  # nothing kept: it does not count
+        if saved is None:
+            svc.limiter.refund(user.id)  # nothing kept: it does not count
     if connected:
         if saved is not None:
             await ws.send_json(saved)

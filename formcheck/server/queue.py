@@ -166,16 +166,11 @@ def finished_by(engine: Engine, claim: Claim) -> bool:
     )
 
 
-def requeue_running(engine: Engine, interrupted: bool = False) -> int:
-    """Every running job goes back to the queue. Only safe while no worker of this database
-    is alive.
-
-    At startup (`interrupted` False) these are jobs a dead server left running: the attempt
-    counts, and a job is given up after MAX_ATTEMPTS. At a graceful stop (`interrupted`)
-    the server itself cut them short: the attempt does not count, so restarting a server
-    never gives up a good clip.
-    """
-    return _requeue(engine, jobs.c.state == "running", counted=not interrupted)
+def requeue_running(engine: Engine) -> int:
+    """Every running job goes back to the queue, at startup: jobs a dead server left
+    running. The attempt counts, and a job is given up after MAX_ATTEMPTS. Only safe while
+    no worker of this database is alive."""
+    return _requeue(engine, jobs.c.state == "running", counted=True)
 
 
 def requeue_worker(engine: Engine, worker: str, counted: bool = True) -> int:

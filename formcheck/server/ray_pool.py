@@ -17,7 +17,7 @@ import contextlib
 import logging
 from typing import Any
 
-from formcheck.errors import ConfigError
+from formcheck.batch.ray_runner import connect_ray, import_ray
 from formcheck.server.logs import setup_logging
 from formcheck.server.registry import worker_name
 from formcheck.server.settings import ServerSettings
@@ -38,7 +38,7 @@ class _ScoringActor:
 
     def run(self) -> None:
         # An actor holds one CPU: one pose model.
-        score_jobs(self.settings, worker_name(self.label), self.flag, 1, cores=1)
+        score_jobs(self.settings, worker_name(self.label), self.flag, 1, cores=1, migrate=False)
 
     def stop(self) -> None:
         self.flag.set()
@@ -49,30 +49,16 @@ class RayPool:
     `start` / `alive` / `stop` as the server's own `WorkerPool`."""
 
     def __init__(self, settings: ServerSettings) -> None:
-        try:
-            import ray
-        except ImportError as exc:
-            raise ConfigError(
-                "--ray needs Ray: pip install 'formcheck[ray]' (or pip install ray)"
-            ) from exc
-        self.ray: Any = ray
+        self.ray: Any = import_ray()  # not installed: said before the server starts
         self.settings = settings
         self.owns_connection = False
         self.actors: list[Any] = []
         self.runs: list[Any] = []
 
     def start(self) -> None:
-        ray, address = self.ray, self.settings.ray
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            try:
-                if address == "local":
-                    ray.init(num_cpus=max(1, self.settings.workers), **options)
-                else:
-                    ray.init(address=address, **options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise ConfigError(f"--ray {address}: cannot reach a Ray cluster ({exc})") from exc
-            self.owns_connection = True
+        address = self.settings.ray
+        assert address is not None, "a RayPool is made for `serve --ray` only"
+        ray, self.owns_connection = connect_ray(address, max(1, self.settings.workers))
         actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1, max_concurrency=2)(
             _ScoringActor
         )

@@ -299,6 +299,7 @@ def score_jobs(
     workers_on_machine: int,
     cores: int | None = None,
     still_wanted: Callable[[], bool] = lambda: True,
+    migrate: bool = True,
 ) -> None:
     """A worker's life: open the database and the store, load the model once, then claim
     and score jobs until `stop` is raised (the job in hand is handed back) or
@@ -307,7 +308,8 @@ def score_jobs(
     Every worker also hands back the jobs of workers gone silent for longer than the lease,
     so with workers on several machines no single process has to watch the others. A
     database that goes away is waited for (the job in hand is finished or handed back when
-    it returns); nothing is lost while it is away.
+    it returns); nothing is lost while it is away. `migrate` False: the server this worker
+    works for has brought the schema up to date already.
 
     Raises:
         DatabaseError, StoreError, ModelError: at start, when one cannot be opened.
@@ -315,7 +317,7 @@ def score_jobs(
     from formcheck.config import load_config
     from formcheck.measure import for_workers, open_estimator
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, migrate=migrate)
     store = open_store(settings.store_spec)
     store.check()
     # Two pose models a clip only where each worker has two cores (`cores`: this machine's).
@@ -380,7 +382,12 @@ def worker_main(settings: ServerSettings, name: str, stop: StopFlag, parent_pid:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     setup_logging(settings.log_json, name.rsplit("/", 1)[-1])
     score_jobs(
-        settings, name, stop, settings.workers, still_wanted=lambda: os.getppid() == parent_pid
+        settings,
+        name,
+        stop,
+        settings.workers,
+        still_wanted=lambda: os.getppid() == parent_pid,
+        migrate=False,
     )
 
 
@@ -393,8 +400,6 @@ def run_worker(settings: ServerSettings, label: str) -> None:
     """
     name = worker_name(label)
     stop = StopFlag()
-    if settings.embedded:  # the SQLite file lives in the data folder
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("%s: stopping (the job in hand goes back to the queue)", signal.strsignal(signum))

@@ -34,11 +34,6 @@ def checked_id(upload_id: str) -> str:
     return upload_id
 
 
-def upload_dir(root: Path, upload_id: str) -> Path:
-    """The folder of one upload under `root`; refuses anything that is not an upload id."""
-    return root / checked_id(upload_id)
-
-
 @dataclass(frozen=True)
 class Served:
     """How a stored file is served: its name in the store, its type, the name to save it as
@@ -59,7 +54,7 @@ class Served:
 
 class Store(ABC):
     """An upload's files, named by the upload's id (32 hex digits, checked by the callers'
-    `upload_dir`/`is_upload_id`) and a fixed file name (`storage.INPUT_NAME`, ...)."""
+    `checked_id`/`is_upload_id`) and a fixed file name (`storage.INPUT_NAME`, ...)."""
 
     #: Where the files are, for messages and `/readyz` (no credentials in it).
     location: str

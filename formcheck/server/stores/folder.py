@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from formcheck.errors import StoreError
-from formcheck.server.stores.base import Served, Store, is_upload_id, upload_dir
+from formcheck.server.stores.base import Served, Store, checked_id, is_upload_id
 
 
 class FolderStore(Store):
@@ -25,7 +25,8 @@ class FolderStore(Store):
         self.location = str(root)
 
     def _dir(self, upload_id: str) -> Path:
-        return upload_dir(self.root, upload_id)
+        """The folder of one upload; refuses anything that is not an upload id."""
+        return self.root / checked_id(upload_id)
 
     def local(self, upload_id: str, fetch: Sequence[str] = ()) -> Path:
         folder = self._dir(upload_id)

@@ -40,6 +40,7 @@ class S3Store(Store):
             raise StoreError("--store s3://...: needs boto3 (pip install boto3)") from None
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self._under = f"{self.prefix}/" if self.prefix else ""  # every key starts so
         self.location = f"s3://{bucket}/{self.prefix}".rstrip("/")
         # Retries with backoff for a store that blips; short timeouts so /readyz answers.
         self._s3: Any = boto3.client(
@@ -61,8 +62,7 @@ class S3Store(Store):
         return cls(bucket, prefix)
 
     def _key(self, upload_id: str, name: str = "") -> str:
-        head = f"{self.prefix}/" if self.prefix else ""
-        return f"{head}{checked_id(upload_id)}/{name}"
+        return f"{self._under}{checked_id(upload_id)}/{name}"
 
     def _errors(self, what: str, exc: Exception) -> StoreError:
         return StoreError(f"{self.location}: cannot {what}: {exc}")
@@ -159,14 +159,13 @@ class S3Store(Store):
                 self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
 
     def ids(self) -> set[str]:
-        head = f"{self.prefix}/" if self.prefix else ""
         found: set[str] = set()
         pages = self._s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=head, Delimiter="/"
+            Bucket=self.bucket, Prefix=self._under, Delimiter="/"
         )
         for page in pages:
             for p in page.get("CommonPrefixes", []):
-                name = p["Prefix"][len(head) :].rstrip("/")
+                name = p["Prefix"][len(self._under) :].rstrip("/")
                 if is_upload_id(name):
                     found.add(name)
         return found
