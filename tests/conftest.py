@@ -25,7 +25,6 @@ analyses each bundled sample once.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -100,7 +99,7 @@ def _start_mypy() -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=lambda: os.nice(19),
+        preexec_fn=eval_sets.niced,
     )
 
 
@@ -174,26 +173,21 @@ def generated_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
 
 
 @pytest.fixture(scope="session")
-def real_eval(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> eval_sets.Evaluated:
+def real_eval(request: pytest.FixtureRequest) -> eval_sets.Evaluated:
     """The team's real clips through the real model, scored against their labels: measured
-    in the background when the run started (eval_sets.start_real), scored here from their
-    landmarks; measured here, with the shared model, when no background measured them."""
+    in the background from the start of the run (eval_sets.start_real), scored here from
+    their landmarks."""
     if not eval_sets.REAL_DIR.is_dir():
         pytest.skip(f"{eval_sets.REAL_DIR} not available")
     from formcheck.evaluate import evaluate_dir
 
-    background = request.config.stash.get(_REAL, None)
-    if background is not None:
-        background.wait()
-        cache = background.cache
-        result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache)
-    else:
-        cache = tmp_path_factory.mktemp("real-landmarks")
-        estimator = request.getfixturevalue("estimator")
-        result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=cache, estimator=estimator)
-    return eval_sets.Evaluated(eval_sets.REAL_DIR, cache, result)
+    config = request.config
+    background = config.stash.get(_REAL, None)
+    if background is None:  # e.g. the fixture was reached without collection's hook
+        background = config.stash[_REAL] = eval_sets.start_real()
+    background.wait()
+    result = evaluate_dir(eval_sets.REAL_DIR, Config(), cache_dir=background.cache)
+    return eval_sets.Evaluated(eval_sets.REAL_DIR, background.cache, result)
 
 
 def _running(server: services.S | str) -> Iterator[services.S]:

@@ -60,6 +60,8 @@ RENDER_PROCESSES = 2
 SEED_ENV = "FORMCHECK_EVAL_SEED"
 #: Seeds are drawn above those that the team's fixed sets and tests use (1000-9999, ...).
 SEED_RANGE = (100_000, 2_000_000_000)
+#: The folder, in a background's own, where its measurer keeps the landmarks.
+LANDMARKS = "landmarks"
 #: Longest time the set may take to render and measure (s).
 BACKGROUND_TIMEOUT_S = 2400.0
 
@@ -173,7 +175,7 @@ class Background:
     @property
     def cache(self) -> Path:
         """Where the measurer keeps the landmarks (as `formcheck eval --cache` does)."""
-        return self.folder / "landmarks"
+        return self.folder / LANDMARKS
 
     def wait(self) -> None:
         """Block until every clip is rendered and measured; fail with the processes' logs
@@ -202,7 +204,8 @@ class Background:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _niced() -> None:  # pragma: no cover - runs in the child
+def niced() -> None:  # pragma: no cover - runs in the child
+    """The lowest CPU priority, for a background process (`preexec_fn`)."""
     os.nice(19)
 
 
@@ -218,7 +221,7 @@ def _spawn(folder: Path, jobs: list[list[str]]) -> tuple[list[subprocess.Popen[b
                     [sys.executable, __file__, *job],
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=_niced,
+                    preexec_fn=niced,
                 )
             )
     return procs, logs
@@ -232,7 +235,7 @@ def start(seed: int) -> Background:
         ["render", str(folder), *map(str, seeds[k::RENDER_PROCESSES])]
         for k in range(RENDER_PROCESSES)
     ]
-    jobs.append(["measure", str(folder), str(folder / "landmarks"), *map(str, seeds)])
+    jobs.append(["measure", str(folder), str(folder / LANDMARKS), *map(str, seeds)])
     procs, logs = _spawn(folder, jobs)
     return Background("the generated set", folder, procs, logs, seed)
 
@@ -240,7 +243,7 @@ def start(seed: int) -> Background:
 def start_real() -> Background:
     """Start measuring the team's real clips (`REAL_DIR`) in the background."""
     folder = Path(tempfile.mkdtemp(prefix="formcheck-real-"))
-    procs, logs = _spawn(folder, [["real", str(folder / "landmarks")]])
+    procs, logs = _spawn(folder, [["real", str(folder / LANDMARKS)]])
     return Background("the real clips", folder, procs, logs)
 
 

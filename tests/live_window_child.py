@@ -34,7 +34,7 @@ AFTER_VERDICT_S = 0.4
 # a second before.
 PAINT_TIMEOUT_S = 5.0
 PUMP_MS = 50
-# cv2.TM_SQDIFF_NORMED score under which a picture counts as shown (the test's own bar).
+# cv2.TM_SQDIFF_NORMED score under which a picture counts as shown (the test's bar too).
 SHOWN_SCORE = 0.02
 
 

@@ -50,10 +50,6 @@ class Postgres:
     port: int
     user: str | None  # the OS user it runs as (None: this process's)
 
-    @property
-    def admin_url(self) -> str:
-        return f"postgresql+psycopg://formcheck@127.0.0.1:{self.port}/postgres"
-
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://formcheck@127.0.0.1:{self.port}/{database}"
 

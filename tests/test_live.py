@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 import pytest
+from live_window_child import SHOWN_SCORE
 from short_clips import short_sample
 from typer.testing import CliRunner
 
@@ -428,7 +429,7 @@ def test_the_window_shows_the_overlay(xvfb_display: str, tmp_path: Path) -> None
     drawn = cv2.imread(str(out / "drawn_0.png"))
     places = json.loads((out / "drawn_0.json").read_text())
     score, (x, y) = _locate(screen, drawn)
-    assert score < 0.02, (
+    assert score < SHOWN_SCORE, (
         f"the drawn picture is not on the screen (score {score:.3f}, after {result['tries']} "
         f"screenshots, session {session})"
     )

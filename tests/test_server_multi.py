@@ -10,7 +10,6 @@ store does; the schema the migrations build is the one the code uses, on both da
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import signal
@@ -28,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from services import Postgres, S3Server
 from short_clips import short_sample
 from sqlalchemy import Engine, func, select
-from test_server_api import bearer, login
+from test_server_api import bearer, login, upload, wait_done
 
 from formcheck.pose.bundle import default_model_path
 from formcheck.server import ServerSettings
@@ -98,17 +97,14 @@ def start_worker(
     )
 
 
-def upload(client: TestClient, token: str, n: int = 1) -> list[str]:
-    data = CLIP.read_bytes()
+def upload_clips(client: TestClient, token: str, n: int = 1, clip: Path = CLIP) -> list[str]:
+    """`n` uploads of `clip` (set-0.mp4, ...), each accepted; their ids."""
+    data = clip.read_bytes()
     ids = []
     for k in range(n):
-        r = client.post(
-            "/api/uploads",
-            headers=bearer(token),
-            files={"file": (f"set-{k}.mp4", io.BytesIO(data), "video/mp4")},
-        )
-        assert r.status_code == 201, r.text
-        ids.append(str(r.json()["id"]))
+        code, body = upload(client, token, data, f"set-{k}.mp4")
+        assert code == 201, body
+        ids.append(str(body["id"]))
     return ids
 
 
@@ -188,7 +184,7 @@ def test_three_workers_score_thirty_uploads_each_exactly_once(tmp_path: Path, pg
         engine = make_engine(pg_url)
         procs = [start_worker(tmp_path, pg_url, store, f"w{k}", lease_s=60) for k in range(3)]
         try:
-            ids = upload(client, token, 30)  # while the workers load their models
+            ids = upload_clips(client, token, 30)  # while the workers load their models
             wait_all_finished(engine, 30, 300, procs)
             metrics = client.get("/metrics", headers=bearer(token)).text
             ready = client.get("/readyz")
@@ -251,12 +247,7 @@ def test_a_worker_killed_mid_job_has_its_job_scored_by_another_after_the_lease(
             for p in (start_worker(tmp_path, pg_url, store, f"w{k}", lease_s) for k in range(2))
         }
         wait_registered(engine, 2, list(procs.values()))
-        r = client.post(
-            "/api/uploads",
-            headers=bearer(token),
-            files={"file": ("set.mp4", io.BytesIO(long_clip.read_bytes()), "video/mp4")},
-        )
-        assert r.status_code == 201, r.text
+        upload_clips(client, token, clip=long_clip)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with engine.connect() as conn:
@@ -288,7 +279,7 @@ def test_the_database_restarted_mid_run_loses_nothing(
     store = str(tmp_path / "store")
     with front(tmp_path, pg_url, store) as (client, token):
         engine = make_engine(pg_url)
-        upload(client, token, 4)
+        upload_clips(client, token, 4)
         procs = [start_worker(tmp_path, pg_url, store, f"w{k}", lease_s=60) for k in range(2)]
         try:
             deadline = time.monotonic() + 120
@@ -302,7 +293,7 @@ def test_the_database_restarted_mid_run_loses_nothing(
             alive = client.get("/healthz")
             time.sleep(2.0)  # down long enough for every worker to try it (they poll at 0.5 s)
             postgres.start()
-            upload(client, token, 2)  # the front reconnects
+            upload_clips(client, token, 2)  # the front reconnects
             wait_all_finished(engine, 6, 240, procs)
         finally:
             codes = stop_workers(procs)
@@ -326,7 +317,7 @@ def test_the_s3_store_keeps_and_serves_what_the_folder_store_does(
     store = "s3://formcheck-test/clips"
     db_url = f"sqlite:///{tmp_path / 'front' / 'formcheck.db'}"
     with front(tmp_path, db_url, store) as (client, token):
-        (upload_id,) = upload(client, token)
+        (upload_id,) = upload_clips(client, token)
         engine = make_engine(db_url)
         procs = [start_worker(tmp_path, db_url, store, "w", lease_s=60, env=s3_server.env)]
         try:
@@ -373,13 +364,7 @@ def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(
     token = make_token(settings, "coach", coach=True)
     clip = short_sample("short_pause_left", reps=2)
     with TestClient(create_app(settings)) as client:
-        r = client.post(
-            "/api/uploads",
-            headers=bearer(token),
-            files={"file": ("set.mp4", io.BytesIO(clip.read_bytes()), "video/mp4")},
-        )
-        assert r.status_code == 201, r.text
-        upload_id = r.json()["id"]
+        [upload_id] = upload_clips(client, token, clip=clip)
         deadline = time.monotonic() + 180
         info: dict[str, object] = {}
         while time.monotonic() < deadline:
@@ -390,11 +375,7 @@ def test_scoring_on_ray_loses_nothing_when_an_actor_dies_mid_job(
         assert info["state"] == "running", info
         pool = client.app.state.pool  # type: ignore[attr-defined]
         ray.kill(pool.actors[0], no_restart=False)  # Ray starts it again
-        while time.monotonic() < deadline:
-            info = client.get(f"/api/uploads/{upload_id}", headers=bearer(token)).json()
-            if info["state"] in ("done", "error"):
-                break
-            time.sleep(0.3)
+        info = wait_done(client, token, upload_id, max(1.0, deadline - time.monotonic()))
         assert pool.alive() == 1
     assert info["state"] == "done", info
     assert info["attempts"] == 2  # run again from the start, once
